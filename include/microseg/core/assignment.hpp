@@ -1,0 +1,66 @@
+#pragma once
+/// \file The assignment step of k-means over a rank's rows, and the sums a Lloyd update needs.
+#include <cstdint>
+#include <vector>
+
+#include "microseg/core/exact_sum.hpp"
+#include "microseg/core/types.hpp"
+
+namespace microseg {
+
+/// Centroids laid out for the assignment kernel: float, transposed (d × k_padded) and padded to
+/// a whole number of SIMD lanes with centroids that can never win, so every lane of every row
+/// runs the same instruction sequence and a row's result does not depend on its position.
+class AssignmentCentroids {
+ public:
+  explicit AssignmentCentroids(const CentroidMatrix& centroids);
+  int k() const { return k_; }
+  int d() const { return d_; }
+  int k_padded() const { return k_padded_; }
+  const float* transposed() const { return transposed_.data(); }  ///< [j * k_padded + c]
+  const float* squared_norms() const { return squared_norms_.data(); }
+
+ private:
+  int k_ = 0, d_ = 0, k_padded_ = 0;
+  std::vector<float> transposed_, squared_norms_;
+};
+
+/// Per-segment sums for a Lloyd update, on per-feature 64-bit fixed-point grids.
+struct LloydSums {
+  LloydSums(int k, int d) : sums(static_cast<std::size_t>(k) * d, 0), counts(k, 0) {}
+  std::vector<std::int64_t> sums;    ///< k × d, row-major
+  std::vector<std::int64_t> counts;  ///< k
+};
+
+/// ‖x‖² of every row, in float, computed once per run.
+std::vector<float> row_squared_norms(const FeatureMatrix& features);
+
+/// Assigns every row to its nearest centroid (tie → lowest index), writes the label and the
+/// squared distance (‖x‖² + ‖c‖² − 2x·c, clamped at 0), and adds the row to its segment's sums.
+void assign_and_accumulate(const FeatureMatrix& features, const std::vector<float>& row_norms,
+                           const AssignmentCentroids& centroids,
+                           const std::vector<FixedPointFormat64>& formats,
+                           std::vector<std::int32_t>& labels, std::vector<float>& squared_distances,
+                           LloydSums& sums);
+
+/// The new centroids from global sums. Rows of empty segments are left as in `previous`; the
+/// caller re-seeds them.
+CentroidMatrix centroids_from_sums(const LloydSums& global_sums,
+                                   const std::vector<FixedPointFormat64>& formats,
+                                   const CentroidMatrix& previous);
+
+/// Σ_c ‖new_c − old_c‖², the shift that the convergence test compares with tol · mean variance.
+double total_squared_shift(const CentroidMatrix& old_centroids, const CentroidMatrix& new_centroids);
+
+/// The nearest and second-nearest centroid of every row with their Euclidean distances computed
+/// in double from the float row and the double centroid (second is -1 and +inf when k = 1).
+struct NearestTwo {
+  std::vector<std::int32_t> nearest, second;
+  std::vector<double> nearest_distance, second_distance;
+};
+NearestTwo nearest_two(const FeatureMatrix& features, const CentroidMatrix& centroids);
+
+/// Squared Euclidean distance in double between a float row and a double centre.
+double squared_distance(const float* row, const double* center, int d);
+
+}  // namespace microseg

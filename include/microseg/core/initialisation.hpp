@@ -1,0 +1,32 @@
+#pragma once
+/// \file The per-rank pieces of k-means++ and k-means|| seeding, and the small local k-means
+/// that k-means|| runs on its weighted candidates.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "microseg/core/types.hpp"
+
+namespace microseg {
+
+enum class InitKind { kmeans_parallel, kmeans_plus_plus, file };
+InitKind parse_init_kind(const std::string& text);  ///< throws InputError
+std::string to_string(InitKind kind);
+
+/// Lowers min_squared_distances[i] to the squared distance from row i to any of `centers`
+/// (double precision, same arithmetic for every row).
+void update_min_squared_distances(const FeatureMatrix& features, const CentroidMatrix& centers,
+                                  std::vector<double>& min_squared_distances);
+
+/// For each row, the index of the nearest of `centers` (tie → lowest index).
+std::vector<std::int32_t> nearest_center(const FeatureMatrix& features, const CentroidMatrix& centers);
+
+/// Weighted k-means++ over a small candidate set, then weighted Lloyd iterations on it: the
+/// reduction step of k-means||. Deterministic for a given seed; every rank may run it and get
+/// the same answer. If there are fewer distinct candidates than k, the missing centres repeat
+/// the last chosen candidate and the distributed Lloyd step re-seeds them.
+CentroidMatrix weighted_kmeans_plus_plus(const CentroidMatrix& candidates,
+                                         const std::vector<double>& weights, int k,
+                                         std::uint64_t seed, int lloyd_iterations);
+
+}  // namespace microseg

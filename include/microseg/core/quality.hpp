@@ -1,0 +1,56 @@
+#pragma once
+/// \file Per-rank pieces of the segment quality metrics and the formulas that combine them.
+///
+/// Calinski–Harabasz and Davies–Bouldin follow scikit-learn's definitions exactly (segment
+/// means taken from the labels); the simplified silhouette uses the model's centroids; the exact
+/// silhouette is computed on a uniform sample, on the sample alone, as
+/// sklearn.metrics.silhouette_score(sample_size=...) does.
+#include <cstdint>
+#include <vector>
+
+#include "microseg/core/exact_sum.hpp"
+#include "microseg/core/types.hpp"
+
+namespace microseg {
+
+/// Local sums over rows given their labels and the label means (segment means).
+struct DispersionSums {
+  explicit DispersionSums(int k) : distance_sums(k, 0) {}
+  std::vector<ExactSum> distance_sums;  ///< per segment: Σ ‖x − mean_l‖
+  ExactSum squared_distance_sum = 0;    ///< Σ ‖x − mean_l‖² (within-segment dispersion)
+};
+
+/// Adds the rows to `sums`. distance_format bounds one distance, squared_format one square.
+void accumulate_dispersion(const FeatureMatrix& features, const std::vector<std::int32_t>& labels,
+                           const CentroidMatrix& segment_means,
+                           const FixedPointFormat& distance_format,
+                           const FixedPointFormat& squared_format, DispersionSums& sums);
+
+/// sklearn.metrics.calinski_harabasz_score from global pieces (1.0 when k = 1, as sklearn
+/// would refuse; callers report it only for k >= 2).
+double calinski_harabasz(std::int64_t n, const std::vector<std::int64_t>& counts,
+                         const CentroidMatrix& segment_means, const std::vector<double>& overall_mean,
+                         double within_dispersion);
+
+/// sklearn.metrics.davies_bouldin_score from global pieces.
+double davies_bouldin(const CentroidMatrix& segment_means,
+                      const std::vector<double>& mean_distance_to_mean);
+
+/// Simplified silhouette of one row: (b − a) / max(a, b) with a, b the distances to the nearest
+/// and second-nearest centroid (0 when k = 1 or a = b = 0).
+double simplified_silhouette(double nearest_distance, double second_distance);
+
+/// For every row a of `targets`, adds the Euclidean distance to every row b of `others` into
+/// sums[a * k + others_labels[b]] (the distance of a row to itself is 0 and adds nothing).
+void accumulate_pairwise_distance_sums(const FeatureMatrix& targets, const FeatureMatrix& others,
+                                       const std::vector<std::int32_t>& others_labels, int k,
+                                       const FixedPointFormat& format, std::vector<ExactSum>& sums);
+
+/// Silhouette of each target row from its per-segment distance sums and the sample's segment
+/// sizes (0 for a row alone in its segment, as scikit-learn does).
+std::vector<double> silhouette_from_distance_sums(const std::vector<ExactSum>& sums,
+                                                  const std::vector<std::int32_t>& target_labels,
+                                                  const std::vector<std::int64_t>& sample_sizes,
+                                                  const FixedPointFormat& format);
+
+}  // namespace microseg

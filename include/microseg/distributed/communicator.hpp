@@ -1,0 +1,117 @@
+#pragma once
+/// \file The one place microseg talks MPI: a small communicator wrapper with the reductions
+/// every stage uses and the agreement on errors between ranks.
+///
+/// All sums across ranks pass through here. Floating-point sums travel as ExactSum (128-bit
+/// fixed point) or int64, so every reduction is exact and the result does not depend on the
+/// rank count or the reduction order.
+#include <mpi.h>
+
+#include <boost/archive/binary_iarchive.hpp>
+#include <boost/archive/binary_oarchive.hpp>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "microseg/core/exact_sum.hpp"
+#include "microseg/core/types.hpp"
+
+namespace microseg::distributed {
+
+/// The rows of `total` a rank holds: contiguous, in rank order, sizes differing by at most one.
+RowRange block_of_rows(std::int64_t total, int rank, int size);
+
+class Communicator {
+ public:
+  explicit Communicator(MPI_Comm comm = MPI_COMM_WORLD);
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  bool is_root() const { return rank_ == 0; }
+  MPI_Comm native() const { return comm_; }
+
+  void barrier() const;
+
+  /// Element-wise exact sums, in place, on every rank.
+  void sum_in_place(std::vector<ExactSum>& values) const;
+  void sum_in_place(std::vector<std::int64_t>& values) const;
+  std::int64_t sum(std::int64_t value) const;
+  ExactSum sum(ExactSum value) const;
+  /// Σ of `value` over the ranks below this one (0 on rank 0).
+  ExactSum exclusive_prefix_sum(ExactSum value) const;
+  std::int64_t exclusive_prefix_sum(std::int64_t value) const;
+
+  void min_in_place(std::vector<double>& values) const;
+  void max_in_place(std::vector<double>& values) const;
+  double max(double value) const;
+  std::int64_t max(std::int64_t value) const;
+  std::int64_t min(std::int64_t value) const;
+
+  /// Concatenation of every rank's vector in rank order, on every rank.
+  template <class T>
+  std::vector<T> all_gather(const std::vector<T>& local) const {
+    static_assert(std::is_trivially_copyable_v<T>);
+    std::vector<char> bytes = all_gather_bytes(
+        reinterpret_cast<const char*>(local.data()), local.size() * sizeof(T));
+    std::vector<T> result(bytes.size() / sizeof(T));
+    std::copy(bytes.begin(), bytes.end(), reinterpret_cast<char*>(result.data()));
+    return result;
+  }
+
+  /// Sends a vector from `root` to all ranks (resized on receivers).
+  template <class T>
+  void broadcast(std::vector<T>& values, int root = 0) const {
+    static_assert(std::is_trivially_copyable_v<T>);
+    std::int64_t count = static_cast<std::int64_t>(values.size());
+    broadcast_bytes(reinterpret_cast<char*>(&count), sizeof(count), root);
+    values.resize(static_cast<std::size_t>(count));
+    broadcast_bytes(reinterpret_cast<char*>(values.data()), values.size() * sizeof(T), root);
+  }
+  void broadcast(std::string& text, int root = 0) const;
+
+  /// Sends any Boost.Serialization-serialisable object from `root` to every rank.
+  template <class T>
+  void broadcast_object(T& object, int root = 0) const {
+    std::string bytes;
+    if (rank_ == root) {
+      std::ostringstream out;
+      boost::archive::binary_oarchive archive(out);
+      archive << object;
+      bytes = out.str();
+    }
+    broadcast(bytes, root);
+    if (rank_ != root) {
+      std::istringstream in(bytes);
+      boost::archive::binary_iarchive archive(in);
+      archive >> object;
+    }
+  }
+
+  /// Collective: rotates `block` one step around the ring of ranks (receives from rank − 1,
+  /// sends to rank + 1) and returns what arrived. Blocks may differ in size.
+  std::vector<char> ring_shift(const std::vector<char>& block) const;
+
+  /// Collective agreement on an error: if any rank passes a message, every rank throws
+  /// InputError with the message of the lowest such rank. Use for checks every rank reaches.
+  void agree(const std::optional<std::string>& local_error) const;
+
+  /// Runs `work` on every rank and agrees on its outcome: an InputError or other exception on any
+  /// rank becomes the same InputError on every rank. `work` must not call collectives.
+  void run_agreed(const std::function<void()>& work) const;
+
+  /// For an error one rank finds alone, where the others may already wait in a collective: prints
+  /// the message naming the rank and ends the whole job.
+  [[noreturn]] void abort(const std::string& message) const;
+
+ private:
+  std::vector<char> all_gather_bytes(const char* data, std::size_t bytes) const;
+  void broadcast_bytes(char* data, std::size_t bytes, int root) const;
+
+  MPI_Comm comm_;
+  int rank_ = 0, size_ = 1;
+};
+
+}  // namespace microseg::distributed

@@ -1,0 +1,56 @@
+#pragma once
+/// \file Reading and writing customer feature tables (HDF5 group /customers).
+///
+/// Two layouts are read: a 2-D dataset /customers/features (n × d, float32 or float64, string
+/// attribute feature_names) or one 1-D numeric dataset per feature. Reads are collective with
+/// MPI-IO: every rank of `comm` must call, including ranks whose row range is empty. Metadata
+/// errors are found identically on every rank, so every rank throws the same InputError.
+#include <mpi.h>
+
+#include <string>
+#include <vector>
+
+#include "microseg/core/types.hpp"
+
+namespace microseg::io {
+
+enum class FeatureLayout { matrix, columns };
+
+/// The metadata of a customer table.
+struct CustomerTableSchema {
+  std::string path;
+  std::int64_t rows = 0;
+  FeatureLayout layout = FeatureLayout::matrix;
+  std::vector<std::string> feature_names;  ///< all numeric features in the file, in file order
+};
+
+/// Opens `path` and checks /customers/id and the features: throws InputError naming the file and
+/// dataset when the file is missing or unreadable, /customers or /customers/id is absent, a
+/// feature dataset is not numeric or has the wrong shape, feature_names has the wrong length,
+/// or row counts differ.
+CustomerTableSchema inspect_customer_table(const std::string& path, MPI_Comm comm);
+
+/// Column indices of the requested features (all when `requested` is empty). Throws InputError
+/// naming an unknown feature and listing those available.
+std::vector<int> select_features(const CustomerTableSchema& schema,
+                                 const std::vector<std::string>& requested);
+
+/// Reads ids and the selected features (as float32) of `rows`. Collective. Throws InputError
+/// naming the dataset if a value does not fit float32.
+CustomerBlock read_customer_block(const CustomerTableSchema& schema,
+                                  const std::vector<int>& feature_columns, RowRange rows,
+                                  MPI_Comm comm);
+
+/// Writes a customer table in the matrix layout (float32 features, chunked), plus
+/// /customers/planted_segment when `planted_segment` is non-empty. Collective: each rank writes
+/// its block of rows; `total_rows` is the sum of all blocks.
+void write_customer_table(const std::string& path, MPI_Comm comm, std::int64_t total_rows,
+                          const std::vector<std::string>& feature_names, RowRange rows,
+                          const std::vector<std::int64_t>& ids, const FeatureMatrix& features,
+                          const std::vector<std::int32_t>& planted_segment);
+
+/// Reads /centroids (k × d, float or double) from an HDF5 file; every rank reads it. Throws
+/// InputError naming the file when it is missing or its shape is not expected_k × expected_d.
+CentroidMatrix read_centroids(const std::string& path, int expected_k, int expected_d);
+
+}  // namespace microseg::io

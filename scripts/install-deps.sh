@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs every build, run and test dependency of microseg from Debian 12 packages.
+# Idempotent: when everything is already installed it only runs dpkg queries.
+#   scripts/install-deps.sh          build + run + test dependencies
+#   scripts/install-deps.sh --slurm  also the Slurm daemons used by tests/slurm
+set -euo pipefail
+
+packages=(
+  build-essential cmake g++ pkg-config clang-format
+  openmpi-bin libopenmpi-dev
+  libhdf5-openmpi-dev hdf5-tools
+  libeigen3-dev
+  libboost-program-options-dev libboost-serialization-dev
+  catch2
+  # Test oracles and plotting, from Debian (not pip): /usr/bin/python3 sees them.
+  python3 python3-numpy python3-sklearn python3-h5py python3-pandas python3-matplotlib
+)
+if [[ "${1:-}" == "--slurm" ]]; then
+  packages+=(slurmctld slurmd slurm-client munge)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+sudo_cmd=()
+if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"
