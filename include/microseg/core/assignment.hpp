@@ -50,7 +50,8 @@ CentroidMatrix centroids_from_sums(const LloydSums& global_sums,
                                    const CentroidMatrix& previous);
 
 /// Σ_c ‖new_c − old_c‖², the shift that the convergence test compares with tol · mean variance.
-double total_squared_shift(const CentroidMatrix& old_centroids, const CentroidMatrix& new_centroids);
+double total_squared_shift(const CentroidMatrix& old_centroids,
+                           const CentroidMatrix& new_centroids);
 
 /// The nearest and second-nearest centroid of every row with their Euclidean distances computed
 /// in double from the float row and the double centroid (second is -1 and +inf when k = 1).

@@ -21,8 +21,12 @@ class FixedPointFormat {
   /// A grid on which `max_terms` terms of magnitude at most `max_abs_term` sum without overflow.
   static FixedPointFormat for_bound(double max_abs_term, std::int64_t max_terms);
 
-  ExactSum to_fixed(double term) const { return static_cast<ExactSum>(std::ldexp(term, exponent_)); }
-  double to_double(ExactSum total) const { return std::ldexp(static_cast<double>(total), -exponent_); }
+  ExactSum to_fixed(double term) const {
+    return static_cast<ExactSum>(std::ldexp(term, exponent_));
+  }
+  double to_double(ExactSum total) const {
+    return std::ldexp(static_cast<double>(total), -exponent_);
+  }
   int exponent() const { return exponent_; }
 
  private:

@@ -19,7 +19,8 @@ void update_min_squared_distances(const FeatureMatrix& features, const CentroidM
                                   std::vector<double>& min_squared_distances);
 
 /// For each row, the index of the nearest of `centers` (tie → lowest index).
-std::vector<std::int32_t> nearest_center(const FeatureMatrix& features, const CentroidMatrix& centers);
+std::vector<std::int32_t> nearest_center(const FeatureMatrix& features,
+                                         const CentroidMatrix& centers);
 
 /// Weighted k-means++ over a small candidate set, then weighted Lloyd iterations on it: the
 /// reduction step of k-means||. Deterministic for a given seed; every rank may run it and get

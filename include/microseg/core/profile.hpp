@@ -21,13 +21,14 @@ struct ProfileSums {
 /// First pass: counts, sums, min and max of the original-unit values (the scaled rows are
 /// mapped back through `model`). formats: one grid per feature bounding |x|.
 void accumulate_profile_sums(const FeatureMatrix& scaled, const std::vector<std::int32_t>& labels,
-                             const ScalingModel& model, const std::vector<FixedPointFormat>& formats,
-                             ProfileSums& sums);
+                             const ScalingModel& model,
+                             const std::vector<FixedPointFormat>& formats, ProfileSums& sums);
 
 /// Second pass: Σ (x − group mean)² per group and feature. formats bound one squared deviation.
 void accumulate_profile_deviations(const FeatureMatrix& scaled,
                                    const std::vector<std::int32_t>& labels,
-                                   const ScalingModel& model, const std::vector<double>& group_means,
+                                   const ScalingModel& model,
+                                   const std::vector<double>& group_means,
                                    const std::vector<FixedPointFormat>& formats, ProfileSums& sums);
 
 /// What a marketer reads about each segment (k × d matrices row-major, original units).

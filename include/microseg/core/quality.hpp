@@ -29,8 +29,8 @@ void accumulate_dispersion(const FeatureMatrix& features, const std::vector<std:
 /// sklearn.metrics.calinski_harabasz_score from global pieces (1.0 when k = 1, as sklearn
 /// would refuse; callers report it only for k >= 2).
 double calinski_harabasz(std::int64_t n, const std::vector<std::int64_t>& counts,
-                         const CentroidMatrix& segment_means, const std::vector<double>& overall_mean,
-                         double within_dispersion);
+                         const CentroidMatrix& segment_means,
+                         const std::vector<double>& overall_mean, double within_dispersion);
 
 /// sklearn.metrics.davies_bouldin_score from global pieces.
 double davies_bouldin(const CentroidMatrix& segment_means,

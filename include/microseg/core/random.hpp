@@ -17,6 +17,7 @@ enum class RandomStream : std::uint64_t {
   reseed = 6,
   silhouette_sample = 7,
   local_kmeans = 8,
+  id_partition = 9,
 };
 
 /// A well-mixed 64-bit hash of the key (SplitMix64 finaliser over a combination of the parts).

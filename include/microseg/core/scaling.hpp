@@ -39,7 +39,8 @@ void apply_log1p(FeatureMatrix& features, const std::vector<char>& log1p,
                  const std::vector<std::string>& names, const std::vector<std::int64_t>& ids);
 
 /// Per-feature local min and max (+inf/-inf on a rank with no rows).
-void local_min_max(const FeatureMatrix& features, std::vector<double>& min, std::vector<double>& max);
+void local_min_max(const FeatureMatrix& features, std::vector<double>& min,
+                   std::vector<double>& max);
 
 /// Per-feature local sums of the columns on the given grids.
 std::vector<ExactSum> local_column_sums(const FeatureMatrix& features,

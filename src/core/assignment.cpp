@@ -1,0 +1,244 @@
+#include "microseg/core/assignment.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+namespace microseg {
+namespace {
+
+// Centroids are padded to a multiple of this many lanes (one AVX-512 register of floats).
+constexpr int kLanes = 16;
+// Rows processed together so each centroid load feeds several independent FMA chains.
+constexpr int kRowBlock = 4;
+
+// One rounding per step when the hardware has FMA, otherwise two, but the same choice for every
+// lane and every row: the kernel's scalar and vector code cannot disagree.
+inline float multiply_add(float a, float b, float c) {
+#if defined(FP_FAST_FMAF) || defined(__FP_FAST_FMAF)
+  return std::fma(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
+
+inline double multiply_add(double a, double b, double c) {
+#if defined(FP_FAST_FMA) || defined(__FP_FAST_FMA)
+  return std::fma(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
+
+// ‖c‖² − 2 x·c for `Rows` rows and every padded centroid lane, into out[r * k_padded + c]. Each
+// lane accumulates over j = 0..d-1 in the same order whatever the block, so a row's values do
+// not depend on its neighbours.
+template <int Rows>
+void partial_distances(const float* const* rows, const AssignmentCentroids& centroids, float* out) {
+  const int d = centroids.d(), k_padded = centroids.k_padded();
+  const float* transposed = centroids.transposed();
+  const float* norms = centroids.squared_norms();
+  for (int block = 0; block < k_padded; block += kLanes) {
+    float acc[Rows][kLanes];
+    for (int r = 0; r < Rows; ++r) {
+      for (int l = 0; l < kLanes; ++l) acc[r][l] = norms[block + l];
+    }
+    for (int j = 0; j < d; ++j) {
+      const float* column = transposed + static_cast<std::size_t>(j) * k_padded + block;
+#pragma GCC unroll 8
+      for (int r = 0; r < Rows; ++r) {
+        const float factor = -2.0f * rows[r][j];
+        for (int l = 0; l < kLanes; ++l) acc[r][l] = multiply_add(factor, column[l], acc[r][l]);
+      }
+    }
+    for (int r = 0; r < Rows; ++r) {
+      for (int l = 0; l < kLanes; ++l)
+        out[static_cast<std::size_t>(r) * k_padded + block + l] = acc[r][l];
+    }
+  }
+}
+
+// Runs the kernel over all rows in blocks and hands each row's partial distances to `visit`.
+template <class Visit>
+void for_each_row_distances(const FeatureMatrix& features, const AssignmentCentroids& centroids,
+                            Visit&& visit) {
+  const Eigen::Index n = features.rows();
+  const std::size_t k_padded = static_cast<std::size_t>(centroids.k_padded());
+  std::vector<float> buffer(kRowBlock * k_padded);
+  Eigen::Index i = 0;
+  for (; i + kRowBlock <= n; i += kRowBlock) {
+    const float* rows[kRowBlock];
+    for (int r = 0; r < kRowBlock; ++r) rows[r] = features.row(i + r).data();
+    partial_distances<kRowBlock>(rows, centroids, buffer.data());
+    for (int r = 0; r < kRowBlock; ++r) visit(i + r, buffer.data() + r * k_padded);
+  }
+  for (; i < n; ++i) {
+    const float* rows[1] = {features.row(i).data()};
+    partial_distances<1>(rows, centroids, buffer.data());
+    visit(i, buffer.data());
+  }
+}
+
+void check_shapes(const FeatureMatrix& features, const AssignmentCentroids& centroids,
+                  const char* caller) {
+  if (centroids.k() < 1) throw std::invalid_argument(std::string(caller) + ": no centroids");
+  if (features.cols() != centroids.d()) {
+    throw std::invalid_argument(std::string(caller) + ": rows have " +
+                                std::to_string(features.cols()) + " features, centroids " +
+                                std::to_string(centroids.d()));
+  }
+}
+
+}  // namespace
+
+AssignmentCentroids::AssignmentCentroids(const CentroidMatrix& centroids)
+    : k_(static_cast<int>(centroids.rows())),
+      d_(static_cast<int>(centroids.cols())),
+      k_padded_((k_ + kLanes - 1) / kLanes * kLanes),
+      transposed_(static_cast<std::size_t>(d_) * k_padded_, 0.0f),
+      // Padding lanes: zero coordinates and an infinite norm, so their distance is +inf for any
+      // finite row (never NaN) and they are never scanned by the argmin anyway.
+      squared_norms_(k_padded_, std::numeric_limits<float>::infinity()) {
+  for (int c = 0; c < k_; ++c) {
+    double norm = 0;
+    for (int j = 0; j < d_; ++j) {
+      const float value = static_cast<float>(centroids(c, j));
+      transposed_[static_cast<std::size_t>(j) * k_padded_ + c] = value;
+      norm += static_cast<double>(value) * value;
+    }
+    squared_norms_[c] = static_cast<float>(norm);
+  }
+}
+
+std::vector<float> row_squared_norms(const FeatureMatrix& features) {
+  std::vector<float> norms(features.rows());
+  for (Eigen::Index i = 0; i < features.rows(); ++i) {
+    double norm = 0;
+    for (Eigen::Index j = 0; j < features.cols(); ++j) {
+      const double x = features(i, j);
+      norm += x * x;
+    }
+    norms[i] = static_cast<float>(norm);
+  }
+  return norms;
+}
+
+void assign_and_accumulate(const FeatureMatrix& features, const std::vector<float>& row_norms,
+                           const AssignmentCentroids& centroids,
+                           const std::vector<FixedPointFormat64>& formats,
+                           std::vector<std::int32_t>& labels, std::vector<float>& squared_distances,
+                           LloydSums& sums) {
+  check_shapes(features, centroids, "assign_and_accumulate");
+  const int k = centroids.k(), d = centroids.d();
+  const Eigen::Index n = features.rows();
+  if (row_norms.size() != static_cast<std::size_t>(n) ||
+      formats.size() != static_cast<std::size_t>(d) ||
+      sums.counts.size() != static_cast<std::size_t>(k) ||
+      sums.sums.size() != static_cast<std::size_t>(k) * d) {
+    throw std::invalid_argument("assign_and_accumulate: row norms, formats or sums do not match");
+  }
+  labels.resize(n);
+  squared_distances.resize(n);
+  for_each_row_distances(features, centroids, [&](Eigen::Index i, const float* partial) {
+    int best = 0;
+    float best_value = partial[0];
+    for (int c = 1; c < k; ++c) {
+      if (partial[c] < best_value) {
+        best_value = partial[c];
+        best = c;
+      }
+    }
+    labels[i] = best;
+    squared_distances[i] = std::max(0.0f, row_norms[i] + best_value);
+    const float* row = features.row(i).data();
+    std::int64_t* segment_sums = sums.sums.data() + static_cast<std::size_t>(best) * d;
+    for (int j = 0; j < d; ++j) segment_sums[j] += formats[j].to_fixed(row[j]);
+    ++sums.counts[best];
+  });
+}
+
+CentroidMatrix centroids_from_sums(const LloydSums& global_sums,
+                                   const std::vector<FixedPointFormat64>& formats,
+                                   const CentroidMatrix& previous) {
+  const Eigen::Index k = previous.rows(), d = previous.cols();
+  if (global_sums.counts.size() != static_cast<std::size_t>(k) ||
+      global_sums.sums.size() != static_cast<std::size_t>(k * d) ||
+      formats.size() != static_cast<std::size_t>(d)) {
+    throw std::invalid_argument("centroids_from_sums: sums, formats and centroids do not match");
+  }
+  CentroidMatrix next = previous;
+  for (Eigen::Index c = 0; c < k; ++c) {
+    const std::int64_t count = global_sums.counts[c];
+    if (count == 0) continue;
+    for (Eigen::Index j = 0; j < d; ++j) {
+      next(c, j) = formats[j].to_double(global_sums.sums[c * d + j]) / static_cast<double>(count);
+    }
+  }
+  return next;
+}
+
+double total_squared_shift(const CentroidMatrix& old_centroids,
+                           const CentroidMatrix& new_centroids) {
+  if (old_centroids.rows() != new_centroids.rows() ||
+      old_centroids.cols() != new_centroids.cols()) {
+    throw std::invalid_argument("total_squared_shift: centroid shapes differ");
+  }
+  double shift = 0;
+  for (Eigen::Index c = 0; c < old_centroids.rows(); ++c) {
+    for (Eigen::Index j = 0; j < old_centroids.cols(); ++j) {
+      const double delta = new_centroids(c, j) - old_centroids(c, j);
+      shift += delta * delta;
+    }
+  }
+  return shift;
+}
+
+NearestTwo nearest_two(const FeatureMatrix& features, const CentroidMatrix& centroids) {
+  const AssignmentCentroids layout(centroids);
+  check_shapes(features, layout, "nearest_two");
+  const int k = layout.k(), d = layout.d();
+  const Eigen::Index n = features.rows();
+  NearestTwo result;
+  result.nearest.resize(n);
+  result.second.resize(n);
+  result.nearest_distance.resize(n);
+  result.second_distance.resize(n);
+  for_each_row_distances(features, layout, [&](Eigen::Index i, const float* partial) {
+    int first = 0, second = -1;
+    float first_value = partial[0];
+    float second_value = std::numeric_limits<float>::infinity();
+    for (int c = 1; c < k; ++c) {
+      const float value = partial[c];
+      if (value < first_value) {
+        second = first;
+        second_value = first_value;
+        first = c;
+        first_value = value;
+      } else if (second < 0 || value < second_value) {
+        second = c;
+        second_value = value;
+      }
+    }
+    const float* row = features.row(i).data();
+    result.nearest[i] = first;
+    result.nearest_distance[i] = std::sqrt(squared_distance(row, centroids.row(first).data(), d));
+    result.second[i] = second;
+    result.second_distance[i] =
+        second < 0 ? std::numeric_limits<double>::infinity()
+                   : std::sqrt(squared_distance(row, centroids.row(second).data(), d));
+  });
+  return result;
+}
+
+double squared_distance(const float* row, const double* center, int d) {
+  double sum = 0;
+  for (int j = 0; j < d; ++j) {
+    const double delta = static_cast<double>(row[j]) - center[j];
+    sum = multiply_add(delta, delta, sum);
+  }
+  return sum;
+}
+
+}  // namespace microseg

@@ -1,0 +1,251 @@
+#include "microseg/core/initialisation.hpp"
+
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include "microseg/core/assignment.hpp"
+#include "microseg/core/random.hpp"
+
+namespace microseg {
+namespace {
+
+// Centres per SIMD block (one AVX-512 register of doubles) and rows sharing each centre load.
+constexpr int kLanes = 8;
+constexpr int kRowBlock = 4;
+
+// Must match squared_distance() in assignment.cpp step for step, so the blocked kernel below
+// gives bit-identical squared distances.
+inline double multiply_add(double a, double b, double c) {
+#if defined(FP_FAST_FMA) || defined(__FP_FAST_FMA)
+  return std::fma(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
+
+// Centres transposed to [j * padded + c] with zero padding lanes (never scanned).
+struct TransposedCenters {
+  explicit TransposedCenters(const CentroidMatrix& centers)
+      : count(static_cast<int>(centers.rows())),
+        d(static_cast<int>(centers.cols())),
+        padded((count + kLanes - 1) / kLanes * kLanes),
+        values(static_cast<std::size_t>(d) * padded, 0.0) {
+    for (int c = 0; c < count; ++c) {
+      for (int j = 0; j < d; ++j) values[static_cast<std::size_t>(j) * padded + c] = centers(c, j);
+    }
+  }
+  int count, d, padded;
+  std::vector<double> values;
+};
+
+// Squared distances of `Rows` rows to every centre lane, into out[r * padded + c], with the same
+// per-pair sequence as squared_distance(): Σ_j (x_j − c_j)² accumulated in j order.
+template <int Rows, class Scalar>
+void squared_distances_block(const Scalar* const* rows, const TransposedCenters& centers,
+                             double* out) {
+  for (int block = 0; block < centers.padded; block += kLanes) {
+    double acc[Rows][kLanes] = {};
+    for (int j = 0; j < centers.d; ++j) {
+      const double* column =
+          centers.values.data() + static_cast<std::size_t>(j) * centers.padded + block;
+#pragma GCC unroll 8
+      for (int r = 0; r < Rows; ++r) {
+        const double x = static_cast<double>(rows[r][j]);
+        for (int l = 0; l < kLanes; ++l) {
+          const double delta = x - column[l];
+          acc[r][l] = multiply_add(delta, delta, acc[r][l]);
+        }
+      }
+    }
+    for (int r = 0; r < Rows; ++r) {
+      for (int l = 0; l < kLanes; ++l) {
+        out[static_cast<std::size_t>(r) * centers.padded + block + l] = acc[r][l];
+      }
+    }
+  }
+}
+
+// Calls visit(i, squared distances of row i to every centre) for every row of `rows`.
+template <class Matrix, class Visit>
+void for_each_row_distances(const Matrix& rows, const TransposedCenters& centers, Visit&& visit) {
+  using Scalar = typename Matrix::Scalar;
+  const Eigen::Index n = rows.rows();
+  const std::size_t padded = static_cast<std::size_t>(centers.padded);
+  std::vector<double> buffer(kRowBlock * padded);
+  Eigen::Index i = 0;
+  for (; i + kRowBlock <= n; i += kRowBlock) {
+    const Scalar* block_rows[kRowBlock];
+    for (int r = 0; r < kRowBlock; ++r) block_rows[r] = rows.row(i + r).data();
+    squared_distances_block<kRowBlock>(block_rows, centers, buffer.data());
+    for (int r = 0; r < kRowBlock; ++r) visit(i + r, buffer.data() + r * padded);
+  }
+  for (; i < n; ++i) {
+    const Scalar* block_rows[1] = {rows.row(i).data()};
+    squared_distances_block<1>(block_rows, centers, buffer.data());
+    visit(i, buffer.data());
+  }
+}
+
+template <class Matrix>
+std::vector<std::int32_t> nearest_of(const Matrix& rows, const TransposedCenters& centers) {
+  std::vector<std::int32_t> nearest(rows.rows());
+  for_each_row_distances(rows, centers, [&](Eigen::Index i, const double* distances) {
+    int best = 0;
+    for (int c = 1; c < centers.count; ++c) {
+      if (distances[c] < distances[best]) best = c;
+    }
+    nearest[i] = best;
+  });
+  return nearest;
+}
+
+// The first index whose running sum of the positive values exceeds `target`; rounding can leave
+// target at the total, then the last positive value is taken.
+Eigen::Index sample_index(const std::vector<double>& values, double target) {
+  double cumulative = 0;
+  Eigen::Index last_positive = -1;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (!(values[i] > 0)) continue;
+    cumulative += values[i];
+    last_positive = static_cast<Eigen::Index>(i);
+    if (cumulative > target) break;
+  }
+  return last_positive;
+}
+
+double total_of(const std::vector<double>& values) {
+  double total = 0;
+  for (double value : values) total += value;
+  return total;
+}
+
+}  // namespace
+
+InitKind parse_init_kind(const std::string& text) {
+  if (text == "kmeans-parallel" || text == "kmeans||") return InitKind::kmeans_parallel;
+  if (text == "kmeans++") return InitKind::kmeans_plus_plus;
+  if (text == "file") return InitKind::file;
+  throw InputError("unknown initialisation '" + text +
+                   "'; valid values are kmeans-parallel (or kmeans||), kmeans++, file");
+}
+
+std::string to_string(InitKind kind) {
+  switch (kind) {
+    case InitKind::kmeans_parallel:
+      return "kmeans-parallel";
+    case InitKind::kmeans_plus_plus:
+      return "kmeans++";
+    case InitKind::file:
+      return "file";
+  }
+  throw std::invalid_argument("to_string: invalid InitKind");
+}
+
+void update_min_squared_distances(const FeatureMatrix& features, const CentroidMatrix& centers,
+                                  std::vector<double>& min_squared_distances) {
+  if (min_squared_distances.size() != static_cast<std::size_t>(features.rows())) {
+    throw std::invalid_argument("update_min_squared_distances: one distance per row expected");
+  }
+  if (centers.rows() == 0) return;
+  if (centers.cols() != features.cols()) {
+    throw std::invalid_argument("update_min_squared_distances: centres and rows differ in width");
+  }
+  const TransposedCenters transposed(centers);
+  for_each_row_distances(features, transposed, [&](Eigen::Index i, const double* distances) {
+    double& current = min_squared_distances[i];
+    for (int c = 0; c < transposed.count; ++c) {
+      if (distances[c] < current) current = distances[c];
+    }
+  });
+}
+
+std::vector<std::int32_t> nearest_center(const FeatureMatrix& features,
+                                         const CentroidMatrix& centers) {
+  if (centers.rows() == 0) throw std::invalid_argument("nearest_center: no centres");
+  if (centers.cols() != features.cols()) {
+    throw std::invalid_argument("nearest_center: centres and rows differ in width");
+  }
+  return nearest_of(features, TransposedCenters(centers));
+}
+
+CentroidMatrix weighted_kmeans_plus_plus(const CentroidMatrix& candidates,
+                                         const std::vector<double>& weights, int k,
+                                         std::uint64_t seed, int lloyd_iterations) {
+  const Eigen::Index m = candidates.rows(), d = candidates.cols();
+  if (k < 1 || m < 1) {
+    throw std::invalid_argument(
+        "weighted_kmeans_plus_plus: needs k >= 1 and at least one candidate");
+  }
+  if (weights.size() != static_cast<std::size_t>(m)) {
+    throw std::invalid_argument("weighted_kmeans_plus_plus: one weight per candidate expected");
+  }
+  for (double weight : weights) {
+    if (!(weight >= 0) || !std::isfinite(weight)) {
+      throw std::invalid_argument("weighted_kmeans_plus_plus: weights must be finite and >= 0");
+    }
+  }
+
+  // Candidates as "centres" so the distances from one new centre to all candidates vectorise.
+  const TransposedCenters candidate_lanes(candidates);
+  std::vector<double> distance_buffer(candidate_lanes.padded);
+  std::vector<double> min_squared(m, std::numeric_limits<double>::infinity());
+  std::vector<char> chosen(m, 0);
+  CentroidMatrix centers(k, d);
+  Eigen::Index last = -1;
+  auto choose = [&](int center, Eigen::Index index) {
+    centers.row(center) = candidates.row(index);
+    chosen[index] = 1;
+    last = index;
+    const double* rows[1] = {candidates.row(index).data()};
+    squared_distances_block<1>(rows, candidate_lanes, distance_buffer.data());
+    for (Eigen::Index i = 0; i < m; ++i) {
+      if (distance_buffer[i] < min_squared[i]) min_squared[i] = distance_buffer[i];
+    }
+  };
+
+  std::vector<double> probability(weights);
+  for (int center = 0; center < k; ++center) {
+    if (center > 0) {
+      for (Eigen::Index i = 0; i < m; ++i) probability[i] = weights[i] * min_squared[i];
+    }
+    const double total = total_of(probability);
+    Eigen::Index index = -1;
+    if (total > 0 && std::isfinite(total)) {
+      index = sample_index(probability, keyed_uniform(seed, RandomStream::local_kmeans,
+                                                      static_cast<std::uint64_t>(center)) *
+                                            total);
+    } else if (std::isinf(total)) {
+      index = 0;  // overflowed weights: take the farthest candidate
+      for (Eigen::Index i = 1; i < m; ++i) {
+        if (probability[i] > probability[index]) index = i;
+      }
+    } else {
+      // Every positive-weight candidate sits on a chosen centre (or all weights are 0).
+      for (Eigen::Index i = 0; i < m && index < 0; ++i) {
+        if (!chosen[i] && weights[i] > 0) index = i;
+      }
+      if (index < 0) index = last >= 0 ? last : 0;
+    }
+    choose(center, index);
+  }
+
+  std::vector<std::int32_t> previous;
+  for (int iteration = 0; iteration < lloyd_iterations; ++iteration) {
+    std::vector<std::int32_t> nearest = nearest_of(candidates, TransposedCenters(centers));
+    if (nearest == previous) break;  // the centres would not move
+    CentroidMatrix weighted_sums = CentroidMatrix::Zero(k, d);
+    std::vector<double> weight_sums(k, 0.0);
+    for (Eigen::Index i = 0; i < m; ++i) {
+      weighted_sums.row(nearest[i]) += weights[i] * candidates.row(i);
+      weight_sums[nearest[i]] += weights[i];
+    }
+    for (int c = 0; c < k; ++c) {
+      if (weight_sums[c] > 0) centers.row(c) = weighted_sums.row(c) / weight_sums[c];
+    }
+    previous = std::move(nearest);
+  }
+  return centers;
+}
+
+}  // namespace microseg

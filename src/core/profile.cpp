@@ -1,0 +1,147 @@
+#include "microseg/core/profile.hpp"
+
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+namespace microseg {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+void check_inputs(const FeatureMatrix& scaled, const std::vector<std::int32_t>& labels,
+                  const ScalingModel& model, const std::vector<FixedPointFormat>& formats,
+                  const ProfileSums& sums, const char* caller) {
+  const std::size_t d = static_cast<std::size_t>(scaled.cols());
+  if (labels.size() != static_cast<std::size_t>(scaled.rows()) ||
+      static_cast<std::size_t>(sums.d) != d || formats.size() != d || model.scale.size() != d ||
+      model.offset.size() != d) {
+    throw std::invalid_argument(std::string(caller) +
+                                ": labels, model, formats and sums do not match the rows");
+  }
+  for (std::int32_t label : labels) {
+    if (label < 0 || label >= sums.k) {
+      throw std::invalid_argument(std::string(caller) + ": label " + std::to_string(label) +
+                                  " out of range for " + std::to_string(sums.k) + " segments");
+    }
+  }
+}
+
+}  // namespace
+
+ProfileSums::ProfileSums(int k_, int d_)
+    : k(k_),
+      d(d_),
+      counts(static_cast<std::size_t>(k_) + 1, 0),
+      sums((static_cast<std::size_t>(k_) + 1) * d_, 0),
+      deviations((static_cast<std::size_t>(k_) + 1) * d_, 0),
+      min((static_cast<std::size_t>(k_) + 1) * d_, std::numeric_limits<double>::infinity()),
+      max((static_cast<std::size_t>(k_) + 1) * d_, -std::numeric_limits<double>::infinity()) {}
+
+void accumulate_profile_sums(const FeatureMatrix& scaled, const std::vector<std::int32_t>& labels,
+                             const ScalingModel& model,
+                             const std::vector<FixedPointFormat>& formats, ProfileSums& sums) {
+  check_inputs(scaled, labels, model, formats, sums, "accumulate_profile_sums");
+  const int d = sums.d;
+  const std::size_t population = static_cast<std::size_t>(sums.k) * d;
+  for (Eigen::Index i = 0; i < scaled.rows(); ++i) {
+    const std::size_t segment = static_cast<std::size_t>(labels[i]) * d;
+    for (int j = 0; j < d; ++j) {
+      const double x = model.inverse(j, scaled(i, j));
+      const ExactSum term = formats[j].to_fixed(x);
+      for (std::size_t at : {segment + j, population + j}) {
+        sums.sums[at] += term;
+        if (x < sums.min[at]) sums.min[at] = x;
+        if (x > sums.max[at]) sums.max[at] = x;
+      }
+    }
+    ++sums.counts[labels[i]];
+    ++sums.counts[sums.k];
+  }
+}
+
+void accumulate_profile_deviations(const FeatureMatrix& scaled,
+                                   const std::vector<std::int32_t>& labels,
+                                   const ScalingModel& model,
+                                   const std::vector<double>& group_means,
+                                   const std::vector<FixedPointFormat>& formats,
+                                   ProfileSums& sums) {
+  check_inputs(scaled, labels, model, formats, sums, "accumulate_profile_deviations");
+  if (group_means.size() != sums.sums.size()) {
+    throw std::invalid_argument("accumulate_profile_deviations: (k + 1) x d group means expected");
+  }
+  const int d = sums.d;
+  const std::size_t population = static_cast<std::size_t>(sums.k) * d;
+  for (Eigen::Index i = 0; i < scaled.rows(); ++i) {
+    const std::size_t segment = static_cast<std::size_t>(labels[i]) * d;
+    for (int j = 0; j < d; ++j) {
+      const double x = model.inverse(j, scaled(i, j));
+      for (std::size_t at : {segment + j, population + j}) {
+        const double deviation = x - group_means[at];
+        sums.deviations[at] += formats[j].to_fixed(deviation * deviation);
+      }
+    }
+  }
+}
+
+SegmentProfiles profiles_from_sums(const ProfileSums& global_sums,
+                                   const std::vector<FixedPointFormat>& sum_formats,
+                                   const std::vector<FixedPointFormat>& deviation_formats) {
+  const int k = global_sums.k, d = global_sums.d;
+  if (sum_formats.size() != static_cast<std::size_t>(d) ||
+      deviation_formats.size() != static_cast<std::size_t>(d)) {
+    throw std::invalid_argument("profiles_from_sums: one format per feature expected");
+  }
+  const std::size_t cells = static_cast<std::size_t>(k) * d;
+  SegmentProfiles profiles;
+  profiles.k = k;
+  profiles.d = d;
+  profiles.size.assign(global_sums.counts.begin(), global_sums.counts.begin() + k);
+  profiles.share.resize(k);
+  profiles.mean.assign(cells, kNaN);
+  profiles.std.assign(cells, kNaN);
+  profiles.min.assign(cells, kNaN);
+  profiles.max.assign(cells, kNaN);
+  profiles.lift.assign(cells, kNaN);
+  profiles.population_mean.assign(d, kNaN);
+  profiles.population_std.assign(d, kNaN);
+
+  // Group g's mean and population std of feature j; NaN for an empty group.
+  auto mean_of = [&](int g, int j) {
+    const std::size_t at = static_cast<std::size_t>(g) * d + j;
+    return sum_formats[j].to_double(global_sums.sums[at]) /
+           static_cast<double>(global_sums.counts[g]);
+  };
+  auto std_of = [&](int g, int j) {
+    const std::size_t at = static_cast<std::size_t>(g) * d + j;
+    return std::sqrt(deviation_formats[j].to_double(global_sums.deviations[at]) /
+                     static_cast<double>(global_sums.counts[g]));
+  };
+
+  const std::int64_t total = global_sums.counts[k];
+  if (total > 0) {
+    for (int j = 0; j < d; ++j) {
+      profiles.population_mean[j] = mean_of(k, j);
+      profiles.population_std[j] = std_of(k, j);
+    }
+  }
+  for (int c = 0; c < k; ++c) {
+    profiles.share[c] =
+        total > 0 ? static_cast<double>(global_sums.counts[c]) / static_cast<double>(total) : kNaN;
+    if (global_sums.counts[c] == 0) continue;
+    for (int j = 0; j < d; ++j) {
+      const std::size_t at = static_cast<std::size_t>(c) * d + j;
+      profiles.mean[at] = mean_of(c, j);
+      profiles.std[at] = std_of(c, j);
+      profiles.min[at] = global_sums.min[at];
+      profiles.max[at] = global_sums.max[at];
+      const double spread = profiles.population_std[j];
+      profiles.lift[at] =
+          spread == 0.0 ? 0.0 : (profiles.mean[at] - profiles.population_mean[j]) / spread;
+    }
+  }
+  return profiles;
+}
+
+}  // namespace microseg
