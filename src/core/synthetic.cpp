@@ -1,0 +1,264 @@
+#include "microseg/core/synthetic.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+
+#include "microseg/core/random.hpp"
+
+// The model: every customer has one latent value per latent dimension, drawn N(centre, 1) around
+// the centre of its planted segment; each feature is a monotone transform of one latent value
+// giving it a realistic shape (log-normal money, bounded shares, ...). Count features are
+// Poisson around their segment's rate instead, with the rate's square root moving half a unit
+// per latent unit: the square root of a Poisson count has spread ~1/2, so a centre step of one
+// latent unit is again one within-segment spread. Segment centres sit on mutually orthogonal
+// directions at distance separation / √2 from the origin, so any two are `separation` apart.
+
+namespace microseg {
+namespace {
+
+constexpr double pi = 3.14159265358979323846;
+
+// Latent dimensions, one per feature except region_code (categorical) and the three channel
+// shares, which share two (app and web relative to email: shares are a point on a simplex).
+enum Latent : int {
+  age_latent,
+  income_latent,
+  household_latent,
+  recency_latent,
+  frequency_latent,
+  monetary_latent,
+  basket_latent,
+  sessions_latent,
+  app_latent,
+  web_latent,
+  discount_latent,
+  price_latent,
+  novelty_latent,
+  tenure_latent,
+  seasonality_latent,
+  latent_count
+};
+
+// Each row's draws come in slots of two uniforms (sub-indices 2·slot, 2·slot + 1): one slot per
+// latent dimension, then these. A row's values depend only on (seed, row).
+enum DrawSlot : int {
+  household_draw = latent_count,
+  frequency_draw,
+  sessions_draw,
+  region_draw,
+};
+
+// Sub-indices of the per-segment draws in stream generate_segment with index = segment. Rows
+// use sub-index 0 of the same stream (with index = row) for their segment.
+constexpr std::uint64_t weight_draw = 1;
+constexpr std::uint64_t region_preference_draw = 2;
+constexpr std::uint64_t direction_draw = 16;  // 2 × latent_count uniforms from here
+
+constexpr double preferred_region_probability = 0.75;
+constexpr std::int64_t max_customers = std::int64_t{1} << 40;
+
+double standard_normal(double u1, double u2) {
+  // Box–Muller; 1 − u1 lies in (0, 1], so the logarithm is finite.
+  return std::sqrt(-2.0 * std::log(1.0 - u1)) * std::cos(2.0 * pi * u2);
+}
+
+double logistic(double x) {
+  return 1.0 / (1.0 + std::exp(-x));
+}
+
+// Poisson(rate) from two uniforms: inversion for small rates, the normal approximation for
+// large ones (where inversion would be slow and e^-rate underflows).
+double poisson(double rate, double u1, double u2) {
+  if (rate > 30.0) {
+    return std::max(0.0, std::round(rate + std::sqrt(rate) * standard_normal(u1, u2)));
+  }
+  double probability = std::exp(-rate), cumulative = probability;
+  int count = 0;
+  while (u1 > cumulative && count < 200) {
+    ++count;
+    probability *= rate / count;
+    cumulative += probability;
+  }
+  return count;
+}
+
+struct PlantedSegments {
+  std::vector<double> cumulative_weight;                 // S, last = 1
+  std::vector<std::array<double, latent_count>> centre;  // S
+  std::vector<int> preferred_region;                     // S
+};
+
+double segment_uniform(const SyntheticSpec& spec, int segment, std::uint64_t draw) {
+  return keyed_uniform(spec.seed, RandomStream::generate_segment,
+                       static_cast<std::uint64_t>(segment), draw);
+}
+
+PlantedSegments plant_segments(const SyntheticSpec& spec) {
+  PlantedSegments planted;
+  const auto segments = static_cast<std::size_t>(spec.segments);
+  planted.cumulative_weight.resize(segments);
+  planted.centre.resize(segments);
+  planted.preferred_region.resize(segments);
+  // Weights in [0.5, 1.5): sizes differ up to threefold, and none is below a third of average.
+  double total = 0;
+  for (std::size_t s = 0; s < segments; ++s) {
+    total += 0.5 + segment_uniform(spec, static_cast<int>(s), weight_draw);
+    planted.cumulative_weight[s] = total;
+  }
+  for (double& w : planted.cumulative_weight) w /= total;
+  planted.cumulative_weight.back() = 1.0;
+
+  const double radius = spec.separation / std::sqrt(2.0);
+  std::vector<std::array<double, latent_count>> directions;
+  for (std::size_t s = 0; s < segments; ++s) {
+    const int segment = static_cast<int>(s);
+    planted.preferred_region[s] = std::min(
+        9, static_cast<int>(10.0 * segment_uniform(spec, segment, region_preference_draw)));
+    std::array<double, latent_count> direction{};
+    for (int j = 0; j < latent_count; ++j) {
+      direction[j] = standard_normal(segment_uniform(spec, segment, direction_draw + 2 * j),
+                                     segment_uniform(spec, segment, direction_draw + 2 * j + 1));
+    }
+    // Gram–Schmidt against the earlier directions while there is room, so the first
+    // latent_count centres are exactly `separation` apart; later ones are random directions.
+    if (s < static_cast<std::size_t>(latent_count)) {
+      for (const auto& earlier : directions) {
+        double dot = 0;
+        for (int j = 0; j < latent_count; ++j) dot += direction[j] * earlier[j];
+        for (int j = 0; j < latent_count; ++j) direction[j] -= dot * earlier[j];
+      }
+    }
+    double norm = 0;
+    for (double x : direction) norm += x * x;
+    norm = std::sqrt(norm);
+    for (double& x : direction) x /= norm > 0 ? norm : 1.0;
+    if (s < static_cast<std::size_t>(latent_count)) directions.push_back(direction);
+    for (int j = 0; j < latent_count; ++j) planted.centre[s][j] = radius * direction[j];
+  }
+  return planted;
+}
+
+// Ids look like a CRM's, not like row numbers: an odd multiplier permutes [0, 2^40), so ids are
+// unique for up to 2^40 (about 1.1e12) customers and are not in row order.
+std::int64_t customer_id(std::int64_t row) {
+  constexpr std::uint64_t mask = (std::uint64_t{1} << 40) - 1;
+  const std::uint64_t mixed = (static_cast<std::uint64_t>(row) * 0x9E3779B97F4A7C15ULL) & mask;
+  return std::int64_t{1'000'000'000'000} + static_cast<std::int64_t>(mixed);
+}
+
+}  // namespace
+
+const std::vector<std::string>& synthetic_feature_names() {
+  static const std::vector<std::string> names{
+      // demographic
+      "age", "income", "household_size", "region_code",
+      // behavioural: recency, frequency, monetary, then channels
+      "recency_days", "frequency", "monetary", "avg_basket", "sessions_per_month", "email_share",
+      "app_share", "web_share", "discount_share",
+      // psychographic
+      "price_sensitivity", "novelty_seeking",
+      // situational
+      "tenure_days", "seasonality_index"};
+  return names;
+}
+
+SyntheticBlock generate_synthetic_block(const SyntheticSpec& spec, RowRange rows) {
+  if (spec.customers < 0 || spec.customers > max_customers) {
+    throw InputError("synthetic customers: " + std::to_string(spec.customers) +
+                     " customers requested, expected 0 to " + std::to_string(max_customers));
+  }
+  if (spec.segments < 1) {
+    throw InputError("synthetic customers: " + std::to_string(spec.segments) +
+                     " planted segments requested, expected at least 1");
+  }
+  if (!std::isfinite(spec.separation) || spec.separation < 0) {
+    throw InputError("synthetic customers: separation must be a finite number >= 0, got " +
+                     std::to_string(spec.separation));
+  }
+  if (rows.begin < 0 || rows.end < rows.begin || rows.end > spec.customers) {
+    throw InputError("synthetic customers: rows [" + std::to_string(rows.begin) + ", " +
+                     std::to_string(rows.end) + ") are outside 0 to " +
+                     std::to_string(spec.customers));
+  }
+
+  const PlantedSegments planted = plant_segments(spec);
+  const auto count = static_cast<Eigen::Index>(rows.size());
+  SyntheticBlock block;
+  block.ids.resize(static_cast<std::size_t>(count));
+  block.planted_segment.resize(static_cast<std::size_t>(count));
+  block.features.resize(count, static_cast<Eigen::Index>(synthetic_feature_names().size()));
+
+  for (Eigen::Index i = 0; i < count; ++i) {
+    const std::int64_t row = rows.begin + i;
+    const auto key = static_cast<std::uint64_t>(row);
+    const double pick = keyed_uniform(spec.seed, RandomStream::generate_segment, key);
+    const auto segment =
+        static_cast<std::size_t>(std::upper_bound(planted.cumulative_weight.begin(),
+                                                  planted.cumulative_weight.end() - 1, pick) -
+                                 planted.cumulative_weight.begin());
+    const auto& centre = planted.centre[segment];
+    const auto uniform = [&](int slot, int which) {
+      return keyed_uniform(spec.seed, RandomStream::generate_feature, key,
+                           static_cast<std::uint64_t>(2 * slot + which));
+    };
+    std::array<double, latent_count> latent{};
+    for (int j = 0; j < latent_count; ++j) {
+      latent[j] = centre[j] + standard_normal(uniform(j, 0), uniform(j, 1));
+    }
+    const auto count_feature = [&](int slot, int latent_index, double base_root) {
+      const double root = std::max(0.2, base_root + 0.5 * centre[latent_index]);
+      return poisson(root * root, uniform(slot, 0), uniform(slot, 1));
+    };
+
+    const double age = std::clamp(std::round(46.0 + 9.0 * latent[age_latent]), 18.0, 90.0);
+    const double income = std::exp(std::log(42000.0) + 0.2 * latent[income_latent]);
+    const double household_size = 1.0 + count_feature(household_draw, household_latent, 1.4);
+    const double region = uniform(region_draw, 0) < preferred_region_probability
+                              ? planted.preferred_region[segment]
+                              : std::min(9.0, std::floor(10.0 * uniform(region_draw, 1)));
+    const double recency = std::round(std::exp(std::log(35.0) + 0.2 * latent[recency_latent]));
+    const double frequency = count_feature(frequency_draw, frequency_latent, 3.0);
+    const double monetary = std::exp(std::log(650.0) + 1.5 * centre[monetary_latent] + 0.45 * (latent[monetary_latent] - centre[monetary_latent]));
+    const double basket = std::exp(std::log(48.0) + 0.15 * latent[basket_latent]);
+    const double sessions = count_feature(sessions_draw, sessions_latent, 2.6);
+    // Channel shares: a softmax of email (logit 0), app and web, so they sum to 1.
+    const double app_weight = std::exp(0.3 + 0.4 * latent[app_latent]);
+    const double web_weight = std::exp(0.1 + 0.4 * latent[web_latent]);
+    const double channel_total = 1.0 + app_weight + web_weight;
+    const double discount = logistic(-1.0 + 0.4 * latent[discount_latent]);
+    const double price_sensitivity = logistic(0.4 * latent[price_latent]);
+    const double novelty = logistic(0.4 * latent[novelty_latent]);
+    // Tenure is recency plus the time between joining and the last purchase, so tenure ≥ recency.
+    const double tenure =
+        recency + std::round(std::exp(std::log(900.0) + 0.2 * latent[tenure_latent]));
+    const double seasonality = logistic(-0.3 + 0.4 * latent[seasonality_latent]);
+
+    const std::array<double, 17> values{age,
+                                        income,
+                                        household_size,
+                                        region,
+                                        recency,
+                                        frequency,
+                                        monetary,
+                                        basket,
+                                        sessions,
+                                        1.0 / channel_total,
+                                        app_weight / channel_total,
+                                        web_weight / channel_total,
+                                        discount,
+                                        price_sensitivity,
+                                        novelty,
+                                        tenure,
+                                        seasonality};
+    for (std::size_t j = 0; j < values.size(); ++j) {
+      block.features(i, static_cast<Eigen::Index>(j)) = static_cast<float>(values[j]);
+    }
+    block.ids[static_cast<std::size_t>(i)] = customer_id(row);
+    block.planted_segment[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(segment);
+  }
+  return block;
+}
+
+}  // namespace microseg
