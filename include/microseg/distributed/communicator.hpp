@@ -22,6 +22,13 @@
 
 namespace microseg::distributed {
 
+/// An error every rank has agreed on (see Communicator::agree): each rank holds the same message,
+/// so each can end cleanly without MPI_Abort.
+class AgreedError : public InputError {
+ public:
+  using InputError::InputError;
+};
+
 /// The rows of `total` a rank holds: contiguous, in rank order, sizes differing by at most one.
 RowRange block_of_rows(std::int64_t total, int rank, int size);
 
@@ -54,10 +61,26 @@ class Communicator {
   template <class T>
   std::vector<T> all_gather(const std::vector<T>& local) const {
     static_assert(std::is_trivially_copyable_v<T>);
-    std::vector<char> bytes = all_gather_bytes(
-        reinterpret_cast<const char*>(local.data()), local.size() * sizeof(T));
+    std::vector<char> bytes =
+        all_gather_bytes(reinterpret_cast<const char*>(local.data()), local.size() * sizeof(T));
     std::vector<T> result(bytes.size() / sizeof(T));
     std::copy(bytes.begin(), bytes.end(), reinterpret_cast<char*>(result.data()));
+    return result;
+  }
+
+  /// Personalised exchange: per_destination[r] goes to rank r; returns what every rank sent
+  /// here, concatenated in rank order.
+  template <class T>
+  std::vector<T> all_to_all(const std::vector<std::vector<T>>& per_destination) const {
+    static_assert(std::is_trivially_copyable_v<T>);
+    std::vector<std::vector<char>> bytes(per_destination.size());
+    for (std::size_t r = 0; r < per_destination.size(); ++r) {
+      const char* data = reinterpret_cast<const char*>(per_destination[r].data());
+      bytes[r].assign(data, data + per_destination[r].size() * sizeof(T));
+    }
+    std::vector<char> received = all_to_all_bytes(bytes);
+    std::vector<T> result(received.size() / sizeof(T));
+    std::copy(received.begin(), received.end(), reinterpret_cast<char*>(result.data()));
     return result;
   }
 
@@ -92,14 +115,19 @@ class Communicator {
 
   /// Collective: rotates `block` one step around the ring of ranks (receives from rank − 1,
   /// sends to rank + 1) and returns what arrived. Blocks may differ in size.
+  /// The MPI library's own version string.
+  static std::string library_version();
+
   std::vector<char> ring_shift(const std::vector<char>& block) const;
 
   /// Collective agreement on an error: if any rank passes a message, every rank throws
-  /// InputError with the message of the lowest such rank. Use for checks every rank reaches.
+  /// AgreedError with the message of the lowest such rank. Use for checks every rank reaches.
   void agree(const std::optional<std::string>& local_error) const;
 
-  /// Runs `work` on every rank and agrees on its outcome: an InputError or other exception on any
-  /// rank becomes the same InputError on every rank. `work` must not call collectives.
+  /// Runs `work` on every rank and agrees on its outcome: an exception on any rank becomes the
+  /// same AgreedError on every rank. Collectives inside `work` are allowed only where a failure
+  /// strikes every rank alike (e.g. HDF5 metadata checks), since a rank that throws early
+  /// skips the collectives that follow.
   void run_agreed(const std::function<void()>& work) const;
 
   /// For an error one rank finds alone, where the others may already wait in a collective: prints
@@ -108,6 +136,7 @@ class Communicator {
 
  private:
   std::vector<char> all_gather_bytes(const char* data, std::size_t bytes) const;
+  std::vector<char> all_to_all_bytes(const std::vector<std::vector<char>>& per_destination) const;
   void broadcast_bytes(char* data, std::size_t bytes, int root) const;
 
   MPI_Comm comm_;

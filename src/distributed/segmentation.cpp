@@ -1,0 +1,625 @@
+#include "microseg/distributed/segmentation.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <optional>
+#include <sstream>
+
+#include "microseg/core/quality.hpp"
+#include "microseg/core/random.hpp"
+
+namespace microseg::distributed {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::vector<FixedPointFormat> formats_for_bounds(const std::vector<double>& bounds,
+                                                 std::int64_t terms) {
+  std::vector<FixedPointFormat> formats;
+  formats.reserve(bounds.size());
+  for (double bound : bounds) formats.push_back(FixedPointFormat::for_bound(bound, terms));
+  return formats;
+}
+
+// Largest ‖x‖ over all rows: bounds every distance between rows and centroids (means of rows
+// lie in their convex hull) by twice this.
+double global_max_row_norm(const Communicator& comm, const FeatureMatrix& features) {
+  double local = 0;
+  for (Eigen::Index i = 0; i < features.rows(); ++i) {
+    local = std::max(local, features.row(i).cast<double>().norm());
+  }
+  return comm.max(local);
+}
+
+// A row of one rank made known to all: the owner of global row `global_row` broadcasts it.
+struct RowOwners {
+  std::vector<std::int64_t> begins;  // per rank, plus the total at the end
+  int owner_of(std::int64_t global_row) const {
+    auto it = std::upper_bound(begins.begin(), begins.end() - 1, global_row);
+    return static_cast<int>(it - begins.begin()) - 1;
+  }
+};
+
+RowOwners row_owners(const Communicator& comm, RowRange rows) {
+  RowOwners owners;
+  owners.begins = comm.all_gather(std::vector<std::int64_t>{rows.begin});
+  owners.begins.push_back(comm.sum(rows.size()) + owners.begins.front());
+  // Ranks with no rows share a begin with the next rank; upper_bound picks the last of them,
+  // which is the one that holds the row.
+  return owners;
+}
+
+std::vector<double> broadcast_row(const Communicator& comm, const FeatureMatrix& features,
+                                  RowRange rows, const RowOwners& owners, std::int64_t global_row) {
+  const int owner = owners.owner_of(global_row);
+  std::vector<double> row;
+  if (comm.rank() == owner) {
+    row.resize(static_cast<std::size_t>(features.cols()));
+    for (Eigen::Index j = 0; j < features.cols(); ++j) {
+      row[j] = features(global_row - rows.begin, j);
+    }
+  }
+  comm.broadcast(row, owner);
+  return row;
+}
+
+// The first global row whose cumulative weight exceeds `target`, with weights on a fixed-point
+// grid so that the cumulative sums, and hence the choice, are exact.
+std::int64_t find_cumulative_row(const Communicator& comm, const std::vector<double>& weights,
+                                 RowRange rows, const FixedPointFormat& format, ExactSum target) {
+  ExactSum local_total = 0;
+  for (double w : weights) local_total += format.to_fixed(w);
+  ExactSum running = comm.exclusive_prefix_sum(local_total);
+  std::int64_t found = std::numeric_limits<std::int64_t>::max();
+  if (target >= running && target < running + local_total) {
+    for (std::size_t i = 0; i < weights.size(); ++i) {
+      running += format.to_fixed(weights[i]);
+      if (running > target) {
+        found = rows.begin + static_cast<std::int64_t>(i);
+        break;
+      }
+    }
+  }
+  return comm.min(found);
+}
+
+CentroidMatrix to_centroid_matrix(const std::vector<double>& flat, int d) {
+  const Eigen::Index count = d == 0 ? 0 : static_cast<Eigen::Index>(flat.size()) / d;
+  CentroidMatrix m(count, d);
+  std::copy(flat.begin(), flat.end(), m.data());
+  return m;
+}
+
+// Draws a D²-weighted row: a uniform draw is scaled to the exact total weight.
+std::int64_t draw_weighted_row(const Communicator& comm, const std::vector<double>& d2,
+                               RowRange rows, std::int64_t n, double u) {
+  double local_max = 0;
+  for (double v : d2) local_max = std::max(local_max, v);
+  const FixedPointFormat format = FixedPointFormat::for_bound(comm.max(local_max), n);
+  ExactSum local_total = 0;
+  for (double v : d2) local_total += format.to_fixed(v);
+  const ExactSum total = comm.sum(local_total);
+  if (total <= 0) return static_cast<std::int64_t>(u * static_cast<double>(n));  // all covered
+  auto target = static_cast<ExactSum>(u * static_cast<double>(total));
+  if (target >= total) target = total - 1;
+  return find_cumulative_row(comm, d2, rows, format, target);
+}
+
+CentroidMatrix init_kmeans_plus_plus(const Communicator& comm, const FeatureMatrix& features,
+                                     RowRange rows, int k, std::uint64_t seed) {
+  const int d = static_cast<int>(features.cols());
+  const RowOwners owners = row_owners(comm, rows);
+  const std::int64_t n = owners.begins.back() - owners.begins.front();
+  std::vector<double> chosen;
+  std::vector<double> d2(static_cast<std::size_t>(rows.size()),
+                         std::numeric_limits<double>::infinity());
+  std::int64_t row = static_cast<std::int64_t>(
+      keyed_uniform(seed, RandomStream::init_first_center, 0) * static_cast<double>(n));
+  for (int c = 0; c < k; ++c) {
+    if (c > 0) {
+      row =
+          draw_weighted_row(comm, d2, rows, n, keyed_uniform(seed, RandomStream::init_kmeanspp, c));
+    }
+    std::vector<double> center = broadcast_row(comm, features, rows, owners, row);
+    chosen.insert(chosen.end(), center.begin(), center.end());
+    update_min_squared_distances(features, to_centroid_matrix(center, d), d2);
+  }
+  return to_centroid_matrix(chosen, d);
+}
+
+CentroidMatrix init_kmeans_parallel(const Communicator& comm, const FeatureMatrix& features,
+                                    RowRange rows, int k, std::uint64_t seed) {
+  // Bahmani et al.: oversample ℓ = 2k rows per round for 5 rounds, weight each candidate by the
+  // rows nearest to it, and reduce the candidates to k with weighted k-means++ on every rank.
+  constexpr int rounds = 5;
+  const double oversampling = 2.0 * k;
+  const int d = static_cast<int>(features.cols());
+  const RowOwners owners = row_owners(comm, rows);
+  const std::int64_t n = owners.begins.back() - owners.begins.front();
+  const auto first = static_cast<std::int64_t>(
+      keyed_uniform(seed, RandomStream::init_first_center, 0) * static_cast<double>(n));
+  std::vector<double> candidates = broadcast_row(comm, features, rows, owners, first);
+  std::vector<double> d2(static_cast<std::size_t>(rows.size()),
+                         std::numeric_limits<double>::infinity());
+  update_min_squared_distances(features, to_centroid_matrix(candidates, d), d2);
+
+  for (int round = 1; round <= rounds; ++round) {
+    double local_max = 0;
+    for (double v : d2) local_max = std::max(local_max, v);
+    const FixedPointFormat format = FixedPointFormat::for_bound(comm.max(local_max), n);
+    ExactSum local_cost = 0;
+    for (double v : d2) local_cost += format.to_fixed(v);
+    const double cost = format.to_double(comm.sum(local_cost));
+    if (cost <= 0) break;  // every row coincides with a candidate
+    std::vector<double> sampled;
+    for (std::int64_t i = 0; i < rows.size(); ++i) {
+      const double p = oversampling * d2[i] / cost;
+      if (keyed_uniform(seed, RandomStream::init_oversample, rows.begin + i, round) < p) {
+        for (int j = 0; j < d; ++j) sampled.push_back(features(i, j));
+      }
+    }
+    // Rank order is global row order, so the candidate list is the same for any rank count.
+    std::vector<double> round_candidates = comm.all_gather(sampled);
+    if (round_candidates.empty()) continue;
+    update_min_squared_distances(features, to_centroid_matrix(round_candidates, d), d2);
+    candidates.insert(candidates.end(), round_candidates.begin(), round_candidates.end());
+  }
+
+  const CentroidMatrix candidate_matrix = to_centroid_matrix(candidates, d);
+  std::vector<std::int32_t> nearest = nearest_center(features, candidate_matrix);
+  std::vector<std::int64_t> counts(static_cast<std::size_t>(candidate_matrix.rows()), 0);
+  for (std::int32_t c : nearest) ++counts[c];
+  comm.sum_in_place(counts);
+  std::vector<double> weights(counts.begin(), counts.end());
+  return weighted_kmeans_plus_plus(candidate_matrix, weights, k, seed, 10);
+}
+
+// Rows farthest from their centroids, best first: (squared distance descending, global row
+// ascending), the same order for any rank count.
+struct FarRow {
+  float squared_distance;
+  std::int64_t global_row;
+};
+
+bool farther(const FarRow& a, const FarRow& b) {
+  if (a.squared_distance != b.squared_distance) return a.squared_distance > b.squared_distance;
+  return a.global_row < b.global_row;
+}
+
+void reseed_empty_segments(const Communicator& comm, const FeatureMatrix& features, RowRange rows,
+                           const std::vector<float>& squared_distances,
+                           const std::vector<std::int64_t>& counts, CentroidMatrix& centroids) {
+  std::vector<int> empty;
+  for (std::size_t c = 0; c < counts.size(); ++c) {
+    if (counts[c] == 0) empty.push_back(static_cast<int>(c));
+  }
+  if (empty.empty()) return;
+  const std::size_t wanted = empty.size();
+  std::vector<FarRow> local(squared_distances.size());
+  for (std::size_t i = 0; i < local.size(); ++i) {
+    local[i] = {squared_distances[i], rows.begin + static_cast<std::int64_t>(i)};
+  }
+  const std::size_t keep = std::min(wanted, local.size());
+  std::partial_sort(local.begin(), local.begin() + static_cast<std::ptrdiff_t>(keep), local.end(),
+                    farther);
+  local.resize(keep);
+  std::vector<FarRow> all = comm.all_gather(local);
+  std::sort(all.begin(), all.end(), farther);
+  const RowOwners owners = row_owners(comm, rows);
+  for (std::size_t e = 0; e < wanted && e < all.size(); ++e) {
+    std::vector<double> row = broadcast_row(comm, features, rows, owners, all[e].global_row);
+    for (Eigen::Index j = 0; j < centroids.cols(); ++j) centroids(empty[e], j) = row[j];
+  }
+}
+
+}  // namespace
+
+FeatureStatistics feature_statistics(const Communicator& comm, const FeatureMatrix& features) {
+  const int d = static_cast<int>(features.cols());
+  FeatureStatistics stats;
+  stats.count = comm.sum(static_cast<std::int64_t>(features.rows()));
+  local_min_max(features, stats.min, stats.max);
+  comm.min_in_place(stats.min);
+  comm.max_in_place(stats.max);
+  std::vector<double> bounds(d), deviation_bounds(d);
+  for (int j = 0; j < d; ++j) {
+    bounds[j] = std::max(std::abs(stats.min[j]), std::abs(stats.max[j]));
+    deviation_bounds[j] = (stats.max[j] - stats.min[j]) * (stats.max[j] - stats.min[j]);
+  }
+  // Two passes: the mean first, then squared deviations from it, which avoids the cancellation
+  // of Σx² − n·mean².
+  const auto sum_formats = formats_for_bounds(bounds, stats.count);
+  std::vector<ExactSum> sums = local_column_sums(features, sum_formats);
+  comm.sum_in_place(sums);
+  stats.mean.resize(d);
+  for (int j = 0; j < d; ++j) {
+    stats.mean[j] =
+        stats.count > 0 ? sum_formats[j].to_double(sums[j]) / static_cast<double>(stats.count) : 0;
+  }
+  const auto deviation_formats = formats_for_bounds(deviation_bounds, stats.count);
+  std::vector<ExactSum> deviations =
+      local_squared_deviations(features, stats.mean, deviation_formats);
+  comm.sum_in_place(deviations);
+  stats.std.resize(d);
+  for (int j = 0; j < d; ++j) {
+    const double variance = stats.count > 0 ? deviation_formats[j].to_double(deviations[j]) /
+                                                  static_cast<double>(stats.count)
+                                            : 0;
+    stats.std[j] = std::sqrt(std::max(0.0, variance));
+  }
+  return stats;
+}
+
+void check_finite(const Communicator& comm, const CustomerBlock& block, const std::string& path) {
+  const int d = static_cast<int>(block.features.cols());
+  std::vector<std::int64_t> bad_counts(d, 0);
+  std::optional<std::pair<std::int64_t, int>> first;  // local row, feature
+  for (Eigen::Index i = 0; i < block.features.rows(); ++i) {
+    for (int j = 0; j < d; ++j) {
+      if (!std::isfinite(block.features(i, j))) {
+        ++bad_counts[j];
+        if (!first) first = std::make_pair(static_cast<std::int64_t>(i), j);
+      }
+    }
+  }
+  comm.sum_in_place(bad_counts);
+  const std::int64_t total = std::accumulate(bad_counts.begin(), bad_counts.end(), std::int64_t{0});
+  if (total == 0) return;
+  std::optional<std::string> error;
+  if (first) {  // the lowest rank with a bad value holds the first one in row order
+    std::ostringstream message;
+    message << "input file '" << path << "': " << total << " feature values are NaN or infinite (";
+    bool separator = false;
+    for (int j = 0; j < d; ++j) {
+      if (bad_counts[j] == 0) continue;
+      message << (separator ? ", " : "") << block.feature_names[j] << ": " << bad_counts[j];
+      separator = true;
+    }
+    message << "); the first is feature '" << block.feature_names[first->second]
+            << "' of customer id " << block.ids[first->first] << " (row "
+            << block.rows.begin + first->first << ")";
+    error = message.str();
+  }
+  comm.agree(error);
+}
+
+void check_unique_ids(const Communicator& comm, const std::vector<std::int64_t>& ids,
+                      const std::string& path) {
+  std::vector<std::vector<std::int64_t>> by_owner(comm.size());
+  for (std::int64_t id : ids) {
+    const std::uint64_t h =
+        keyed_hash(0, RandomStream::id_partition, static_cast<std::uint64_t>(id));
+    by_owner[h % static_cast<std::uint64_t>(comm.size())].push_back(id);
+  }
+  std::vector<std::int64_t> mine = comm.all_to_all(by_owner);
+  std::sort(mine.begin(), mine.end());
+  std::int64_t duplicates = 0;
+  std::int64_t smallest = std::numeric_limits<std::int64_t>::max();
+  for (std::size_t i = 1; i < mine.size(); ++i) {
+    if (mine[i] == mine[i - 1]) {
+      ++duplicates;
+      smallest = std::min(smallest, mine[i]);
+    }
+  }
+  duplicates = comm.sum(duplicates);
+  smallest = comm.min(smallest);
+  if (duplicates > 0) {
+    comm.agree("input file '" + path + "': /customers/id has " + std::to_string(duplicates) +
+               " duplicate customer ids (smallest duplicated id: " + std::to_string(smallest) +
+               "); every customer must appear once");
+  }
+}
+
+FittedTransform fit_and_apply_transform(const Communicator& comm, CustomerBlock& block,
+                                        ScaleKind kind, const std::vector<char>& log1p) {
+  comm.run_agreed([&] { apply_log1p(block.features, log1p, block.feature_names, block.ids); });
+  FittedTransform transform;
+  transform.statistics = feature_statistics(comm, block.features);
+  transform.model = ScalingModel::from_statistics(kind, log1p, transform.statistics);
+  apply_scaling(block.features, transform.model);
+  return transform;
+}
+
+double mean_scaled_variance(const FittedTransform& transform) {
+  const auto& stats = transform.statistics;
+  if (stats.std.empty()) return 0;
+  double total = 0;
+  for (std::size_t j = 0; j < stats.std.size(); ++j) {
+    const double s = stats.std[j] / transform.model.scale[j];
+    total += s * s;
+  }
+  return total / static_cast<double>(stats.std.size());
+}
+
+CentroidMatrix initial_centroids(const Communicator& comm, const FeatureMatrix& features,
+                                 RowRange rows, int k, InitKind kind, std::uint64_t seed) {
+  switch (kind) {
+    case InitKind::kmeans_plus_plus:
+      return init_kmeans_plus_plus(comm, features, rows, k, seed);
+    case InitKind::kmeans_parallel:
+      return init_kmeans_parallel(comm, features, rows, k, seed);
+    case InitKind::file:
+      break;
+  }
+  comm.abort("initial_centroids: centroids from a file are read by the io layer, not drawn");
+}
+
+LloydOutcome run_lloyd(const Communicator& comm, const FeatureMatrix& features, RowRange rows,
+                       const CentroidMatrix& initial, const LloydSettings& settings,
+                       const std::function<void(const IterationReport&)>& on_iteration) {
+  const int k = settings.k;
+  const int d = static_cast<int>(features.cols());
+  const std::int64_t n = comm.sum(rows.size());
+  std::vector<double> bounds(d, 0.0);
+  {
+    std::vector<double> min, max;
+    local_min_max(features, min, max);
+    comm.min_in_place(min);
+    comm.max_in_place(max);
+    for (int j = 0; j < d; ++j) bounds[j] = std::max(std::abs(min[j]), std::abs(max[j]));
+  }
+  std::vector<FixedPointFormat64> formats;
+  for (double bound : bounds) formats.push_back(FixedPointFormat64::for_bound(bound, n));
+  const double max_norm = global_max_row_norm(comm, features);
+  const FixedPointFormat inertia_format = FixedPointFormat::for_bound(4 * max_norm * max_norm, n);
+  const double tolerance = settings.tolerance * settings.mean_variance;
+
+  const std::vector<float> row_norms = row_squared_norms(features);
+  std::vector<std::int32_t> labels(static_cast<std::size_t>(rows.size()), -1), previous_labels;
+  std::vector<float> squared_distances(labels.size());
+  LloydOutcome outcome;
+  outcome.centroids = initial;
+  for (int iteration = 1; iteration <= settings.max_iterations; ++iteration) {
+    const auto start = Clock::now();
+    previous_labels = labels;
+    LloydSums sums(k, d);
+    assign_and_accumulate(features, row_norms, AssignmentCentroids(outcome.centroids), formats,
+                          labels, squared_distances, sums);
+    comm.sum_in_place(sums.sums);
+    comm.sum_in_place(sums.counts);
+    CentroidMatrix updated = centroids_from_sums(sums, formats, outcome.centroids);
+    reseed_empty_segments(comm, features, rows, squared_distances, sums.counts, updated);
+
+    ExactSum local_inertia = 0;
+    std::int64_t local_reassigned = 0;
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+      local_inertia += inertia_format.to_fixed(squared_distances[i]);
+      local_reassigned += labels[i] != previous_labels[i];
+    }
+    const double inertia = inertia_format.to_double(comm.sum(local_inertia));
+    const std::int64_t reassigned = comm.sum(local_reassigned);
+    const double shift = total_squared_shift(outcome.centroids, updated);
+    outcome.centroids = std::move(updated);
+    outcome.iterations = iteration;
+    if (on_iteration) {
+      on_iteration({iteration, inertia,
+                    settings.mean_variance > 0 ? shift / settings.mean_variance : shift, reassigned,
+                    seconds_since(start)});
+    }
+    // Unchanged labels give unchanged centroids: converged whatever the tolerance.
+    if ((iteration > 1 && reassigned == 0) || shift <= tolerance) {
+      outcome.converged = true;
+      break;
+    }
+  }
+  return outcome;
+}
+
+FinalAssignment assign_and_measure(const Communicator& comm, const FeatureMatrix& features,
+                                   RowRange rows, const CentroidMatrix& centroids,
+                                   std::int64_t silhouette_sample, std::uint64_t seed) {
+  const int k = static_cast<int>(centroids.rows());
+  const int d = static_cast<int>(features.cols());
+  const std::int64_t n = comm.sum(rows.size());
+  FinalAssignment result;
+
+  NearestTwo nearest = nearest_two(features, centroids);
+  result.segments = std::move(nearest.nearest);
+  result.distances = nearest.nearest_distance;
+
+  // Segment means from the labels, as scikit-learn's metrics take them.
+  std::vector<double> bounds(d, 0.0);
+  {
+    std::vector<double> min, max;
+    local_min_max(features, min, max);
+    comm.min_in_place(min);
+    comm.max_in_place(max);
+    for (int j = 0; j < d; ++j) bounds[j] = std::max(std::abs(min[j]), std::abs(max[j]));
+  }
+  const auto sum_formats = formats_for_bounds(bounds, n);
+  std::vector<ExactSum> sums(static_cast<std::size_t>(k) * d, 0);
+  std::vector<std::int64_t> counts(k, 0);
+  for (std::size_t i = 0; i < result.segments.size(); ++i) {
+    const int s = result.segments[i];
+    ++counts[s];
+    for (int j = 0; j < d; ++j) {
+      sums[static_cast<std::size_t>(s) * d + j] +=
+          sum_formats[j].to_fixed(features(static_cast<Eigen::Index>(i), j));
+    }
+  }
+  comm.sum_in_place(sums);
+  comm.sum_in_place(counts);
+  for (int s = 0; s < k; ++s) {
+    if (counts[s] == 0) {
+      comm.agree("segment " + std::to_string(s) + " of k = " + std::to_string(k) +
+                 " is empty after fitting: the data has fewer than k distinct customers");
+    }
+  }
+  CentroidMatrix segment_means(k, d);
+  std::vector<double> overall_mean(d, 0.0);
+  for (int j = 0; j < d; ++j) {
+    ExactSum column_total = 0;
+    for (int s = 0; s < k; ++s) {
+      const ExactSum sum = sums[static_cast<std::size_t>(s) * d + j];
+      column_total += sum;
+      segment_means(s, j) = sum_formats[j].to_double(sum) / static_cast<double>(counts[s]);
+    }
+    overall_mean[j] = sum_formats[j].to_double(column_total) / static_cast<double>(n);
+  }
+
+  const double max_norm = global_max_row_norm(comm, features);
+  const FixedPointFormat distance_format = FixedPointFormat::for_bound(2 * max_norm, n);
+  const FixedPointFormat squared_format = FixedPointFormat::for_bound(4 * max_norm * max_norm, n);
+  const FixedPointFormat unit_format = FixedPointFormat::for_bound(1.0, n);
+
+  ExactSum inertia = 0, simplified = 0;
+  for (std::size_t i = 0; i < result.distances.size(); ++i) {
+    inertia += squared_format.to_fixed(result.distances[i] * result.distances[i]);
+    simplified += unit_format.to_fixed(
+        simplified_silhouette(result.distances[i], nearest.second_distance[i]));
+  }
+  DispersionSums dispersion(k);
+  accumulate_dispersion(features, result.segments, segment_means, distance_format, squared_format,
+                        dispersion);
+  comm.sum_in_place(dispersion.distance_sums);
+  std::vector<ExactSum> within{dispersion.squared_distance_sum, inertia, simplified};
+  comm.sum_in_place(within);
+
+  QualityReport& q = result.quality;
+  q.inertia = squared_format.to_double(within[1]);
+  q.silhouette_simplified = unit_format.to_double(within[2]) / static_cast<double>(n);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  if (k >= 2) {
+    q.calinski_harabasz = calinski_harabasz(n, counts, segment_means, overall_mean,
+                                            squared_format.to_double(within[0]));
+    std::vector<double> mean_distance(k);
+    for (int s = 0; s < k; ++s) {
+      mean_distance[s] =
+          distance_format.to_double(dispersion.distance_sums[s]) / static_cast<double>(counts[s]);
+    }
+    q.davies_bouldin = davies_bouldin(segment_means, mean_distance);
+  } else {
+    q.calinski_harabasz = nan;
+    q.davies_bouldin = nan;
+  }
+
+  // Exact silhouette on a uniform sample: the rows with the smallest keyed hashes. The sample is
+  // gathered to every rank (sample × d floats) and each rank scores its own sampled rows against
+  // it in sample order, so every sum runs in the same order for any rank count.
+  const std::int64_t m = std::min(silhouette_sample, n);
+  q.silhouette_sample_size = m;
+  if (m < 2 || k < 2) {
+    q.silhouette_sampled = nan;
+    return result;
+  }
+  struct KeyedRow {
+    std::uint64_t key;
+    std::int64_t row;
+  };
+  auto by_key = [](const KeyedRow& a, const KeyedRow& b) {
+    return a.key != b.key ? a.key < b.key : a.row < b.row;
+  };
+  std::vector<KeyedRow> keys(result.segments.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    const std::int64_t row = rows.begin + static_cast<std::int64_t>(i);
+    keys[i] = {keyed_hash(seed, RandomStream::silhouette_sample, static_cast<std::uint64_t>(row)),
+               row};
+  }
+  std::vector<char> in_sample(keys.size(), 1);
+  if (m < n) {
+    std::vector<KeyedRow> smallest = keys;
+    const std::size_t keep = std::min<std::size_t>(static_cast<std::size_t>(m), smallest.size());
+    std::partial_sort(smallest.begin(), smallest.begin() + static_cast<std::ptrdiff_t>(keep),
+                      smallest.end(), by_key);
+    smallest.resize(keep);
+    std::vector<KeyedRow> all = comm.all_gather(smallest);
+    std::nth_element(all.begin(), all.begin() + (m - 1), all.end(), by_key);
+    const KeyedRow threshold = all[static_cast<std::size_t>(m - 1)];
+    for (std::size_t i = 0; i < keys.size(); ++i) in_sample[i] = !by_key(threshold, keys[i]);
+  }
+  std::vector<float> local_rows;
+  std::vector<std::int32_t> local_labels;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (!in_sample[i]) continue;
+    local_labels.push_back(result.segments[i]);
+    for (int j = 0; j < d; ++j) local_rows.push_back(features(static_cast<Eigen::Index>(i), j));
+  }
+  const std::vector<float> sample_flat = comm.all_gather(local_rows);
+  const std::vector<std::int32_t> sample_labels = comm.all_gather(local_labels);
+  const auto sample_rows = static_cast<Eigen::Index>(sample_labels.size());
+  const FeatureMatrix sample = Eigen::Map<const FeatureMatrix>(sample_flat.data(), sample_rows, d);
+  std::vector<std::int64_t> sample_sizes(k, 0);
+  for (std::int32_t s : sample_labels) ++sample_sizes[s];
+
+  const FixedPointFormat pair_format = FixedPointFormat::for_bound(2 * max_norm, sample_rows);
+  const FeatureMatrix mine = Eigen::Map<const FeatureMatrix>(
+      local_rows.data(), static_cast<Eigen::Index>(local_labels.size()), d);
+  ExactSum silhouette_total = 0;
+  constexpr Eigen::Index chunk = 256;  // bounds the chunk × k sums in memory
+  for (Eigen::Index start = 0; start < mine.rows(); start += chunk) {
+    const Eigen::Index count = std::min(chunk, mine.rows() - start);
+    std::vector<ExactSum> pair_sums(static_cast<std::size_t>(count) * k, 0);
+    accumulate_pairwise_distance_sums(mine.middleRows(start, count), sample, sample_labels, k,
+                                      pair_format, pair_sums);
+    std::vector<std::int32_t> chunk_labels(local_labels.begin() + start,
+                                           local_labels.begin() + start + count);
+    for (double s :
+         silhouette_from_distance_sums(pair_sums, chunk_labels, sample_sizes, pair_format)) {
+      silhouette_total += unit_format.to_fixed(s);
+    }
+  }
+  q.silhouette_sampled =
+      unit_format.to_double(comm.sum(silhouette_total)) / static_cast<double>(sample_rows);
+  return result;
+}
+
+SegmentProfiles profile_segments(const Communicator& comm, const FeatureMatrix& scaled,
+                                 const std::vector<std::int32_t>& segments, int k,
+                                 const FittedTransform& transform) {
+  const int d = static_cast<int>(scaled.cols());
+  const auto& stats = transform.statistics;
+  const std::int64_t n = stats.count;
+  // Bounds in original units: the transform is monotone per feature, so the extremes map to
+  // the extremes; a small margin covers float rounding on the way back.
+  std::vector<double> bounds(d), deviation_bounds(d);
+  for (int j = 0; j < d; ++j) {
+    double lo = stats.min[j], hi = stats.max[j];
+    if (!transform.model.log1p.empty() && transform.model.log1p[j]) {
+      lo = std::expm1(lo);
+      hi = std::expm1(hi);
+    }
+    bounds[j] = std::max(std::abs(lo), std::abs(hi)) * (1 + 1e-5) + 1e-30;
+    deviation_bounds[j] = (hi - lo) * (hi - lo) * (1 + 1e-4) + 1e-30;
+  }
+  const auto sum_formats = formats_for_bounds(bounds, n);
+  const auto deviation_formats = formats_for_bounds(deviation_bounds, n);
+  ProfileSums sums(k, d);
+  accumulate_profile_sums(scaled, segments, transform.model, sum_formats, sums);
+  comm.sum_in_place(sums.counts);
+  comm.sum_in_place(sums.sums);
+  comm.min_in_place(sums.min);
+  comm.max_in_place(sums.max);
+  std::vector<double> group_means(static_cast<std::size_t>(k + 1) * d, 0.0);
+  for (int g = 0; g <= k; ++g) {
+    if (sums.counts[g] == 0) continue;
+    for (int j = 0; j < d; ++j) {
+      const std::size_t at = static_cast<std::size_t>(g) * d + j;
+      group_means[at] =
+          sum_formats[j].to_double(sums.sums[at]) / static_cast<double>(sums.counts[g]);
+    }
+  }
+  accumulate_profile_deviations(scaled, segments, transform.model, group_means, deviation_formats,
+                                sums);
+  comm.sum_in_place(sums.deviations);
+  return profiles_from_sums(sums, sum_formats, deviation_formats);
+}
+
+CentroidMatrix centroids_in_original_units(const CentroidMatrix& scaled,
+                                           const ScalingModel& model) {
+  CentroidMatrix original(scaled.rows(), scaled.cols());
+  for (Eigen::Index c = 0; c < scaled.rows(); ++c) {
+    for (Eigen::Index j = 0; j < scaled.cols(); ++j) {
+      original(c, j) = model.inverse(static_cast<std::size_t>(j), scaled(c, j));
+    }
+  }
+  return original;
+}
+
+}  // namespace microseg::distributed

@@ -1,0 +1,84 @@
+"""Helpers for the script tests: run the microseg binary under mpiexec and make input files.
+
+The tests run under Debian's /usr/bin/python3 (python3-h5py, python3-sklearn, python3-pandas).
+CTest passes MICROSEG_BIN (the binary) and MPIEXEC; the Open MPI root/oversubscribe variables
+come from the environment as well.
+"""
+import os
+import subprocess
+import tempfile
+
+import h5py
+import numpy as np
+
+MICROSEG = os.environ.get("MICROSEG_BIN", "microseg")
+MPIEXEC = os.environ.get("MPIEXEC", "mpiexec")
+# A run that hangs is a failure, not a wait.
+RUN_TIMEOUT = float(os.environ.get("MICROSEG_TEST_TIMEOUT", "120"))
+
+
+def run(ranks, *args, check=True):
+    """Runs `mpiexec -n ranks microseg args...`; returns the CompletedProcess (text output)."""
+    cmd = [MPIEXEC, "--oversubscribe", "--bind-to", "none", "-n", str(ranks), MICROSEG]
+    cmd += [str(a) for a in args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(cmd)} failed with {proc.returncode}\nstdout:\n{proc.stdout}\n"
+            f"stderr:\n{proc.stderr}")
+    return proc
+
+
+def temp_dir():
+    """A fresh directory removed when the test process ends."""
+    holder = tempfile.TemporaryDirectory(prefix="microseg-test-")
+    _keep.append(holder)
+    return holder.name
+
+
+_keep = []
+
+
+def write_columns(path, ids, columns, chunks=None, compression=None):
+    """A columnar customer table: /customers/id plus one 1-D dataset per feature (dict order)."""
+    with h5py.File(path, "w") as f:
+        g = f.create_group("customers")
+        g.create_dataset("id", data=np.asarray(ids, dtype=np.int64))
+        for name, values in columns.items():
+            kwargs = {}
+            if chunks:
+                kwargs["chunks"] = (min(chunks, len(values)),)
+            if compression:
+                kwargs["compression"] = compression
+            g.create_dataset(name, data=np.asarray(values), **kwargs)
+
+
+def write_matrix(path, ids, features, names, dtype=np.float64):
+    """A matrix customer table: /customers/id and /customers/features with feature_names."""
+    with h5py.File(path, "w") as f:
+        g = f.create_group("customers")
+        g.create_dataset("id", data=np.asarray(ids, dtype=np.int64))
+        d = g.create_dataset("features", data=np.asarray(features, dtype=dtype))
+        d.attrs["feature_names"] = np.array(names, dtype=h5py.string_dtype())
+
+
+def read_table(path):
+    """(ids, features float64 n × d, names) of a customer table in either layout."""
+    with h5py.File(path, "r") as f:
+        g = f["customers"]
+        ids = g["id"][...]
+        if "features" in g:
+            names = [n.decode() if isinstance(n, bytes) else str(n)
+                     for n in g["features"].attrs["feature_names"]]
+            return ids, g["features"][...].astype(np.float64), names
+        names = [k for k in g.keys() if k not in ("id", "planted_segment")]
+        return ids, np.column_stack([g[k][...].astype(np.float64) for k in names]), names
+
+
+def zscore_like_microseg(features):
+    """The scaled matrix microseg clusters: float32 input, population z-score, float32 result."""
+    x = features.astype(np.float32).astype(np.float64)
+    mean = x.mean(axis=0)
+    std = x.std(axis=0)
+    std[std == 0] = 1.0
+    return ((x - mean) / std).astype(np.float32).astype(np.float64)
