@@ -1,75 +1,56 @@
-// microseg: the command-line entry point. It parses on rank 0, broadcasts the configuration and
-// hands it to one pipeline; errors agreed between ranks end every rank cleanly with exit code 2.
+// microseg: the command-line entry point. It finds the subcommand in the command table and runs
+// it on every rank; errors agreed between ranks end every rank cleanly with exit status 2.
 #include <mpi.h>
 
 #include <iostream>
-#include <optional>
 #include <string>
 #include <vector>
 
-#include "microseg/app/commands.hpp"
-#include "microseg/app/options.hpp"
+#include "microseg/app/command.hpp"
 #include "microseg/distributed/communicator.hpp"
 
 namespace {
 
 constexpr int exit_usage = 2;
 
-bool asks_for_help(const std::vector<std::string>& arguments) {
-  for (const auto& a : arguments) {
-    if (a == "--help" || a == "-h") return true;
+std::string program_usage() {
+  std::string text = std::string("microseg ") + MICROSEG_VERSION +
+                     ": customer micro-segmentation on MPI clusters\n\n"
+                     "usage: mpiexec -n P microseg <command> [options]\n\ncommands:\n";
+  for (const auto& command : microseg::app::commands()) {
+    std::string name = command.name;
+    name.resize(std::max<std::size_t>(name.size() + 2, 18), ' ');
+    text += "  " + name + command.summary + "\n";
   }
-  return false;
-}
-
-// Rank 0 parses; any parse error is agreed, then the configuration travels to every rank.
-template <class Config, class Parse>
-Config parse_on_root(const microseg::distributed::Communicator& comm,
-                     const std::vector<std::string>& arguments, Parse parse) {
-  Config config;
-  std::optional<std::string> error;
-  if (comm.is_root()) {
-    try {
-      config = parse(arguments);
-    } catch (const std::exception& e) {
-      error = e.what();
-    }
-  }
-  comm.agree(error);
-  comm.broadcast_object(config);
-  return config;
+  return text + "\n'microseg <command> --help' lists a command's options.\n";
 }
 
 int run(const microseg::distributed::Communicator& comm, const std::vector<std::string>& argv) {
-  using namespace microseg::app;
-  const std::string command = argv.empty() ? "" : argv.front();
+  const std::string name = argv.empty() ? "" : argv.front();
   const std::vector<std::string> arguments(argv.begin() + (argv.empty() ? 0 : 1), argv.end());
-  if (command.empty() || command == "--help" || command == "-h" || command == "help") {
-    if (comm.is_root()) std::cout << usage("");
-    return command.empty() ? exit_usage : 0;
+  if (name.empty() || name == "--help" || name == "-h" || name == "help") {
+    if (comm.is_root()) std::cout << program_usage();
+    return name.empty() ? exit_usage : 0;
   }
-  if (command == "--version") {
+  if (name == "--version") {
     if (comm.is_root()) std::cout << "microseg " << MICROSEG_VERSION << "\n";
     return 0;
   }
-  if (command != "generate" && command != "segment") {
-    if (comm.is_root()) {
-      std::cerr << "microseg: error: unknown command '" << command << "'\n\n" << usage("");
+  for (const auto& command : microseg::app::commands()) {
+    if (name != command.name) continue;
+    for (const auto& a : arguments) {
+      if (a == "--help" || a == "-h") {
+        if (comm.is_root()) std::cout << command.usage();
+        return 0;
+      }
     }
-    return exit_usage;
-  }
-  if (asks_for_help(arguments)) {
-    if (comm.is_root()) std::cout << usage(command);
+    command.run(comm, arguments);
     return 0;
   }
-  if (command == "generate") {
-    run_generate(comm, parse_on_root<GenerateConfig>(comm, arguments, parse_generate_options),
-                 std::cout);
-  } else {
-    run_segment(comm, parse_on_root<SegmentConfig>(comm, arguments, parse_segment_options),
-                std::cout);
+  if (comm.is_root()) {
+    std::cerr << "microseg: error: unknown command '" << name << "'\n\n" << program_usage();
   }
-  return 0;
+  return exit_usage;
 }
 
 }  // namespace

@@ -8,7 +8,11 @@
 #include <ostream>
 #include <sstream>
 
-#include "microseg/app/commands.hpp"
+#include <boost/program_options/options_description.hpp>
+#include <iostream>
+
+#include "microseg/app/option_reader.hpp"
+#include "microseg/app/segment.hpp"
 #include "microseg/distributed/segmentation.hpp"
 #include "microseg/io/customer_table.hpp"
 #include "microseg/io/library_version.hpp"
@@ -16,6 +20,29 @@
 
 namespace microseg::app {
 namespace {
+
+boost::program_options::options_description segment_options() {
+  namespace po = boost::program_options;
+  po::options_description options("microseg segment options");
+  options.add_options()                                                                        //
+      ("input", po::value<std::string>(), "customer HDF5 file")                                //
+      ("output", po::value<std::string>(), "output directory")                                 //
+      ("k", po::value<std::string>(), "number of segments")                                    //
+      ("features", po::value<std::string>(), "comma-separated feature names (default: all)")   //
+      ("scale", po::value<std::string>(), "zscore | minmax | none (default zscore)")           //
+      ("log1p", po::value<std::string>(), "comma-separated features to log1p before scaling")  //
+      ("init", po::value<std::string>(),
+       "kmeans-parallel | kmeans++ | file (default kmeans-parallel)")  //
+      ("init-centroids", po::value<std::string>(),
+       "HDF5 file with /centroids (k × d, scaled space)")                               //
+      ("max-iter", po::value<std::string>(), "maximum Lloyd iterations (default 300)")  //
+      ("tol", po::value<std::string>(),
+       "relative tolerance on the centroid shift (default 1e-4)")    //
+      ("seed", po::value<std::string>(), "random seed (default 0)")  //
+      ("silhouette-sample", po::value<std::string>(),
+       "customers in the exact silhouette sample (default 10000)");
+  return options;
+}
 
 using Clock = std::chrono::steady_clock;
 
@@ -80,6 +107,65 @@ void print_profile_table(std::ostream& log, const SegmentProfiles& profiles,
 }
 
 }  // namespace
+
+std::string segment_usage() {
+  std::ostringstream text;
+  text << "usage: mpiexec -n P microseg segment --input customers.h5 --k K --output DIR"
+          " [--config job.ini] [options]\n\n"
+       << segment_options()
+       << "  --config arg              INI job file (key = value; the command line wins)\n";
+  return text.str();
+}
+
+SegmentConfig parse_segment_options(const std::vector<std::string>& arguments) {
+  const OptionReader options("segment", segment_options(), arguments);
+  SegmentConfig config;
+  config.input = options.required("input");
+  config.output = options.required("output");
+  config.job_file = options.job_file();
+  config.k = static_cast<int>(options.integer("k", options.required("k"), 1, 1 << 24));
+  config.features = options.list("features");
+  try {
+    config.scale = parse_scale_kind(options.text("scale", "zscore"));
+    config.init = parse_init_kind(options.text("init", "kmeans-parallel"));
+  } catch (const InputError& e) {
+    throw InputError(std::string("segment: ") + e.what());
+  }
+  config.log1p_features = options.list("log1p");
+  config.init_centroids = options.text("init-centroids");
+  if (config.init == InitKind::file && config.init_centroids.empty()) {
+    throw InputError("segment: --init file needs --init-centroids FILE");
+  }
+  if (!config.init_centroids.empty()) config.init = InitKind::file;  // giving the file asks for it
+  config.max_iterations = static_cast<int>(options.integer("max-iter", "300", 1, 1 << 30));
+  config.tolerance = options.real("tol", "1e-4", 0.0);
+  config.seed = options.seed("seed", "0");
+  config.silhouette_sample =
+      options.integer("silhouette-sample", "10000", 0, std::int64_t{1} << 40);
+  return config;
+}
+
+std::string describe(const SegmentConfig& config) {
+  auto join = [](const std::vector<std::string>& items) {
+    std::string text;
+    for (const auto& item : items) text += (text.empty() ? "" : ",") + item;
+    return text;
+  };
+  std::ostringstream text;
+  text << "input = " << config.input << "\noutput = " << config.output << "\nk = " << config.k
+       << "\nfeatures = " << join(config.features) << "\nscale = " << to_string(config.scale)
+       << "\nlog1p = " << join(config.log1p_features) << "\ninit = " << to_string(config.init)
+       << "\ninit-centroids = " << config.init_centroids << "\nmax-iter = " << config.max_iterations
+       << "\ntol = " << config.tolerance << "\nseed = " << config.seed
+       << "\nsilhouette-sample = " << config.silhouette_sample << "\n";
+  return text.str();
+}
+
+void segment_command(const distributed::Communicator& comm,
+                     const std::vector<std::string>& arguments) {
+  run_segment(comm, parse_on_root<SegmentConfig>(comm, arguments, parse_segment_options),
+              std::cout);
+}
 
 void run_segment(const distributed::Communicator& comm, const SegmentConfig& config,
                  std::ostream& log) {

@@ -2,7 +2,7 @@
 #include <catch2/catch.hpp>
 #include <numeric>
 
-#include "microseg/app/options.hpp"
+#include "microseg/app/segment.hpp"
 #include "microseg/distributed/communicator.hpp"
 
 using microseg::ExactSum;

@@ -1,32 +1,17 @@
 #pragma once
-/// \file Command-line and job-file options of the subcommands, parsed into plain config structs.
-///
-/// Every option of a subcommand may also come from an INI job file given with --config
-/// (`key = value` lines; the command line wins). Rank 0 parses; the struct is then broadcast
-/// with Boost.Serialization so every rank runs the same configuration.
+/// \file `microseg segment`: read → transform → initialise → iterate → measure → profile → write.
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/vector.hpp>
 #include <cstdint>
+#include <iosfwd>
 #include <string>
 #include <vector>
 
 #include "microseg/core/initialisation.hpp"
 #include "microseg/core/scaling.hpp"
+#include "microseg/distributed/communicator.hpp"
 
 namespace microseg::app {
-
-struct GenerateConfig {
-  std::int64_t customers = 0;
-  int segments = 8;
-  double separation = 3.0;
-  std::uint64_t seed = 1;
-  std::string output;
-
-  template <class Archive>
-  void serialize(Archive& archive, unsigned /*version*/) {
-    archive& customers& segments& separation& seed& output;
-  }
-};
 
 struct SegmentConfig {
   std::string input;
@@ -50,15 +35,17 @@ struct SegmentConfig {
   }
 };
 
-/// Usage text of a subcommand ("generate", "segment") or of the program ("").
-std::string usage(const std::string& command);
-
-/// Parse the arguments after the subcommand name. Throw InputError naming the option and the
-/// value that is wrong, or the job file and its unknown key.
-GenerateConfig parse_generate_options(const std::vector<std::string>& arguments);
+std::string segment_usage();
+/// Throws InputError naming the option and the value that is wrong, or the job file and its
+/// unknown key.
 SegmentConfig parse_segment_options(const std::vector<std::string>& arguments);
-
 /// The configuration as `key = value` text, as a job file would hold it (for /run and logs).
 std::string describe(const SegmentConfig& config);
+/// Rank 0 logs progress to `log`; errors are agreed between ranks and thrown as AgreedError
+/// before anything is written.
+void run_segment(const distributed::Communicator& comm, const SegmentConfig& config,
+                 std::ostream& log);
+void segment_command(const distributed::Communicator& comm,
+                     const std::vector<std::string>& arguments);
 
 }  // namespace microseg::app

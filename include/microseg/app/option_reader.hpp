@@ -1,0 +1,65 @@
+#pragma once
+/// \file Option parsing shared by the subcommands.
+///
+/// Every option of a subcommand may also come from an INI job file given with --config
+/// (`key = value` lines; the command line wins). Values are read as text and converted here, so
+/// every message names the option and the offending value the same way wherever it came from.
+/// Rank 0 parses; the resulting config struct is broadcast with Boost.Serialization.
+#include <boost/program_options/options_description.hpp>
+#include <boost/program_options/variables_map.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "microseg/distributed/communicator.hpp"
+
+namespace microseg::app {
+
+class OptionReader {
+ public:
+  /// Parses the command line, then the --config job file if given. Throws InputError naming an
+  /// unknown option, an unknown job-file key or a missing job file.
+  OptionReader(const std::string& command,
+               const boost::program_options::options_description& options,
+               const std::vector<std::string>& arguments);
+
+  bool has(const std::string& key) const { return values_.count(key) > 0; }
+  std::string text(const std::string& key, const std::string& fallback = "") const;
+  std::string required(const std::string& key) const;
+  std::vector<std::string> list(const std::string& key) const;  ///< comma-separated
+  std::int64_t integer(const std::string& key, const std::string& fallback, std::int64_t min,
+                       std::int64_t max) const;
+  double real(const std::string& key, const std::string& fallback, double min) const;
+  std::uint64_t seed(const std::string& key, const std::string& fallback) const;
+  std::string job_file() const { return text("config"); }
+
+ private:
+  std::string command_;
+  boost::program_options::variables_map values_;
+};
+
+/// Throws InputError "option --NAME: invalid value 'VALUE' (expected EXPECTED)".
+[[noreturn]] void invalid_option_value(const std::string& option, const std::string& value,
+                                       const std::string& expected);
+
+/// Rank 0 parses the arguments; a parse error is agreed between ranks, then the configuration is
+/// broadcast so every rank runs the same one.
+template <class Config, class Parse>
+Config parse_on_root(const distributed::Communicator& comm,
+                     const std::vector<std::string>& arguments, Parse parse) {
+  Config config;
+  std::optional<std::string> error;
+  if (comm.is_root()) {
+    try {
+      config = parse(arguments);
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  }
+  comm.agree(error);
+  comm.broadcast_object(config);
+  return config;
+}
+
+}  // namespace microseg::app

@@ -1,0 +1,115 @@
+#include "microseg/app/option_reader.hpp"
+
+#include <boost/program_options.hpp>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include "microseg/core/types.hpp"
+
+namespace po = boost::program_options;
+
+namespace microseg::app {
+
+void invalid_option_value(const std::string& option, const std::string& value,
+                          const std::string& expected) {
+  throw InputError("option --" + option + ": invalid value '" + value + "' (expected " + expected +
+                   ")");
+}
+
+OptionReader::OptionReader(const std::string& command, const po::options_description& options,
+                           const std::vector<std::string>& arguments)
+    : command_(command) {
+  po::options_description command_line;
+  command_line.add_options()("config", po::value<std::string>(), "INI job file");
+  command_line.add(options);
+  try {
+    po::store(po::command_line_parser(arguments).options(command_line).run(), values_);
+  } catch (const po::error& e) {
+    throw InputError(command + ": " + e.what() + " (see 'microseg " + command + " --help')");
+  }
+  if (values_.count("config")) {
+    const std::string path = values_["config"].as<std::string>();
+    std::ifstream file(path);
+    if (!std::filesystem::is_regular_file(path) || !file) {
+      throw InputError("job file '" + path + "' does not exist or cannot be read");
+    }
+    try {
+      // Stored after the command line: Boost keeps the first value, so the command line wins.
+      po::store(po::parse_config_file(file, options, /*allow_unregistered=*/false), values_);
+    } catch (const po::unknown_option& e) {
+      throw InputError("job file '" + path + "': unknown key '" + e.get_option_name() + "'");
+    } catch (const po::error& e) {
+      throw InputError("job file '" + path + "': " + e.what());
+    }
+  }
+  po::notify(values_);
+}
+
+std::string OptionReader::text(const std::string& key, const std::string& fallback) const {
+  return has(key) ? values_[key].as<std::string>() : fallback;
+}
+
+std::string OptionReader::required(const std::string& key) const {
+  if (!has(key)) {
+    throw InputError(command_ + ": option --" + key + " is required (see 'microseg " + command_ +
+                     " --help')");
+  }
+  return values_[key].as<std::string>();
+}
+
+std::vector<std::string> OptionReader::list(const std::string& key) const {
+  std::vector<std::string> items;
+  std::stringstream stream(text(key));
+  std::string item;
+  while (std::getline(stream, item, ',')) {
+    const auto first = item.find_first_not_of(" \t");
+    const auto last = item.find_last_not_of(" \t");
+    if (first != std::string::npos) items.push_back(item.substr(first, last - first + 1));
+  }
+  return items;
+}
+
+std::int64_t OptionReader::integer(const std::string& key, const std::string& fallback,
+                                   std::int64_t min, std::int64_t max) const {
+  const std::string value = has(key) ? text(key) : fallback;
+  const std::string expected =
+      max == std::numeric_limits<std::int64_t>::max()
+          ? "an integer >= " + std::to_string(min)
+          : "an integer from " + std::to_string(min) + " to " + std::to_string(max);
+  try {
+    std::size_t used = 0;
+    const long long parsed = std::stoll(value, &used);
+    if (used != value.size() || parsed < min || parsed > max) {
+      invalid_option_value(key, value, expected);
+    }
+    return parsed;
+  } catch (const std::logic_error&) {
+    invalid_option_value(key, value, expected);
+  }
+}
+
+double OptionReader::real(const std::string& key, const std::string& fallback, double min) const {
+  const std::string value = has(key) ? text(key) : fallback;
+  std::ostringstream expected;
+  expected << "a number >= " << min;
+  try {
+    std::size_t used = 0;
+    const double parsed = std::stod(value, &used);
+    if (used != value.size() || !std::isfinite(parsed) || parsed < min) {
+      invalid_option_value(key, value, expected.str());
+    }
+    return parsed;
+  } catch (const std::logic_error&) {
+    invalid_option_value(key, value, expected.str());
+  }
+}
+
+std::uint64_t OptionReader::seed(const std::string& key, const std::string& fallback) const {
+  return static_cast<std::uint64_t>(
+      integer(key, fallback, 0, std::numeric_limits<std::int64_t>::max()));
+}
+
+}  // namespace microseg::app
