@@ -39,6 +39,8 @@ boost::program_options::options_description segment_options() {
       ("tol", po::value<std::string>(),
        "relative tolerance on the centroid shift (default 1e-4)")    //
       ("seed", po::value<std::string>(), "random seed (default 0)")  //
+      ("restarts", po::value<std::string>(),
+       "seedings + fits to run; the lowest inertia wins (default 1)")  //
       ("silhouette-sample", po::value<std::string>(),
        "customers in the exact silhouette sample (default 10000)");
   return options;
@@ -140,6 +142,7 @@ SegmentConfig parse_segment_options(const std::vector<std::string>& arguments) {
   config.max_iterations = static_cast<int>(options.integer("max-iter", "300", 1, 1 << 30));
   config.tolerance = options.real("tol", "1e-4", 0.0);
   config.seed = options.seed("seed", "0");
+  config.restarts = static_cast<int>(options.integer("restarts", "1", 1, 1000));
   config.silhouette_sample =
       options.integer("silhouette-sample", "10000", 0, std::int64_t{1} << 40);
   return config;
@@ -157,7 +160,8 @@ std::string describe(const SegmentConfig& config) {
        << "\nlog1p = " << join(config.log1p_features) << "\ninit = " << to_string(config.init)
        << "\ninit-centroids = " << config.init_centroids << "\nmax-iter = " << config.max_iterations
        << "\ntol = " << config.tolerance << "\nseed = " << config.seed
-       << "\nsilhouette-sample = " << config.silhouette_sample << "\n";
+       << "\nrestarts = " << config.restarts << "\nsilhouette-sample = " << config.silhouette_sample
+       << "\n";
   return text.str();
 }
 
@@ -221,29 +225,30 @@ void run_segment(const distributed::Communicator& comm, const SegmentConfig& con
       distributed::fit_and_apply_transform(comm, block, config.scale, log1p);
   timings.emplace_back("seconds_scale", timer.lap());
 
-  // Initialise.
-  CentroidMatrix initial = config.init == InitKind::file
-                               ? given_centroids
-                               : distributed::initial_centroids(comm, block.features, rows,
-                                                                config.k, config.init, config.seed);
-  timings.emplace_back("seconds_init", timer.lap());
-
-  // Iterate.
+  // Initialise and iterate, once per restart; the lowest inertia wins.
   distributed::LloydSettings settings;
   settings.k = config.k;
   settings.max_iterations = config.max_iterations;
   settings.tolerance = config.tolerance;
   settings.mean_variance = distributed::mean_scaled_variance(transform);
-  auto progress = [&](const distributed::IterationReport& r) {
+  auto progress = [&](int restart, const distributed::IterationReport& r) {
     if (!root) return;
+    if (config.restarts > 1) log << "restart " << restart << "  ";
     log << "iteration " << std::setw(4) << r.iteration << "  inertia " << std::setprecision(10)
         << r.inertia << "  relative shift " << std::setprecision(3) << r.relative_shift
         << "  reassigned " << r.reassigned << "  " << std::fixed << std::setprecision(3)
         << r.seconds << " s" << std::defaultfloat << std::setprecision(6) << std::endl;
   };
-  const distributed::LloydOutcome model =
-      distributed::run_lloyd(comm, block.features, rows, initial, settings, progress);
-  timings.emplace_back("seconds_iterate", timer.lap());
+  const distributed::FitOutcome fit =
+      distributed::fit_kmeans(comm, block.features, rows, config.init, given_centroids, settings,
+                              config.seed, config.restarts, progress);
+  const distributed::LloydOutcome& model = fit.model;
+  timer.lap();
+  timings.emplace_back("seconds_init", fit.seconds_init);
+  timings.emplace_back("seconds_iterate", fit.seconds_iterate);
+  if (root && config.restarts > 1) {
+    log << "best of " << config.restarts << " restarts: restart " << fit.best_restart << "\n";
+  }
 
   // Measure and profile.
   distributed::FinalAssignment final_assignment = distributed::assign_and_measure(
@@ -268,6 +273,8 @@ void run_segment(const distributed::Communicator& comm, const SegmentConfig& con
   run.emplace_back("k", static_cast<std::int64_t>(config.k));
   run.emplace_back("iterations", static_cast<std::int64_t>(model.iterations));
   run.emplace_back("converged", static_cast<std::int64_t>(model.converged));
+  run.emplace_back("restarts", static_cast<std::int64_t>(config.restarts));
+  run.emplace_back("best_restart", static_cast<std::int64_t>(fit.best_restart));
   run.emplace_back("version_microseg", std::string(MICROSEG_VERSION));
   run.emplace_back("version_hdf5", io::hdf5_library_version());
   run.emplace_back("version_mpi", distributed::Communicator::library_version());

@@ -204,7 +204,12 @@ CentroidMatrix weighted_kmeans_plus_plus(const CentroidMatrix& candidates,
     }
   };
 
+  // Greedy k-means++ (as scikit-learn does): each new centre is the best of 2 + ⌊ln k⌋
+  // D²-weighted draws, the one that lowers the weighted potential most. Plain k-means++ too often
+  // puts two centres in one true segment and none in another.
+  const int trials = 2 + static_cast<int>(std::log(static_cast<double>(k)));
   std::vector<double> probability(weights);
+  std::vector<double> trial_distances(candidate_lanes.padded);
   for (int center = 0; center < k; ++center) {
     if (center > 0) {
       for (Eigen::Index i = 0; i < m; ++i) probability[i] = weights[i] * min_squared[i];
@@ -212,9 +217,29 @@ CentroidMatrix weighted_kmeans_plus_plus(const CentroidMatrix& candidates,
     const double total = total_of(probability);
     Eigen::Index index = -1;
     if (total > 0 && std::isfinite(total)) {
-      index = sample_index(probability, keyed_uniform(seed, RandomStream::local_kmeans,
-                                                      static_cast<std::uint64_t>(center)) *
-                                            total);
+      double best_potential = std::numeric_limits<double>::infinity();
+      const int draws = center == 0 ? 1 : trials;
+      for (int trial = 0; trial < draws; ++trial) {
+        const Eigen::Index drawn =
+            sample_index(probability, keyed_uniform(seed, RandomStream::local_kmeans,
+                                                    static_cast<std::uint64_t>(center),
+                                                    static_cast<std::uint64_t>(trial)) *
+                                          total);
+        if (draws == 1) {
+          index = drawn;
+          break;
+        }
+        const double* rows[1] = {candidates.row(drawn).data()};
+        squared_distances_block<1>(rows, candidate_lanes, trial_distances.data());
+        double potential = 0;
+        for (Eigen::Index i = 0; i < m; ++i) {
+          potential += weights[i] * std::min(min_squared[i], trial_distances[i]);
+        }
+        if (potential < best_potential) {
+          best_potential = potential;
+          index = drawn;
+        }
+      }
     } else if (std::isinf(total)) {
       index = 0;  // overflowed weights: take the farthest candidate
       for (Eigen::Index i = 1; i < m; ++i) {
@@ -246,6 +271,41 @@ CentroidMatrix weighted_kmeans_plus_plus(const CentroidMatrix& candidates,
     previous = std::move(nearest);
   }
   return centers;
+}
+
+double weighted_potential(const CentroidMatrix& candidates, const std::vector<double>& weights,
+                          const CentroidMatrix& centers) {
+  const TransposedCenters transposed(centers);
+  double potential = 0;
+  for_each_row_distances(candidates, transposed, [&](Eigen::Index i, const double* distances) {
+    double nearest = std::numeric_limits<double>::infinity();
+    for (int c = 0; c < transposed.count; ++c) nearest = std::min(nearest, distances[c]);
+    potential += weights[i] * nearest;
+  });
+  return potential;
+}
+
+CentroidMatrix best_weighted_kmeans_plus_plus(const CentroidMatrix& candidates,
+                                              const std::vector<double>& weights, int k,
+                                              std::uint64_t seed, int lloyd_iterations,
+                                              int restarts) {
+  CentroidMatrix best;
+  double best_potential = std::numeric_limits<double>::infinity();
+  for (int restart = 0; restart < std::max(1, restarts); ++restart) {
+    // Restart 0 uses the seed itself, so one restart equals weighted_kmeans_plus_plus.
+    const std::uint64_t restart_seed =
+        restart == 0 ? seed
+                     : keyed_hash(seed, RandomStream::local_kmeans, static_cast<std::uint64_t>(k),
+                                  static_cast<std::uint64_t>(restart));
+    CentroidMatrix centers =
+        weighted_kmeans_plus_plus(candidates, weights, k, restart_seed, lloyd_iterations);
+    const double potential = weighted_potential(candidates, weights, centers);
+    if (restart == 0 || potential < best_potential) {
+      best_potential = potential;
+      best = std::move(centers);
+    }
+  }
+  return best;
 }
 
 }  // namespace microseg

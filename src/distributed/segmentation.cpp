@@ -178,7 +178,12 @@ CentroidMatrix init_kmeans_parallel(const Communicator& comm, const FeatureMatri
   for (std::int32_t c : nearest) ++counts[c];
   comm.sum_in_place(counts);
   std::vector<double> weights(counts.begin(), counts.end());
-  return weighted_kmeans_plus_plus(candidate_matrix, weights, k, seed, 10);
+  // The reduction is local and cheap next to a pass over the data, so it is restarted and the
+  // lowest weighted potential kept: a single k-means++ run on the candidates sometimes merges two
+  // true segments. Restarts shrink as k × candidates grows, to bound its cost.
+  const double work = static_cast<double>(k) * static_cast<double>(candidate_matrix.rows());
+  const int restarts = static_cast<int>(std::clamp(2e7 / std::max(work, 1.0), 1.0, 10.0));
+  return best_weighted_kmeans_plus_plus(candidate_matrix, weights, k, seed, 30, restarts);
 }
 
 // Rows farthest from their centroids, best first: (squared distance descending, global row
@@ -398,6 +403,7 @@ LloydOutcome run_lloyd(const Communicator& comm, const FeatureMatrix& features, 
     const double shift = total_squared_shift(outcome.centroids, updated);
     outcome.centroids = std::move(updated);
     outcome.iterations = iteration;
+    outcome.inertia = inertia;
     if (on_iteration) {
       on_iteration({iteration, inertia,
                     settings.mean_variance > 0 ? shift / settings.mean_variance : shift, reassigned,
@@ -410,6 +416,37 @@ LloydOutcome run_lloyd(const Communicator& comm, const FeatureMatrix& features, 
     }
   }
   return outcome;
+}
+
+FitOutcome fit_kmeans(const Communicator& comm, const FeatureMatrix& features, RowRange rows,
+                      InitKind kind, const CentroidMatrix& given, const LloydSettings& settings,
+                      std::uint64_t seed, int restarts,
+                      const std::function<void(int, const IterationReport&)>& on_iteration) {
+  FitOutcome best;
+  for (int restart = 0; restart < std::max(1, restarts); ++restart) {
+    const std::uint64_t restart_seed =
+        restart == 0 ? seed
+                     : keyed_hash(seed, RandomStream::restart, static_cast<std::uint64_t>(restart));
+    const auto init_start = Clock::now();
+    CentroidMatrix initial =
+        kind == InitKind::file
+            ? given
+            : initial_centroids(comm, features, rows, settings.k, kind, restart_seed);
+    best.seconds_init += seconds_since(init_start);
+    const auto iterate_start = Clock::now();
+    LloydOutcome model =
+        run_lloyd(comm, features, rows, initial, settings, [&](const IterationReport& report) {
+          if (on_iteration) on_iteration(restart, report);
+        });
+    best.seconds_iterate += seconds_since(iterate_start);
+    best.restart_inertias.push_back(model.inertia);
+    if (restart == 0 || model.inertia < best.model.inertia) {
+      best.model = std::move(model);
+      best.initial = std::move(initial);
+      best.best_restart = restart;
+    }
+  }
+  return best;
 }
 
 FinalAssignment assign_and_measure(const Communicator& comm, const FeatureMatrix& features,

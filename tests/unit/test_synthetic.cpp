@@ -21,11 +21,22 @@ int column(const std::string& name) {
 // Share of customers nearest (in z-scored features) to their own planted segment's mean: how
 // well an ideal k-means could recover the planted segments.
 double nearest_planted_mean_accuracy(const SyntheticBlock& block, int segments) {
+  // Plain loops: GCC 12 reports false maybe-uninitialized warnings in Eigen's AVX-512 column
+  // reductions.
   const Eigen::MatrixXd x = block.features.cast<double>();
-  const Eigen::RowVectorXd mean = x.colwise().mean();
-  const Eigen::RowVectorXd std =
-      ((x.rowwise() - mean).array().square().colwise().sum() / double(x.rows())).sqrt();
-  const Eigen::MatrixXd z = (x.rowwise() - mean).array().rowwise() / std.array();
+  const Eigen::Index n = x.rows(), d = x.cols();
+  std::vector<double> mean(d, 0.0), std(d, 0.0);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    for (Eigen::Index j = 0; j < d; ++j) mean[j] += x(i, j) / double(n);
+  }
+  for (Eigen::Index i = 0; i < n; ++i) {
+    for (Eigen::Index j = 0; j < d; ++j) std[j] += (x(i, j) - mean[j]) * (x(i, j) - mean[j]);
+  }
+  for (auto& s : std) s = std::sqrt(s / double(n));
+  Eigen::MatrixXd z(n, d);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    for (Eigen::Index j = 0; j < d; ++j) z(i, j) = (x(i, j) - mean[j]) / std[j];
+  }
   Eigen::MatrixXd centres = Eigen::MatrixXd::Zero(segments, z.cols());
   Eigen::VectorXd counts = Eigen::VectorXd::Zero(segments);
   for (Eigen::Index i = 0; i < z.rows(); ++i) {

@@ -26,12 +26,13 @@ struct SegmentConfig {
   int max_iterations = 300;
   double tolerance = 1e-4;
   std::uint64_t seed = 0;
+  int restarts = 1;
   std::int64_t silhouette_sample = 10000;
 
   template <class Archive>
   void serialize(Archive& archive, unsigned /*version*/) {
     archive& input& output& job_file& k& features& scale& log1p_features& init& init_centroids;
-    archive& max_iterations& tolerance& seed& silhouette_sample;
+    archive& max_iterations& tolerance& seed& restarts& silhouette_sample;
   }
 };
 

@@ -22,12 +22,24 @@ void update_min_squared_distances(const FeatureMatrix& features, const CentroidM
 std::vector<std::int32_t> nearest_center(const FeatureMatrix& features,
                                          const CentroidMatrix& centers);
 
-/// Weighted k-means++ over a small candidate set, then weighted Lloyd iterations on it: the
-/// reduction step of k-means||. Deterministic for a given seed; every rank may run it and get
-/// the same answer. If there are fewer distinct candidates than k, the missing centres repeat
-/// the last chosen candidate and the distributed Lloyd step re-seeds them.
+/// Greedy weighted k-means++ (best of 2 + ⌊ln k⌋ draws per centre) over a small candidate set,
+/// then weighted Lloyd iterations on it: the reduction step of k-means||. Deterministic for a given
+/// seed; every rank may run it and get the same answer. If there are fewer distinct candidates than
+/// k, the missing centres repeat the last chosen candidate and the distributed Lloyd step re-seeds
+/// them.
 CentroidMatrix weighted_kmeans_plus_plus(const CentroidMatrix& candidates,
                                          const std::vector<double>& weights, int k,
                                          std::uint64_t seed, int lloyd_iterations);
+
+/// Σ weight_i · min_c ‖candidate_i − centre_c‖²: what the reduction step minimises.
+double weighted_potential(const CentroidMatrix& candidates, const std::vector<double>& weights,
+                          const CentroidMatrix& centers);
+
+/// The reduction step of k-means|| run `restarts` times with different draws; returns the
+/// centres of lowest weighted potential (ties to the earliest restart).
+CentroidMatrix best_weighted_kmeans_plus_plus(const CentroidMatrix& candidates,
+                                              const std::vector<double>& weights, int k,
+                                              std::uint64_t seed, int lloyd_iterations,
+                                              int restarts);
 
 }  // namespace microseg

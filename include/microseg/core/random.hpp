@@ -18,6 +18,7 @@ enum class RandomStream : std::uint64_t {
   silhouette_sample = 7,
   local_kmeans = 8,
   id_partition = 9,
+  restart = 10,
 };
 
 /// A well-mixed 64-bit hash of the key (SplitMix64 finaliser over a combination of the parts).

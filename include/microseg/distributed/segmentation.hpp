@@ -65,6 +65,7 @@ struct LloydOutcome {
   CentroidMatrix centroids;
   int iterations = 0;
   bool converged = false;
+  double inertia = 0;  ///< of the last iteration (against the centroids it started from)
 };
 
 /// Lloyd iterations: one allreduce of exact per-segment sums per iteration. Stops after
@@ -74,6 +75,21 @@ struct LloydOutcome {
 LloydOutcome run_lloyd(const Communicator& comm, const FeatureMatrix& features, RowRange rows,
                        const CentroidMatrix& initial, const LloydSettings& settings,
                        const std::function<void(const IterationReport&)>& on_iteration);
+
+/// Seeding plus Lloyd iterations, `restarts` times with different draws; the run of lowest
+/// inertia wins (ties to the earliest). Restart 0 uses `seed` itself, so one restart is exactly
+/// initial_centroids + run_lloyd. `given` is used as the seeds (every restart) when kind is file.
+struct FitOutcome {
+  LloydOutcome model;
+  CentroidMatrix initial;  ///< the seeds of the winning restart
+  int best_restart = 0;
+  std::vector<double> restart_inertias;
+  double seconds_init = 0, seconds_iterate = 0;  ///< summed over restarts
+};
+FitOutcome fit_kmeans(const Communicator& comm, const FeatureMatrix& features, RowRange rows,
+                      InitKind kind, const CentroidMatrix& given, const LloydSettings& settings,
+                      std::uint64_t seed, int restarts,
+                      const std::function<void(int restart, const IterationReport&)>& on_iteration);
 
 /// The final assignment of every row to the model and the quality of the model.
 struct FinalAssignment {
