@@ -1,7 +1,9 @@
 // microseg: the command-line entry point. It finds the subcommand in the command table and runs
 // it on every rank; errors agreed between ranks end every rank cleanly with exit status 2.
 #include <mpi.h>
+#include <omp.h>
 
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -22,10 +24,42 @@ std::string program_usage() {
     name.resize(std::max<std::size_t>(name.size() + 2, 18), ' ');
     text += "  " + name + command.summary + "\n";
   }
-  return text + "\n'microseg <command> --help' lists a command's options.\n";
+  return text +
+         "\n'microseg <command> --help' lists a command's options. Every command also takes\n"
+         "--threads T: OpenMP threads per rank (default 1, or OMP_NUM_THREADS).\n";
 }
 
-int run(const microseg::distributed::Communicator& comm, const std::vector<std::string>& argv) {
+// --threads T applies to every command, so it is taken out here: one OpenMP thread per rank
+// unless it (or OMP_NUM_THREADS) says otherwise, since ranks usually fill the cores already.
+std::vector<std::string> apply_thread_count(std::vector<std::string> argv) {
+  int threads = std::getenv("OMP_NUM_THREADS") ? omp_get_max_threads() : 1;
+  for (std::size_t i = 0; i < argv.size(); ++i) {
+    std::string value;
+    if (argv[i] == "--threads" && i + 1 < argv.size()) {
+      value = argv[i + 1];
+      argv.erase(argv.begin() + static_cast<std::ptrdiff_t>(i),
+                 argv.begin() + static_cast<std::ptrdiff_t>(i) + 2);
+    } else if (argv[i].rfind("--threads=", 0) == 0) {
+      value = argv[i].substr(10);
+      argv.erase(argv.begin() + static_cast<std::ptrdiff_t>(i));
+    } else {
+      continue;
+    }
+    char* end = nullptr;
+    const long parsed = std::strtol(value.c_str(), &end, 10);
+    if (value.empty() || *end != '\0' || parsed < 1 || parsed > 1024) {
+      throw microseg::distributed::AgreedError("option --threads: invalid value '" + value +
+                                               "' (expected an integer from 1 to 1024)");
+    }
+    threads = static_cast<int>(parsed);
+    break;
+  }
+  omp_set_num_threads(threads);
+  return argv;
+}
+
+int run(const microseg::distributed::Communicator& comm, std::vector<std::string> argv) {
+  argv = apply_thread_count(std::move(argv));
   const std::string name = argv.empty() ? "" : argv.front();
   const std::vector<std::string> arguments(argv.begin() + (argv.empty() ? 0 : 1), argv.end());
   if (name.empty() || name == "--help" || name == "-h" || name == "help") {

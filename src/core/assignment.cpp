@@ -1,10 +1,15 @@
 #include "microseg/core/assignment.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <stdexcept>
 #include <string>
+
+#include "nearest_centroid_kernels.hpp"
 
 namespace microseg {
 namespace {
@@ -98,6 +103,7 @@ AssignmentCentroids::AssignmentCentroids(const CentroidMatrix& centroids)
       d_(static_cast<int>(centroids.cols())),
       k_padded_((k_ + kLanes - 1) / kLanes * kLanes),
       transposed_(static_cast<std::size_t>(d_) * k_padded_, 0.0f),
+      minus_two_transposed_(static_cast<std::size_t>(d_) * k_padded_, 0.0f),
       // Padding lanes: zero coordinates and an infinite norm, so their distance is +inf for any
       // finite row (never NaN) and they are never scanned by the argmin anyway.
       squared_norms_(k_padded_, std::numeric_limits<float>::infinity()) {
@@ -106,6 +112,7 @@ AssignmentCentroids::AssignmentCentroids(const CentroidMatrix& centroids)
     for (int j = 0; j < d_; ++j) {
       const float value = static_cast<float>(centroids(c, j));
       transposed_[static_cast<std::size_t>(j) * k_padded_ + c] = value;
+      minus_two_transposed_[static_cast<std::size_t>(j) * k_padded_ + c] = -2.0f * value;
       norm += static_cast<double>(value) * value;
     }
     squared_norms_[c] = static_cast<float>(norm);
@@ -125,6 +132,72 @@ std::vector<float> row_squared_norms(const FeatureMatrix& features) {
   return norms;
 }
 
+std::string to_string(KernelIsa isa) {
+  switch (isa) {
+    case KernelIsa::portable:
+      return "portable";
+    case KernelIsa::avx2:
+      return "avx2";
+    case KernelIsa::avx512:
+      return "avx512";
+  }
+  throw std::invalid_argument("to_string: invalid KernelIsa");
+}
+
+std::vector<KernelIsa> supported_kernels() {
+  std::vector<KernelIsa> supported{KernelIsa::portable};
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    supported.push_back(KernelIsa::avx2);
+  }
+  if (__builtin_cpu_supports("avx512f")) supported.push_back(KernelIsa::avx512);
+  return supported;
+}
+
+KernelIsa active_kernel() {
+  static const KernelIsa chosen = [] {
+    const auto supported = supported_kernels();
+    if (const char* wanted = std::getenv("MICROSEG_KERNEL")) {
+      for (KernelIsa isa : supported) {
+        if (to_string(isa) == wanted) return isa;
+      }
+    }
+    return supported.back();
+  }();
+  return chosen;
+}
+
+namespace {
+
+kernels::NearestCentroidKernel kernel_for(KernelIsa isa) {
+  switch (isa) {
+    case KernelIsa::avx512:
+      return kernels::nearest_centroid_avx512;
+    case KernelIsa::avx2:
+      return kernels::nearest_centroid_avx2;
+    case KernelIsa::portable:
+      break;
+  }
+  return kernels::nearest_centroid_portable;
+}
+
+// Rows per chunk handed to one thread: large enough to amortise scheduling, small enough to
+// balance two threads on modest blocks.
+constexpr Eigen::Index kChunkRows = 2048;
+
+}  // namespace
+
+void nearest_centroids(const FeatureMatrix& features, const AssignmentCentroids& centroids,
+                       KernelIsa isa, std::vector<std::int32_t>& nearest,
+                       std::vector<float>& partial_distances) {
+  check_shapes(features, centroids, "nearest_centroids");
+  nearest.resize(features.rows());
+  partial_distances.resize(features.rows());
+  if (features.rows() == 0) return;
+  kernel_for(isa)(features.data(), features.rows(), centroids.d(), centroids, nearest.data(),
+                  partial_distances.data());
+}
+
 void assign_and_accumulate(const FeatureMatrix& features, const std::vector<float>& row_norms,
                            const AssignmentCentroids& centroids,
                            const std::vector<FixedPointFormat64>& formats,
@@ -141,22 +214,30 @@ void assign_and_accumulate(const FeatureMatrix& features, const std::vector<floa
   }
   labels.resize(n);
   squared_distances.resize(n);
-  for_each_row_distances(features, centroids, [&](Eigen::Index i, const float* partial) {
-    int best = 0;
-    float best_value = partial[0];
-    for (int c = 1; c < k; ++c) {
-      if (partial[c] < best_value) {
-        best_value = partial[c];
-        best = c;
-      }
+  const kernels::NearestCentroidKernel kernel = kernel_for(active_kernel());
+  const Eigen::Index chunks = (n + kChunkRows - 1) / kChunkRows;
+  const int threads = static_cast<int>(std::min<Eigen::Index>(omp_get_max_threads(), chunks));
+  std::vector<LloydSums> thread_sums(std::max(threads, 1), LloydSums(k, d));
+#pragma omp parallel for schedule(static) num_threads(std::max(threads, 1))
+  for (Eigen::Index chunk = 0; chunk < chunks; ++chunk) {
+    LloydSums& mine = thread_sums[omp_get_thread_num()];
+    const Eigen::Index begin = chunk * kChunkRows, end = std::min(n, begin + kChunkRows);
+    kernel(features.row(begin).data(), end - begin, d, centroids, labels.data() + begin,
+           squared_distances.data() + begin);
+    for (Eigen::Index i = begin; i < end; ++i) {
+      const int best = labels[i];
+      squared_distances[i] = std::max(0.0f, row_norms[i] + squared_distances[i]);
+      const float* row = features.row(i).data();
+      std::int64_t* segment_sums = mine.sums.data() + static_cast<std::size_t>(best) * d;
+      for (int j = 0; j < d; ++j) segment_sums[j] += formats[j].to_fixed(row[j]);
+      ++mine.counts[best];
     }
-    labels[i] = best;
-    squared_distances[i] = std::max(0.0f, row_norms[i] + best_value);
-    const float* row = features.row(i).data();
-    std::int64_t* segment_sums = sums.sums.data() + static_cast<std::size_t>(best) * d;
-    for (int j = 0; j < d; ++j) segment_sums[j] += formats[j].to_fixed(row[j]);
-    ++sums.counts[best];
-  });
+  }
+  // Integer sums: the merge order cannot change the result.
+  for (const LloydSums& partial : thread_sums) {
+    for (std::size_t i = 0; i < partial.sums.size(); ++i) sums.sums[i] += partial.sums[i];
+    for (std::size_t c = 0; c < partial.counts.size(); ++c) sums.counts[c] += partial.counts[c];
+  }
 }
 
 CentroidMatrix centroids_from_sums(const LloydSums& global_sums,

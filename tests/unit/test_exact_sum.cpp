@@ -168,3 +168,22 @@ TEST_CASE("FixedPointFormat64 sums are order independent and within one grid ste
   CHECK(std::fabs(format.to_double(forward) - static_cast<double>(careful)) <=
         10'000 / format.scale());
 }
+
+TEST_CASE("FixedPointFormat::to_fixed equals the truncated ldexp for any double on the grid",
+          "[exact_sum]") {
+  std::mt19937_64 engine(42);
+  std::uniform_real_distribution<double> mantissa(-1.0, 1.0);
+  std::uniform_int_distribution<int> exponent(-80, 80);
+  for (double bound : {1e-30, 1e-3, 1.0, 7.5, 1e6, 1e30}) {
+    const FixedPointFormat format = FixedPointFormat::for_bound(bound, 1'000'000);
+    for (int trial = 0; trial < 20000; ++trial) {
+      const double term = std::ldexp(mantissa(engine), exponent(engine)) * bound;
+      if (std::fabs(term) > bound) continue;
+      const ExactSum expected = static_cast<ExactSum>(std::ldexp(term, format.exponent()));
+      REQUIRE((format.to_fixed(term) == expected));
+    }
+    CHECK((format.to_fixed(0.0) == 0));
+    CHECK((format.to_fixed(-0.0) == 0));
+    CHECK((format.to_fixed(bound) == static_cast<ExactSum>(std::ldexp(bound, format.exponent()))));
+  }
+}

@@ -1,6 +1,7 @@
 #pragma once
 /// \file The assignment step of k-means over a rank's rows, and the sums a Lloyd update needs.
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "microseg/core/exact_sum.hpp"
@@ -18,12 +19,31 @@ class AssignmentCentroids {
   int d() const { return d_; }
   int k_padded() const { return k_padded_; }
   const float* transposed() const { return transposed_.data(); }  ///< [j * k_padded + c]
+  /// −2·c, same layout: the kernels compute fma(x_j, −2c_j, acc), which equals
+  /// fma(−2x_j, c_j, acc) exactly, with x broadcast straight from memory.
+  const float* minus_two_transposed() const { return minus_two_transposed_.data(); }
   const float* squared_norms() const { return squared_norms_.data(); }
 
  private:
   int k_ = 0, d_ = 0, k_padded_ = 0;
-  std::vector<float> transposed_, squared_norms_;
+  std::vector<float> transposed_, minus_two_transposed_, squared_norms_;
 };
+
+/// Instruction-set variants of the nearest-centroid kernel. All give identical labels and
+/// values; the fastest the CPU supports is used unless MICROSEG_KERNEL names another.
+enum class KernelIsa { portable, avx2, avx512 };
+std::string to_string(KernelIsa isa);
+/// The variants this CPU can run, slowest first.
+std::vector<KernelIsa> supported_kernels();
+/// The variant assign_and_accumulate uses: MICROSEG_KERNEL (portable|avx2|avx512) if set and
+/// supported, else the fastest supported.
+KernelIsa active_kernel();
+
+/// Nearest centroid of every row (tie → lowest index) and its partial distance ‖c‖² − 2x·c,
+/// with the given kernel variant.
+void nearest_centroids(const FeatureMatrix& features, const AssignmentCentroids& centroids,
+                       KernelIsa isa, std::vector<std::int32_t>& nearest,
+                       std::vector<float>& partial_distances);
 
 /// Per-segment sums for a Lloyd update, on per-feature 64-bit fixed-point grids.
 struct LloydSums {
@@ -37,6 +57,8 @@ std::vector<float> row_squared_norms(const FeatureMatrix& features);
 
 /// Assigns every row to its nearest centroid (tie → lowest index), writes the label and the
 /// squared distance (‖x‖² + ‖c‖² − 2x·c, clamped at 0), and adds the row to its segment's sums.
+/// Rows are split over the OpenMP threads in fixed chunks; each thread sums into its own
+/// integer sums, so the result does not depend on the thread count.
 void assign_and_accumulate(const FeatureMatrix& features, const std::vector<float>& row_norms,
                            const AssignmentCentroids& centroids,
                            const std::vector<FixedPointFormat64>& formats,

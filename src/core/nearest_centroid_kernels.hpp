@@ -1,0 +1,24 @@
+#pragma once
+// The nearest-centroid kernels behind assign_and_accumulate: one per instruction set, all with
+// the same per-lane arithmetic (acc = fma(x_j, −2·c_j, acc) for j = 0..d−1, from acc = ‖c‖²), so
+// every variant gives the same labels and values bit for bit.
+#include <cstdint>
+
+#include "microseg/core/assignment.hpp"
+
+namespace microseg::kernels {
+
+/// For rows [0, n) of a row-major n × d block: the index of the nearest centroid (tie → lowest)
+/// and its partial distance ‖c‖² − 2x·c.
+using NearestCentroidKernel = void (*)(const float* rows, std::int64_t n, int d,
+                                       const AssignmentCentroids& centroids, std::int32_t* nearest,
+                                       float* partial_distance);
+
+void nearest_centroid_portable(const float*, std::int64_t, int, const AssignmentCentroids&,
+                               std::int32_t*, float*);
+void nearest_centroid_avx2(const float*, std::int64_t, int, const AssignmentCentroids&,
+                           std::int32_t*, float*);
+void nearest_centroid_avx512(const float*, std::int64_t, int, const AssignmentCentroids&,
+                             std::int32_t*, float*);
+
+}  // namespace microseg::kernels

@@ -1,0 +1,104 @@
+// Every instruction-set variant of the nearest-centroid kernel gives the same labels and values,
+// including ties; and the Lloyd sums do not depend on the thread count.
+#include <omp.h>
+
+#include <catch2/catch.hpp>
+#include <limits>
+#include <random>
+
+#include "microseg/core/assignment.hpp"
+
+using namespace microseg;
+
+namespace {
+
+FeatureMatrix random_rows(Eigen::Index n, Eigen::Index d, std::uint64_t seed) {
+  std::mt19937_64 engine(seed);
+  std::normal_distribution<float> value(0.0f, 2.0f);
+  FeatureMatrix rows(n, d);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    for (Eigen::Index j = 0; j < d; ++j) rows(i, j) = value(engine);
+  }
+  return rows;
+}
+
+}  // namespace
+
+TEST_CASE("every kernel variant gives the labels and partial distances of brute force") {
+  const auto supported = supported_kernels();
+  REQUIRE(supported.front() == KernelIsa::portable);
+  // k values around the 16- and 32-lane block edges, and rows not a multiple of the tiles.
+  for (int k : {1, 3, 16, 17, 31, 32, 33, 64, 100}) {
+    for (int d : {1, 5, 24}) {
+      const FeatureMatrix rows = random_rows(203, d, 10 * k + d);
+      const CentroidMatrix centroids = random_rows(k, d, 7 * k + d).cast<double>();
+      const AssignmentCentroids layout(centroids);
+      std::vector<std::int32_t> reference_labels;
+      std::vector<float> reference_values;
+      nearest_centroids(rows, layout, KernelIsa::portable, reference_labels, reference_values);
+      // Brute force in double: the float kernel may only differ on near-ties.
+      int disagreements = 0;
+      for (Eigen::Index i = 0; i < rows.rows(); ++i) {
+        int best = 0;
+        double best_distance = std::numeric_limits<double>::infinity();
+        for (int c = 0; c < k; ++c) {
+          const double dist = squared_distance(rows.row(i).data(), centroids.row(c).data(), d);
+          if (dist < best_distance) {
+            best_distance = dist;
+            best = c;
+          }
+        }
+        disagreements += best != reference_labels[i];
+      }
+      CHECK(disagreements == 0);
+      for (KernelIsa isa : supported) {
+        INFO("kernel " << to_string(isa) << ", k = " << k << ", d = " << d);
+        std::vector<std::int32_t> labels;
+        std::vector<float> values;
+        nearest_centroids(rows, layout, isa, labels, values);
+        CHECK(labels == reference_labels);
+        CHECK(values == reference_values);
+      }
+    }
+  }
+}
+
+TEST_CASE("every kernel variant breaks exact ties towards the lowest centroid index") {
+  // Centroids repeated at several block positions: each row is equally near all copies.
+  const int d = 4;
+  const FeatureMatrix rows = random_rows(37, d, 3);
+  CentroidMatrix centroids = random_rows(40, d, 4).cast<double>().array() + 50.0;  // far away
+  const Eigen::RowVectorXd near = rows.row(5).cast<double>();
+  for (int c : {7, 16, 23, 39}) centroids.row(c) = near;
+  const AssignmentCentroids layout(centroids);
+  for (KernelIsa isa : supported_kernels()) {
+    INFO("kernel " << to_string(isa));
+    std::vector<std::int32_t> labels;
+    std::vector<float> values;
+    nearest_centroids(rows, layout, isa, labels, values);
+    CHECK(labels[5] == 7);
+  }
+}
+
+TEST_CASE("Lloyd sums and labels are the same for any thread count") {
+  const int d = 6, k = 40;
+  const FeatureMatrix rows = random_rows(10007, d, 9);
+  const CentroidMatrix centroids = random_rows(k, d, 10).cast<double>();
+  const AssignmentCentroids layout(centroids);
+  const std::vector<float> norms = row_squared_norms(rows);
+  const std::vector<FixedPointFormat64> formats(d, FixedPointFormat64::for_bound(20.0, 10007));
+  auto run_with = [&](int threads) {
+    omp_set_num_threads(threads);
+    std::vector<std::int32_t> labels;
+    std::vector<float> distances;
+    LloydSums sums(k, d);
+    assign_and_accumulate(rows, norms, layout, formats, labels, distances, sums);
+    return std::make_tuple(labels, distances, sums.sums, sums.counts);
+  };
+  const auto one = run_with(1);
+  for (int threads : {2, 3, 8}) {
+    INFO("threads: " << threads);
+    CHECK(run_with(threads) == one);
+  }
+  omp_set_num_threads(1);
+}
