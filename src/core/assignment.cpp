@@ -191,11 +191,17 @@ void nearest_centroids(const FeatureMatrix& features, const AssignmentCentroids&
                        KernelIsa isa, std::vector<std::int32_t>& nearest,
                        std::vector<float>& partial_distances) {
   check_shapes(features, centroids, "nearest_centroids");
-  nearest.resize(features.rows());
-  partial_distances.resize(features.rows());
-  if (features.rows() == 0) return;
-  kernel_for(isa)(features.data(), features.rows(), centroids.d(), centroids, nearest.data(),
-                  partial_distances.data());
+  const Eigen::Index n = features.rows();
+  nearest.resize(n);
+  partial_distances.resize(n);
+  const kernels::NearestCentroidKernel kernel = kernel_for(isa);
+  const Eigen::Index chunks = (n + kChunkRows - 1) / kChunkRows;
+#pragma omp parallel for schedule(static)
+  for (Eigen::Index chunk = 0; chunk < chunks; ++chunk) {
+    const Eigen::Index begin = chunk * kChunkRows, end = std::min(n, begin + kChunkRows);
+    kernel(features.row(begin).data(), end - begin, centroids.d(), centroids,
+           nearest.data() + begin, partial_distances.data() + begin);
+  }
 }
 
 void assign_and_accumulate(const FeatureMatrix& features, const std::vector<float>& row_norms,

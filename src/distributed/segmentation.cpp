@@ -134,21 +134,40 @@ CentroidMatrix init_kmeans_plus_plus(const Communicator& comm, const FeatureMatr
   return to_centroid_matrix(chosen, d);
 }
 
+// Lowers d2[i] to the squared distance from row i to the nearest of `centers`, by the float
+// assignment kernel (‖x‖² + ‖c‖² − 2x·c, the same arithmetic for every row); optionally also
+// returns that nearest centre.
+void lower_squared_distances(const FeatureMatrix& features, const std::vector<float>& row_norms,
+                             const CentroidMatrix& centers, std::vector<double>& d2,
+                             std::vector<std::int32_t>* nearest = nullptr) {
+  std::vector<std::int32_t> labels;
+  std::vector<float> partial;
+  nearest_centroids(features, AssignmentCentroids(centers), active_kernel(), labels, partial);
+  for (std::size_t i = 0; i < d2.size(); ++i) {
+    d2[i] = std::min(d2[i], static_cast<double>(std::max(0.0f, row_norms[i] + partial[i])));
+  }
+  if (nearest) *nearest = std::move(labels);
+}
+
 CentroidMatrix init_kmeans_parallel(const Communicator& comm, const FeatureMatrix& features,
                                     RowRange rows, int k, std::uint64_t seed) {
-  // Bahmani et al.: oversample ℓ = 2k rows per round for 5 rounds, weight each candidate by the
-  // rows nearest to it, and reduce the candidates to k with weighted k-means++ on every rank.
-  constexpr int rounds = 5;
+  // Bahmani et al.'s k-means|| with Spark's defaults: oversample ℓ = 2k rows per round for 2
+  // rounds, weight each candidate by the rows nearest to it, and reduce the ~4k candidates to k
+  // on every rank. Each round and the weighting cost one pass at (new candidates) centroids, so
+  // seeding costs a few Lloyd iterations at most; the reduction's greedy k-means++ with restarts
+  // makes up for the fewer rounds.
+  constexpr int rounds = 2;
   const double oversampling = 2.0 * k;
   const int d = static_cast<int>(features.cols());
   const RowOwners owners = row_owners(comm, rows);
   const std::int64_t n = owners.begins.back() - owners.begins.front();
+  const std::vector<float> row_norms = row_squared_norms(features);
   const auto first = static_cast<std::int64_t>(
       keyed_uniform(seed, RandomStream::init_first_center, 0) * static_cast<double>(n));
   std::vector<double> candidates = broadcast_row(comm, features, rows, owners, first);
   std::vector<double> d2(static_cast<std::size_t>(rows.size()),
                          std::numeric_limits<double>::infinity());
-  update_min_squared_distances(features, to_centroid_matrix(candidates, d), d2);
+  lower_squared_distances(features, row_norms, to_centroid_matrix(candidates, d), d2);
 
   for (int round = 1; round <= rounds; ++round) {
     double local_max = 0;
@@ -168,12 +187,15 @@ CentroidMatrix init_kmeans_parallel(const Communicator& comm, const FeatureMatri
     // Rank order is global row order, so the candidate list is the same for any rank count.
     std::vector<double> round_candidates = comm.all_gather(sampled);
     if (round_candidates.empty()) continue;
-    update_min_squared_distances(features, to_centroid_matrix(round_candidates, d), d2);
+    if (round < rounds) {  // the last round's distances are not needed
+      lower_squared_distances(features, row_norms, to_centroid_matrix(round_candidates, d), d2);
+    }
     candidates.insert(candidates.end(), round_candidates.begin(), round_candidates.end());
   }
 
   const CentroidMatrix candidate_matrix = to_centroid_matrix(candidates, d);
-  std::vector<std::int32_t> nearest = nearest_center(features, candidate_matrix);
+  std::vector<std::int32_t> nearest;
+  lower_squared_distances(features, row_norms, candidate_matrix, d2, &nearest);
   std::vector<std::int64_t> counts(static_cast<std::size_t>(candidate_matrix.rows()), 0);
   for (std::int32_t c : nearest) ++counts[c];
   comm.sum_in_place(counts);
@@ -418,6 +440,24 @@ LloydOutcome run_lloyd(const Communicator& comm, const FeatureMatrix& features, 
   return outcome;
 }
 
+namespace {
+
+// Σ ‖x − nearest centroid‖² in double, summed exactly: the inertia assign_and_measure reports.
+double inertia_of(const Communicator& comm, const FeatureMatrix& features,
+                  const CentroidMatrix& centroids) {
+  const std::int64_t n = comm.sum(static_cast<std::int64_t>(features.rows()));
+  const double max_norm = global_max_row_norm(comm, features);
+  const FixedPointFormat squared_format = FixedPointFormat::for_bound(4 * max_norm * max_norm, n);
+  const NearestTwo nearest = nearest_two(features, centroids);
+  ExactSum local = 0;
+  for (double distance : nearest.nearest_distance) {
+    local += squared_format.to_fixed(distance * distance);
+  }
+  return squared_format.to_double(comm.sum(local));
+}
+
+}  // namespace
+
 FitOutcome fit_kmeans(const Communicator& comm, const FeatureMatrix& features, RowRange rows,
                       InitKind kind, const CentroidMatrix& given, const LloydSettings& settings,
                       std::uint64_t seed, int restarts,
@@ -439,6 +479,9 @@ FitOutcome fit_kmeans(const Communicator& comm, const FeatureMatrix& features, R
           if (on_iteration) on_iteration(restart, report);
         });
     best.seconds_iterate += seconds_since(iterate_start);
+    // Compare restarts by the inertia the run will report (exact distances to the final
+    // centroids), not the last iteration's, so the winner is never worse by the reported measure.
+    if (restarts > 1) model.inertia = inertia_of(comm, features, model.centroids);
     best.restart_inertias.push_back(model.inertia);
     if (restart == 0 || model.inertia < best.model.inertia) {
       best.model = std::move(model);
