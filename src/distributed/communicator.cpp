@@ -92,6 +92,12 @@ std::int64_t Communicator::exclusive_prefix_sum(std::int64_t value) const {
   return rank_ == 0 ? 0 : below;
 }
 
+bool Communicator::any(bool flag) const {
+  int value = flag ? 1 : 0;
+  MPI_Allreduce(MPI_IN_PLACE, &value, 1, MPI_INT, MPI_MAX, comm_);
+  return value != 0;
+}
+
 void Communicator::min_in_place(std::vector<double>& values) const {
   MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_DOUBLE, MPI_MIN,
                 comm_);

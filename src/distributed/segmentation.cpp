@@ -378,9 +378,15 @@ CentroidMatrix initial_centroids(const Communicator& comm, const FeatureMatrix& 
   comm.abort("initial_centroids: centroids from a file are read by the io layer, not drawn");
 }
 
-LloydOutcome run_lloyd(const Communicator& comm, const FeatureMatrix& features, RowRange rows,
-                       const CentroidMatrix& initial, const LloydSettings& settings,
-                       const std::function<void(const IterationReport&)>& on_iteration) {
+namespace {
+
+// Lloyd iterations first_iteration .. max_iterations from `initial`; after each one,
+// after_iteration(iteration, centroids) may end the loop by returning true.
+LloydOutcome lloyd_iterations(
+    const Communicator& comm, const FeatureMatrix& features, RowRange rows,
+    const CentroidMatrix& initial, const LloydSettings& settings, int first_iteration,
+    const std::function<void(const IterationReport&)>& on_iteration,
+    const std::function<bool(int, const CentroidMatrix&)>& after_iteration) {
   const int k = settings.k;
   const int d = static_cast<int>(features.cols());
   const std::int64_t n = comm.sum(rows.size());
@@ -403,7 +409,8 @@ LloydOutcome run_lloyd(const Communicator& comm, const FeatureMatrix& features, 
   std::vector<float> squared_distances(labels.size());
   LloydOutcome outcome;
   outcome.centroids = initial;
-  for (int iteration = 1; iteration <= settings.max_iterations; ++iteration) {
+  outcome.iterations = first_iteration - 1;
+  for (int iteration = first_iteration; iteration <= settings.max_iterations; ++iteration) {
     const auto start = Clock::now();
     previous_labels = labels;
     LloydSums sums(k, d);
@@ -431,13 +438,23 @@ LloydOutcome run_lloyd(const Communicator& comm, const FeatureMatrix& features, 
                     settings.mean_variance > 0 ? shift / settings.mean_variance : shift, reassigned,
                     seconds_since(start)});
     }
-    // Unchanged labels give unchanged centroids: converged whatever the tolerance.
-    if ((iteration > 1 && reassigned == 0) || shift <= tolerance) {
+    // Unchanged labels give unchanged centroids (shift 0), so the shift test alone decides; it
+    // needs no labels from the previous iteration, which a resumed run does not have.
+    if (shift <= tolerance) {
       outcome.converged = true;
       break;
     }
+    if (after_iteration && after_iteration(iteration, outcome.centroids)) break;
   }
   return outcome;
+}
+
+}  // namespace
+
+LloydOutcome run_lloyd(const Communicator& comm, const FeatureMatrix& features, RowRange rows,
+                       const CentroidMatrix& initial, const LloydSettings& settings,
+                       const std::function<void(const IterationReport&)>& on_iteration) {
+  return lloyd_iterations(comm, features, rows, initial, settings, 1, on_iteration, {});
 }
 
 namespace {
@@ -461,34 +478,65 @@ double inertia_of(const Communicator& comm, const FeatureMatrix& features,
 FitOutcome fit_kmeans(const Communicator& comm, const FeatureMatrix& features, RowRange rows,
                       InitKind kind, const CentroidMatrix& given, const LloydSettings& settings,
                       std::uint64_t seed, int restarts,
-                      const std::function<void(int, const IterationReport&)>& on_iteration) {
+                      const std::function<void(int, const IterationReport&)>& on_iteration,
+                      const FitControl& control) {
+  FitCheckpoint state;  // the best finished restart so far, and where the current one stands
+  if (control.resume) state = *control.resume;
   FitOutcome best;
-  for (int restart = 0; restart < std::max(1, restarts); ++restart) {
+  const int first_restart = control.resume ? control.resume->restart : 0;
+  for (int restart = first_restart; restart < std::max(1, restarts); ++restart) {
+    const bool resuming = control.resume && restart == first_restart;
     const std::uint64_t restart_seed =
         restart == 0 ? seed
                      : keyed_hash(seed, RandomStream::restart, static_cast<std::uint64_t>(restart));
     const auto init_start = Clock::now();
     CentroidMatrix initial =
-        kind == InitKind::file
+        resuming ? control.resume->initial
+        : kind == InitKind::file
             ? given
             : initial_centroids(comm, features, rows, settings.k, kind, restart_seed);
     best.seconds_init += seconds_since(init_start);
     const auto iterate_start = Clock::now();
-    LloydOutcome model =
-        run_lloyd(comm, features, rows, initial, settings, [&](const IterationReport& report) {
+    bool interrupted = false;
+    auto after_iteration = [&](int iteration, const CentroidMatrix& centroids) {
+      const bool stop = comm.any(control.stop_requested && control.stop_requested());
+      const bool due = control.checkpoint_every > 0 && iteration % control.checkpoint_every == 0;
+      if ((stop || due) && control.write_checkpoint) {
+        state.restart = restart;
+        state.iteration = iteration;
+        state.centroids = centroids;
+        state.initial = initial;
+        control.write_checkpoint(state);
+      }
+      interrupted = stop;
+      return stop;
+    };
+    LloydOutcome model = lloyd_iterations(
+        comm, features, rows, resuming ? control.resume->centroids : initial, settings,
+        resuming ? control.resume->iteration + 1 : 1,
+        [&](const IterationReport& report) {
           if (on_iteration) on_iteration(restart, report);
-        });
+        },
+        after_iteration);
     best.seconds_iterate += seconds_since(iterate_start);
+    if (interrupted) {
+      throw FitInterrupted("stopped on request after iteration " + std::to_string(state.iteration) +
+                           " of restart " + std::to_string(restart) + "; a checkpoint was written");
+    }
     // Compare restarts by the inertia the run will report (exact distances to the final
     // centroids), not the last iteration's, so the winner is never worse by the reported measure.
     if (restarts > 1) model.inertia = inertia_of(comm, features, model.centroids);
-    best.restart_inertias.push_back(model.inertia);
-    if (restart == 0 || model.inertia < best.model.inertia) {
-      best.model = std::move(model);
-      best.initial = std::move(initial);
-      best.best_restart = restart;
+    state.restart_inertias.push_back(model.inertia);
+    if (state.best_restart < 0 || model.inertia < state.best_model.inertia) {
+      state.best_model = std::move(model);
+      state.best_initial = std::move(initial);
+      state.best_restart = restart;
     }
   }
+  best.model = state.best_model;
+  best.initial = state.best_initial;
+  best.best_restart = state.best_restart;
+  best.restart_inertias = state.restart_inertias;
   return best;
 }
 

@@ -51,6 +51,9 @@ class Communicator {
   ExactSum exclusive_prefix_sum(ExactSum value) const;
   std::int64_t exclusive_prefix_sum(std::int64_t value) const;
 
+  /// True on every rank if `flag` is true on any rank.
+  bool any(bool flag) const;
+
   void min_in_place(std::vector<double>& values) const;
   void max_in_place(std::vector<double>& values) const;
   double max(double value) const;

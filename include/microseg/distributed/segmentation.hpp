@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "microseg/core/assignment.hpp"
+#include "microseg/core/fit_state.hpp"
 #include "microseg/core/initialisation.hpp"
 #include "microseg/core/profile.hpp"
 #include "microseg/core/result.hpp"
@@ -15,6 +16,9 @@
 #include "microseg/distributed/communicator.hpp"
 
 namespace microseg::distributed {
+
+using microseg::FitCheckpoint;
+using microseg::LloydOutcome;
 
 /// Global count, mean, population std, min and max of every column (exact sums, two passes).
 FeatureStatistics feature_statistics(const Communicator& comm, const FeatureMatrix& features);
@@ -61,13 +65,6 @@ struct IterationReport {
   double seconds;
 };
 
-struct LloydOutcome {
-  CentroidMatrix centroids;
-  int iterations = 0;
-  bool converged = false;
-  double inertia = 0;  ///< of the last iteration (against the centroids it started from)
-};
-
 /// Lloyd iterations: one allreduce of exact per-segment sums per iteration. Stops after
 /// max_iterations, when no row changes segment, or when the total squared centroid shift is at
 /// most tolerance × mean variance. An empty segment is re-seeded from the rows farthest from
@@ -86,10 +83,28 @@ struct FitOutcome {
   std::vector<double> restart_inertias;
   double seconds_init = 0, seconds_iterate = 0;  ///< summed over restarts
 };
+/// Hooks for long runs: where to resume from, when to checkpoint, when to stop early.
+struct FitControl {
+  const FitCheckpoint* resume = nullptr;
+  int checkpoint_every = 0;  ///< iterations between checkpoints; 0: only when stopping
+  /// Called on every rank with the same checkpoint; the caller writes it (rank 0).
+  std::function<void(const FitCheckpoint&)> write_checkpoint;
+  /// This rank's wish to stop (e.g. a signal arrived). Ranks agree after every iteration; when
+  /// any rank asks, every rank writes a checkpoint and throws FitInterrupted.
+  std::function<bool()> stop_requested;
+};
+
+/// Thrown on every rank when a fit stopped at FitControl::stop_requested after checkpointing.
+class FitInterrupted : public AgreedError {
+ public:
+  using AgreedError::AgreedError;
+};
+
 FitOutcome fit_kmeans(const Communicator& comm, const FeatureMatrix& features, RowRange rows,
                       InitKind kind, const CentroidMatrix& given, const LloydSettings& settings,
                       std::uint64_t seed, int restarts,
-                      const std::function<void(int restart, const IterationReport&)>& on_iteration);
+                      const std::function<void(int restart, const IterationReport&)>& on_iteration,
+                      const FitControl& control = {});
 
 /// The final assignment of every row to the model and the quality of the model.
 struct FinalAssignment {
