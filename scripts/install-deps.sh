@@ -12,6 +12,8 @@ packages=(
   libeigen3-dev
   libboost-program-options-dev libboost-serialization-dev
   catch2
+  # The CSV parser's fuzz test: clang with libFuzzer and the sanitizer runtimes.
+  clang-14 libclang-rt-14-dev
   # Test oracles and plotting, from Debian (not pip): /usr/bin/python3 sees them.
   python3 python3-numpy python3-sklearn python3-h5py python3-pandas python3-matplotlib
 )

@@ -1,6 +1,9 @@
+#include "microseg/app/assign.hpp"
 #include "microseg/app/command.hpp"
 #include "microseg/app/generate.hpp"
+#include "microseg/app/ingest.hpp"
 #include "microseg/app/segment.hpp"
+#include "microseg/app/sweep.hpp"
 
 namespace microseg::app {
 
@@ -9,6 +12,16 @@ const std::vector<Command>& commands() {
       {"generate", "write a synthetic customer base with planted segments", generate_usage,
        generate_command},
       {"segment", "segment customers with distributed k-means", segment_usage, segment_command},
+      {"assign", "score customers against a saved run (its scaling, centroids and segment ids)",
+       assign_usage, assign_command},
+      {"ingest", "turn a customer CSV or a transaction log (RFM) into a customer table",
+       ingest_usage, ingest_command},
+      {"sweep", "fit every k of a list, measure each and recommend one", sweep_usage,
+       sweep_command},
+      {"sweep-merge", "join the shares of a sweep run as a Slurm job array", sweep_merge_usage,
+       sweep_merge_command},
+      {"promote", "write a full run's outputs for one k of a sweep, without refitting",
+       promote_usage, promote_command},
   };
   return table;
 }

@@ -1,10 +1,12 @@
 #include "microseg/distributed/communicator.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <exception>
 #include <limits>
+#include <thread>
 
 namespace microseg::distributed {
 namespace {
@@ -31,6 +33,15 @@ const ExactSumMpiTypes& exact_sum_types() {
   static const ExactSumMpiTypes types;
   return types;
 }
+
+// Tags of Communicator::agree's point-to-point messages (ring_shift uses 0 and 1).
+constexpr int agree_flag_tag = 7101;
+constexpr int agree_result_tag = 7102;
+
+// How long a rank holding an error waits for the others to agree on it before it ends the job
+// itself. Ranks reach a check at about the same time, so waiting longer only delays the end of
+// a job in which the others wait for the failed rank in another collective.
+constexpr std::chrono::seconds local_error_grace{10};
 
 // MPI counts are int: large messages are sent in pieces.
 constexpr std::size_t max_message_bytes = std::size_t{1} << 30;
@@ -211,14 +222,58 @@ std::string Communicator::library_version() {
 }
 
 void Communicator::agree(const std::optional<std::string>& local_error) const {
-  // The lowest failing rank speaks for all, so every rank throws the same message.
-  int my_flag = local_error ? rank_ : size_;
-  int first_failing = size_;
-  MPI_Allreduce(&my_flag, &first_failing, 1, MPI_INT, MPI_MIN, comm_);
+  // The lowest failing rank speaks for all, so every rank throws the same message. The flags
+  // travel point to point, not by MPI_Allreduce: a rank that failed alone may arrive here while
+  // the others wait for it in some other collective, which an allreduce would be matched with.
+  // Point-to-point messages with tags of their own never match a collective, and they let the
+  // failing rank stop waiting and end the job instead of hanging with the others.
+  const int my_flag = local_error ? rank_ : size_;
+  int first_failing = my_flag;
+  std::vector<int> flags(static_cast<std::size_t>(size_), size_);
+  std::vector<MPI_Request> requests;
+  if (rank_ == 0) {
+    requests.resize(static_cast<std::size_t>(size_ - 1));
+    for (int r = 1; r < size_; ++r) {
+      MPI_Irecv(&flags[r], 1, MPI_INT, r, agree_flag_tag, comm_, &requests[r - 1]);
+    }
+    wait_for_agreement(requests, local_error);
+    for (int r = 1; r < size_; ++r) first_failing = std::min(first_failing, flags[r]);
+    for (int r = 1; r < size_; ++r) {
+      MPI_Isend(&first_failing, 1, MPI_INT, r, agree_result_tag, comm_, &requests[r - 1]);
+    }
+    wait_for_agreement(requests, local_error);
+  } else {
+    requests.resize(2);
+    MPI_Isend(&my_flag, 1, MPI_INT, 0, agree_flag_tag, comm_, &requests[0]);
+    MPI_Irecv(&first_failing, 1, MPI_INT, 0, agree_result_tag, comm_, &requests[1]);
+    wait_for_agreement(requests, local_error);
+  }
   if (first_failing == size_) return;
+  // Every rank has the result, so every rank is here: a collective is safe again.
   std::string message = local_error ? *local_error : std::string();
   broadcast(message, first_failing);
   throw AgreedError(message);
+}
+
+void Communicator::wait_for_agreement(std::vector<MPI_Request>& requests,
+                                      const std::optional<std::string>& local_error) const {
+  if (!local_error) {
+    // Healthy ranks wait as long as it takes: a slow rank is not a failed one.
+    MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE);
+    return;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + local_error_grace;
+  for (;;) {
+    int done = 0;
+    MPI_Testall(static_cast<int>(requests.size()), requests.data(), &done, MPI_STATUSES_IGNORE);
+    if (done != 0) return;
+    if (std::chrono::steady_clock::now() > deadline) {
+      abort(*local_error + " (the other ranks did not come to agree on this error within " +
+            std::to_string(local_error_grace.count()) +
+            " s: they wait for this rank elsewhere, so the job is ended)");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 void Communicator::run_agreed(const std::function<void()>& work) const {

@@ -9,9 +9,11 @@
 #include <set>
 #include <sstream>
 
+#include "hdf5_collective.hpp"
 #include "hdf5_handle.hpp"
 #include "hdf5_write.hpp"
 #include "microseg/distributed/communicator.hpp"
+#include "microseg/distributed/fault_injection.hpp"
 
 namespace microseg::io {
 namespace {
@@ -223,7 +225,8 @@ void inspect_matrix_layout(hid_t group, hsize_t rows, CustomerTableSchema& schem
   if (columns == 0) throw InputError(in_file("/customers/features", path) + " has no columns");
   if (H5Aexists(features.get(), "feature_names") > 0) {
     schema.feature_names =
-        read_string_array_attribute(features.get(), "feature_names", "/customers/features");
+        read_string_array_attribute(features.get(), "feature_names",
+                                    in_file("/customers/features", path));
     if (schema.feature_names.size() != columns) {
       throw InputError("input file '" + path + "': attribute feature_names of " +
                        "/customers/features has " + std::to_string(schema.feature_names.size()) +
@@ -541,7 +544,10 @@ std::optional<std::string> table_argument_problem(const std::string& path,
 CustomerTableSchema inspect_customer_table(const std::string& path, MPI_Comm comm) {
   SilenceHdf5Errors silence;
   FileHandle file = open_for_reading(path, comm);
-  return inspect_open_table(file.get(), path);
+  CustomerTableSchema schema;
+  run_while_file_open(distributed::Communicator(comm),
+                      [&] { schema = inspect_open_table(file.get(), path); });
+  return schema;
 }
 
 std::vector<int> select_features(const CustomerTableSchema& schema,
@@ -602,67 +608,70 @@ CustomerBlock read_customer_block(const CustomerTableSchema& schema,
   BlockReader reader(schema.path, rows);
   {
     FileHandle file = open_for_reading(schema.path, comm);
-    GroupHandle group = open_customers_group(file.get(), schema.path);
-    // The file may have changed since it was inspected; these checks strike every rank alike.
-    const auto changed = [&](const std::string& object) {
-      return InputError(in_file(object, schema.path) + " changed since the file was inspected");
-    };
-    const auto expected_rows = static_cast<hsize_t>(schema.rows);
-    DatasetHandle ids = open_dataset(group.get(), "id", schema.path);
-    const DatasetShape id_shape = shape_of(ids.get(), "/customers/id", schema.path);
-    if (id_shape.type_class != H5T_INTEGER ||
-        id_shape.dims != std::vector<hsize_t>{expected_rows}) {
-      throw changed("/customers/id");
-    }
-    std::vector<DatasetHandle> datasets;
-    if (schema.layout == FeatureLayout::matrix) {
-      datasets.push_back(open_dataset(group.get(), "features", schema.path));
-      const DatasetShape shape =
-          shape_of(datasets.back().get(), "/customers/features", schema.path);
-      if (!is_numeric(shape.type_class) ||
-          shape.dims != std::vector<hsize_t>{expected_rows, static_cast<hsize_t>(feature_count)}) {
-        throw changed("/customers/features");
+    run_while_file_open(communicator, [&] {
+      GroupHandle group = open_customers_group(file.get(), schema.path);
+      // The file may have changed since it was inspected; these checks strike every rank alike.
+      const auto changed = [&](const std::string& object) {
+        return InputError(in_file(object, schema.path) + " changed since the file was inspected");
+      };
+      const auto expected_rows = static_cast<hsize_t>(schema.rows);
+      DatasetHandle ids = open_dataset(group.get(), "id", schema.path);
+      const DatasetShape id_shape = shape_of(ids.get(), "/customers/id", schema.path);
+      if (id_shape.type_class != H5T_INTEGER ||
+          id_shape.dims != std::vector<hsize_t>{expected_rows}) {
+        throw changed("/customers/id");
       }
-    } else {
-      for (int column : feature_columns) {
-        const std::string& name = schema.feature_names[column];
-        datasets.push_back(open_dataset(group.get(), name, schema.path));
+      std::vector<DatasetHandle> datasets;
+      if (schema.layout == FeatureLayout::matrix) {
+        datasets.push_back(open_dataset(group.get(), "features", schema.path));
         const DatasetShape shape =
-            shape_of(datasets.back().get(), customers_path(name), schema.path);
-        if (!is_numeric(shape.type_class) || shape.dims != std::vector<hsize_t>{expected_rows}) {
-          throw changed(customers_path(name));
+            shape_of(datasets.back().get(), "/customers/features", schema.path);
+        if (!is_numeric(shape.type_class) ||
+            shape.dims !=
+                std::vector<hsize_t>{expected_rows, static_cast<hsize_t>(feature_count)}) {
+          throw changed("/customers/features");
+        }
+      } else {
+        for (int column : feature_columns) {
+          const std::string& name = schema.feature_names[column];
+          datasets.push_back(open_dataset(group.get(), name, schema.path));
+          const DatasetShape shape =
+              shape_of(datasets.back().get(), customers_path(name), schema.path);
+          if (!is_numeric(shape.type_class) || shape.dims != std::vector<hsize_t>{expected_rows}) {
+            throw changed(customers_path(name));
+          }
         }
       }
-    }
 
-    reader.read_column(ids.get(), "/customers/id", H5T_NATIVE_INT64, block.ids.data(), 1, 0,
-                       "int64");
-    if (schema.layout == FeatureLayout::matrix) {
-      // HDF5 delivers a selection in file order, so read the columns ascending, then reorder.
-      std::vector<int> sorted(feature_columns);
-      std::sort(sorted.begin(), sorted.end());
-      reader.read_matrix_columns(datasets.front().get(), "/customers/features", sorted,
-                                 schema.feature_names, block.features.data());
-      if (sorted != feature_columns) {
-        std::vector<Eigen::Index> source(width);
+      // Tests fail one rank here, between collectives, as a failed allocation or I/O error would.
+      distributed::maybe_inject_failure(communicator, "read");
+      reader.read_column(ids.get(), "/customers/id", H5T_NATIVE_INT64, block.ids.data(), 1, 0,
+                         "int64");
+      if (schema.layout == FeatureLayout::matrix) {
+        // HDF5 delivers a selection in file order, so read the columns ascending, then reorder.
+        std::vector<int> sorted(feature_columns);
+        std::sort(sorted.begin(), sorted.end());
+        reader.read_matrix_columns(datasets.front().get(), "/customers/features", sorted,
+                                   schema.feature_names, block.features.data());
+        if (sorted != feature_columns) {
+          std::vector<Eigen::Index> source(width);
+          for (hsize_t c = 0; c < width; ++c) {
+            source[c] =
+                std::find(sorted.begin(), sorted.end(), feature_columns[c]) - sorted.begin();
+          }
+          std::vector<float> row(width);
+          for (Eigen::Index i = 0; i < block.features.rows(); ++i) {
+            for (hsize_t c = 0; c < width; ++c) row[c] = block.features(i, source[c]);
+            for (hsize_t c = 0; c < width; ++c) block.features(i, c) = row[c];
+          }
+        }
+      } else {
         for (hsize_t c = 0; c < width; ++c) {
-          source[c] = std::find(sorted.begin(), sorted.end(), feature_columns[c]) - sorted.begin();
-        }
-        std::vector<float> row(width);
-        for (Eigen::Index i = 0; i < block.features.rows(); ++i) {
-          for (hsize_t c = 0; c < width; ++c) row[c] = block.features(i, source[c]);
-          for (hsize_t c = 0; c < width; ++c) block.features(i, c) = row[c];
+          reader.read_column(datasets[c].get(), customers_path(block.feature_names[c]),
+                             H5T_NATIVE_FLOAT, block.features.data(), width, c, "float32");
         }
       }
-    } else {
-      for (hsize_t c = 0; c < width; ++c) {
-        reader.read_column(datasets[c].get(), customers_path(block.feature_names[c]),
-                           H5T_NATIVE_FLOAT, block.features.data(), width, c, "float32");
-      }
-    }
-    datasets.clear();
-    ids.reset();
-    group.reset();
+    });
     if (file.close() < 0)
       reader.note("cannot close input file '" + schema.path + "'" + with_hdf5_detail());
   }
@@ -704,7 +713,7 @@ void write_customer_table(const std::string& path, MPI_Comm comm, std::int64_t t
   {
     FileHandle file = create_parallel_file(temporary, path, comm);
     outputs.protect(temporary);
-    {
+    run_while_file_open(communicator, [&] {
       const auto n = static_cast<hsize_t>(total_rows);
       const auto d = static_cast<hsize_t>(feature_names.size());
       GroupHandle group = create_group(file.get(), "customers", path);
@@ -728,7 +737,7 @@ void write_customer_table(const std::string& path, MPI_Comm comm, std::int64_t t
                              planted_segment.data()),
              "/customers/planted_segment");
       }
-    }
+    });
     note(file.close(), "the end");
   }
   outputs.commit(error);

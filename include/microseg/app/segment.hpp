@@ -1,5 +1,6 @@
 #pragma once
-/// \file `microseg segment`: read → transform → initialise → iterate → measure → profile → write.
+/// \file `microseg segment`: read → transform → initialise → iterate → measure → profile →
+/// compare with the previous run → write.
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/vector.hpp>
 #include <cstdint>
@@ -9,6 +10,7 @@
 
 #include "microseg/core/initialisation.hpp"
 #include "microseg/core/scaling.hpp"
+#include "microseg/core/small_segments.hpp"
 #include "microseg/distributed/communicator.hpp"
 
 namespace microseg::app {
@@ -16,8 +18,8 @@ namespace microseg::app {
 struct SegmentConfig {
   std::string input;
   std::string output;
-  std::string job_file;  ///< the --config file, recorded for the run's provenance
-  int k = 0;
+  std::string job_file;               ///< the --config file, recorded for the run's provenance
+  int k = 0;                          ///< 0 with --warm-start: the previous run's k
   std::vector<std::string> features;  ///< empty: every feature of the input
   ScaleKind scale = ScaleKind::zscore;
   std::vector<std::string> log1p_features;
@@ -28,11 +30,17 @@ struct SegmentConfig {
   std::uint64_t seed = 0;
   int restarts = 1;
   std::int64_t silhouette_sample = 10000;
+  std::string previous;       ///< --previous: a run to take segment ids from and compare with
+  bool warm_start = false;    ///< start from the previous run's centroids
+  std::string value_feature;  ///< "" for monetary when the input has it; "none" for no value
+  MinimumSegmentSize min_segment_size;
+  bool merge_small = false;  ///< merge segments below min_segment_size into their nearest
 
   template <class Archive>
   void serialize(Archive& archive, unsigned /*version*/) {
     archive& input& output& job_file& k& features& scale& log1p_features& init& init_centroids;
     archive& max_iterations& tolerance& seed& restarts& silhouette_sample;
+    archive& previous& warm_start& value_feature& min_segment_size& merge_small;
   }
 };
 

@@ -125,12 +125,16 @@ class Communicator {
 
   /// Collective agreement on an error: if any rank passes a message, every rank throws
   /// AgreedError with the message of the lowest such rank. Use for checks every rank reaches.
+  /// A rank passing a message waits at most a few seconds for the others; if they do not come
+  /// (they wait for it in another collective), it ends the job as abort() does, naming itself
+  /// and its message.
   void agree(const std::optional<std::string>& local_error) const;
 
   /// Runs `work` on every rank and agrees on its outcome: an exception on any rank becomes the
-  /// same AgreedError on every rank. Collectives inside `work` are allowed only where a failure
-  /// strikes every rank alike (e.g. HDF5 metadata checks), since a rank that throws early
-  /// skips the collectives that follow.
+  /// same AgreedError on every rank. Collectives inside `work` should be ones where a failure
+  /// strikes every rank alike (e.g. HDF5 metadata checks): a rank that throws early skips the
+  /// collectives that follow, and the others wait there until agree()'s grace period ends the
+  /// job.
   void run_agreed(const std::function<void()>& work) const;
 
   /// For an error one rank finds alone, where the others may already wait in a collective: prints
@@ -141,6 +145,9 @@ class Communicator {
   std::vector<char> all_gather_bytes(const char* data, std::size_t bytes) const;
   std::vector<char> all_to_all_bytes(const std::vector<std::vector<char>>& per_destination) const;
   void broadcast_bytes(char* data, std::size_t bytes, int root) const;
+  // agree()'s wait: unbounded on healthy ranks; bounded on a rank holding `local_error`.
+  void wait_for_agreement(std::vector<MPI_Request>& requests,
+                          const std::optional<std::string>& local_error) const;
 
   MPI_Comm comm_;
   int rank_ = 0, size_ = 1;

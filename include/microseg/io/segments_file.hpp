@@ -1,5 +1,6 @@
 #pragma once
-/// \file Writing a run's outputs: DIR/segments.h5, DIR/profiles.csv and DIR/quality.csv.
+/// \file Writing a run's outputs: DIR/segments.h5, DIR/profiles.csv and DIR/quality.csv, and
+/// with a previous run DIR/migration.csv and DIR/migration_matrix.csv.
 ///
 /// Files are written under temporary names in the output directory and renamed into place only
 /// when every file is complete, so a failed run never leaves a file that looks complete.
@@ -8,7 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "microseg/core/migration.hpp"
 #include "microseg/core/result.hpp"
+#include "microseg/core/scaling.hpp"
+#include "microseg/core/segment_description.hpp"
+#include "microseg/core/segment_matching.hpp"
 
 namespace microseg::io {
 
@@ -16,10 +21,31 @@ namespace microseg::io {
 /// Throws InputError naming the directory otherwise. Call on one rank.
 void ensure_writable_directory(const std::string& directory);
 
+/// What a run writes besides SegmentationSummary: the model a later run or `microseg assign`
+/// continues from, the profiles for marketers, and the comparison with a previous run. Null
+/// members are not written. Rows follow the summary's segments (centroid rows).
+struct RunOutputs {
+  const ScalingModel* scaling = nullptr;           ///< /model/scaling
+  const SegmentIdentity* identity = nullptr;       ///< /model ids; labels of /profiles rows
+  const ActionableProfiles* actionable = nullptr;  ///< /profiles additions, profiles.csv columns
+  /// This rank's rows of /assignments/value (the value feature), parallel to the assignments.
+  const std::vector<double>* values = nullptr;
+  const MigrationReport* migration = nullptr;  ///< /migration, migration*.csv
+  const CustomerMoves* moves = nullptr;        ///< this rank's rows of /migration/moves
+  const SegmentMatch* match = nullptr;         ///< fresh and retired ids of this run
+  std::string previous_run;                    ///< the --previous directory
+};
+
 /// Writes segments.h5, profiles.csv and quality.csv into `directory`. Collective over `comm`:
 /// every rank writes its block of /assignments; rank 0 writes the rest and renames the
 /// temporary files into place after all ranks have finished.
 void write_segmentation(const std::string& directory, MPI_Comm comm,
                         const SegmentationSummary& summary, const AssignmentBlock& assignments);
+
+/// The same with a run's model, actionable profiles and migration (docs/file-format.md).
+/// `moves` and `values`, when given, must be given on every rank.
+void write_segmentation(const std::string& directory, MPI_Comm comm,
+                        const SegmentationSummary& summary, const AssignmentBlock& assignments,
+                        const RunOutputs& outputs);
 
 }  // namespace microseg::io

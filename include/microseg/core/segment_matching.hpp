@@ -1,0 +1,62 @@
+#pragma once
+/// \file Stable segment ids across runs: the optimal one-to-one matching of a new run's
+/// segments to a previous run's (Hungarian algorithm on centroid distances), and the ids that
+/// follow from it.
+///
+/// A run's segments are the rows of its centroid matrix; each row carries a stable id. Matched
+/// rows keep the previous id, unmatched new rows get fresh ids from a counter that only grows,
+/// and unmatched previous ids are retired for good, so an id never names two different segments.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "microseg/core/scaling.hpp"
+#include "microseg/core/types.hpp"
+
+namespace microseg {
+
+/// The assignment of rows to columns that minimises the total cost (Kuhn–Munkres with
+/// potentials, O(min² · max)). `cost` is rows × cols, row-major, finite. Returns for each row the
+/// column it is matched to, or -1 when rows > cols leaves it unmatched; min(rows, cols) pairs are
+/// matched. Deterministic: the same costs give the same matching. Throws std::invalid_argument
+/// on a size mismatch or a non-finite cost.
+std::vector<int> minimum_cost_assignment(const std::vector<double>& cost, int rows, int cols);
+
+/// The stable ids of a run's segments and the state the next run continues from.
+struct SegmentIdentity {
+  std::vector<std::int64_t> ids;          ///< per centroid row, its stable id
+  std::int64_t next_id = 0;               ///< fresh ids start here; it never decreases
+  std::vector<std::int64_t> retired_ids;  ///< every id retired so far, ascending
+
+  /// The ids of a first run: 0 … k−1, next id k, none retired.
+  static SegmentIdentity first_run(int k);
+  /// Row of `id`, or -1.
+  int row_of(std::int64_t id) const;
+};
+
+/// The outcome of matching a new run's segments to the previous run's.
+struct SegmentMatch {
+  SegmentIdentity identity;               ///< of the new run
+  std::vector<int> previous_row;          ///< per new row: the matched previous row, or -1
+  std::vector<double> drift;              ///< per new row: distance to it (NaN when unmatched)
+  std::vector<std::int64_t> fresh_ids;    ///< ids given to unmatched new rows, ascending
+  std::vector<std::int64_t> retired_now;  ///< previous ids left unmatched, ascending
+};
+
+/// Matches the rows of `current` to the rows of `previous` (both in the previous run's scaled
+/// space, same columns) by minimum total Euclidean distance. Unmatched new rows get fresh ids
+/// previous_identity.next_id, next_id + 1, … in row order. Throws std::invalid_argument when the
+/// shapes or the identity do not fit.
+SegmentMatch match_segments(const CentroidMatrix& previous,
+                            const SegmentIdentity& previous_identity,
+                            const CentroidMatrix& current);
+
+/// Maps centroids from the scaled space of `from` to the scaled space of `to` (same columns):
+/// back to original units through `from` (inverse scaling, then expm1 where log1p), then forward
+/// through `to` (log1p where flagged, then scaling). Throws InputError naming the feature when a
+/// value cannot go through `to`'s log1p (original value ≤ −1).
+CentroidMatrix rescale_centroids(const CentroidMatrix& centroids, const ScalingModel& from,
+                                 const ScalingModel& to,
+                                 const std::vector<std::string>& feature_names);
+
+}  // namespace microseg

@@ -1,0 +1,30 @@
+#pragma once
+/// \file A failure-injection hook for tests: one rank fails on purpose at a named stage, so the
+/// tests can check that a failure on one rank ends the whole job cleanly.
+///
+/// The hook is driven by the environment variable `MICROSEG_INJECT_FAILURE=rank:stage:kind`:
+/// on the rank numbered `rank` in the communicator passed, when it reaches the stage named
+/// `stage`, `kind` happens:
+///
+/// | kind       | what happens                                                          |
+/// | ---------- | --------------------------------------------------------------------- |
+/// | `throw`    | a std::runtime_error naming the rank and stage is thrown               |
+/// | `abort`    | std::abort(): the process dies of SIGABRT, as after a failed assertion |
+/// | `segfault` | the process raises SIGSEGV, as after a wild pointer                    |
+///
+/// Without the variable the hook does nothing beyond reading it once. Stages placed so far:
+/// `read` (io::read_customer_block, after the file is opened and before the collective reads)
+/// and `write` (after each output file is created, before its data is written).
+#include "microseg/distributed/communicator.hpp"
+
+namespace microseg::distributed {
+
+/// The environment variable that asks for a failure.
+inline constexpr const char* inject_failure_variable = "MICROSEG_INJECT_FAILURE";
+
+/// Fails as MICROSEG_INJECT_FAILURE asks when this rank of `comm` reaches `stage`; otherwise
+/// returns at once. Throws std::invalid_argument naming the variable when its value is not
+/// `rank:stage:kind` with a known kind, so a mistyped test cannot pass by never failing.
+void maybe_inject_failure(const Communicator& comm, const char* stage);
+
+}  // namespace microseg::distributed

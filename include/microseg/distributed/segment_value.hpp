@@ -1,0 +1,30 @@
+#pragma once
+/// \file The distributed parts of actionable profiles: value per segment and the RFM quintile
+/// summary. Sums are exact (fixed point or int64), so the
+/// results are the same for any rank count.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "microseg/core/segment_description.hpp"
+#include "microseg/distributed/communicator.hpp"
+
+namespace microseg::distributed {
+
+/// Σ and mean of `values` (one per local row) per segment (`labels` in 0 … k−1), and each
+/// segment's share of the total.
+SegmentValue value_by_segment(const Communicator& comm, const std::string& feature,
+                              const std::vector<double>& values,
+                              const std::vector<std::int32_t>& labels, int k);
+
+/// Per segment, the customers' RFM quintile scores (core/rfm.hpp thresholds and scores, found
+/// exactly by distributed_quintile_thresholds; recency is scored reversed, so 5 is the most
+/// recent). `recency`, `frequency` and `monetary` hold one
+/// value per local row in original units.
+RfmQuintileSummary rfm_quintile_summary(const Communicator& comm, const RfmColumns& columns,
+                                        const std::vector<double>& recency,
+                                        const std::vector<double>& frequency,
+                                        const std::vector<double>& monetary,
+                                        const std::vector<std::int32_t>& labels, int k);
+
+}  // namespace microseg::distributed

@@ -1,0 +1,139 @@
+#!/usr/bin/python3
+"""PNG charts of a microseg run for slides and reports.
+
+Usage: scripts/plot_run.py RUN_DIR [--output DIR]
+
+Reads RUN_DIR/segments.h5 (h5py) and writes, with Debian's matplotlib:
+
+  profile_lift.png      segments × features, coloured by lift (segment mean − population mean,
+                        in population σ); rows are labelled with the stable segment id, its share
+                        of customers and its priority rank.
+  migration_matrix.png  only for a run made with --previous: customers by previous segment (rows,
+                        plus the row of new customers) and new segment (columns, plus the column
+                        of lost customers), coloured by the share of the row, annotated with counts.
+
+The files go to --output (default RUN_DIR). Exit status 2 with a message when RUN_DIR is not a
+microseg run.
+"""
+import argparse
+import os
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; no display needed on a cluster node
+import h5py  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def text(value):
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def segment_ids(f):
+    profiles = f["profiles"]
+    if "segment_id" in profiles:
+        return profiles["segment_id"][...]
+    return np.arange(profiles["size"].shape[0])
+
+
+def plot_lift(f, path):
+    lift = f["profiles/lift"][...]
+    features = [text(n) for n in f["profiles"].attrs["feature_names"]]
+    ids = segment_ids(f)
+    share = f["profiles/share"][...]
+    rank = f["profiles/priority_rank"][...] if "priority_rank" in f["profiles"] else None
+    k, d = lift.shape
+    order = np.argsort(ids, kind="stable")  # rows by stable id, as marketers refer to them
+    limit = max(1.0, float(np.nanmax(np.abs(lift)))) if lift.size else 1.0
+    fig, ax = plt.subplots(figsize=(max(6, 0.55 * d + 3), max(3, 0.45 * k + 1.8)))
+    image = ax.imshow(lift[order], cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
+    ax.set_xticks(range(d))
+    ax.set_xticklabels(features, rotation=45, ha="right")
+    labels = []
+    for s in order:
+        label = f"{ids[s]}  ({100 * share[s]:.1f}%"
+        label += f", priority {rank[s]})" if rank is not None else ")"
+        labels.append(label)
+    ax.set_yticks(range(k))
+    ax.set_yticklabels(labels)
+    if k * d <= 600:
+        for row, s in enumerate(order):
+            for j in range(d):
+                value = lift[s, j]
+                ax.text(j, row, f"{value:+.1f}", ha="center", va="center", fontsize=7,
+                        color="white" if abs(value) > 0.6 * limit else "black")
+    ax.set_xlabel("feature")
+    ax.set_ylabel("segment (share, priority rank)")
+    ax.set_title("Segment profiles: lift in population σ")
+    fig.colorbar(image, ax=ax, label="lift (σ)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_migration(f, path):
+    group = f["migration"]
+    row_ids = group["counts"].attrs["prev_segment_ids"]
+    col_ids = group["counts"].attrs["new_segment_ids"]
+    # Ascending ids with new/lost (-1) last, so segments that kept their id line up diagonally.
+    row_order = sorted(range(len(row_ids)), key=lambda i: (row_ids[i] < 0, row_ids[i]))
+    col_order = sorted(range(len(col_ids)), key=lambda j: (col_ids[j] < 0, col_ids[j]))
+    counts = group["counts"][...][np.ix_(row_order, col_order)]
+    rows = [("new" if row_ids[i] < 0 else f"{row_ids[i]}") for i in row_order]
+    cols = [("lost" if col_ids[j] < 0 else f"{col_ids[j]}") for j in col_order]
+    totals = counts.sum(axis=1, keepdims=True)
+    shares = np.divide(counts, totals, out=np.zeros(counts.shape), where=totals > 0)
+    fig, ax = plt.subplots(figsize=(max(5, 0.6 * len(cols) + 2.5),
+                                    max(4, 0.5 * len(rows) + 1.8)))
+    image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1, aspect="auto")
+    ax.set_xticks(range(len(cols)))
+    ax.set_xticklabels(cols)
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels(rows)
+    for i in range(len(rows)):
+        for j in range(len(cols)):
+            if counts[i, j]:
+                ax.text(j, i, f"{counts[i, j]}", ha="center", va="center", fontsize=7,
+                        color="white" if shares[i, j] > 0.6 else "black")
+    attrs = group.attrs
+    ax.set_xlabel("segment in this run")
+    ax.set_ylabel("segment in the previous run")
+    ax.set_title(f"Migration: {100 * attrs['share_stayed']:.1f}% stayed, "
+                 f"ARI {attrs['adjusted_rand_index']:.3f}, "
+                 f"AMI {attrs['adjusted_mutual_information']:.3f}")
+    fig.colorbar(image, ax=ax, label="share of the previous segment")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("run_dir")
+    parser.add_argument("--output", help="directory for the PNGs (default: RUN_DIR)")
+    args = parser.parse_args(argv)
+    segments = os.path.join(args.run_dir, "segments.h5")
+    if not os.path.isfile(segments):
+        print(f"plot_run.py: error: '{args.run_dir}' holds no segments.h5", file=sys.stderr)
+        return 2
+    out = args.output or args.run_dir
+    os.makedirs(out, exist_ok=True)
+    written = []
+    with h5py.File(segments, "r") as f:
+        if "profiles" not in f or "lift" not in f["profiles"]:
+            print(f"plot_run.py: error: '{segments}' has no /profiles/lift", file=sys.stderr)
+            return 2
+        written.append(os.path.join(out, "profile_lift.png"))
+        plot_lift(f, written[-1])
+        if "migration" in f:
+            written.append(os.path.join(out, "migration_matrix.png"))
+            plot_migration(f, written[-1])
+    for path in written:
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

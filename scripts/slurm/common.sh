@@ -1,0 +1,85 @@
+# shellcheck shell=bash
+# Shared by the microseg batch scripts in scripts/slurm/ (sourced, not run).
+#
+# sbatch copies a batch script to the node's spool directory, so the scripts find this file, the
+# binary and the runs directory through MICROSEG_ROOT, which defaults to the directory sbatch was
+# called from (submit from the repository root, or export MICROSEG_ROOT).
+#
+#   MICROSEG_ROOT          the repository (default: $SLURM_SUBMIT_DIR)
+#   MICROSEG_BIN           the microseg binary (default: $MICROSEG_ROOT/build/microseg)
+#   MICROSEG_RUNS          where run directories go (default: $MICROSEG_ROOT/runs)
+#   MICROSEG_MAX_REQUEUES  requeues after a time-limit signal before giving up (default 3)
+
+# Open MPI refuses to run as root without both; harmless otherwise. srun passes them to the ranks.
+export OMPI_ALLOW_RUN_AS_ROOT=1
+export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+
+MICROSEG_ROOT="${MICROSEG_ROOT:-${SLURM_SUBMIT_DIR:-$PWD}}"
+MICROSEG_BIN="${MICROSEG_BIN:-$MICROSEG_ROOT/build/microseg}"
+MICROSEG_RUNS="${MICROSEG_RUNS:-$MICROSEG_ROOT/runs}"
+MICROSEG_MAX_REQUEUES="${MICROSEG_MAX_REQUEUES:-3}"
+
+microseg_log() {
+  echo "microseg-slurm [$(date '+%F %T')] job ${SLURM_JOB_ID:-?}: $*"
+}
+
+microseg_die() {
+  microseg_log "error: $*" >&2
+  exit 2
+}
+
+# Checks made before any work: the binary exists; the job config exists.
+microseg_check_binary() {
+  [[ -x "$MICROSEG_BIN" ]] ||
+    microseg_die "no microseg binary at '$MICROSEG_BIN' (set MICROSEG_BIN or MICROSEG_ROOT)"
+}
+microseg_check_config() {
+  [[ -n "$1" && -r "$1" ]] || microseg_die "job config '$1' does not exist or cannot be read"
+}
+
+# The run directory of this job: RUNS/KIND/DATE-ID. A requeued job (same id) finds the directory
+# it made before, even on another day, so a resumed run writes to the same place.
+#   microseg_run_directory KIND [ID] [DATE]
+microseg_run_directory() {
+  local kind="$1" id="${2:-$SLURM_JOB_ID}" date="${3:-}"
+  local existing
+  existing=$(compgen -G "$MICROSEG_RUNS/$kind/*-$id" | head -n 1 || true)
+  if [[ -n "$existing" ]]; then
+    echo "$existing"
+  else
+    echo "$MICROSEG_RUNS/$kind/${date:-$(date +%F)}-$id"
+  fi
+}
+
+# Runs one job step (srun --mpi=pmix, the job's tasks) and returns its exit status. When Slurm
+# sends SIGUSR1 to this batch shell before the time limit (#SBATCH --signal=B:USR1@SECONDS), the
+# signal is forwarded to the step; once the step has ended the job is requeued, so a program that
+# resumes (a sweep resumes by k) continues in the next allocation. A job requeued
+# MICROSEG_MAX_REQUEUES times is not requeued again.
+microseg_step_pid=""
+microseg_on_time_limit() {
+  microseg_log "SIGUSR1: the time limit is near; forwarding it to the job step"
+  if [[ -n "$microseg_step_pid" ]]; then
+    kill -USR1 "$microseg_step_pid" 2>/dev/null || true
+    wait "$microseg_step_pid" 2>/dev/null || true
+  fi
+  local restarts="${SLURM_RESTART_COUNT:-0}"
+  if ((restarts >= MICROSEG_MAX_REQUEUES)); then
+    microseg_log "not requeueing: already requeued $restarts times (MICROSEG_MAX_REQUEUES)"
+    exit 3
+  fi
+  microseg_log "requeueing job $SLURM_JOB_ID (restart $((restarts + 1)))"
+  scontrol requeue "$SLURM_JOB_ID"
+  exit 0  # not reached when the requeue ends this shell first
+}
+
+microseg_step() {
+  trap microseg_on_time_limit USR1
+  srun --mpi=pmix "$@" &
+  microseg_step_pid=$!
+  local status=0
+  wait "$microseg_step_pid" || status=$?
+  trap - USR1
+  microseg_step_pid=""
+  return "$status"
+}

@@ -1,0 +1,157 @@
+#include <algorithm>
+#include <boost/program_options/options_description.hpp>
+#include <cmath>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <limits>
+#include <optional>
+#include <sstream>
+
+#include "microseg/app/assign.hpp"
+#include "microseg/app/option_reader.hpp"
+#include "microseg/core/assignment.hpp"
+#include "microseg/distributed/segmentation.hpp"
+#include "microseg/io/assignment_scores.hpp"
+#include "microseg/io/customer_table.hpp"
+#include "microseg/io/run_model.hpp"
+#include "microseg/io/segments_file.hpp"
+
+namespace microseg::app {
+namespace {
+
+boost::program_options::options_description assign_options() {
+  namespace po = boost::program_options;
+  po::options_description options("microseg assign options");
+  options.add_options()                                                                  //
+      ("model", po::value<std::string>(), "output directory of a microseg segment run")  //
+      ("input", po::value<std::string>(), "customer HDF5 file to score")                 //
+      ("output", po::value<std::string>(), "output directory (assignments.h5 is written)");
+  return options;
+}
+
+// The model's features in the input, in the model's order; names every missing one at once.
+std::vector<int> model_columns(const io::RunModel& model, const io::CustomerTableSchema& schema) {
+  std::string missing;
+  for (const auto& name : model.feature_names) {
+    if (std::find(schema.feature_names.begin(), schema.feature_names.end(), name) ==
+        schema.feature_names.end()) {
+      missing += (missing.empty() ? "'" : ", '") + name + "'";
+    }
+  }
+  if (!missing.empty()) {
+    std::string needed;
+    for (const auto& name : model.feature_names) needed += (needed.empty() ? "" : ", ") + name;
+    throw InputError("input file '" + schema.path + "' lacks feature " + missing +
+                     " that the model of run '" + model.directory + "' needs (it uses " + needed +
+                     ")");
+  }
+  return io::select_features(schema, model.feature_names);
+}
+
+}  // namespace
+
+std::string assign_usage() {
+  std::ostringstream text;
+  text << "usage: mpiexec -n P microseg assign --model RUN_DIR --input customers.h5 --output DIR"
+          " [--config job.ini]\n\n"
+       << assign_options()
+       << "  --config arg              INI job file (key = value; the command line wins)\n";
+  return text.str();
+}
+
+AssignConfig parse_assign_options(const std::vector<std::string>& arguments) {
+  const OptionReader options("assign", assign_options(), arguments);
+  AssignConfig config;
+  config.model = options.required("model");
+  config.input = options.required("input");
+  config.output = options.required("output");
+  config.job_file = options.job_file();
+  return config;
+}
+
+void assign_command(const distributed::Communicator& comm,
+                    const std::vector<std::string>& arguments) {
+  run_assign(comm, parse_on_root<AssignConfig>(comm, arguments, parse_assign_options), std::cout);
+}
+
+void run_assign(const distributed::Communicator& comm, const AssignConfig& config,
+                std::ostream& log) {
+  io::RunModel model;
+  io::CustomerTableSchema schema;
+  std::vector<int> columns;
+  comm.run_agreed([&] {
+    model = io::read_run_model(config.model);
+    schema = io::inspect_customer_table(config.input, comm.native());
+    columns = model_columns(model, schema);
+  });
+  std::optional<std::string> output_error;
+  if (comm.is_root()) {
+    try {
+      io::ensure_writable_directory(config.output);
+    } catch (const std::exception& e) {
+      output_error = e.what();
+    }
+  }
+  comm.agree(output_error);
+
+  const RowRange rows = distributed::block_of_rows(schema.rows, comm.rank(), comm.size());
+  CustomerBlock block;
+  comm.run_agreed([&] { block = io::read_customer_block(schema, columns, rows, comm.native()); });
+  distributed::check_finite(comm, block, config.input);
+  distributed::check_unique_ids(comm, block.ids, config.input);
+  // The saved transform, applied exactly as the run applied its fitted one, so customers of the
+  // training data land on the same scaled values and the same segments.
+  comm.run_agreed(
+      [&] { apply_log1p(block.features, model.scaling.log1p, block.feature_names, block.ids); });
+  apply_scaling(block.features, model.scaling);
+
+  const NearestTwo nearest = nearest_two(block.features, model.centroids);
+  const auto count = static_cast<std::size_t>(rows.size());
+  std::vector<std::int32_t> segments(count), second_segments(count);
+  std::vector<double> margins(count);
+  std::vector<std::int64_t> sizes(static_cast<std::size_t>(model.k()), 0);
+  for (std::size_t i = 0; i < count; ++i) {
+    segments[i] = static_cast<std::int32_t>(model.identity.ids[nearest.nearest[i]]);
+    second_segments[i] = nearest.second[i] < 0
+                             ? -1
+                             : static_cast<std::int32_t>(model.identity.ids[nearest.second[i]]);
+    margins[i] = nearest.second_distance[i] - nearest.nearest_distance[i];
+    ++sizes[nearest.nearest[i]];
+  }
+  comm.sum_in_place(sizes);
+
+  RunAttributes run;
+  run.emplace_back("model", config.model);
+  run.emplace_back("input", config.input);
+  run.emplace_back("job_file", config.job_file);
+  run.emplace_back("ranks", static_cast<std::int64_t>(comm.size()));
+  run.emplace_back("customers", schema.rows);
+  run.emplace_back("k", static_cast<std::int64_t>(model.k()));
+  run.emplace_back("version_microseg", std::string(MICROSEG_VERSION));
+  const io::ScoredBlock scored{rows,
+                               schema.rows,
+                               &block.ids,
+                               &segments,
+                               &nearest.nearest_distance,
+                               &second_segments,
+                               &nearest.second_distance,
+                               &margins};
+  comm.run_agreed([&] { io::write_assignment_scores(config.output, comm.native(), scored, run); });
+
+  if (comm.is_root()) {
+    log << "microseg assign: " << schema.rows << " customers from " << config.input
+        << " scored against run " << config.model << " (" << model.k() << " segments) on "
+        << comm.size() << " ranks\n\nsegment  customers   share\n";
+    for (int s = 0; s < model.k(); ++s) {
+      log << std::setw(7) << model.identity.ids[s] << std::setw(11) << sizes[s] << std::setw(7)
+          << std::fixed << std::setprecision(1)
+          << 100.0 * static_cast<double>(sizes[s]) / static_cast<double>(schema.rows) << "%\n";
+    }
+    log << std::defaultfloat << std::setprecision(6)
+        << "\noutput: " << (std::filesystem::path(config.output) / "assignments.h5").string()
+        << "\n";
+  }
+}
+
+}  // namespace microseg::app

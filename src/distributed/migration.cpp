@@ -1,0 +1,125 @@
+#include "microseg/distributed/migration.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "microseg/core/exact_sum.hpp"
+
+namespace microseg::distributed {
+namespace {
+
+// Stable id → position in a run's segment list (k is small; a sorted table keeps lookups cheap).
+class SegmentIndex {
+ public:
+  explicit SegmentIndex(const std::vector<std::int64_t>& ids) {
+    for (std::size_t i = 0; i < ids.size(); ++i) table_.emplace_back(ids[i], static_cast<int>(i));
+    std::sort(table_.begin(), table_.end());
+  }
+  int operator()(std::int64_t id) const {
+    const auto found = std::lower_bound(table_.begin(), table_.end(), std::make_pair(id, -1));
+    return found != table_.end() && found->first == id ? found->second : -1;
+  }
+
+ private:
+  std::vector<std::pair<std::int64_t, int>> table_;
+};
+
+}  // namespace
+
+MigrationResult compare_with_previous(const Communicator& comm, const CurrentCustomers& current,
+                                      const std::vector<PreviousAssignment>& previous,
+                                      const MigrationSegments& segments) {
+  const std::size_t rows = static_cast<std::size_t>(current.rows.size());
+  if (!current.ids || !current.segments || !current.distances || current.ids->size() != rows ||
+      current.segments->size() != rows || current.distances->size() != rows ||
+      (current.values && current.values->size() != rows) ||
+      segments.drift.size() != segments.current_ids.size()) {
+    throw std::invalid_argument("compare_with_previous: inputs do not match the rows");
+  }
+  const SegmentIndex previous_index(segments.previous_ids), current_index(segments.current_ids);
+  std::optional<std::string> unknown;
+  for (const PreviousAssignment& record : previous) {
+    if (previous_index(record.segment) < 0 && !unknown) {
+      unknown = "the previous run's /assignments/segment gives customer id " +
+                std::to_string(record.id) + " segment " + std::to_string(record.segment) +
+                ", which is not among its /model/segment_ids";
+    }
+  }
+  comm.agree(unknown);
+
+  const JoinedCustomers joined = join_by_id(comm, current.rows, *current.ids, previous);
+
+  const int kp = static_cast<int>(segments.previous_ids.size());
+  const int kc = static_cast<int>(segments.current_ids.size());
+  MigrationMatrix matrix;
+  matrix.previous_ids = segments.previous_ids;
+  matrix.current_ids = segments.current_ids;
+  matrix.counts.assign(static_cast<std::size_t>(kp + 1) * (kc + 1), 0);
+
+  // Values cross ranks as exact fixed-point sums on a grid bounding every term.
+  const bool valued = current.values != nullptr;
+  double local_bound = 0;
+  if (valued) {
+    for (double v : *current.values) local_bound = std::max(local_bound, std::abs(v));
+    for (const auto& record : joined.missing_now) {
+      if (std::isfinite(record.value)) local_bound = std::max(local_bound, std::abs(record.value));
+    }
+  }
+  const std::int64_t terms = comm.sum(static_cast<std::int64_t>(rows + joined.missing_now.size()));
+  const FixedPointFormat value_format = FixedPointFormat::for_bound(comm.max(local_bound), terms);
+  std::vector<ExactSum> value_sums(valued ? matrix.counts.size() : 0, 0);
+
+  MigrationResult result;
+  CustomerMoves& moves = result.moves;
+  for (std::size_t i = 0; i < rows; ++i) {
+    const int c = current_index((*current.segments)[i]);
+    if (c < 0) throw std::invalid_argument("compare_with_previous: unknown current segment id");
+    const PreviousAssignment& before = joined.previous[i];
+    const int p = before.segment < 0 ? kp : previous_index(before.segment);
+    ++matrix.counts[matrix.at(p, c)];
+    if (valued) value_sums[matrix.at(p, c)] += value_format.to_fixed((*current.values)[i]);
+    if (p == kp || segments.previous_ids[p] == segments.current_ids[c]) continue;
+    moves.id.push_back((*current.ids)[i]);
+    moves.previous_segment.push_back(before.segment);
+    moves.new_segment.push_back((*current.segments)[i]);
+    moves.previous_distance.push_back(before.distance);
+    moves.new_distance.push_back((*current.distances)[i]);
+    const bool at_risk = valued && !segments.previous_reference_value.empty() &&
+                         moved_to_lower_value(segments.previous_reference_value[p],
+                                              segments.current_value_mean.at(c));
+    moves.at_risk.push_back(at_risk);
+  }
+  for (const PreviousAssignment& record : joined.missing_now) {
+    const int p = previous_index(record.segment);
+    ++matrix.counts[matrix.at(p, kc)];
+    if (valued && segments.previous_values_recorded) {
+      value_sums[matrix.at(p, kc)] += value_format.to_fixed(record.value);
+    }
+  }
+  comm.sum_in_place(matrix.counts);
+  if (valued) {
+    comm.sum_in_place(value_sums);
+    for (std::size_t cell = 0; cell < value_sums.size(); ++cell) {
+      const bool missing_column =
+          cell % static_cast<std::size_t>(kc + 1) == static_cast<std::size_t>(kc);
+      matrix.value.push_back(missing_column && !segments.previous_values_recorded
+                                 ? std::numeric_limits<double>::quiet_NaN()
+                                 : value_format.to_double(value_sums[cell]));
+    }
+  }
+
+  std::int64_t local_at_risk = 0;
+  for (std::int8_t flag : moves.at_risk) local_at_risk += flag;
+  const auto local_moves = static_cast<std::int64_t>(moves.id.size());
+  moves.offset = comm.exclusive_prefix_sum(local_moves);
+  moves.total = comm.sum(local_moves);
+  result.report = summarise_migration(std::move(matrix), segments.drift, comm.sum(local_at_risk));
+  return result;
+}
+
+}  // namespace microseg::distributed

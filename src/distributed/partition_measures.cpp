@@ -1,0 +1,188 @@
+#include "microseg/distributed/partition_measures.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <string>
+
+#include "microseg/core/k_selection.hpp"
+#include "microseg/core/quality.hpp"
+#include "microseg/core/random.hpp"
+
+namespace microseg::distributed {
+namespace {
+
+// A row's place in the sample order: its keyed hash, then its global row (ties).
+struct KeyedRow {
+  std::uint64_t key;
+  std::int64_t row;
+  std::int64_t segment;  // int64 rather than int32, so the struct has no padding bytes to send
+};
+
+bool before(const KeyedRow& a, const KeyedRow& b) {
+  return a.key != b.key ? a.key < b.key : a.row < b.row;
+}
+
+}  // namespace
+
+std::vector<std::int64_t> segment_sizes(const Communicator& comm,
+                                        const std::vector<std::int32_t>& labels, int k) {
+  std::vector<std::int64_t> sizes(static_cast<std::size_t>(std::max(k, 0)), 0);
+  bool out_of_range = false;
+  for (std::int32_t label : labels) {
+    if (label < 0 || label >= k) {
+      out_of_range = true;
+      continue;
+    }
+    ++sizes[label];
+  }
+  if (comm.max(static_cast<std::int64_t>(out_of_range)) != 0) {
+    comm.agree("segment_sizes: a label is outside 0.." + std::to_string(k - 1));
+  }
+  comm.sum_in_place(sizes);
+  return sizes;
+}
+
+double exact_inertia(const Communicator& comm, const FeatureMatrix& features,
+                     const std::vector<double>& nearest_distances) {
+  const std::int64_t n = comm.sum(static_cast<std::int64_t>(features.rows()));
+  double local_max_norm = 0;
+  for (Eigen::Index i = 0; i < features.rows(); ++i) {
+    local_max_norm = std::max(local_max_norm, features.row(i).cast<double>().norm());
+  }
+  const double max_norm = comm.max(local_max_norm);
+  // A distance is at most twice the largest row norm (centroids lie in the rows' convex hull).
+  const FixedPointFormat squared_format = FixedPointFormat::for_bound(4 * max_norm * max_norm, n);
+  ExactSum local = 0;
+  for (double distance : nearest_distances) local += squared_format.to_fixed(distance * distance);
+  return squared_format.to_double(comm.sum(local));
+}
+
+std::vector<std::int64_t> contingency_table(const Communicator& comm,
+                                            const std::vector<std::int32_t>& first,
+                                            const std::vector<std::int32_t>& second,
+                                            int first_labels, int second_labels) {
+  std::optional<std::string> problem;
+  if (first.size() != second.size()) {
+    problem = "contingency_table: rank " + std::to_string(comm.rank()) + " holds " +
+              std::to_string(first.size()) + " and " + std::to_string(second.size()) + " labels";
+  }
+  std::vector<std::int64_t> table(
+      static_cast<std::size_t>(std::max(first_labels, 0)) * std::max(second_labels, 0), 0);
+  for (std::size_t i = 0; !problem && i < first.size(); ++i) {
+    if (first[i] < 0 || first[i] >= first_labels || second[i] < 0 || second[i] >= second_labels) {
+      problem = "contingency_table: a label pair (" + std::to_string(first[i]) + ", " +
+                std::to_string(second[i]) + ") is outside " + std::to_string(first_labels) + " × " +
+                std::to_string(second_labels);
+      break;
+    }
+    ++table[static_cast<std::size_t>(first[i]) * second_labels + second[i]];
+  }
+  comm.agree(problem);
+  comm.sum_in_place(table);
+  return table;
+}
+
+StratifiedSilhouette stratified_silhouette(const Communicator& comm, const FeatureMatrix& features,
+                                           RowRange rows, const std::vector<std::int32_t>& labels,
+                                           const std::vector<std::int64_t>& segment_sizes,
+                                           std::int64_t sample, std::uint64_t seed) {
+  const int k = static_cast<int>(segment_sizes.size());
+  const int d = static_cast<int>(features.cols());
+  StratifiedSilhouette result;
+  result.sample_sizes = stratified_quotas(segment_sizes, sample);
+  const auto& quotas = result.sample_sizes;
+  const auto sampled_segments =
+      std::count_if(quotas.begin(), quotas.end(), [](std::int64_t q) { return q > 0; });
+  if (sampled_segments < 2) {
+    result.value = std::numeric_limits<double>::quiet_NaN();
+    return result;
+  }
+
+  // Per segment, the rows with the smallest keys: each rank offers its own smallest quota_s,
+  // every rank sees all offers (rank order) and finds the same threshold per segment.
+  std::vector<std::vector<KeyedRow>> by_segment(static_cast<std::size_t>(k));
+  std::vector<KeyedRow> keys(labels.size());
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    const std::int64_t row = rows.begin + static_cast<std::int64_t>(i);
+    keys[i] = {keyed_hash(seed, RandomStream::silhouette_sample, static_cast<std::uint64_t>(row)),
+               row, labels[i]};
+    by_segment[labels[i]].push_back(keys[i]);
+  }
+  std::vector<KeyedRow> offers;
+  for (int s = 0; s < k; ++s) {
+    auto& candidates = by_segment[s];
+    const auto keep = static_cast<std::size_t>(
+        std::min<std::int64_t>(quotas[s], static_cast<std::int64_t>(candidates.size())));
+    std::partial_sort(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(keep),
+                      candidates.end(), before);
+    offers.insert(offers.end(), candidates.begin(),
+                  candidates.begin() + static_cast<std::ptrdiff_t>(keep));
+  }
+  const std::vector<KeyedRow> all_offers = comm.all_gather(offers);
+  std::vector<std::vector<KeyedRow>> offers_by_segment(static_cast<std::size_t>(k));
+  for (const KeyedRow& offer : all_offers) offers_by_segment[offer.segment].push_back(offer);
+  std::vector<std::optional<KeyedRow>> threshold(static_cast<std::size_t>(k));
+  for (int s = 0; s < k; ++s) {
+    auto& candidates = offers_by_segment[s];
+    if (quotas[s] == 0) continue;
+    const auto last = static_cast<std::ptrdiff_t>(quotas[s] - 1);
+    std::nth_element(candidates.begin(), candidates.begin() + last, candidates.end(), before);
+    threshold[s] = candidates[static_cast<std::size_t>(last)];
+  }
+
+  // The sample's rows in global row order (rank order, then local order), on every rank.
+  std::vector<float> local_rows;
+  std::vector<std::int32_t> local_labels;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    const auto& limit = threshold[labels[i]];
+    if (!limit || before(*limit, keys[i])) continue;
+    local_labels.push_back(labels[i]);
+    for (int j = 0; j < d; ++j) local_rows.push_back(features(static_cast<Eigen::Index>(i), j));
+  }
+  const std::vector<float> sample_flat = comm.all_gather(local_rows);
+  const std::vector<std::int32_t> sample_labels = comm.all_gather(local_labels);
+  const auto sample_rows = static_cast<Eigen::Index>(sample_labels.size());
+  const FeatureMatrix sample_matrix =
+      Eigen::Map<const FeatureMatrix>(sample_flat.data(), sample_rows, d);
+  const FeatureMatrix mine = Eigen::Map<const FeatureMatrix>(
+      local_rows.data(), static_cast<Eigen::Index>(local_labels.size()), d);
+
+  double local_max_norm = 0;
+  for (Eigen::Index i = 0; i < sample_matrix.rows(); ++i) {
+    local_max_norm = std::max(local_max_norm, sample_matrix.row(i).cast<double>().norm());
+  }
+  // Every rank holds the whole sample, so this bound is the same everywhere without a reduction.
+  const FixedPointFormat pair_format = FixedPointFormat::for_bound(2 * local_max_norm, sample_rows);
+  const FixedPointFormat unit_format = FixedPointFormat::for_bound(1.0, sample_rows);
+  std::vector<ExactSum> silhouette_sums(static_cast<std::size_t>(k), 0);
+  constexpr Eigen::Index chunk = 256;  // bounds the chunk × k distance sums in memory
+  for (Eigen::Index start = 0; start < mine.rows(); start += chunk) {
+    const Eigen::Index count = std::min(chunk, mine.rows() - start);
+    std::vector<ExactSum> pair_sums(static_cast<std::size_t>(count) * k, 0);
+    accumulate_pairwise_distance_sums(mine.middleRows(start, count), sample_matrix, sample_labels,
+                                      k, pair_format, pair_sums);
+    const std::vector<std::int32_t> chunk_labels(local_labels.begin() + start,
+                                                 local_labels.begin() + start + count);
+    const std::vector<double> silhouettes =
+        silhouette_from_distance_sums(pair_sums, chunk_labels, quotas, pair_format);
+    for (Eigen::Index a = 0; a < count; ++a) {
+      silhouette_sums[chunk_labels[a]] += unit_format.to_fixed(silhouettes[a]);
+    }
+  }
+  comm.sum_in_place(silhouette_sums);
+
+  // Each sampled segment's mean, weighted by its share of the customers it stands for.
+  double weighted = 0, weight = 0;
+  for (int s = 0; s < k; ++s) {
+    if (quotas[s] == 0) continue;
+    const double share = static_cast<double>(segment_sizes[s]);
+    weighted += share * unit_format.to_double(silhouette_sums[s]) / static_cast<double>(quotas[s]);
+    weight += share;
+  }
+  result.value = weighted / weight;
+  return result;
+}
+
+}  // namespace microseg::distributed

@@ -1,0 +1,380 @@
+"""The batch scripts of scripts/slurm/ on a real single-node Slurm started by this test.
+
+The test installs the Debian packages it needs if they are missing (scripts/install-deps.sh
+--slurm), starts munged as the munge user with a fresh key, then slurmctld and slurmd as root with
+a generated slurm.conf (the node line from `slurmd -C`, free ports, a private munge socket), and
+submits the scripts with sbatch on generated data: segment.sbatch, a sweep as a job array with its
+merge step (--dependency=afterok), a sweep task that gets the time-limit signal and is requeued,
+and quarterly.sbatch. It stops the daemons it started, by their pids. It fails, never skips, when
+Slurm cannot be started; skip it locally with `ctest -LE slurm`.
+"""
+import csv
+import datetime
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+import h5py
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
+from microseg_run import MICROSEG, run  # noqa: E402
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+SCRIPTS = os.path.join(REPO, "scripts", "slurm")
+DAEMONS = ("munged", "slurmctld", "slurmd", "sbatch", "srun", "scontrol")
+TERMINAL = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY",
+            "BOOT_FAIL", "DEADLINE", "PREEMPTED"}
+WAIT = float(os.environ.get("MICROSEG_SLURM_WAIT", "150"))  # seconds for one job to finish
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def text(path):
+    with open(path) as f:
+        return f.read()
+
+
+class SlurmCluster:
+    """munged, slurmctld and slurmd on this host, in a private directory, until stop()."""
+
+    def __init__(self, root):
+        self.root = root
+        self.daemons = []  # (name, Popen), in start order
+        os.makedirs(root)
+        # munged runs as the munge user and insists that its socket's directories are reachable.
+        for path in (os.path.dirname(root), root):
+            os.chmod(path, 0o755)
+        self.conf = os.path.join(root, "slurm.conf")
+        self.env = dict(os.environ, SLURM_CONF=self.conf)
+
+    def log(self, name):
+        return os.path.join(self.root, "log", name)
+
+    def start(self):
+        for sub in ("log", "state", "spool"):
+            os.makedirs(os.path.join(self.root, sub))
+        self._start_munge()
+        self._write_conf()
+        self._start("slurmctld", ["slurmctld", "-D", "-f", self.conf])
+        self._start("slurmd", ["slurmd", "-D", "-f", self.conf])
+        deadline = time.time() + 60
+        state = ""
+        while time.time() < deadline:
+            proc = subprocess.run(["sinfo", "-h", "-o", "%t"], env=self.env, capture_output=True,
+                                  text=True)
+            state = proc.stdout.strip()
+            if proc.returncode == 0 and state in ("idle", "mix", "alloc"):
+                return
+            for name, daemon in self.daemons:
+                if daemon.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {daemon.returncode}:\n"
+                                       + self.tail(f"{name}.out"))
+            time.sleep(0.5)
+        raise RuntimeError(f"the Slurm node did not become idle (state '{state}'):\n"
+                           + self.tail("slurmctld.out") + self.tail("slurmd.out"))
+
+    def _start_munge(self):
+        key_dir = os.path.join(self.root, "munge")
+        run_dir = os.path.join(self.root, "munge-run")
+        os.makedirs(key_dir, mode=0o700)
+        os.makedirs(run_dir, mode=0o755)
+        key = os.path.join(key_dir, "munge.key")
+        with open(key, "wb") as f:
+            f.write(os.urandom(128))
+        os.chmod(key, 0o400)
+        for path in (key_dir, run_dir, key):
+            shutil.chown(path, "munge", "munge")
+        self.munge_socket = os.path.join(run_dir, "munge.socket")
+        # setpriv execs munged, so the pid we hold is munged's own.
+        self._start("munged", ["setpriv", "--reuid=munge", "--regid=munge", "--init-groups",
+                               "munged", "--foreground", f"--socket={self.munge_socket}",
+                               f"--key-file={key}", f"--log-file={self.log('munged.log')}",
+                               f"--pid-file={os.path.join(run_dir, 'munged.pid')}",
+                               f"--seed-file={os.path.join(key_dir, 'munged.seed')}"])
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if os.path.exists(self.munge_socket):
+                check = subprocess.run(f"munge -n -S {self.munge_socket} | "
+                                       f"unmunge -S {self.munge_socket}", shell=True,
+                                       capture_output=True, text=True)
+                if check.returncode == 0:
+                    return
+            time.sleep(0.2)
+        raise RuntimeError("munged did not answer on its socket:\n" + self.tail("munged.out"))
+
+    def _write_conf(self):
+        node_line = subprocess.run(["slurmd", "-C"], capture_output=True, text=True,
+                                   check=True).stdout.splitlines()[0]
+        self.node = re.match(r"NodeName=(\S+)", node_line).group(1)
+        self.cpus = int(re.search(r"CPUs=(\d+)", node_line).group(1))
+        r = self.root
+        with open(self.conf, "w") as f:
+            f.write(f"""ClusterName=microsegtest
+SlurmctldHost={self.node}(127.0.0.1)
+SlurmctldPort={free_port()}
+SlurmdPort={free_port()}
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+CredType=cred/munge
+# cred_expire is also how long a requeued job waits before it may start again (default 120 s).
+AuthInfo=socket={self.munge_socket},cred_expire=10
+StateSaveLocation={r}/state
+SlurmdSpoolDir={r}/spool
+SlurmctldPidFile={r}/slurmctld.pid
+SlurmdPidFile={r}/slurmd.pid
+SlurmctldLogFile={self.log('slurmctld.log')}
+SlurmdLogFile={self.log('slurmd.log')}
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+AccountingStorageType=accounting_storage/none
+JobAcctGatherType=jobacct_gather/none
+JobCompType=jobcomp/none
+MpiDefault=none
+ReturnToService=2
+MinJobAge=3600
+{node_line} NodeAddr=127.0.0.1 State=UNKNOWN
+PartitionName=microseg Nodes={self.node} Default=YES MaxTime=INFINITE State=UP
+""")
+
+    def _start(self, name, command):
+        out = open(self.log(f"{name}.out"), "w")
+        daemon = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=self.env,
+                                  start_new_session=True)
+        out.close()
+        self.daemons.append((name, daemon))
+
+    def tail(self, name, lines=30):
+        path = self.log(name)
+        if not os.path.exists(path):
+            return f"({name}: no log)\n"
+        return f"--- {name} ---\n" + "\n".join(text(path).splitlines()[-lines:]) + "\n"
+
+    def stop(self):
+        """SIGTERM to each daemon we started (by pid), newest first; SIGKILL if it lingers."""
+        for name, daemon in reversed(self.daemons):
+            if daemon.poll() is None:
+                daemon.send_signal(signal.SIGTERM)
+                try:
+                    daemon.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    daemon.kill()
+                    daemon.wait()
+        self.daemons = []
+
+
+def ensure_slurm_installed():
+    missing = [d for d in DAEMONS if shutil.which(d) is None and
+               not os.path.exists(os.path.join("/usr/sbin", d))]
+    if not missing:
+        return
+    install = subprocess.run([os.path.join(REPO, "scripts", "install-deps.sh"), "--slurm"],
+                             capture_output=True, text=True)
+    if install.returncode != 0:
+        raise RuntimeError(f"cannot install Slurm ({', '.join(missing)} missing):\n"
+                           + install.stdout + install.stderr)
+
+
+class Slurm(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if os.geteuid() != 0:
+            raise RuntimeError("the Slurm test starts munged, slurmctld and slurmd and so needs "
+                               "root; run it as root, or leave it out with 'ctest -LE slurm'")
+        ensure_slurm_installed()
+        cls.dir = tempfile.mkdtemp(prefix="microseg-slurm-")
+        cls.cluster = SlurmCluster(os.path.join(cls.dir, "cluster"))
+        cls.jobs = []
+        try:
+            cls.cluster.start()
+        except BaseException:
+            cls.cluster.stop()
+            raise
+        cls.work = os.path.join(cls.dir, "work")
+        os.makedirs(cls.work)
+        cls.runs = os.path.join(cls.work, "runs")
+        cls.env = dict(cls.cluster.env, MICROSEG_ROOT=REPO, MICROSEG_BIN=MICROSEG,
+                       MICROSEG_RUNS=cls.runs)
+        cls.data = os.path.join(cls.work, "customers.h5")
+        run(2, "generate", "--customers", 3000, "--segments", 4, "--separation", 5, "--seed", 6,
+            "--output", cls.data)
+        cls.job_file = os.path.join(cls.work, "job.ini")
+        with open(cls.job_file, "w") as f:
+            f.write(f"input = {cls.data}\nk = 4\nseed = 5\nrestarts = 2\n"
+                    "silhouette-sample = 600\n")
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.jobs:
+            subprocess.run(["scancel", *cls.jobs], env=cls.cluster.env, capture_output=True)
+        cls.cluster.stop()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def sbatch(self, *args, env=None):
+        proc = subprocess.run(["sbatch", "--parsable", *map(str, args)], cwd=self.work,
+                              env=env or self.env, capture_output=True, text=True)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        job = proc.stdout.strip().split(";")[0]
+        self.jobs.append(job)
+        return job
+
+    def job_states(self, job):
+        """{job or array task id: (state, exit code, restarts, start, end)} from scontrol."""
+        proc = subprocess.run(["scontrol", "-o", "show", "job", job], env=self.env,
+                              capture_output=True, text=True)
+        states = {}
+        for line in proc.stdout.splitlines():
+            fields = dict(re.findall(r"(\w+)=(\S*)", line))
+            task = fields.get("ArrayTaskId")
+            key = f"{fields['ArrayJobId']}_{task}" if task else fields["JobId"]
+            states[key] = (fields["JobState"], fields["ExitCode"], int(fields.get("Restarts", 0)),
+                           fields.get("StartTime"), fields.get("EndTime"))
+        return states
+
+    def wait_for(self, job, log=None):
+        deadline = time.time() + WAIT
+        while time.time() < deadline:
+            states = self.job_states(job)
+            if states and all(s[0] in TERMINAL for s in states.values()):
+                return states
+            time.sleep(0.5)
+        self.fail(f"job {job} did not finish in {WAIT:.0f} s: {self.job_states(job)}\n"
+                  + (text(log) if log and os.path.exists(log) else "")
+                  + self.cluster.tail("slurmctld.log"))
+
+    def assert_completed(self, states, log):
+        for job, (state, exit_code, *_) in states.items():
+            self.assertEqual((state, exit_code), ("COMPLETED", "0:0"),
+                             f"job {job}:\n" + (text(log) if os.path.exists(log) else log))
+
+    # --- tests ------------------------------------------------------------------------------
+
+    def test_segment_sbatch_runs_one_segmentation_with_srun_pmix(self):
+        job = self.sbatch("--ntasks=2", "--time=5", os.path.join(SCRIPTS, "segment.sbatch"),
+                          self.job_file, "--max-iter", 100)
+        log = os.path.join(self.work, f"microseg-segment-{job}.out")
+        self.assert_completed(self.wait_for(job, log), log)
+        run_dir = os.path.join(self.runs, "segment", f"{datetime.date.today()}-{job}")
+        with h5py.File(os.path.join(run_dir, "segments.h5"), "r") as f:
+            self.assertEqual(f["run"].attrs["ranks"], 2)
+            self.assertEqual(f["run"].attrs["k"], 4)
+            self.assertEqual(f["assignments/segment"].shape, (3000,))
+        self.assertIn("on 2 ranks", text(log))
+
+    def test_sweep_array_tasks_and_merge_after_all_succeed(self):
+        proc = subprocess.run([os.path.join(SCRIPTS, "submit-sweep.sh"), "--tasks", "2",
+                               "--sbatch", "--ntasks=1 --time=5", self.job_file, "2:7",
+                               "--silhouette-sample", "500"], cwd=self.work, env=self.env,
+                              capture_output=True, text=True)
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        fields = dict(re.findall(r"(\w+)=(\S+)", proc.stdout))
+        self.jobs += [fields["array"], fields["merge"]]
+        merge_log = os.path.join(self.work, f"microseg-sweep-merge-{fields['merge']}.out")
+        tasks = self.wait_for(fields["array"])
+        self.assertEqual(len(tasks), 2)
+        self.assert_completed(tasks, "array tasks")
+        merge = self.wait_for(fields["merge"], merge_log)
+        self.assert_completed(merge, merge_log)
+        # The merge started only after every task had ended.
+        merge_start = merge[fields["merge"]][3]
+        self.assertTrue(all(merge_start >= end for *_, end in tasks.values()), (merge, tasks))
+        sweep = fields["dir"]
+        self.assertEqual(sweep, os.path.join(self.runs, "sweep",
+                                             f"{datetime.date.today()}-{fields['array']}"))
+        with open(os.path.join(sweep, "sweep.csv")) as f:
+            self.assertEqual([int(row["k"]) for row in csv.DictReader(f)], [2, 3, 4, 5, 6, 7])
+        self.assertEqual(sorted(os.listdir(os.path.join(sweep, "models"))),
+                         [f"k-{k:04d}.h5" for k in range(2, 8)])
+        self.assertTrue(os.path.getsize(os.path.join(sweep, "sweep.png")) > 10000)
+        # The same table as one sweep over every k, run here with mpiexec.
+        local = os.path.join(self.work, "local-sweep")
+        run(2, "sweep", "--config", self.job_file, "--k", "2:7", "--silhouette-sample", 500,
+            "--output", local)
+        self.assertEqual(text(os.path.join(sweep, "sweep.csv")),
+                         text(os.path.join(local, "sweep.csv")))
+
+    def test_time_limit_signal_is_forwarded_and_the_task_requeued_and_resumed(self):
+        data = os.path.join(self.work, "bigger.h5")
+        run(2, "generate", "--customers", 30000, "--segments", 6, "--separation", 4, "--seed", 2,
+            "--output", data)
+        job_file = os.path.join(self.work, "bigger.ini")
+        with open(job_file, "w") as f:
+            f.write(f"input = {data}\nseed = 3\nrestarts = 3\nsilhouette-sample = 2000\n")
+        array = self.sbatch("--array=0-0", "--ntasks=2", "--time=10",
+                            os.path.join(SCRIPTS, "sweep-array.sbatch"), job_file, "2:16")
+        task = f"{array}_0"
+        log = os.path.join(self.work, f"microseg-sweep-{array}_0.out")
+        models = os.path.join(self.runs, "sweep", f"{datetime.date.today()}-{array}", "tasks",
+                              "0", "models")
+        deadline = time.time() + WAIT
+        while time.time() < deadline and not (
+                os.path.isdir(models) and any(n.endswith(".h5") for n in os.listdir(models))):
+            time.sleep(0.05)
+        # What Slurm does at --signal=B:USR1@…: SIGUSR1 to the batch shell only.
+        subprocess.run(["scancel", "--signal=USR1", "--batch", task], env=self.env, check=True)
+        states = self.wait_for(task, log)
+        self.assert_completed(states, log)
+        self.assertEqual(states[task][2], 1, "the task should have been requeued once")
+        output = text(log)
+        self.assertIn("SIGUSR1: the time limit is near; forwarding it to the job step", output)
+        self.assertIn("User defined signal 1", output)  # srun: the ranks got the signal
+        self.assertIn(f"requeueing job {array}", output)
+        self.assertIn("(restart 1)", output)
+        kept = re.findall(r"k = (\d+): finished earlier, kept", output)
+        self.assertGreaterEqual(len(kept), 1, output)
+        self.assertLess(len(kept), 15, "every k had finished before the signal")
+        with open(os.path.join(os.path.dirname(models), "sweep.csv")) as f:
+            self.assertEqual([int(row["k"]) for row in csv.DictReader(f)], list(range(2, 17)))
+
+    def test_quarterly_moves_latest_only_after_a_successful_run(self):
+        quarterly = os.path.join(SCRIPTS, "quarterly.sbatch")
+        runs = os.path.join(self.runs, "quarterly")
+        latest = os.path.join(runs, "latest")
+
+        def submit(quarter, job_file):
+            job = self.sbatch("--ntasks=2", "--time=5", quarterly, job_file,
+                              env=dict(self.env, MICROSEG_QUARTER=quarter))
+            log = os.path.join(self.work, f"microseg-quarterly-{job}.out")
+            return job, log, self.wait_for(job, log)
+
+        first, log, states = submit("2026Q1", self.job_file)
+        self.assert_completed(states, log)
+        first_dir = os.readlink(latest)
+        self.assertTrue(first_dir.startswith(f"2026Q1-{datetime.date.today()}-{first}"))
+        self.assertIn("previous=\n", text(os.path.join(runs, first_dir, "quarterly.txt")))
+
+        broken = os.path.join(self.work, "broken.ini")
+        with open(broken, "w") as f:
+            f.write(f"input = {self.data}\nk = 4\nclusters = 9\n")
+        failed, log, states = submit("2026Q2", broken)
+        self.assertEqual(states[failed][0], "FAILED", text(log))
+        self.assertIn("unknown key 'clusters'", text(log))
+        self.assertEqual(os.readlink(latest), first_dir)
+
+        second, log, states = submit("2026Q2", self.job_file)
+        self.assert_completed(states, log)
+        second_dir = os.readlink(latest)
+        self.assertTrue(second_dir.startswith(f"2026Q2-{datetime.date.today()}-{second}"))
+        self.assertIn(f"previous={os.path.join(runs, first_dir)}\n",
+                      text(os.path.join(runs, second_dir, "quarterly.txt")))
+        self.assertIn(f"previous run: {os.path.join(runs, first_dir)}", text(log))
+        self.assertTrue(os.path.exists(os.path.join(latest, "segments.h5")))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

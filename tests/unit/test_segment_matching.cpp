@@ -1,0 +1,166 @@
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <random>
+#include <vector>
+
+#include "microseg/core/segment_matching.hpp"
+
+using namespace microseg;
+
+namespace {
+
+double total_cost(const std::vector<double>& cost, int cols, const std::vector<int>& match) {
+  double total = 0;
+  for (std::size_t r = 0; r < match.size(); ++r) {
+    if (match[r] >= 0) total += cost[r * cols + match[r]];
+  }
+  return total;
+}
+
+// The cheapest matching of min(rows, cols) pairs by trying every injection.
+double brute_force_minimum(const std::vector<double>& cost, int rows, int cols) {
+  const int small = std::min(rows, cols), large = std::max(rows, cols);
+  std::vector<int> picks(large);
+  std::iota(picks.begin(), picks.end(), 0);
+  double best = std::numeric_limits<double>::infinity();
+  do {
+    double total = 0;
+    for (int i = 0; i < small; ++i) {
+      total += rows <= cols ? cost[i * cols + picks[i]] : cost[picks[i] * cols + i];
+    }
+    best = std::min(best, total);
+  } while (std::next_permutation(picks.begin(), picks.end()));
+  return best;
+}
+
+CentroidMatrix matrix(std::initializer_list<std::initializer_list<double>> rows) {
+  CentroidMatrix m(static_cast<Eigen::Index>(rows.size()),
+                   static_cast<Eigen::Index>(rows.begin()->size()));
+  Eigen::Index r = 0;
+  for (const auto& row : rows) {
+    Eigen::Index c = 0;
+    for (double v : row) m(r, c++) = v;
+    ++r;
+  }
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("minimum cost assignment is optimal on random square and rectangular matrices") {
+  std::mt19937_64 engine(17);
+  std::uniform_real_distribution<double> uniform(0.0, 10.0);
+  for (int rows = 1; rows <= 6; ++rows) {
+    for (int cols = 1; cols <= 6; ++cols) {
+      for (int trial = 0; trial < 5; ++trial) {
+        std::vector<double> cost(static_cast<std::size_t>(rows * cols));
+        for (double& c : cost) c = std::round(uniform(engine) * 4) / 4;  // ties happen
+        const std::vector<int> match = minimum_cost_assignment(cost, rows, cols);
+        INFO(rows << " x " << cols << " trial " << trial);
+        REQUIRE(match.size() == static_cast<std::size_t>(rows));
+        std::vector<int> used;
+        for (int c : match) {
+          if (c >= 0) used.push_back(c);
+        }
+        std::sort(used.begin(), used.end());
+        CHECK(std::adjacent_find(used.begin(), used.end()) == used.end());
+        CHECK(used.size() == static_cast<std::size_t>(std::min(rows, cols)));
+        CHECK(total_cost(cost, cols, match) ==
+              Approx(brute_force_minimum(cost, rows, cols)).margin(1e-9));
+      }
+    }
+  }
+}
+
+TEST_CASE("minimum cost assignment rejects malformed costs") {
+  CHECK_THROWS_AS(minimum_cost_assignment({1, 2, 3}, 2, 2), std::invalid_argument);
+  CHECK_THROWS_AS(minimum_cost_assignment({1, std::nan(""), 3, 4}, 2, 2), std::invalid_argument);
+  CHECK(minimum_cost_assignment({}, 0, 3).empty());
+  CHECK(minimum_cost_assignment({}, 2, 0) == std::vector<int>{-1, -1});
+}
+
+TEST_CASE("matched segments keep their ids whatever the new order") {
+  SegmentIdentity previous;
+  previous.ids = {4, 9, 2};
+  previous.next_id = 12;
+  previous.retired_ids = {0, 1};
+  const CentroidMatrix before = matrix({{0, 0}, {10, 0}, {0, 10}});
+  const CentroidMatrix after = matrix({{0.5, 9.5}, {0.2, -0.1}, {9.7, 0.4}});
+  const SegmentMatch match = match_segments(before, previous, after);
+  CHECK(match.identity.ids == std::vector<std::int64_t>{2, 4, 9});
+  CHECK(match.previous_row == std::vector<int>{2, 0, 1});
+  CHECK(match.drift[0] == Approx(std::sqrt(0.5)));
+  CHECK(match.identity.next_id == 12);
+  CHECK(match.identity.retired_ids == std::vector<std::int64_t>{0, 1});
+  CHECK(match.fresh_ids.empty());
+  CHECK(match.retired_now.empty());
+}
+
+TEST_CASE("new segments get fresh ids and vanished ones are retired for good") {
+  SegmentIdentity previous;
+  previous.ids = {3, 5};
+  previous.next_id = 7;
+  previous.retired_ids = {1};
+  const CentroidMatrix before = matrix({{0, 0}, {10, 10}});
+  SECTION("more segments than before") {
+    const CentroidMatrix after = matrix({{50, 50}, {10, 9}, {-40, 0}, {0, 1}});
+    const SegmentMatch match = match_segments(before, previous, after);
+    // Unmatched rows get the next ids in row order, never an id used before.
+    CHECK(match.identity.ids == std::vector<std::int64_t>{7, 5, 8, 3});
+    CHECK(match.fresh_ids == std::vector<std::int64_t>{7, 8});
+    CHECK(match.identity.next_id == 9);
+    CHECK(std::isnan(match.drift[0]));
+    CHECK(match.drift[1] == Approx(1.0));
+  }
+  SECTION("fewer segments than before") {
+    const CentroidMatrix after = matrix({{9, 11}});
+    const SegmentMatch match = match_segments(before, previous, after);
+    CHECK(match.identity.ids == std::vector<std::int64_t>{5});
+    CHECK(match.retired_now == std::vector<std::int64_t>{3});
+    CHECK(match.identity.retired_ids == std::vector<std::int64_t>{1, 3});
+    CHECK(match.identity.next_id == 7);
+  }
+}
+
+TEST_CASE("the first run's ids are the row numbers") {
+  const SegmentIdentity identity = SegmentIdentity::first_run(4);
+  CHECK(identity.ids == std::vector<std::int64_t>{0, 1, 2, 3});
+  CHECK(identity.next_id == 4);
+  CHECK(identity.retired_ids.empty());
+  CHECK(identity.row_of(2) == 2);
+  CHECK(identity.row_of(9) == -1);
+}
+
+TEST_CASE("centroids move between scaled spaces through original units") {
+  ScalingModel from, to;
+  from.kind = to.kind = ScaleKind::zscore;
+  from.log1p = {1, 0};
+  from.offset = {2.0, 10.0};
+  from.scale = {0.5, 4.0};
+  to.log1p = {1, 0};
+  to.offset = {3.0, -2.0};
+  to.scale = {2.0, 1.0};
+  const CentroidMatrix scaled = matrix({{1.0, -0.5}, {0.0, 2.0}});
+  const CentroidMatrix mapped = rescale_centroids(scaled, from, to, {"spend", "age"});
+  for (Eigen::Index c = 0; c < 2; ++c) {
+    // Same log1p on both sides: an affine map of the log values.
+    const double log_spend = scaled(c, 0) * 0.5 + 2.0;
+    CHECK(mapped(c, 0) == Approx((log_spend - 3.0) / 2.0).epsilon(1e-14));
+    CHECK(mapped(c, 1) == Approx((scaled(c, 1) * 4.0 + 10.0 + 2.0) / 1.0).epsilon(1e-14));
+  }
+  const CentroidMatrix round_trip = rescale_centroids(scaled, from, from, {"spend", "age"});
+  for (Eigen::Index c = 0; c < 2; ++c) {
+    for (Eigen::Index j = 0; j < 2; ++j) CHECK(round_trip(c, j) == Approx(scaled(c, j)));
+  }
+
+  ScalingModel linear = from;
+  linear.log1p = {0, 0};
+  linear.offset = {-5.0, 0.0};
+  linear.scale = {1.0, 1.0};
+  const CentroidMatrix below = matrix({{-1.0, 0.0}});  // original spend −5 + −1 = −6
+  CHECK_THROWS_WITH(rescale_centroids(below, linear, to, {"spend", "age"}),
+                    Catch::Contains("spend") && Catch::Contains("log1p"));
+}
