@@ -9,7 +9,7 @@ and quarterly.sbatch. It stops the daemons it started, by their pids. It fails, 
 Slurm cannot be started; skip it locally with `ctest -LE slurm`.
 """
 import csv
-import datetime
+import glob
 import os
 import re
 import shutil
@@ -38,6 +38,12 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def start_date(state):
+    """The day a job started (YYYY-MM-DD), from scontrol's StartTime: the date in its run
+    directory's name."""
+    return state[3][:10]
 
 
 def text(path):
@@ -254,8 +260,16 @@ class Slurm(unittest.TestCase):
                 return states
             time.sleep(0.5)
         self.fail(f"job {job} did not finish in {WAIT:.0f} s: {self.job_states(job)}\n"
-                  + (text(log) if log and os.path.exists(log) else "")
-                  + self.cluster.tail("slurmctld.log"))
+                  + self.diagnosis(log))
+
+    def diagnosis(self, log=None):
+        """What a failure message needs: the queue, the node, the job's log and the daemons'."""
+        def out(*command):
+            return subprocess.run(command, env=self.env, capture_output=True, text=True).stdout
+        return ("--- squeue ---\n" + out("squeue", "-a") + "--- sinfo -R ---\n"
+                + out("sinfo", "-R") + out("sinfo", "-N", "-l")
+                + (f"--- {log} ---\n" + text(log) if log and os.path.exists(log) else "")
+                + self.cluster.tail("slurmctld.log") + self.cluster.tail("slurmd.log"))
 
     def assert_completed(self, states, log):
         for job, (state, exit_code, *_) in states.items():
@@ -266,13 +280,15 @@ class Slurm(unittest.TestCase):
 
     def test_segment_sbatch_runs_one_segmentation_with_srun_pmix(self):
         job = self.sbatch("--ntasks=2", "--time=5", os.path.join(SCRIPTS, "segment.sbatch"),
-                          self.job_file, "--max-iter", 100)
+                          os.path.join(REPO, "jobs", "demo.ini"), "--input", self.data)
         log = os.path.join(self.work, f"microseg-segment-{job}.out")
-        self.assert_completed(self.wait_for(job, log), log)
-        run_dir = os.path.join(self.runs, "segment", f"{datetime.date.today()}-{job}")
+        states = self.wait_for(job, log)
+        self.assert_completed(states, log)
+        run_dir = os.path.join(self.runs, "segment", f"{start_date(states[job])}-{job}")
         with h5py.File(os.path.join(run_dir, "segments.h5"), "r") as f:
             self.assertEqual(f["run"].attrs["ranks"], 2)
-            self.assertEqual(f["run"].attrs["k"], 4)
+            self.assertEqual(f["run"].attrs["k"], 12)  # from jobs/demo.ini
+            self.assertIn("jobs/demo.ini", f["run"].attrs["job_file"])
             self.assertEqual(f["assignments/segment"].shape, (3000,))
         self.assertIn("on 2 ranks", text(log))
 
@@ -294,8 +310,8 @@ class Slurm(unittest.TestCase):
         merge_start = merge[fields["merge"]][3]
         self.assertTrue(all(merge_start >= end for *_, end in tasks.values()), (merge, tasks))
         sweep = fields["dir"]
-        self.assertEqual(sweep, os.path.join(self.runs, "sweep",
-                                             f"{datetime.date.today()}-{fields['array']}"))
+        self.assertRegex(sweep, re.escape(os.path.join(self.runs, "sweep", ""))
+                         + r"\d{4}-\d\d-\d\d-" + fields["array"] + "$")
         with open(os.path.join(sweep, "sweep.csv")) as f:
             self.assertEqual([int(row["k"]) for row in csv.DictReader(f)], [2, 3, 4, 5, 6, 7])
         self.assertEqual(sorted(os.listdir(os.path.join(sweep, "models"))),
@@ -319,12 +335,18 @@ class Slurm(unittest.TestCase):
                             os.path.join(SCRIPTS, "sweep-array.sbatch"), job_file, "2:16")
         task = f"{array}_0"
         log = os.path.join(self.work, f"microseg-sweep-{array}_0.out")
-        models = os.path.join(self.runs, "sweep", f"{datetime.date.today()}-{array}", "tasks",
-                              "0", "models")
         deadline = time.time() + WAIT
-        while time.time() < deadline and not (
-                os.path.isdir(models) and any(n.endswith(".h5") for n in os.listdir(models))):
+
+        def fitted():
+            found = glob.glob(os.path.join(self.runs, "sweep", f"*-{array}", "tasks", "0",
+                                           "models", "k-*.h5"))
+            return os.path.dirname(found[0]) if found else None
+        while not fitted():
+            state = self.job_states(array).get(task, ("PENDING",))[0]
+            if state in TERMINAL or time.time() > deadline:
+                self.fail(f"task {task} is {state} and has fitted no k yet\n" + self.diagnosis(log))
             time.sleep(0.05)
+        models = fitted()
         # What Slurm does at --signal=B:USR1@…: SIGUSR1 to the batch shell only.
         subprocess.run(["scancel", "--signal=USR1", "--batch", task], env=self.env, check=True)
         states = self.wait_for(task, log)
@@ -347,29 +369,30 @@ class Slurm(unittest.TestCase):
         latest = os.path.join(runs, "latest")
 
         def submit(quarter, job_file):
-            job = self.sbatch("--ntasks=2", "--time=5", quarterly, job_file,
+            job = self.sbatch("--ntasks=2", "--time=5", quarterly, job_file, "--input", self.data,
                               env=dict(self.env, MICROSEG_QUARTER=quarter))
             log = os.path.join(self.work, f"microseg-quarterly-{job}.out")
             return job, log, self.wait_for(job, log)
 
-        first, log, states = submit("2026Q1", self.job_file)
+        quarterly_job = os.path.join(REPO, "jobs", "quarterly.ini")
+        first, log, states = submit("2026Q1", quarterly_job)
         self.assert_completed(states, log)
         first_dir = os.readlink(latest)
-        self.assertTrue(first_dir.startswith(f"2026Q1-{datetime.date.today()}-{first}"))
+        self.assertEqual(first_dir, f"2026Q1-{start_date(states[first])}-{first}")
         self.assertIn("previous=\n", text(os.path.join(runs, first_dir, "quarterly.txt")))
 
         broken = os.path.join(self.work, "broken.ini")
         with open(broken, "w") as f:
-            f.write(f"input = {self.data}\nk = 4\nclusters = 9\n")
+            f.write("k = 4\nclusters = 9\n")
         failed, log, states = submit("2026Q2", broken)
         self.assertEqual(states[failed][0], "FAILED", text(log))
         self.assertIn("unknown key 'clusters'", text(log))
         self.assertEqual(os.readlink(latest), first_dir)
 
-        second, log, states = submit("2026Q2", self.job_file)
+        second, log, states = submit("2026Q2", quarterly_job)
         self.assert_completed(states, log)
         second_dir = os.readlink(latest)
-        self.assertTrue(second_dir.startswith(f"2026Q2-{datetime.date.today()}-{second}"))
+        self.assertEqual(second_dir, f"2026Q2-{start_date(states[second])}-{second}")
         self.assertIn(f"previous={os.path.join(runs, first_dir)}\n",
                       text(os.path.join(runs, second_dir, "quarterly.txt")))
         self.assertIn(f"previous run: {os.path.join(runs, first_dir)}", text(log))
