@@ -202,12 +202,17 @@ class Slurm(unittest.TestCase):
                                "root; run it as root, or leave it out with 'ctest -LE slurm'")
         ensure_slurm_installed()
         cls.dir = tempfile.mkdtemp(prefix="microseg-slurm-")
-        cls.cluster = SlurmCluster(os.path.join(cls.dir, "cluster"))
         cls.jobs = []
+        cls.cluster = None
         try:
+            cls.cluster = SlurmCluster(os.path.join(cls.dir, "cluster"))
             cls.cluster.start()
         except BaseException:
-            cls.cluster.stop()
+            # tearDownClass does not run when setUpClass fails: clean up here (the message
+            # already holds the daemons' logs).
+            if cls.cluster:
+                cls.cluster.stop()
+            shutil.rmtree(cls.dir, ignore_errors=True)
             raise
         cls.work = os.path.join(cls.dir, "work")
         os.makedirs(cls.work)
