@@ -224,9 +224,8 @@ void inspect_matrix_layout(hid_t group, hsize_t rows, CustomerTableSchema& schem
   const hsize_t columns = shape.dims[1];
   if (columns == 0) throw InputError(in_file("/customers/features", path) + " has no columns");
   if (H5Aexists(features.get(), "feature_names") > 0) {
-    schema.feature_names =
-        read_string_array_attribute(features.get(), "feature_names",
-                                    in_file("/customers/features", path));
+    schema.feature_names = read_string_array_attribute(features.get(), "feature_names",
+                                                       in_file("/customers/features", path));
     if (schema.feature_names.size() != columns) {
       throw InputError("input file '" + path + "': attribute feature_names of " +
                        "/customers/features has " + std::to_string(schema.feature_names.size()) +

@@ -124,6 +124,17 @@ class BadInputSweep(unittest.TestCase):
         self.assert_refused(self.segment(path), "corrupt-header.h5", "/customers/features",
                             "cannot be opened")
 
+    def test_corrupted_feature_names_attribute(self):
+        # h5py keeps variable-length names in a global heap collection (signature GCOL).
+        path = self.matrix_file("corrupt-names.h5")
+        with open(path, "r+b") as f:
+            data = f.read()
+            self.assertEqual(data.count(b"GCOL"), 1)
+            f.seek(data.index(b"GCOL"))
+            f.write(b"XXXX")
+        self.assert_refused(self.segment(path), "corrupt-names.h5", "feature_names",
+                            "/customers/features")
+
     # --- datasets of the wrong rank or type -----------------------------------------------------
 
     def test_datasets_of_the_wrong_rank(self):

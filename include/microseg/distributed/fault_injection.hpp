@@ -3,18 +3,18 @@
 /// tests can check that a failure on one rank ends the whole job cleanly.
 ///
 /// The hook is driven by the environment variable `MICROSEG_INJECT_FAILURE=rank:stage:kind`:
-/// on the rank numbered `rank` in the communicator passed, when it reaches the stage named
-/// `stage`, `kind` happens:
+/// when the rank numbered `rank` in the communicator passed reaches the stage named `stage`,
+/// - `throw`: a std::runtime_error naming the rank and stage is thrown (an allocation failure or
+///   a bug on one rank);
+/// - `input-error`: an InputError is thrown on that rank alone (a check meant to strike every
+///   rank alike that did not, e.g. the file changed under one rank);
+/// - `abort`: std::abort(), death by SIGABRT (a failed assertion);
+/// - `segfault`: the process raises SIGSEGV (a wild pointer).
 ///
-/// | kind       | what happens                                                          |
-/// | ---------- | --------------------------------------------------------------------- |
-/// | `throw`    | a std::runtime_error naming the rank and stage is thrown               |
-/// | `abort`    | std::abort(): the process dies of SIGABRT, as after a failed assertion |
-/// | `segfault` | the process raises SIGSEGV, as after a wild pointer                    |
-///
-/// Without the variable the hook does nothing beyond reading it once. Stages placed so far:
-/// `read` (io::read_customer_block, after the file is opened and before the collective reads)
-/// and `write` (after each output file is created, before its data is written).
+/// Without the variable the hook only reads it. Stages placed so far: `read`
+/// (io::read_customer_block, after the file is opened and before the collective reads) and
+/// `write` (io::detail::PendingOutputs::commit: every output complete under its temporary name,
+/// nothing moved into place yet).
 #include "microseg/distributed/communicator.hpp"
 
 namespace microseg::distributed {
