@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "multiply_add.hpp"
 #include "nearest_centroid_kernels.hpp"
 
 namespace microseg {
@@ -19,23 +20,7 @@ constexpr int kLanes = 16;
 // Rows processed together so each centroid load feeds several independent FMA chains.
 constexpr int kRowBlock = 4;
 
-// One rounding per step when the hardware has FMA, otherwise two, but the same choice for every
-// lane and every row: the kernel's scalar and vector code cannot disagree.
-inline float multiply_add(float a, float b, float c) {
-#if defined(FP_FAST_FMAF) || defined(__FP_FAST_FMAF)
-  return std::fma(a, b, c);
-#else
-  return a * b + c;
-#endif
-}
-
-inline double multiply_add(double a, double b, double c) {
-#if defined(FP_FAST_FMA) || defined(__FP_FAST_FMA)
-  return std::fma(a, b, c);
-#else
-  return a * b + c;
-#endif
-}
+using detail::multiply_add;
 
 // ‖c‖² − 2 x·c for `Rows` rows and every padded centroid lane, into out[r * k_padded + c]. Each
 // lane accumulates over j = 0..d-1 in the same order whatever the block, so a row's values do

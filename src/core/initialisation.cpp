@@ -6,6 +6,7 @@
 
 #include "microseg/core/assignment.hpp"
 #include "microseg/core/random.hpp"
+#include "multiply_add.hpp"
 
 namespace microseg {
 namespace {
@@ -14,15 +15,9 @@ namespace {
 constexpr int kLanes = 8;
 constexpr int kRowBlock = 4;
 
-// Must match squared_distance() in assignment.cpp step for step, so the blocked kernel below
-// gives bit-identical squared distances.
-inline double multiply_add(double a, double b, double c) {
-#if defined(FP_FAST_FMA) || defined(__FP_FAST_FMA)
-  return std::fma(a, b, c);
-#else
-  return a * b + c;
-#endif
-}
+// Shared with squared_distance() in assignment.cpp, so the blocked kernel below gives
+// bit-identical squared distances.
+using detail::multiply_add;
 
 // Centres transposed to [j * padded + c] with zero padding lanes (never scanned).
 struct TransposedCenters {

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "microseg/core/assignment.hpp"
+#include "multiply_add.hpp"
 
 namespace microseg {
 namespace {
@@ -18,13 +19,7 @@ constexpr int kLanes = 8;
 constexpr int kRowBlock = 4;
 constexpr int kTargetTile = 16;
 
-inline double multiply_add(double a, double b, double c) {
-#if defined(FP_FAST_FMA) || defined(__FP_FAST_FMA)
-  return std::fma(a, b, c);
-#else
-  return a * b + c;
-#endif
-}
+using detail::multiply_add;
 
 // Squared distances of `Rows` target rows to the `width` (a multiple of kLanes) transposed
 // others, into out[r * kOthersBlock + l]. Each pair is Σ_j (a_j − b_j)² in j order, whatever the
