@@ -21,16 +21,8 @@ FeatureScan scan_features(std::string_view text, ByteRange part, const FeatureSc
   std::vector<double> row_numbers(scan.columns.size());
   std::int64_t line_index = -1;
   const auto bad = [&](int column, const std::string& what) {
-    ++scan.bad_rows;
-    if (scan.reported_bad_rows.size() < max_reported_bad_rows) {
-      std::string where;
-      if (column >= 0 && static_cast<std::size_t>(column) < spec.column_labels.size()) {
-        where = "column " + spec.column_labels[column] + ": ";
-      } else if (column >= 0) {
-        where = "column " + std::to_string(column + 1) + ": ";
-      }
-      scan.reported_bad_rows.push_back({line_index, where + what});
-    }
+    record_bad_row(scan.bad_rows, scan.reported_bad_rows, spec.column_labels, line_index, column,
+                   what);
   };
   while (auto line = cursor.next()) {
     ++line_index;

@@ -181,6 +181,20 @@ std::string quote_field(std::string_view text) {
   return "'" + std::string(text) + "'";
 }
 
+void record_bad_row(std::int64_t& bad_rows, std::vector<BadRow>& reported,
+                    const std::vector<std::string>& column_labels, std::int64_t line_index,
+                    int column, const std::string& what) {
+  ++bad_rows;
+  if (reported.size() >= max_reported_bad_rows) return;
+  std::string where;
+  if (column >= 0 && static_cast<std::size_t>(column) < column_labels.size()) {
+    where = "column " + column_labels[column] + ": ";
+  } else if (column >= 0) {
+    where = "column " + std::to_string(column + 1) + ": ";
+  }
+  reported.push_back({line_index, where + what});
+}
+
 TransactionScan scan_transactions(std::string_view text, ByteRange part,
                                   const TransactionScanSpec& spec) {
   TransactionScan scan;
@@ -192,16 +206,8 @@ TransactionScan scan_transactions(std::string_view text, ByteRange part,
   CsvLineSplitter splitter(spec.delimiter);
   const TransactionColumns& columns = spec.columns;
   const auto bad = [&](int column, const std::string& what) {
-    ++scan.bad_rows;
-    if (scan.reported_bad_rows.size() < max_reported_bad_rows) {
-      std::string where;
-      if (column >= 0 && static_cast<std::size_t>(column) < spec.column_labels.size()) {
-        where = "column " + spec.column_labels[column] + ": ";
-      } else if (column >= 0) {
-        where = "column " + std::to_string(column + 1) + ": ";
-      }
-      scan.reported_bad_rows.push_back({line_index, where + what});
-    }
+    record_bad_row(scan.bad_rows, scan.reported_bad_rows, spec.column_labels, line_index, column,
+                   what);
   };
   while (auto line = cursor.next()) {
     ++line_index;

@@ -131,6 +131,13 @@ struct BadRow {
 /// At most this many bad rows are kept per rank for the report.
 inline constexpr std::size_t max_reported_bad_rows = 5;
 
+/// Counts a malformed row in `bad_rows` and keeps it in `reported` while there is room, naming
+/// the column by its label when `column_labels` has one, else by its 1-based position (column
+/// −1: the row as a whole).
+void record_bad_row(std::int64_t& bad_rows, std::vector<BadRow>& reported,
+                    const std::vector<std::string>& column_labels, std::int64_t line_index,
+                    int column, const std::string& what);
+
 /// The outcome of scanning one part.
 struct TransactionScan {
   CustomerActivityTable customers;
