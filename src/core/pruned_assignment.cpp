@@ -1,9 +1,12 @@
 #include "microseg/core/pruned_assignment.hpp"
 
+#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <stdexcept>
 
@@ -25,12 +28,184 @@ float float_at_most(double v) {
   return f;
 }
 
-// The kernel's per-lane arithmetic for one centroid: acc = ‖c‖², then acc = fma(x_j, −2c_j, acc)
-// for j = 0..d−1. std::fma rounds once, like the vector FMAs, so the value is the kernel's.
-inline float kernel_value(const float* x, const float* minus_two_c, float norm, int d) {
-  float acc = norm;
-  for (int j = 0; j < d; ++j) acc = std::fma(x[j], minus_two_c[j], acc);
-  return acc;
+// What a row's bounds need: ‖x‖² from above and below (its float is within 2u of the exact
+// value of a double sum; 3u with slack), the kernel's rounding margin, and an absolute slack for
+// the double arithmetic of the bounds.
+struct RowMargins {
+  double norm_high, norm_low, margin, slack;
+  // A lower bound on the exact distance to a centroid whose kernel value is `value` (+inf stays
+  // +inf: a group with no other centroid bounds nothing).
+  float distance_at_least(float value) const {
+    if (value == kInfinity) return kInfinity;
+    const double squared = static_cast<double>(value) + norm_low - margin;
+    return float_at_most(squared > 0 ? std::sqrt(squared) * (1 - kDoubleSlack) - slack : 0);
+  }
+};
+
+double kernel_rounding_bound_impl(int d, double row_norm, double centroid_norm);
+
+RowMargins row_margins(float squared_norm, int d, double max_centroid_norm) {
+  RowMargins m;
+  m.norm_high = squared_norm * (1 + 3 * kFloatUnitRoundoff);
+  m.norm_low = squared_norm * (1 - 3 * kFloatUnitRoundoff);
+  const double norm = std::sqrt(m.norm_high);
+  m.margin = kernel_rounding_bound_impl(d, norm, max_centroid_norm);
+  m.slack = kDoubleSlack * (norm + max_centroid_norm);
+  return m;
+}
+
+// Positions evaluated together by the vector code (two AVX-512 registers).
+constexpr int kEvaluationBlock = 32;
+
+// The nearest and second-nearest kernel value of one row among a group's centroids.
+struct GroupMinima {
+  float first;      // smallest value
+  int first_index;  // its centroid, the lowest index among equal values
+  float second;     // smallest value among the other centroids of the group
+};
+
+// Centroids in the order of their groups (positions), in the float form the kernel uses; the
+// columns are padded so vector code may read whole blocks past a group's end.
+struct GroupedCentroids {
+  int d = 0, columns = 0;
+  const float* norms;   // by position
+  const float* by_col;  // −2c, d × columns, [j * columns + position]
+  const int* centroid;  // centroid index by position (padded with the last one)
+};
+
+// Kernel values of `count` rows (base + local_rows[r] · d) against positions [begin, end), each
+// lane with the kernel's per-lane sequence, folded into per-row minima.
+void group_minima_portable(const float* base, const int* local_rows, int count,
+                           const GroupedCentroids& layout, int begin, int end, GroupMinima* out) {
+  const int d = layout.d;
+  for (int r = 0; r < count; ++r) {
+    const float* x = base + static_cast<std::size_t>(local_rows[r]) * d;
+    GroupMinima m{kInfinity, -1, kInfinity};
+    for (int p = begin; p < end; ++p) {
+      float acc = layout.norms[p];
+      for (int j = 0; j < d; ++j) {
+        acc = std::fma(x[j], layout.by_col[static_cast<std::size_t>(j) * layout.columns + p], acc);
+      }
+      // Positions within a group ascend with the centroid index, so strictly less keeps the
+      // lowest index among equal values.
+      if (m.first_index < 0 || acc < m.first) {
+        m.second = m.first;
+        m.first = acc;
+        m.first_index = layout.centroid[p];
+      } else {
+        m.second = std::min(m.second, acc);
+      }
+    }
+    out[r] = m;
+  }
+}
+
+// min(a, b) as a compare and blend, and full-mask forms of the shuffles: GCC 12's unmasked
+// _mm512_min_ps, shuffles and _mm512_reduce_min_ps trip -Wmaybe-uninitialized in its header.
+__attribute__((target("avx512f"))) inline __m512 blend_min(__m512 a, __m512 b) {
+  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(b, a, _CMP_LT_OQ), a, b);
+}
+
+// The minimum over the 16 lanes, in every lane.
+__attribute__((target("avx512f"))) inline __m512 all_lanes_min(__m512 v) {
+  v = blend_min(v, _mm512_mask_shuffle_f32x4(v, 0xffff, v, v, _MM_SHUFFLE(1, 0, 3, 2)));
+  v = blend_min(v, _mm512_mask_shuffle_f32x4(v, 0xffff, v, v, _MM_SHUFFLE(2, 3, 0, 1)));
+  v = blend_min(v, _mm512_mask_permute_ps(v, 0xffff, v, _MM_SHUFFLE(1, 0, 3, 2)));
+  return blend_min(v, _mm512_mask_permute_ps(v, 0xffff, v, _MM_SHUFFLE(2, 3, 0, 1)));
+}
+
+__attribute__((target("avx512f"))) inline __m512i all_lanes_min_epi32(__m512i v) {
+  auto step = [](__m512i a, __m512i b) {
+    return _mm512_mask_blend_epi32(_mm512_cmplt_epi32_mask(b, a), a, b);
+  };
+  v = step(v, _mm512_mask_shuffle_i32x4(v, 0xffff, v, v, _MM_SHUFFLE(1, 0, 3, 2)));
+  v = step(v, _mm512_mask_shuffle_i32x4(v, 0xffff, v, v, _MM_SHUFFLE(2, 3, 0, 1)));
+  v = step(v, _mm512_mask_shuffle_epi32(v, 0xffff, v,
+                                        static_cast<_MM_PERM_ENUM>(_MM_SHUFFLE(1, 0, 3, 2))));
+  return step(v, _mm512_mask_shuffle_epi32(v, 0xffff, v,
+                                           static_cast<_MM_PERM_ENUM>(_MM_SHUFFLE(2, 3, 0, 1))));
+}
+
+// The same with a register tile of 4 rows × 32 lanes: per lane a running first, its index and a
+// running second; the lanes are folded at the end.
+__attribute__((target("avx512f"))) void group_minima_avx512(const float* base,
+                                                            const int* local_rows, int count,
+                                                            const GroupedCentroids& layout,
+                                                            int begin, int end, GroupMinima* out) {
+  constexpr int R = 4;
+  const int d = layout.d;
+  const __m512 infinity = _mm512_set1_ps(kInfinity);
+  for (int r0 = 0; r0 < count; r0 += R) {
+    const int rows_here = std::min(R, count - r0);
+    const float* x[R];
+    for (int r = 0; r < R; ++r) {
+      x[r] = base + static_cast<std::size_t>(local_rows[r0 + (r < rows_here ? r : 0)]) * d;
+    }
+    __m512 first[R], second[R];
+    __m512i first_index[R];
+    for (int r = 0; r < R; ++r) {
+      first[r] = infinity;
+      second[r] = infinity;
+      first_index[r] = _mm512_set1_epi32(0);
+    }
+    for (int p = begin; p < end; p += kEvaluationBlock) {
+      __m512 acc0[R], acc1[R];
+      const __m512 norm0 = _mm512_loadu_ps(layout.norms + p);
+      const __m512 norm1 = _mm512_loadu_ps(layout.norms + p + 16);
+      for (int r = 0; r < R; ++r) {
+        acc0[r] = norm0;
+        acc1[r] = norm1;
+      }
+      const float* column = layout.by_col + p;
+      for (int j = 0; j < d; ++j, column += layout.columns) {
+        const __m512 c0 = _mm512_loadu_ps(column);
+        const __m512 c1 = _mm512_loadu_ps(column + 16);
+        for (int r = 0; r < R; ++r) {
+          const __m512 xj = _mm512_set1_ps(x[r][j]);
+          acc0[r] = _mm512_fmadd_ps(xj, c0, acc0[r]);
+          acc1[r] = _mm512_fmadd_ps(xj, c1, acc1[r]);
+        }
+      }
+      const int left = end - p;
+      const __mmask16 valid0 = left >= 16 ? 0xffff : static_cast<__mmask16>((1u << left) - 1);
+      const __mmask16 valid1 = left >= 32   ? 0xffff
+                               : left <= 16 ? 0
+                                            : static_cast<__mmask16>((1u << (left - 16)) - 1);
+      const __m512i index0 = _mm512_loadu_si512(reinterpret_cast<const void*>(layout.centroid + p));
+      const __m512i index1 =
+          _mm512_loadu_si512(reinterpret_cast<const void*>(layout.centroid + p + 16));
+      for (int r = 0; r < R; ++r) {
+        // Lanes past the group's end become +inf; block order then strictly less keeps the
+        // lowest index among equal values.
+        const __m512 v0 = _mm512_mask_blend_ps(valid0, infinity, acc0[r]);
+        const __m512 v1 = _mm512_mask_blend_ps(valid1, infinity, acc1[r]);
+        __mmask16 less = _mm512_cmp_ps_mask(v0, first[r], _CMP_LT_OQ);
+        second[r] = _mm512_mask_blend_ps(less, blend_min(second[r], v0), first[r]);
+        first[r] = _mm512_mask_blend_ps(less, first[r], v0);
+        first_index[r] = _mm512_mask_blend_epi32(less, first_index[r], index0);
+        less = _mm512_cmp_ps_mask(v1, first[r], _CMP_LT_OQ);
+        second[r] = _mm512_mask_blend_ps(less, blend_min(second[r], v1), first[r]);
+        first[r] = _mm512_mask_blend_ps(less, first[r], v1);
+        first_index[r] = _mm512_mask_blend_epi32(less, first_index[r], index1);
+      }
+    }
+    for (int r = 0; r < rows_here; ++r) {
+      // Fold the lanes: the smallest first, the lowest index holding it, and the smallest of
+      // the seconds and of the other lanes' firsts. (A lane that never saw a valid value holds
+      // +inf and never wins: some lane holds a finite value.)
+      const __m512 smallest = all_lanes_min(first[r]);
+      const __mmask16 holds = _mm512_cmp_ps_mask(first[r], smallest, _CMP_EQ_OQ);
+      const __m512i lowest = all_lanes_min_epi32(
+          _mm512_mask_blend_epi32(holds, _mm512_set1_epi32(INT32_MAX), first_index[r]));
+      const __mmask16 winner = _mm512_mask_cmpeq_epi32_mask(holds, first_index[r], lowest);
+      const __m512 others = _mm512_mask_blend_ps(winner, first[r], infinity);
+      const __m512 runner_up = all_lanes_min(blend_min(second[r], others));
+      out[r0 + r] = {
+          _mm512_cvtss_f32(smallest),
+          _mm_cvtsi128_si32(_mm512_mask_extracti32x4_epi32(_mm_setzero_si128(), 0xff, lowest, 0)),
+          _mm512_cvtss_f32(runner_up)};
+    }
+  }
 }
 
 }  // namespace
@@ -67,11 +242,17 @@ int pruning_groups(int k) {
 }
 
 double kernel_rounding_bound(int d, double row_norm, double centroid_norm) {
+  return kernel_rounding_bound_impl(d, row_norm, centroid_norm);
+}
+
+namespace {
+double kernel_rounding_bound_impl(int d, double row_norm, double centroid_norm) {
   const double steps = d + 3.0;  // d FMA roundings, ‖c‖² in double then float, and slack
   const double gamma = steps * kFloatUnitRoundoff / (1.0 - steps * kFloatUnitRoundoff);
   return gamma * (centroid_norm * centroid_norm + 2.0 * row_norm * centroid_norm) *
          (1.0 + kDoubleSlack);
 }
+}  // namespace
 
 // Centroids in the order of their groups, in the float form the kernel uses.
 struct PrunedAssignment::Layout {
@@ -182,9 +363,11 @@ void PrunedAssignment::assign(const FeatureMatrix& features, const std::vector<f
   const int groups = groups_;
 
   Layout layout;
-  layout.norms.resize(k);
+  // Columns padded so the vector code may read whole blocks past a group's end.
+  const int k_columns = k + kEvaluationBlock;
+  layout.norms.assign(k_columns, 0.0f);
   layout.norm_of.resize(k);
-  layout.minus_two_by_col.resize(static_cast<std::size_t>(k) * d);
+  layout.minus_two_by_col.assign(static_cast<std::size_t>(k_columns) * d, 0.0f);
   layout.minus_two_rows.resize(static_cast<std::size_t>(k) * d);
   double max_centroid_norm = 0;
   for (int c = 0; c < k; ++c) {
@@ -202,7 +385,7 @@ void PrunedAssignment::assign(const FeatureMatrix& features, const std::vector<f
     const int c = order_[p];
     layout.norms[p] = layout.norm_of[c];
     for (int j = 0; j < d; ++j) {
-      layout.minus_two_by_col[static_cast<std::size_t>(j) * k + p] =
+      layout.minus_two_by_col[static_cast<std::size_t>(j) * k_columns + p] =
           layout.minus_two_rows[static_cast<std::size_t>(c) * d + j];
     }
   }
@@ -227,98 +410,128 @@ void PrunedAssignment::assign(const FeatureMatrix& features, const std::vector<f
       std::max<Eigen::Index>(1, std::min<Eigen::Index>(omp_get_max_threads(), chunks)));
   std::vector<LloydSums> thread_sums(threads, LloydSums(k, d));
   std::vector<std::int64_t> thread_evaluations(threads, 0);
-  const float* by_col = layout.minus_two_by_col.data();
+  std::vector<int> centroid_at(k_columns, order_[k - 1]);
+  std::copy(order_.begin(), order_.end(), centroid_at.begin());
+  GroupedCentroids grouped{d, k_columns, layout.norms.data(), layout.minus_two_by_col.data(),
+                           centroid_at.data()};
+  const bool use_avx512 = active_kernel() == KernelIsa::avx512;
+  const float* base = features.data();
+  const auto chunk_capacity = static_cast<std::size_t>(std::min<Eigen::Index>(n, kChunkRows));
 
 #pragma omp parallel num_threads(threads)
   {
     const int thread = omp_get_thread_num();
     LloydSums& mine = thread_sums[thread];
     std::int64_t evaluations = 0;
-    std::vector<float> values(k);
-    std::vector<char> open(groups);
-    // Kernel values of the centroids of group g into values[position].
-    auto evaluate_group = [&](const float* x, int g) {
-      const int begin = group_begin_[g], end = group_begin_[g + 1];
-      float* v = values.data();
-      for (int p = begin; p < end; ++p) v[p] = layout.norms[p];
-      for (int j = 0; j < d; ++j) {
-        const float xj = x[j];
-        const float* column = by_col + static_cast<std::size_t>(j) * k;
-        for (int p = begin; p < end; ++p) v[p] = std::fma(xj, column[p], v[p]);
-      }
-      evaluations += end - begin;
-    };
+    // Per chunk: which groups each row must evaluate, the rows of each group, their minima.
+    std::vector<char> open(chunk_capacity * groups);
+    std::vector<std::vector<int>> group_rows(groups);
+    std::vector<GroupMinima> minima(chunk_capacity * groups);
+    std::vector<GroupMinima> group_out(chunk_capacity);
+    std::vector<float> old_values(chunk_capacity);
 #pragma omp for schedule(static)
     for (Eigen::Index chunk = 0; chunk < chunks; ++chunk) {
-      const Eigen::Index chunk_end = std::min(n, (chunk + 1) * kChunkRows);
-      for (Eigen::Index i = chunk * kChunkRows; i < chunk_end; ++i) {
-        const float* x = features.row(i).data();
-        float* bounds = lower_bounds_.data() + static_cast<std::size_t>(i) * groups;
-        const double norm = row_norms[i];
-        // ‖x‖² is a float of a double sum: within 2u of the exact value (3u with slack).
-        const double norm_high = norm * (1 + 3 * kFloatUnitRoundoff);
-        const double norm_low = norm * (1 - 3 * kFloatUnitRoundoff);
-        const double margin = kernel_rounding_bound(d, std::sqrt(norm_high), max_centroid_norm);
-        const double slack = kDoubleSlack * (std::sqrt(norm_high) + max_centroid_norm);
-        // A lower bound on the exact distance to a centroid whose kernel value is `value`.
-        auto distance_at_least = [&](float value) {
-          const double squared = static_cast<double>(value) + norm_low - margin;
-          return float_at_most(squared > 0 ? std::sqrt(squared) * (1 - kDoubleSlack) - slack : 0);
-        };
-
-        const int old_label = first ? -1 : labels[i];
-        float old_value = kInfinity;
-        double threshold = 0;  // a centroid farther than this cannot beat old_label
-        bool any_open = first;
+      const Eigen::Index chunk_begin = chunk * kChunkRows;
+      const int rows_here = static_cast<int>(std::min(n, chunk_begin + kChunkRows) - chunk_begin);
+      for (auto& list : group_rows) list.clear();
+      // The label's kernel value for 8 rows at a time: independent FMA chains overlap.
+      if (!first) {
+        for (int r0 = 0; r0 < rows_here; r0 += 8) {
+          const float* xs[8];
+          const float* cs[8];
+          float acc[8];
+          for (int q = 0; q < 8; ++q) {
+            const Eigen::Index i = chunk_begin + r0 + (r0 + q < rows_here ? q : 0);
+            const int label = labels[i];
+            xs[q] = features.row(i).data();
+            cs[q] = layout.minus_two_rows.data() + static_cast<std::size_t>(label) * d;
+            acc[q] = layout.norm_of[label];
+          }
+          for (int j = 0; j < d; ++j) {
+            for (int q = 0; q < 8; ++q) acc[q] = std::fma(xs[q][j], cs[q][j], acc[q]);
+          }
+          for (int q = 0; q < 8 && r0 + q < rows_here; ++q) old_values[r0 + q] = acc[q];
+        }
+        evaluations += rows_here;
+      }
+      // 1. The label's own value, the bounds moved by the centroids' drift, the groups to open.
+      for (int r = 0; r < rows_here; ++r) {
+        const Eigen::Index i = chunk_begin + r;
+        char* row_open = open.data() + static_cast<std::size_t>(r) * groups;
         if (first) {
-          std::fill(open.begin(), open.end(), 1);
+          std::fill(row_open, row_open + groups, 1);
+          for (int g = 0; g < groups; ++g) group_rows[g].push_back(static_cast<int>(i));
+          old_values[r] = kInfinity;
+          continue;
+        }
+        float* bounds = lower_bounds_.data() + static_cast<std::size_t>(i) * groups;
+        const RowMargins m = row_margins(row_norms[i], d, max_centroid_norm);
+        const float value = old_values[r];
+        // A centroid whose exact distance exceeds this has a kernel value above the label's.
+        const double squared = static_cast<double>(value) + m.norm_high + m.margin;
+        const double threshold =
+            (squared > 0 ? std::sqrt(squared) : 0) * (1 + kDoubleSlack) + m.slack;
+        for (int g = 0; g < groups; ++g) {
+          const float moved =
+              float_at_most(static_cast<double>(bounds[g]) - group_drift[g] - m.slack);
+          bounds[g] = moved;
+          row_open[g] = moved <= threshold;
+          if (row_open[g]) group_rows[g].push_back(static_cast<int>(i));
+        }
+      }
+      // 2. Each group against the rows that opened it, register-blocked as the plain kernel.
+      for (int g = 0; g < groups; ++g) {
+        const auto& list = group_rows[g];
+        if (list.empty()) continue;
+        const int count = static_cast<int>(list.size());
+        if (use_avx512) {
+          group_minima_avx512(base, list.data(), count, grouped, group_begin_[g],
+                              group_begin_[g + 1], group_out.data());
         } else {
-          old_value = kernel_value(
-              x, layout.minus_two_rows.data() + static_cast<std::size_t>(old_label) * d,
-              layout.norm_of[old_label], d);
-          ++evaluations;
-          const double squared = static_cast<double>(old_value) + norm_high + margin;
-          threshold = (squared > 0 ? std::sqrt(squared) : 0) * (1 + kDoubleSlack) + slack;
-          for (int g = 0; g < groups; ++g) {
-            const float moved =
-                float_at_most(static_cast<double>(bounds[g]) - group_drift[g] - slack);
-            bounds[g] = moved;
-            open[g] = moved <= threshold;
-            any_open |= open[g] != 0;
+          group_minima_portable(base, list.data(), count, grouped, group_begin_[g],
+                                group_begin_[g + 1], group_out.data());
+        }
+        evaluations += static_cast<std::int64_t>(count) * (group_begin_[g + 1] - group_begin_[g]);
+        for (int q = 0; q < count; ++q) {
+          minima[static_cast<std::size_t>(list[q] - chunk_begin) * groups + g] = group_out[q];
+        }
+      }
+      // 3. The nearest centroid (value, then lowest index), fresh bounds, the sums.
+      for (int r = 0; r < rows_here; ++r) {
+        const Eigen::Index i = chunk_begin + r;
+        const char* row_open = open.data() + static_cast<std::size_t>(r) * groups;
+        const GroupMinima* row_minima = minima.data() + static_cast<std::size_t>(r) * groups;
+        const int old_label = first ? -1 : labels[i];
+        int best = old_label;
+        float best_value = old_values[r];
+        bool any_open = false;
+        for (int g = 0; g < groups; ++g) {
+          if (!row_open[g]) continue;
+          any_open = true;
+          const GroupMinima& m = row_minima[g];
+          if (best < 0 || m.first < best_value || (m.first == best_value && m.first_index < best)) {
+            best = m.first_index;
+            best_value = m.first;
           }
         }
-        int best = old_label;
-        float best_value = old_value;
         if (any_open) {
+          const RowMargins margins = row_margins(row_norms[i], d, max_centroid_norm);
+          float* bounds = lower_bounds_.data() + static_cast<std::size_t>(i) * groups;
           for (int g = 0; g < groups; ++g) {
-            if (!open[g]) continue;
-            evaluate_group(x, g);
-            for (int p = group_begin_[g]; p < group_begin_[g + 1]; ++p) {
-              const int c = order_[p];
-              if (best < 0 || values[p] < best_value || (values[p] == best_value && c < best)) {
-                best = c;
-                best_value = values[p];
-              }
-            }
+            if (!row_open[g]) continue;
+            const GroupMinima& m = row_minima[g];
+            const float nearest_other = m.first_index == best ? m.second : m.first;
+            bounds[g] = margins.distance_at_least(nearest_other);
           }
-          // Fresh bounds for the groups evaluated: the nearest centroid other than the label.
-          for (int g = 0; g < groups; ++g) {
-            if (!open[g]) continue;
-            float nearest_other = kInfinity;
-            for (int p = group_begin_[g]; p < group_begin_[g + 1]; ++p) {
-              if (order_[p] != best) nearest_other = std::min(nearest_other, values[p]);
-            }
-            bounds[g] = nearest_other == kInfinity ? kInfinity : distance_at_least(nearest_other);
-          }
-          // The old label joins its group's bound when it was not evaluated again.
-          if (!first && best != old_label && !open[group_of_[old_label]]) {
+          // The old label joins its group's bound when that group was not evaluated.
+          if (!first && best != old_label && !row_open[group_of_[old_label]]) {
             float& b = bounds[group_of_[old_label]];
-            b = std::min(b, distance_at_least(old_value));
+            b = std::min(b, margins.distance_at_least(old_values[r]));
           }
         }
         squared_distances[i] = std::max(0.0f, row_norms[i] + best_value);
         if (first || best != old_label) {
-          const float* row = x;
+          const float* row = features.row(i).data();
           std::int64_t* to = mine.sums.data() + static_cast<std::size_t>(best) * d;
           for (int j = 0; j < d; ++j) to[j] += formats[j].to_fixed(row[j]);
           ++mine.counts[best];
