@@ -231,14 +231,16 @@ LloydStepKind parse_lloyd_step(const std::string& text) {
 }
 
 LloydStepKind choose_lloyd_step(int k, int /*d*/) {
-  // Measured on this project's benchmark data (docs/benchmarks.md, "Pruned Lloyd"): the
-  // register-blocked plain kernel wins at small k, where a pruned evaluation saves little.
-  return k >= 48 ? LloydStepKind::pruned : LloydStepKind::plain;
+  // Measured with bench/lloyd_step_bench (docs/benchmarks.md, "Plain or pruned Lloyd"): pruned
+  // fits were faster from k = 32 up on clustered data; below that a row's bound bookkeeping
+  // costs as much as the few distances it saves.
+  return k >= 32 ? LloydStepKind::pruned : LloydStepKind::plain;
 }
 
 int pruning_groups(int k) {
-  // Yinyang's k/10, capped so the bounds stay a fraction of the float features in memory.
-  return std::clamp(k / 10, 1, 16);
+  // Measured as above: one bound (Hamerly) was fastest up to k = 256, four groups at k = 1000;
+  // more groups prune more but their per-row bookkeeping costs more than they save.
+  return k >= 512 ? 4 : 1;
 }
 
 double kernel_rounding_bound(int d, double row_norm, double centroid_norm) {
