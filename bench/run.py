@@ -8,9 +8,22 @@ centroids (bench/make_data.py), then measures in one session:
     same initial centroids, fixed iteration count, tol 0, no scaling: median ms per iteration,
     GFLOP/s, fraction of peak, end-to-end seconds, read and write seconds, peak RSS per rank;
   - scikit-learn lloyd and elkan with the same centroids, iterations and tol, 2 threads;
+  - the phases of each microseg run (read, scale, init, Lloyd, metrics, write) and their share
+    of the run, so the HDF5 read and write shares are visible;
+  - (sizes in --full-fit, by default those with k >= 500) a full fit to convergence at tol 1e-4
+    from the same initial centroids: microseg with --lloyd auto (pruned at such k) and plain, on
+    2 ranks x 1 thread, against scikit-learn lloyd and elkan, and the ratio to the faster of them;
   - (first size) k-means|| against scikit-learn's k-means++: seeding time and the inertia after
     convergence at tol 1e-4.
+The fixed-iteration rows use --lloyd plain: they measure the distance kernel (GFLOP/s count
+2·n·k·d per iteration, which a pruned step does not perform).
 Timings are medians of repeated runs where stated; compare ratios from one run only.
+
+Examples:
+  bench/run.sh                                   the three sizes of issue 3 (quiet machine!)
+  bench/run.sh --sizes 2000000x24x64 --iterations 20
+  bench/run.sh --sizes 2000000x24x1000 --iterations 10      includes the full fit (k >= 500)
+  bench/run.sh --sizes 100000x24x64,100000x24x1000 --iterations 5,5 --no-seeding   a quick check
 """
 import argparse
 import os
@@ -43,6 +56,9 @@ def microseg(build, ranks, threads, args):
     return proc.stdout, wall, rss
 
 
+PHASES = ("read", "scale", "init", "iterate", "metrics", "write")
+
+
 def parse_log(log):
     iterations = [float(m) for m in re.findall(r"^iteration\s+\d+ .* ([0-9.]+) s$", log, re.M)]
     seconds = dict(re.findall(r"(\w+) ([0-9.]+)", log.split("seconds:")[1].splitlines()[0]))
@@ -59,12 +75,53 @@ def sklearn(data, init, iterations, tol=0.0, algorithms="lloyd,elkan", kmeanspp=
     return {k: float(v) for k, v in re.findall(r"^(\w+) (\S+)$", out, re.M)}
 
 
+def full_fit_comparison(args, data, init, n, d, k):
+    """Fits to convergence (tol 1e-4, at most 300 iterations) from the same initial centroids."""
+    print(f"\nfull fit to convergence at n = {n:,}, d = {d}, k = {k} (tol 1e-4, same initial "
+          "centroids, 2 ranks x 1 thread for microseg, 2 threads for scikit-learn):\n")
+    print("| configuration | iterations | Lloyd s | end-to-end s | final inertia |")
+    print("|---|---|---|---|---|")
+    times = {}
+    for step in ("auto", "plain"):
+        out = os.path.join(args.dir, f"fit-{n}-{d}-{k}-{step}")
+        log, wall, _ = microseg(args.build, 2, 1, [
+            "segment", "--input", data, "--k", k, "--output", out, "--init-centroids", init,
+            "--scale", "none", "--max-iter", 300, "--tol", "1e-4", "--silhouette-sample", 1000,
+            "--lloyd", step])
+        _, seconds, inertia = parse_log(log)
+        iterations = int(re.search(r"after (\d+) iterations", log).group(1))
+        times[step] = seconds["iterate"]
+        print(f"| microseg --lloyd {step} | {iterations} | {seconds['iterate']:.2f} | {wall:.2f} "
+              f"| {inertia:.8g} |")
+    sk = sklearn(data, init, 300, tol=1e-4)
+    for algorithm in ("lloyd", "elkan"):
+        print(f"| scikit-learn {algorithm} | {int(sk[f'{algorithm}_iterations'])} | "
+              f"{sk[f'{algorithm}_seconds']:.2f} | (fit only) | {sk[f'{algorithm}_inertia']:.8g} |")
+    faster = min(("lloyd", "elkan"), key=lambda a: sk[f"{a}_seconds"])
+    print(f"\nfull-fit ratios: scikit-learn {faster} (the faster) / microseg auto = "
+          f"{sk[f'{faster}_seconds'] / times['auto']:.2f}x; microseg plain / auto = "
+          f"{times['plain'] / times['auto']:.2f}x (Lloyd phase only; scikit-learn's fit "
+          "includes its own input checks)")
+
+
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--build", required=True)
-    parser.add_argument("--dir", required=True)
-    parser.add_argument("--sizes", default="2000000x24x64,2000000x24x1000,10000000x32x100")
-    parser.add_argument("--iterations", default="20,10,10")
+    parser = argparse.ArgumentParser(
+        prog="bench/run.sh", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--build", required=True, help="build directory (bench/run.sh sets it)")
+    parser.add_argument("--dir", required=True,
+                        help="data and run directory (bench/run.sh: $MICROSEG_BENCH_DIR or "
+                             "/tmp/microseg-bench); generated data is reused")
+    parser.add_argument("--sizes", default="2000000x24x64,2000000x24x1000,10000000x32x100",
+                        help="comma-separated NxDxK sizes (default: the three of issue 3)")
+    parser.add_argument("--iterations", default="20,10,10",
+                        help="fixed Lloyd iterations per size for the per-iteration rows "
+                             "(one value per size, or one for all)")
+    parser.add_argument("--full-fit", default=None,
+                        help="comma-separated NxDxK sizes that also get a full fit to "
+                             "convergence (default: every size with k >= 500; 'none' for none)")
+    parser.add_argument("--no-seeding", action="store_true",
+                        help="skip the k-means|| against k-means++ comparison")
     args = parser.parse_args()
     os.makedirs(args.dir, exist_ok=True)
     peak_out = sh([os.path.join(args.build, "bench", "fma_peak")],
@@ -74,6 +131,16 @@ def main():
     print(f"# load average at start: {os.getloadavg()[0]:.2f}")
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
     iteration_counts = [int(v) for v in args.iterations.split(",")]
+    if len(iteration_counts) == 1:
+        iteration_counts *= len(sizes)
+    if len(iteration_counts) != len(sizes):
+        sys.exit(f"--iterations: {len(iteration_counts)} values for {len(sizes)} sizes")
+    if args.full_fit is None:
+        full_fit = {size for size in sizes if size[2] >= 500}
+    elif args.full_fit == "none":
+        full_fit = set()
+    else:
+        full_fit = {tuple(int(v) for v in s.split("x")) for s in args.full_fit.split(",")}
     for index, ((n, d, k), iters) in enumerate(zip(sizes, iteration_counts)):
         data = os.path.join(args.dir, f"x-{n}-{d}.h5")
         init = os.path.join(args.dir, f"init-{n}-{d}-{k}.h5")
@@ -87,12 +154,16 @@ def main():
               "| read s | write s | peak RSS MiB per rank | final inertia |")
         print("|---|---|---|---|---|---|---|---|---|")
         results = {}
+        phase_rows = []
         for ranks, threads in ((2, 1), (1, 2), (1, 1)):
             out = os.path.join(args.dir, f"run-{n}-{d}-{k}-{ranks}x{threads}")
             log, wall, rss = microseg(args.build, ranks, threads, [
                 "segment", "--input", data, "--k", k, "--output", out, "--init-centroids", init,
-                "--scale", "none", "--max-iter", iters, "--tol", 0, "--silhouette-sample", 1000])
+                "--scale", "none", "--max-iter", iters, "--tol", 0, "--silhouette-sample", 1000,
+                "--lloyd", "plain"])
             per_iter, seconds, inertia = parse_log(log)
+            phase_rows.append((f"{ranks} rank(s) x {threads} thread(s), {iters} iterations",
+                               seconds, wall))
             ms = 1e3 * statistics.median(per_iter)
             results[(ranks, threads)] = ms
             print(f"| microseg {ranks} rank(s) x {threads} thread(s) | {ms:.1f} | "
@@ -105,13 +176,23 @@ def main():
             print(f"| scikit-learn {algorithm}, 2 threads | {ms:.1f} | {gflop / ms * 1e3:.1f} | "
                   f"{100 * gflop / ms * 1e3 / peak:.0f} | {sk[f'{algorithm}_seconds']:.2f} "
                   f"(fit only) | | | | {sk[f'{algorithm}_inertia']:.8g} |")
+        print("\nphases of the runs above (seconds, and share of the end-to-end wall time "
+              "including MPI start-up):\n")
+        print("| run | " + " | ".join(PHASES) + " | end-to-end |")
+        print("|---|" + "---|" * (len(PHASES) + 1))
+        for name, seconds, wall in phase_rows:
+            cells = [f"{seconds.get(p, 0):.2f} ({100 * seconds.get(p, 0) / wall:.0f}%)"
+                     for p in PHASES]
+            print(f"| {name} | " + " | ".join(cells) + f" | {wall:.2f} |")
         best = min(results[(2, 1)], results[(1, 2)])
         print(f"\nratios: scikit-learn lloyd / microseg best = "
               f"{sk['lloyd_ms_per_iteration'] / best:.2f}x; elkan / microseg best = "
               f"{sk['elkan_ms_per_iteration'] / best:.2f}x; strong scaling 1 -> 2 ranks = "
               f"{results[(1, 1)] / results[(2, 1)]:.2f}x; 1 -> 2 threads = "
               f"{results[(1, 1)] / results[(1, 2)]:.2f}x")
-        if index == 0:
+        if (n, d, k) in full_fit:
+            full_fit_comparison(args, data, init, n, d, k)
+        if index == 0 and not args.no_seeding:
             out = os.path.join(args.dir, f"seed-{n}-{d}-{k}")
             log, wall, _ = microseg(args.build, 2, 1, [
                 "segment", "--input", data, "--k", k, "--output", out, "--scale", "none",

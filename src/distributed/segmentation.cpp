@@ -407,6 +407,10 @@ LloydOutcome lloyd_iterations(
   const std::vector<float> row_norms = row_squared_norms(features);
   std::vector<std::int32_t> labels(static_cast<std::size_t>(rows.size()), -1), previous_labels;
   std::vector<float> squared_distances(labels.size());
+  const LloydStepKind step =
+      settings.step == LloydStepKind::automatic ? choose_lloyd_step(k, d) : settings.step;
+  std::optional<PrunedAssignment> pruned;
+  if (step == LloydStepKind::pruned) pruned.emplace(rows.size(), k, d, pruning_groups(k));
   LloydOutcome outcome;
   outcome.centroids = initial;
   outcome.iterations = first_iteration - 1;
@@ -414,8 +418,13 @@ LloydOutcome lloyd_iterations(
     const auto start = Clock::now();
     previous_labels = labels;
     LloydSums sums(k, d);
-    assign_and_accumulate(features, row_norms, AssignmentCentroids(outcome.centroids), formats,
-                          labels, squared_distances, sums);
+    if (pruned) {
+      pruned->assign(features, row_norms, outcome.centroids, formats, labels, squared_distances,
+                     sums);
+    } else {
+      assign_and_accumulate(features, row_norms, AssignmentCentroids(outcome.centroids), formats,
+                            labels, squared_distances, sums);
+    }
     comm.sum_in_place(sums.sums);
     comm.sum_in_place(sums.counts);
     CentroidMatrix updated = centroids_from_sums(sums, formats, outcome.centroids);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "microseg/core/initialisation.hpp"
+#include "microseg/core/pruned_assignment.hpp"
 #include "microseg/core/scaling.hpp"
 #include "microseg/core/small_segments.hpp"
 #include "microseg/distributed/communicator.hpp"
@@ -27,6 +28,7 @@ struct SegmentConfig {
   std::string init_centroids;
   int max_iterations = 300;
   double tolerance = 1e-4;
+  LloydStepKind lloyd_step = LloydStepKind::automatic;  ///< plain or pruned: the same results
   std::uint64_t seed = 0;
   int restarts = 1;
   std::int64_t silhouette_sample = 10000;
@@ -41,6 +43,7 @@ struct SegmentConfig {
     archive& input& output& job_file& k& features& scale& log1p_features& init& init_centroids;
     archive& max_iterations& tolerance& seed& restarts& silhouette_sample;
     archive& previous& warm_start& value_feature& min_segment_size& merge_small;
+    archive& lloyd_step;
   }
 };
 

@@ -11,6 +11,7 @@
 #include "microseg/core/fit_state.hpp"
 #include "microseg/core/initialisation.hpp"
 #include "microseg/core/profile.hpp"
+#include "microseg/core/pruned_assignment.hpp"
 #include "microseg/core/result.hpp"
 #include "microseg/core/scaling.hpp"
 #include "microseg/distributed/communicator.hpp"
@@ -54,6 +55,8 @@ struct LloydSettings {
   int max_iterations = 300;
   double tolerance = 1e-4;  ///< relative to the mean feature variance, as scikit-learn
   double mean_variance = 1;
+  /// Plain or pruned assignment; both give the same iterations bit for bit.
+  LloydStepKind step = LloydStepKind::automatic;
 };
 
 /// One line of progress per iteration.

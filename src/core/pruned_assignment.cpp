@@ -1,0 +1,570 @@
+#include "microseg/core/pruned_assignment.hpp"
+
+#include <immintrin.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
+
+namespace microseg {
+namespace {
+
+constexpr double kFloatUnitRoundoff = 0x1p-24;
+// Relative slack on every bound computed in double: covers the few double roundings between a
+// kernel value and the bound (each ≤ 2^-53 relative), with a wide margin.
+constexpr double kDoubleSlack = 1e-12;
+constexpr Eigen::Index kChunkRows = 2048;  // rows per OpenMP work item, as assign_and_accumulate
+constexpr float kInfinity = std::numeric_limits<float>::infinity();
+
+// The largest float not above v (v ≥ 0 here; negative lower bounds become 0).
+float float_at_most(double v) {
+  if (!(v > 0)) return 0.0f;
+  float f = static_cast<float>(v);
+  if (static_cast<double>(f) > v) f = std::nextafter(f, 0.0f);
+  return f;
+}
+
+// What a row's bounds need: ‖x‖² from above and below (its float is within 2u of the exact
+// value of a double sum; 3u with slack), the kernel's rounding margin, and an absolute slack for
+// the double arithmetic of the bounds.
+struct RowMargins {
+  double norm_high, norm_low, margin, slack;
+  // A lower bound on the exact distance to a centroid whose kernel value is `value` (+inf stays
+  // +inf: a group with no other centroid bounds nothing).
+  float distance_at_least(float value) const {
+    if (value == kInfinity) return kInfinity;
+    const double squared = static_cast<double>(value) + norm_low - margin;
+    return float_at_most(squared > 0 ? std::sqrt(squared) * (1 - kDoubleSlack) - slack : 0);
+  }
+};
+
+double kernel_rounding_bound_impl(int d, double row_norm, double centroid_norm);
+
+RowMargins row_margins(float squared_norm, int d, double max_centroid_norm) {
+  RowMargins m;
+  m.norm_high = squared_norm * (1 + 3 * kFloatUnitRoundoff);
+  m.norm_low = squared_norm * (1 - 3 * kFloatUnitRoundoff);
+  const double norm = std::sqrt(m.norm_high);
+  m.margin = kernel_rounding_bound_impl(d, norm, max_centroid_norm);
+  m.slack = kDoubleSlack * (norm + max_centroid_norm);
+  return m;
+}
+
+// Positions evaluated together by the vector code (two AVX-512 registers).
+constexpr int kEvaluationBlock = 32;
+
+// The nearest and second-nearest kernel value of one row among a group's centroids.
+struct GroupMinima {
+  float first;      // smallest value
+  int first_index;  // its centroid, the lowest index among equal values
+  float second;     // smallest value among the other centroids of the group
+};
+
+// Centroids in the order of their groups (positions), in the float form the kernel uses; the
+// columns are padded so vector code may read whole blocks past a group's end.
+struct GroupedCentroids {
+  int d = 0, columns = 0;
+  const float* norms;   // by position
+  const float* by_col;  // −2c, d × columns, [j * columns + position]
+  const int* centroid;  // centroid index by position (padded with the last one)
+};
+
+// Kernel values of `count` rows (base + local_rows[r] · d) against positions [begin, end), each
+// lane with the kernel's per-lane sequence, folded into per-row minima.
+void group_minima_portable(const float* base, const int* local_rows, int count,
+                           const GroupedCentroids& layout, int begin, int end, GroupMinima* out) {
+  const int d = layout.d;
+  for (int r = 0; r < count; ++r) {
+    const float* x = base + static_cast<std::size_t>(local_rows[r]) * d;
+    GroupMinima m{kInfinity, -1, kInfinity};
+    for (int p = begin; p < end; ++p) {
+      float acc = layout.norms[p];
+      for (int j = 0; j < d; ++j) {
+        acc = std::fma(x[j], layout.by_col[static_cast<std::size_t>(j) * layout.columns + p], acc);
+      }
+      // Positions within a group ascend with the centroid index, so strictly less keeps the
+      // lowest index among equal values.
+      if (m.first_index < 0 || acc < m.first) {
+        m.second = m.first;
+        m.first = acc;
+        m.first_index = layout.centroid[p];
+      } else {
+        m.second = std::min(m.second, acc);
+      }
+    }
+    out[r] = m;
+  }
+}
+
+// min(a, b) as a compare and blend, and full-mask forms of the shuffles: GCC 12's unmasked
+// _mm512_min_ps, shuffles and _mm512_reduce_min_ps trip -Wmaybe-uninitialized in its header.
+__attribute__((target("avx512f"))) inline __m512 blend_min(__m512 a, __m512 b) {
+  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(b, a, _CMP_LT_OQ), a, b);
+}
+
+// The minimum over the 16 lanes, in every lane.
+__attribute__((target("avx512f"))) inline __m512 all_lanes_min(__m512 v) {
+  v = blend_min(v, _mm512_mask_shuffle_f32x4(v, 0xffff, v, v, _MM_SHUFFLE(1, 0, 3, 2)));
+  v = blend_min(v, _mm512_mask_shuffle_f32x4(v, 0xffff, v, v, _MM_SHUFFLE(2, 3, 0, 1)));
+  v = blend_min(v, _mm512_mask_permute_ps(v, 0xffff, v, _MM_SHUFFLE(1, 0, 3, 2)));
+  return blend_min(v, _mm512_mask_permute_ps(v, 0xffff, v, _MM_SHUFFLE(2, 3, 0, 1)));
+}
+
+__attribute__((target("avx512f"))) inline __m512i all_lanes_min_epi32(__m512i v) {
+  auto step = [](__m512i a, __m512i b) {
+    return _mm512_mask_blend_epi32(_mm512_cmplt_epi32_mask(b, a), a, b);
+  };
+  v = step(v, _mm512_mask_shuffle_i32x4(v, 0xffff, v, v, _MM_SHUFFLE(1, 0, 3, 2)));
+  v = step(v, _mm512_mask_shuffle_i32x4(v, 0xffff, v, v, _MM_SHUFFLE(2, 3, 0, 1)));
+  v = step(v, _mm512_mask_shuffle_epi32(v, 0xffff, v,
+                                        static_cast<_MM_PERM_ENUM>(_MM_SHUFFLE(1, 0, 3, 2))));
+  return step(v, _mm512_mask_shuffle_epi32(v, 0xffff, v,
+                                           static_cast<_MM_PERM_ENUM>(_MM_SHUFFLE(2, 3, 0, 1))));
+}
+
+// The same with a register tile of 4 rows × 32 lanes: per lane a running first, its index and a
+// running second; the lanes are folded at the end.
+__attribute__((target("avx512f"))) void group_minima_avx512(const float* base,
+                                                            const int* local_rows, int count,
+                                                            const GroupedCentroids& layout,
+                                                            int begin, int end, GroupMinima* out) {
+  constexpr int R = 4;
+  const int d = layout.d;
+  const __m512 infinity = _mm512_set1_ps(kInfinity);
+  for (int r0 = 0; r0 < count; r0 += R) {
+    const int rows_here = std::min(R, count - r0);
+    const float* x[R];
+    for (int r = 0; r < R; ++r) {
+      x[r] = base + static_cast<std::size_t>(local_rows[r0 + (r < rows_here ? r : 0)]) * d;
+    }
+    __m512 first[R], second[R];
+    __m512i first_index[R];
+    for (int r = 0; r < R; ++r) {
+      first[r] = infinity;
+      second[r] = infinity;
+      first_index[r] = _mm512_set1_epi32(0);
+    }
+    for (int p = begin; p < end; p += kEvaluationBlock) {
+      __m512 acc0[R], acc1[R];
+      const __m512 norm0 = _mm512_loadu_ps(layout.norms + p);
+      const __m512 norm1 = _mm512_loadu_ps(layout.norms + p + 16);
+      for (int r = 0; r < R; ++r) {
+        acc0[r] = norm0;
+        acc1[r] = norm1;
+      }
+      const float* column = layout.by_col + p;
+      for (int j = 0; j < d; ++j, column += layout.columns) {
+        const __m512 c0 = _mm512_loadu_ps(column);
+        const __m512 c1 = _mm512_loadu_ps(column + 16);
+        for (int r = 0; r < R; ++r) {
+          const __m512 xj = _mm512_set1_ps(x[r][j]);
+          acc0[r] = _mm512_fmadd_ps(xj, c0, acc0[r]);
+          acc1[r] = _mm512_fmadd_ps(xj, c1, acc1[r]);
+        }
+      }
+      const int left = end - p;
+      const __mmask16 valid0 = left >= 16 ? 0xffff : static_cast<__mmask16>((1u << left) - 1);
+      const __mmask16 valid1 = left >= 32   ? 0xffff
+                               : left <= 16 ? 0
+                                            : static_cast<__mmask16>((1u << (left - 16)) - 1);
+      const __m512i index0 = _mm512_loadu_si512(reinterpret_cast<const void*>(layout.centroid + p));
+      const __m512i index1 =
+          _mm512_loadu_si512(reinterpret_cast<const void*>(layout.centroid + p + 16));
+      for (int r = 0; r < R; ++r) {
+        // Lanes past the group's end become +inf; block order then strictly less keeps the
+        // lowest index among equal values.
+        const __m512 v0 = _mm512_mask_blend_ps(valid0, infinity, acc0[r]);
+        const __m512 v1 = _mm512_mask_blend_ps(valid1, infinity, acc1[r]);
+        __mmask16 less = _mm512_cmp_ps_mask(v0, first[r], _CMP_LT_OQ);
+        second[r] = _mm512_mask_blend_ps(less, blend_min(second[r], v0), first[r]);
+        first[r] = _mm512_mask_blend_ps(less, first[r], v0);
+        first_index[r] = _mm512_mask_blend_epi32(less, first_index[r], index0);
+        less = _mm512_cmp_ps_mask(v1, first[r], _CMP_LT_OQ);
+        second[r] = _mm512_mask_blend_ps(less, blend_min(second[r], v1), first[r]);
+        first[r] = _mm512_mask_blend_ps(less, first[r], v1);
+        first_index[r] = _mm512_mask_blend_epi32(less, first_index[r], index1);
+      }
+    }
+    for (int r = 0; r < rows_here; ++r) {
+      // Fold the lanes: the smallest first, the lowest index holding it, and the smallest of
+      // the seconds and of the other lanes' firsts. (A lane that never saw a valid value holds
+      // +inf and never wins: some lane holds a finite value.)
+      const __m512 smallest = all_lanes_min(first[r]);
+      const __mmask16 holds = _mm512_cmp_ps_mask(first[r], smallest, _CMP_EQ_OQ);
+      const __m512i lowest = all_lanes_min_epi32(
+          _mm512_mask_blend_epi32(holds, _mm512_set1_epi32(INT32_MAX), first_index[r]));
+      const __mmask16 winner = _mm512_mask_cmpeq_epi32_mask(holds, first_index[r], lowest);
+      const __m512 others = _mm512_mask_blend_ps(winner, first[r], infinity);
+      const __m512 runner_up = all_lanes_min(blend_min(second[r], others));
+      out[r0 + r] = {
+          _mm512_cvtss_f32(smallest),
+          _mm_cvtsi128_si32(_mm512_mask_extracti32x4_epi32(_mm_setzero_si128(), 0xff, lowest, 0)),
+          _mm512_cvtss_f32(runner_up)};
+    }
+  }
+}
+
+}  // namespace
+
+std::string to_string(LloydStepKind kind) {
+  switch (kind) {
+    case LloydStepKind::automatic:
+      return "auto";
+    case LloydStepKind::plain:
+      return "plain";
+    case LloydStepKind::pruned:
+      return "pruned";
+  }
+  throw std::invalid_argument("to_string: invalid LloydStepKind");
+}
+
+LloydStepKind parse_lloyd_step(const std::string& text) {
+  for (LloydStepKind kind :
+       {LloydStepKind::automatic, LloydStepKind::plain, LloydStepKind::pruned}) {
+    if (to_string(kind) == text) return kind;
+  }
+  throw InputError("option --lloyd: invalid value '" + text + "' (expected auto, plain or pruned)");
+}
+
+LloydStepKind choose_lloyd_step(int k, int /*d*/) {
+  // Measured with bench/lloyd_step_bench (docs/benchmarks.md, "Plain or pruned Lloyd"): from
+  // k = 32 pruned fits were faster on clustered data (1.5x) and within 4 % on unclustered data;
+  // at k = 16 plain was 1.5x faster on clustered data.
+  return k >= 32 ? LloydStepKind::pruned : LloydStepKind::plain;
+}
+
+int pruning_groups(int k) {
+  // Measured as above: one bound (Hamerly) was fastest at k = 64; from k = 256 four groups were
+  // never far behind on clustered data and far ahead on unclustered data, where one bound
+  // pruned nothing. More groups prune more but their per-row bookkeeping costs more.
+  return k >= 256 ? 4 : 1;
+}
+
+double kernel_rounding_bound(int d, double row_norm, double centroid_norm) {
+  return kernel_rounding_bound_impl(d, row_norm, centroid_norm);
+}
+
+namespace {
+double kernel_rounding_bound_impl(int d, double row_norm, double centroid_norm) {
+  const double steps = d + 3.0;  // d FMA roundings, ‖c‖² in double then float, and slack
+  const double gamma = steps * kFloatUnitRoundoff / (1.0 - steps * kFloatUnitRoundoff);
+  return gamma * (centroid_norm * centroid_norm + 2.0 * row_norm * centroid_norm) *
+         (1.0 + kDoubleSlack);
+}
+}  // namespace
+
+// Centroids in the order of their groups, in the float form the kernel uses.
+struct PrunedAssignment::Layout {
+  std::vector<float> norms;             // by position in order_
+  std::vector<float> minus_two_by_col;  // d × k, [j * k + position]
+  std::vector<float> minus_two_rows;    // k × d by centroid index
+  std::vector<float> norm_of;           // by centroid index
+};
+
+PrunedAssignment::PrunedAssignment(Eigen::Index rows, int k, int d, int groups)
+    : rows_(rows), k_(k), d_(d), groups_(std::clamp(groups, 1, std::max(k, 1))), local_sums_(k, d) {
+  if (k < 1 || d < 1) throw std::invalid_argument("PrunedAssignment: k and d must be positive");
+}
+
+std::size_t PrunedAssignment::bytes() const {
+  return lower_bounds_.size() * sizeof(float) + previous_.size() * sizeof(float) +
+         local_sums_.sums.size() * sizeof(std::int64_t);
+}
+
+void PrunedAssignment::form_groups(const std::vector<float>& c) {
+  // A few deterministic Lloyd iterations on the centroids themselves (Yinyang's grouping), seeded
+  // with evenly spaced centroids: the same groups on every rank.
+  const int k = k_, d = d_;
+  int g_count = groups_;
+  std::vector<double> centres(static_cast<std::size_t>(g_count) * d);
+  for (int g = 0; g < g_count; ++g) {
+    const int c0 = static_cast<int>(static_cast<std::int64_t>(g) * k / g_count);
+    for (int j = 0; j < d; ++j) centres[static_cast<std::size_t>(g) * d + j] = c[c0 * d + j];
+  }
+  group_of_.assign(k, 0);
+  for (int iteration = 0; iteration < 5; ++iteration) {
+    for (int i = 0; i < k; ++i) {
+      double best = std::numeric_limits<double>::infinity();
+      for (int g = 0; g < g_count; ++g) {
+        double dist = 0;
+        for (int j = 0; j < d; ++j) {
+          const double delta = c[i * d + j] - centres[static_cast<std::size_t>(g) * d + j];
+          dist += delta * delta;
+        }
+        if (dist < best) {
+          best = dist;
+          group_of_[i] = g;
+        }
+      }
+    }
+    std::vector<double> sums(centres.size(), 0.0);
+    std::vector<int> counts(g_count, 0);
+    for (int i = 0; i < k; ++i) {
+      ++counts[group_of_[i]];
+      for (int j = 0; j < d; ++j)
+        sums[static_cast<std::size_t>(group_of_[i]) * d + j] += c[i * d + j];
+    }
+    for (int g = 0; g < g_count; ++g) {
+      if (counts[g] == 0) continue;
+      for (int j = 0; j < d; ++j) {
+        centres[static_cast<std::size_t>(g) * d + j] =
+            sums[static_cast<std::size_t>(g) * d + j] / counts[g];
+      }
+    }
+  }
+  // Drop empty groups and lay the centroids out group by group.
+  std::vector<int> renumber(g_count, -1);
+  int used = 0;
+  for (int i = 0; i < k; ++i) {
+    if (renumber[group_of_[i]] < 0) renumber[group_of_[i]] = 0;
+  }
+  for (int g = 0; g < g_count; ++g) {
+    if (renumber[g] == 0) renumber[g] = used++;
+  }
+  for (int i = 0; i < k; ++i) group_of_[i] = renumber[group_of_[i]];
+  groups_ = used;
+  order_.resize(k);
+  group_begin_.assign(groups_ + 1, 0);
+  for (int i = 0; i < k; ++i) ++group_begin_[group_of_[i] + 1];
+  for (int g = 0; g < groups_; ++g) group_begin_[g + 1] += group_begin_[g];
+  std::vector<int> next(group_begin_.begin(), group_begin_.end() - 1);
+  for (int i = 0; i < k; ++i) order_[next[group_of_[i]]++] = i;
+}
+
+void PrunedAssignment::assign(const FeatureMatrix& features, const std::vector<float>& row_norms,
+                              const CentroidMatrix& centroids,
+                              const std::vector<FixedPointFormat64>& formats,
+                              std::vector<std::int32_t>& labels,
+                              std::vector<float>& squared_distances, LloydSums& sums) {
+  const int k = k_, d = d_;
+  const Eigen::Index n = features.rows();
+  if (n != rows_ || features.cols() != d || centroids.rows() != k || centroids.cols() != d ||
+      row_norms.size() != static_cast<std::size_t>(n) ||
+      formats.size() != static_cast<std::size_t>(d) ||
+      sums.counts.size() != static_cast<std::size_t>(k) ||
+      sums.sums.size() != static_cast<std::size_t>(k) * d) {
+    throw std::invalid_argument("PrunedAssignment::assign: shapes do not match");
+  }
+  // The kernel's float centroids and norms (AssignmentCentroids computes ‖c‖² the same way).
+  const AssignmentCentroids kernel_layout(centroids);
+  std::vector<float> current(static_cast<std::size_t>(k) * d);
+  for (int c = 0; c < k; ++c) {
+    for (int j = 0; j < d; ++j)
+      current[static_cast<std::size_t>(c) * d + j] = static_cast<float>(centroids(c, j));
+  }
+  const bool first = !started_;
+  if (first) {
+    form_groups(current);
+    lower_bounds_.assign(static_cast<std::size_t>(n) * groups_, 0.0f);
+    labels.assign(n, 0);
+  }
+  squared_distances.resize(n);
+  const int groups = groups_;
+
+  Layout layout;
+  // Columns padded so the vector code may read whole blocks past a group's end.
+  const int k_columns = k + kEvaluationBlock;
+  layout.norms.assign(k_columns, 0.0f);
+  layout.norm_of.resize(k);
+  layout.minus_two_by_col.assign(static_cast<std::size_t>(k_columns) * d, 0.0f);
+  layout.minus_two_rows.resize(static_cast<std::size_t>(k) * d);
+  double max_centroid_norm = 0;
+  for (int c = 0; c < k; ++c) {
+    layout.norm_of[c] = kernel_layout.squared_norms()[c];
+    double norm = 0;
+    for (int j = 0; j < d; ++j) {
+      const float v = current[static_cast<std::size_t>(c) * d + j];
+      layout.minus_two_rows[static_cast<std::size_t>(c) * d + j] = -2.0f * v;
+      norm += static_cast<double>(v) * v;
+    }
+    max_centroid_norm = std::max(max_centroid_norm, std::sqrt(norm));
+  }
+  max_centroid_norm *= 1 + kDoubleSlack;
+  for (int p = 0; p < k; ++p) {
+    const int c = order_[p];
+    layout.norms[p] = layout.norm_of[c];
+    for (int j = 0; j < d; ++j) {
+      layout.minus_two_by_col[static_cast<std::size_t>(j) * k_columns + p] =
+          layout.minus_two_rows[static_cast<std::size_t>(c) * d + j];
+    }
+  }
+  // How far each group's centroids moved since the last step: an upper bound on the exact
+  // distance between the float centroids, so a lower bound minus it stays a lower bound.
+  std::vector<double> group_drift(groups, 0.0);
+  if (!first) {
+    for (int c = 0; c < k; ++c) {
+      double moved = 0;
+      for (int j = 0; j < d; ++j) {
+        const double delta = static_cast<double>(current[static_cast<std::size_t>(c) * d + j]) -
+                             previous_[static_cast<std::size_t>(c) * d + j];
+        moved += delta * delta;
+      }
+      group_drift[group_of_[c]] =
+          std::max(group_drift[group_of_[c]], std::sqrt(moved) * (1 + kDoubleSlack));
+    }
+  }
+
+  const Eigen::Index chunks = (n + kChunkRows - 1) / kChunkRows;
+  const int threads = static_cast<int>(
+      std::max<Eigen::Index>(1, std::min<Eigen::Index>(omp_get_max_threads(), chunks)));
+  std::vector<LloydSums> thread_sums(threads, LloydSums(k, d));
+  std::vector<std::int64_t> thread_evaluations(threads, 0);
+  std::vector<int> centroid_at(k_columns, order_[k - 1]);
+  std::copy(order_.begin(), order_.end(), centroid_at.begin());
+  GroupedCentroids grouped{d, k_columns, layout.norms.data(), layout.minus_two_by_col.data(),
+                           centroid_at.data()};
+  const bool use_avx512 = active_kernel() == KernelIsa::avx512;
+  const float* base = features.data();
+  const auto chunk_capacity = static_cast<std::size_t>(std::min<Eigen::Index>(n, kChunkRows));
+
+#pragma omp parallel num_threads(threads)
+  {
+    const int thread = omp_get_thread_num();
+    LloydSums& mine = thread_sums[thread];
+    std::int64_t evaluations = 0;
+    // Per chunk: which groups each row must evaluate, the rows of each group, their minima.
+    std::vector<char> open(chunk_capacity * groups);
+    std::vector<std::vector<int>> group_rows(groups);
+    std::vector<GroupMinima> minima(chunk_capacity * groups);
+    std::vector<GroupMinima> group_out(chunk_capacity);
+    std::vector<float> old_values(chunk_capacity);
+#pragma omp for schedule(static)
+    for (Eigen::Index chunk = 0; chunk < chunks; ++chunk) {
+      const Eigen::Index chunk_begin = chunk * kChunkRows;
+      const int rows_here = static_cast<int>(std::min(n, chunk_begin + kChunkRows) - chunk_begin);
+      for (auto& list : group_rows) list.clear();
+      // The label's kernel value for 8 rows at a time: independent FMA chains overlap.
+      if (!first) {
+        for (int r0 = 0; r0 < rows_here; r0 += 8) {
+          const float* xs[8];
+          const float* cs[8];
+          float acc[8];
+          for (int q = 0; q < 8; ++q) {
+            const Eigen::Index i = chunk_begin + r0 + (r0 + q < rows_here ? q : 0);
+            const int label = labels[i];
+            xs[q] = features.row(i).data();
+            cs[q] = layout.minus_two_rows.data() + static_cast<std::size_t>(label) * d;
+            acc[q] = layout.norm_of[label];
+          }
+          for (int j = 0; j < d; ++j) {
+            for (int q = 0; q < 8; ++q) acc[q] = std::fma(xs[q][j], cs[q][j], acc[q]);
+          }
+          for (int q = 0; q < 8 && r0 + q < rows_here; ++q) old_values[r0 + q] = acc[q];
+        }
+        evaluations += rows_here;
+      }
+      // 1. The label's own value, the bounds moved by the centroids' drift, the groups to open.
+      for (int r = 0; r < rows_here; ++r) {
+        const Eigen::Index i = chunk_begin + r;
+        char* row_open = open.data() + static_cast<std::size_t>(r) * groups;
+        if (first) {
+          std::fill(row_open, row_open + groups, 1);
+          for (int g = 0; g < groups; ++g) group_rows[g].push_back(static_cast<int>(i));
+          old_values[r] = kInfinity;
+          continue;
+        }
+        float* bounds = lower_bounds_.data() + static_cast<std::size_t>(i) * groups;
+        const RowMargins m = row_margins(row_norms[i], d, max_centroid_norm);
+        const float value = old_values[r];
+        // A centroid whose exact distance exceeds this has a kernel value above the label's.
+        const double squared = static_cast<double>(value) + m.norm_high + m.margin;
+        const double threshold =
+            (squared > 0 ? std::sqrt(squared) : 0) * (1 + kDoubleSlack) + m.slack;
+        for (int g = 0; g < groups; ++g) {
+          const float moved =
+              float_at_most(static_cast<double>(bounds[g]) - group_drift[g] - m.slack);
+          bounds[g] = moved;
+          row_open[g] = moved <= threshold;
+          if (row_open[g]) group_rows[g].push_back(static_cast<int>(i));
+        }
+      }
+      // 2. Each group against the rows that opened it, register-blocked as the plain kernel.
+      for (int g = 0; g < groups; ++g) {
+        const auto& list = group_rows[g];
+        if (list.empty()) continue;
+        const int count = static_cast<int>(list.size());
+        if (use_avx512) {
+          group_minima_avx512(base, list.data(), count, grouped, group_begin_[g],
+                              group_begin_[g + 1], group_out.data());
+        } else {
+          group_minima_portable(base, list.data(), count, grouped, group_begin_[g],
+                                group_begin_[g + 1], group_out.data());
+        }
+        evaluations += static_cast<std::int64_t>(count) * (group_begin_[g + 1] - group_begin_[g]);
+        for (int q = 0; q < count; ++q) {
+          minima[static_cast<std::size_t>(list[q] - chunk_begin) * groups + g] = group_out[q];
+        }
+      }
+      // 3. The nearest centroid (value, then lowest index), fresh bounds, the sums.
+      for (int r = 0; r < rows_here; ++r) {
+        const Eigen::Index i = chunk_begin + r;
+        const char* row_open = open.data() + static_cast<std::size_t>(r) * groups;
+        const GroupMinima* row_minima = minima.data() + static_cast<std::size_t>(r) * groups;
+        const int old_label = first ? -1 : labels[i];
+        int best = old_label;
+        float best_value = old_values[r];
+        bool any_open = false;
+        for (int g = 0; g < groups; ++g) {
+          if (!row_open[g]) continue;
+          any_open = true;
+          const GroupMinima& m = row_minima[g];
+          if (best < 0 || m.first < best_value || (m.first == best_value && m.first_index < best)) {
+            best = m.first_index;
+            best_value = m.first;
+          }
+        }
+        if (any_open) {
+          const RowMargins margins = row_margins(row_norms[i], d, max_centroid_norm);
+          float* bounds = lower_bounds_.data() + static_cast<std::size_t>(i) * groups;
+          for (int g = 0; g < groups; ++g) {
+            if (!row_open[g]) continue;
+            const GroupMinima& m = row_minima[g];
+            const float nearest_other = m.first_index == best ? m.second : m.first;
+            bounds[g] = margins.distance_at_least(nearest_other);
+          }
+          // The old label joins its group's bound when that group was not evaluated.
+          if (!first && best != old_label && !row_open[group_of_[old_label]]) {
+            float& b = bounds[group_of_[old_label]];
+            b = std::min(b, margins.distance_at_least(old_values[r]));
+          }
+        }
+        squared_distances[i] = std::max(0.0f, row_norms[i] + best_value);
+        if (first || best != old_label) {
+          const float* row = features.row(i).data();
+          std::int64_t* to = mine.sums.data() + static_cast<std::size_t>(best) * d;
+          for (int j = 0; j < d; ++j) to[j] += formats[j].to_fixed(row[j]);
+          ++mine.counts[best];
+          if (!first) {
+            std::int64_t* from = mine.sums.data() + static_cast<std::size_t>(old_label) * d;
+            for (int j = 0; j < d; ++j) from[j] -= formats[j].to_fixed(row[j]);
+            --mine.counts[old_label];
+          }
+          labels[i] = best;
+        }
+      }
+    }
+    thread_evaluations[thread] = evaluations;
+  }
+  // Integer sums: the rank's sums equal the ones a fresh pass would give, in any merge order.
+  if (first) {
+    std::fill(local_sums_.sums.begin(), local_sums_.sums.end(), 0);
+    std::fill(local_sums_.counts.begin(), local_sums_.counts.end(), 0);
+  }
+  last_evaluations_ = 0;
+  for (int t = 0; t < threads; ++t) {
+    for (std::size_t i = 0; i < local_sums_.sums.size(); ++i)
+      local_sums_.sums[i] += thread_sums[t].sums[i];
+    for (int c = 0; c < k; ++c) local_sums_.counts[c] += thread_sums[t].counts[c];
+    last_evaluations_ += thread_evaluations[t];
+  }
+  sums.sums = local_sums_.sums;
+  sums.counts = local_sums_.counts;
+  previous_ = std::move(current);
+  started_ = true;
+}
+
+}  // namespace microseg
