@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "microseg/app/customer_input.hpp"
 #include "microseg/core/initialisation.hpp"
 #include "microseg/core/scaling.hpp"
 #include "microseg/core/small_segments.hpp"
@@ -34,13 +35,15 @@ struct SegmentConfig {
   bool warm_start = false;    ///< start from the previous run's centroids
   std::string value_feature;  ///< "" for monetary when the input has it; "none" for no value
   MinimumSegmentSize min_segment_size;
-  bool merge_small = false;  ///< merge segments below min_segment_size into their nearest
+  bool merge_small = false;    ///< merge segments below min_segment_size into their nearest
+  TransformOptions transform;  ///< --missing, --one-hot, --clip-quantiles, --weights
 
   template <class Archive>
   void serialize(Archive& archive, unsigned /*version*/) {
     archive& input& output& job_file& k& features& scale& log1p_features& init& init_centroids;
     archive& max_iterations& tolerance& seed& restarts& silhouette_sample;
     archive& previous& warm_start& value_feature& min_segment_size& merge_small;
+    archive& transform;
   }
 };
 
