@@ -11,10 +11,23 @@ namespace {
 std::vector<std::int64_t> agreed_missing_counts(const Communicator& comm,
                                                 const CustomerBlock& block,
                                                 const std::vector<std::string>& sources,
-                                                MissingPolicy policy, const std::string& path) {
+                                                MissingPolicy policy, const std::string& path,
+                                                const std::string& remedy) {
   std::vector<std::int64_t> missing = count_missing(block.features);
   comm.sum_in_place(missing);
   if (policy != MissingPolicy::reject) return missing;
+  // The first customer with a missing value, in global row order, to point at.
+  std::int64_t first_row = std::numeric_limits<std::int64_t>::max(), first_id = 0;
+  const std::vector<char> complete = rows_without_missing(block.features);
+  for (std::size_t i = 0; i < complete.size(); ++i) {
+    if (complete[i]) continue;
+    first_row = block.rows.begin + static_cast<std::int64_t>(i);
+    first_id = block.ids[i];
+    break;
+  }
+  const std::int64_t global_first = comm.min(first_row);
+  first_id =
+      comm.max(global_first == first_row ? first_id : std::numeric_limits<std::int64_t>::min());
   std::string columns;
   for (std::size_t s = 0; s < sources.size(); ++s) {
     if (missing[s] == 0) continue;
@@ -22,7 +35,8 @@ std::vector<std::int64_t> agreed_missing_counts(const Communicator& comm,
   }
   if (!columns.empty()) {
     comm.agree("input file '" + path + "' has missing values (NaN) in column " + columns +
-               "; fix the input or choose --missing mean, median or drop");
+               "; the first is customer id " + std::to_string(first_id) + " (row " +
+               std::to_string(global_first) + "); " + remedy);
   }
   return missing;
 }
@@ -166,7 +180,8 @@ PreparedCustomers fit_and_apply_preparation(const Communicator& comm, CustomerBl
                                             const TransformSettings& settings,
                                             const std::string& path) {
   PreparedCustomers out;
-  out.missing = agreed_missing_counts(comm, block, plan.sources, plan.missing, path);
+  out.missing = agreed_missing_counts(comm, block, plan.sources, plan.missing, path,
+                                      "fix the input or choose --missing mean, median or drop");
   comm.run_agreed([&] { block.features = expand_features(block.features, plan, {}, block.ids); });
   block.feature_names = plan.names();
   const std::size_t d = plan.features.size();
@@ -232,7 +247,9 @@ PreparedCustomers apply_saved_preparation(const Communicator& comm, CustomerBloc
   PreparedCustomers out;
   out.features = transform;
   out.scaling.model = scaling;
-  out.missing = agreed_missing_counts(comm, block, transform.sources, transform.missing, path);
+  out.missing = agreed_missing_counts(
+      comm, block, transform.sources, transform.missing, path,
+      "the model was fitted with --missing reject, so customers need every value");
   std::int64_t unknown = 0;
   comm.run_agreed([&] {
     block.features = expand_features(block.features, transform, code_maps, block.ids, &unknown);

@@ -92,8 +92,9 @@ class BadInput(unittest.TestCase):
         cols["monetary"][[250, 260, 299]] = np.nan  # on the last rank's rows
         path = os.path.join(self.dir, "nan.h5")
         write_columns(path, ids, cols)
-        self.assert_fails(self.segment(path), "nan.h5", "3 feature values are NaN or infinite",
-                          "monetary", f"customer id {ids[250]}")
+        self.assert_fails(self.segment(path), "nan.h5",
+                          "missing values (NaN) in column 'monetary': 3",
+                          f"customer id {ids[250]}", "--missing mean, median or drop")
 
     def test_infinity_in_a_feature(self):
         ids, cols = good_columns()
