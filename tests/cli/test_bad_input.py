@@ -73,9 +73,11 @@ class BadInput(unittest.TestCase):
         proc = self.segment(path, "--features", "age,shoe_size")
         self.assert_fails(proc, "shoe_size", "in.h5")
 
-    def test_non_numeric_dataset(self):
+    def test_text_dataset_is_no_feature(self):
+        # Text (external ids, names) is skipped; asking for it as a feature is an error.
         path = self.table(region=np.array([b"north"] * 300))
-        self.assert_fails(self.segment(path), "region", "numeric")
+        self.assert_fails(self.segment(path, "--features", "region,monetary"), "'region'",
+                          "holds text")
 
     def test_id_and_feature_lengths_differ(self):
         path = self.table(monetary=np.ones(299))
