@@ -11,6 +11,7 @@
 #include "microseg/app/assign.hpp"
 #include "microseg/app/option_reader.hpp"
 #include "microseg/core/assignment.hpp"
+#include "microseg/distributed/feature_preparation.hpp"
 #include "microseg/distributed/segmentation.hpp"
 #include "microseg/io/assignment_scores.hpp"
 #include "microseg/io/customer_table.hpp"
@@ -30,10 +31,11 @@ boost::program_options::options_description assign_options() {
   return options;
 }
 
-// The model's features in the input, in the model's order; names every missing one at once.
+// The columns the model's features are made from, in the model's order; names every missing one
+// at once.
 std::vector<int> model_columns(const io::RunModel& model, const io::CustomerTableSchema& schema) {
   std::string missing;
-  for (const auto& name : model.feature_names) {
+  for (const auto& name : model.transform.sources) {
     if (std::find(schema.feature_names.begin(), schema.feature_names.end(), name) ==
         schema.feature_names.end()) {
       missing += (missing.empty() ? "'" : ", '") + name + "'";
@@ -41,12 +43,38 @@ std::vector<int> model_columns(const io::RunModel& model, const io::CustomerTabl
   }
   if (!missing.empty()) {
     std::string needed;
-    for (const auto& name : model.feature_names) needed += (needed.empty() ? "" : ", ") + name;
+    for (const auto& name : model.transform.sources) {
+      needed += (needed.empty() ? "" : ", ") + name;
+    }
     throw InputError("input file '" + schema.path + "' lacks feature " + missing +
                      " that the model of run '" + model.directory + "' needs (it uses " + needed +
                      ")");
   }
-  return io::select_features(schema, model.feature_names);
+  return io::select_features(schema, model.transform.sources);
+}
+
+// For each one-hot column: the input's codes mapped by category name to the model's (−1 for a
+// name the model does not know), since another file may number the same categories otherwise.
+std::vector<std::vector<std::int64_t>> category_code_maps(const io::RunModel& model,
+                                                          const io::CustomerTableSchema& schema,
+                                                          const std::vector<int>& columns) {
+  const FeatureTransform& transform = model.transform;
+  std::vector<std::vector<std::int64_t>> maps(transform.sources.size());
+  for (std::size_t s = 0; s < transform.sources.size(); ++s) {
+    const auto& known = transform.categories[s];
+    if (known.empty()) continue;
+    const auto& names = schema.categories[static_cast<std::size_t>(columns[s])];
+    if (names.empty()) {
+      throw InputError("input file '" + schema.path + "': column '" + transform.sources[s] +
+                       "' has no category names (attribute 'categories'), but the model of run '" +
+                       model.directory + "' one-hot expands it by name");
+    }
+    for (const auto& name : names) {
+      const auto found = std::find(known.begin(), known.end(), name);
+      maps[s].push_back(found == known.end() ? -1 : found - known.begin());
+    }
+  }
+  return maps;
 }
 
 }  // namespace
@@ -80,10 +108,12 @@ void run_assign(const distributed::Communicator& comm, const AssignConfig& confi
   io::RunModel model;
   io::CustomerTableSchema schema;
   std::vector<int> columns;
+  std::vector<std::vector<std::int64_t>> code_maps;
   comm.run_agreed([&] {
     model = io::read_run_model(config.model);
     schema = io::inspect_customer_table(config.input, comm.native());
     columns = model_columns(model, schema);
+    code_maps = category_code_maps(model, schema, columns);
   });
   std::optional<std::string> output_error;
   if (comm.is_root()) {
@@ -95,16 +125,18 @@ void run_assign(const distributed::Communicator& comm, const AssignConfig& confi
   }
   comm.agree(output_error);
 
-  const RowRange rows = distributed::block_of_rows(schema.rows, comm.rank(), comm.size());
   CustomerBlock block;
-  comm.run_agreed([&] { block = io::read_customer_block(schema, columns, rows, comm.native()); });
-  distributed::check_finite(comm, block, config.input);
+  comm.run_agreed([&] {
+    block = io::read_customer_block(
+        schema, columns, distributed::block_of_rows(schema.rows, comm.rank(), comm.size()),
+        comm.native());
+  });
   distributed::check_unique_ids(comm, block.ids, config.input);
   // The saved transform, applied exactly as the run applied its fitted one, so customers of the
   // training data land on the same scaled values and the same segments.
-  comm.run_agreed(
-      [&] { apply_log1p(block.features, model.scaling.log1p, block.feature_names, block.ids); });
-  apply_scaling(block.features, model.scaling);
+  const distributed::PreparedCustomers prepared = distributed::apply_saved_preparation(
+      comm, block, model.transform, model.scaling, code_maps, config.input);
+  const RowRange rows = block.rows;  // with --missing drop in the model: the kept customers
 
   const NearestTwo nearest = nearest_two(block.features, model.centroids);
   const auto count = static_cast<std::size_t>(rows.size());
@@ -126,11 +158,13 @@ void run_assign(const distributed::Communicator& comm, const AssignConfig& confi
   run.emplace_back("input", config.input);
   run.emplace_back("job_file", config.job_file);
   run.emplace_back("ranks", static_cast<std::int64_t>(comm.size()));
-  run.emplace_back("customers", schema.rows);
+  run.emplace_back("customers", prepared.customers);
+  run.emplace_back("dropped_customers", prepared.dropped);
+  run.emplace_back("unknown_categories", prepared.unknown_categories);
   run.emplace_back("k", static_cast<std::int64_t>(model.k()));
   run.emplace_back("version_microseg", std::string(MICROSEG_VERSION));
   const io::ScoredBlock scored{rows,
-                               schema.rows,
+                               prepared.customers,
                                &block.ids,
                                &segments,
                                &nearest.nearest_distance,
@@ -140,13 +174,24 @@ void run_assign(const distributed::Communicator& comm, const AssignConfig& confi
   comm.run_agreed([&] { io::write_assignment_scores(config.output, comm.native(), scored, run); });
 
   if (comm.is_root()) {
-    log << "microseg assign: " << schema.rows << " customers from " << config.input
+    log << "microseg assign: " << prepared.customers << " customers from " << config.input
         << " scored against run " << config.model << " (" << model.k() << " segments) on "
-        << comm.size() << " ranks\n\nsegment  customers   share\n";
+        << comm.size() << " ranks\n";
+    if (prepared.dropped > 0) {
+      log << "dropped " << prepared.dropped
+          << " customers with missing values (the model's --missing drop)\n";
+    }
+    if (prepared.unknown_categories > 0) {
+      log << prepared.unknown_categories
+          << " category values unknown to the model: those customers get 0 in every indicator of "
+             "that column\n";
+    }
+    log << "\nsegment  customers   share\n";
     for (int s = 0; s < model.k(); ++s) {
       log << std::setw(7) << model.identity.ids[s] << std::setw(11) << sizes[s] << std::setw(7)
           << std::fixed << std::setprecision(1)
-          << 100.0 * static_cast<double>(sizes[s]) / static_cast<double>(schema.rows) << "%\n";
+          << 100.0 * static_cast<double>(sizes[s]) / static_cast<double>(prepared.customers)
+          << "%\n";
     }
     log << std::defaultfloat << std::setprecision(6)
         << "\noutput: " << (std::filesystem::path(config.output) / "assignments.h5").string()

@@ -681,7 +681,7 @@ void run_ingest_features(const Communicator& comm, const IngestFeaturesConfig& c
   if (!comm.is_root()) return;
   log << "microseg ingest features: " << path << ": " << with_thousands(total_rows)
       << " customers × " << table.columns.size() << " columns written to " << config.output
-      << (integer_ids ? "" : " (ids mapped from text keys; the keys are in /external_id)")
+      << (integer_ids ? "" : " (ids mapped from text keys; the keys are in /customers/external_id)")
       << "\n  malformed and skipped " << with_thousands(bad_rows.count) << "\n";
   for (const auto& line : bad_rows.first) log << "  skipped: " << line << "\n";
   for (const auto& column : table.columns) {

@@ -36,7 +36,7 @@ boost::program_options::options_description segment_options() {
       ("output", po::value<std::string>(), "output directory")                                 //
       ("k", po::value<std::string>(), "number of segments")                                    //
       ("features", po::value<std::string>(), "comma-separated feature names (default: all)")   //
-      ("scale", po::value<std::string>(), "zscore | minmax | none (default zscore)")           //
+      ("scale", po::value<std::string>(), "zscore | minmax | robust | none (default zscore)")  //
       ("log1p", po::value<std::string>(), "comma-separated features to log1p before scaling")  //
       ("init", po::value<std::string>(),
        "kmeans-parallel | kmeans++ | file (default kmeans-parallel)")  //
@@ -64,6 +64,7 @@ boost::program_options::options_description segment_options() {
        "flag segments below this many customers (500) or this share (0.02 or 2%)")  //
       ("merge-small", po::value<std::string>()->implicit_value("true"),
        "merge segments below --min-segment-size into their nearest before the final assignment");
+  add_transform_options(options);
   return options;
 }
 
@@ -81,22 +82,6 @@ class PhaseTimer {
  private:
   Clock::time_point last_ = Clock::now();
 };
-
-// Checks that need only the configuration and the file's metadata, made before any data is read
-// so a wrong option fails fast.
-std::vector<char> log1p_flags(const SegmentConfig& config,
-                              const std::vector<std::string>& feature_names) {
-  std::vector<char> flags(feature_names.size(), 0);
-  for (const auto& name : config.log1p_features) {
-    auto it = std::find(feature_names.begin(), feature_names.end(), name);
-    if (it == feature_names.end()) {
-      throw InputError("option --log1p: feature '" + name +
-                       "' is not among the features being segmented");
-    }
-    flags[static_cast<std::size_t>(it - feature_names.begin())] = 1;
-  }
-  return flags;
-}
 
 std::string eigen_version() {
   return std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) + "." +
@@ -174,8 +159,8 @@ struct MarketingColumns {
 MarketingColumns read_marketing_columns(const distributed::Communicator& comm,
                                         const SegmentConfig& config,
                                         const io::CustomerTableSchema& schema, RowRange rows,
-                                        std::string& value_feature, std::optional<RfmColumns>& rfm,
-                                        std::ostream& log) {
+                                        const std::vector<char>& kept, std::string& value_feature,
+                                        std::optional<RfmColumns>& rfm, std::ostream& log) {
   std::vector<std::string> wanted;
   if (!value_feature.empty()) wanted.push_back(value_feature);
   if (rfm) {
@@ -190,6 +175,7 @@ MarketingColumns read_marketing_columns(const distributed::Communicator& comm,
     block =
         io::read_customer_block(schema, io::select_features(schema, wanted), rows, comm.native());
   });
+  keep_rows(block, kept);  // the customers --missing drop left out have no profile either
   const auto index_of = [&](const std::string& name) {
     return std::find(wanted.begin(), wanted.end(), name) - wanted.begin();
   };
@@ -314,6 +300,7 @@ SegmentConfig parse_segment_options(const std::vector<std::string>& arguments) {
   config.value_feature = options.text("value-feature");
   config.min_segment_size = parse_minimum_segment_size(options.text("min-segment-size"));
   config.merge_small = switch_value(options, "merge-small");
+  config.transform = parse_transform_options(options);
   if (config.merge_small && config.min_segment_size.kind == MinimumSegmentSize::Kind::none) {
     throw InputError("segment: --merge-small needs --min-segment-size (a count or a share)");
   }
@@ -338,7 +325,8 @@ std::string describe(const SegmentConfig& config) {
        << "\nwarm-start = " << (config.warm_start ? "true" : "false")
        << "\nvalue-feature = " << config.value_feature
        << "\nmin-segment-size = " << config.min_segment_size.text()
-       << "\nmerge-small = " << (config.merge_small ? "true" : "false") << "\n";
+       << "\nmerge-small = " << (config.merge_small ? "true" : "false") << "\n"
+       << describe(config.transform);
   return text.str();
 }
 
@@ -355,20 +343,17 @@ void run_segment(const distributed::Communicator& comm, const SegmentConfig& con
   RunAttributes timings;
 
   // Read: metadata first (identical on every rank), then each rank's block of rows.
-  io::CustomerTableSchema schema;
-  std::vector<int> columns;
-  std::vector<std::string> names;
-  std::vector<char> log1p;
+  const CustomerSelection selection{config.input, config.features, config.log1p_features,
+                                    config.scale, config.transform};
+  const InspectedInput input = inspect_customer_input(comm, selection, config.k);
+  const io::CustomerTableSchema& schema = input.schema;
+  const std::vector<std::string>& names = input.feature_names;
   std::optional<io::RunModel> previous;
   int k = config.k;
   std::string value_feature;
   std::optional<RfmColumns> rfm_columns;
   std::int64_t min_segment_size = 0;
   comm.run_agreed([&] {
-    schema = io::inspect_customer_table(config.input, comm.native());
-    columns = io::select_features(schema, config.features);
-    for (int c : columns) names.push_back(schema.feature_names[c]);
-    log1p = log1p_flags(config, names);
     if (!config.previous.empty()) {
       previous = io::read_run_model(config.previous).with_feature_order(names);
     }
@@ -407,27 +392,34 @@ void run_segment(const distributed::Communicator& comm, const SegmentConfig& con
   if (config.init == InitKind::file && !config.warm_start) {
     comm.run_agreed([&] {
       given_centroids =
-          io::read_centroids(config.init_centroids, k, static_cast<int>(columns.size()));
+          io::read_centroids(config.init_centroids, k, static_cast<int>(names.size()));
     });
   }
-  const RowRange rows = distributed::block_of_rows(schema.rows, comm.rank(), comm.size());
-  CustomerBlock block;
-  comm.run_agreed([&] { block = io::read_customer_block(schema, columns, rows, comm.native()); });
-  distributed::check_finite(comm, block, config.input);
-  distributed::check_unique_ids(comm, block.ids, config.input);
-  const MarketingColumns marketing =
-      read_marketing_columns(comm, config, schema, rows, value_feature, rfm_columns, log);
-  timings.emplace_back("seconds_read", timer.lap());
+  // Read and transform (one-hot, missing values, clipping, log1p, scaling, weights); with
+  // --missing drop, `rows` numbers the kept customers only.
+  ScaledCustomers customers = read_and_scale(comm, input);
+  CustomerBlock& block = customers.block;
+  const RowRange rows = customers.rows;
+  const distributed::FittedTransform& transform = customers.transform;
+  if (k > customers.customers) {
+    comm.agree("option --k: k = " + std::to_string(k) + " is larger than the " +
+               std::to_string(customers.customers) + " customers left in '" + config.input + "'");
+  }
+  min_segment_size = config.min_segment_size.customers_for(customers.customers);
+  const MarketingColumns marketing = read_marketing_columns(
+      comm, config, schema, distributed::block_of_rows(schema.rows, comm.rank(), comm.size()),
+      customers.kept, value_feature, rfm_columns, log);
+  const double read_and_scale_seconds = timer.lap();
+  timings.emplace_back("seconds_read", read_and_scale_seconds - customers.seconds_transform);
+  timings.emplace_back("seconds_scale", customers.seconds_transform);
   if (root) {
-    log << "microseg segment: " << schema.rows << " customers × " << names.size()
+    log << "microseg segment: " << customers.customers << " customers × " << names.size()
         << " features from " << config.input << " on " << comm.size() << " ranks, k = " << k
         << "\n";
+    if (config.transform.missing == MissingPolicy::drop) {
+      log << "dropped " << customers.dropped << " customers with missing values (--missing drop)\n";
+    }
   }
-
-  // Transform.
-  const distributed::FittedTransform transform =
-      distributed::fit_and_apply_transform(comm, block, config.scale, log1p);
-  timings.emplace_back("seconds_scale", timer.lap());
 
   // Initialise and iterate, once per restart; the lowest inertia wins. A warm start maps the
   // previous centroids into this run's scaled space and starts from them.
@@ -553,7 +545,8 @@ void run_segment(const distributed::Communicator& comm, const SegmentConfig& con
   run.emplace_back("job_file", config.job_file);
   run.emplace_back("seed", static_cast<std::int64_t>(config.seed));
   run.emplace_back("ranks", static_cast<std::int64_t>(comm.size()));
-  run.emplace_back("customers", schema.rows);
+  run.emplace_back("customers", customers.customers);
+  run.emplace_back("dropped_customers", customers.dropped);
   run.emplace_back("k", static_cast<std::int64_t>(k));
   run.emplace_back("segments", static_cast<std::int64_t>(final_k));
   run.emplace_back("merged_segments", static_cast<std::int64_t>(merged));
@@ -570,10 +563,11 @@ void run_segment(const distributed::Communicator& comm, const SegmentConfig& con
   run.emplace_back("version_boost", boost_version());
   run.insert(run.end(), timings.begin(), timings.end());
   // The write's own time cannot be inside the file it times; it is logged instead.
-  AssignmentBlock assignments{rows, schema.rows, &block.ids, &stable_segments,
+  AssignmentBlock assignments{rows, customers.customers, &block.ids, &stable_segments,
                               &final_assignment.distances};
   io::RunOutputs outputs;
   outputs.scaling = &transform.model;
+  outputs.transform = &customers.features;
   outputs.identity = &match.identity;
   outputs.actionable = &actionable;
   outputs.values = values;

@@ -56,6 +56,7 @@ po::options_description sweep_options() {
       ("seed", po::value<std::string>(), "random seed (default 0)")  //
       ("silhouette-sample", po::value<std::string>(),
        "customers in the exact silhouette sample, stratified by segment (default 10000)");
+  add_transform_options(options);
   return options;
 }
 
@@ -103,6 +104,16 @@ RunAttributes sweep_settings(const SweepConfig& config, const InspectedInput& in
   settings.emplace_back("seed", static_cast<std::int64_t>(config.seed));
   settings.emplace_back("restarts", static_cast<std::int64_t>(config.restarts));
   settings.emplace_back("silhouette_sample", config.silhouette_sample);
+  // The transform beyond log1p and scaling; promote rebuilds it from these.
+  settings.emplace_back("sources", join(input.plan.sources));
+  settings.emplace_back("missing", to_string(config.transform.missing));
+  settings.emplace_back("one_hot", join(config.transform.one_hot));
+  settings.emplace_back("weights", join(config.transform.weights));
+  std::string clip;
+  for (double level : config.transform.clip_quantiles) {
+    clip += (clip.empty() ? "" : ",") + value_text(level);
+  }
+  settings.emplace_back("clip_quantiles", clip);
   return settings;
 }
 
@@ -415,6 +426,7 @@ SweepConfig parse_sweep_options(const std::vector<std::string>& arguments) {
   config.seed = options.seed("seed", "0");
   config.silhouette_sample =
       options.integer("silhouette-sample", "10000", 0, std::int64_t{1} << 40);
+  config.transform = parse_transform_options(options);
   return config;
 }
 
@@ -428,7 +440,7 @@ void run_sweep(const distributed::Communicator& comm, const SweepConfig& config,
   const bool root = comm.is_root();
   const auto started = Clock::now();
   const CustomerSelection selection{config.input, config.features, config.log1p_features,
-                                    config.scale};
+                                    config.scale, config.transform};
   const InspectedInput input = inspect_customer_input(comm, selection, config.ks.back());
   std::optional<std::string> output_error;
   if (root) {
@@ -594,6 +606,37 @@ void run_promote(const distributed::Communicator& comm, const PromoteConfig& con
         config.input.empty() ? setting<std::string>(settings, "input", model_path) : config.input;
     selection.features = model.feature_names;
     selection.scale = model.scaling.kind;
+    // Sweeps that recorded their transform: read the same source columns, transform them alike.
+    const auto optional_setting = [&](const std::string& name) -> std::optional<std::string> {
+      for (const auto& [key, value] : settings) {
+        if (key == name && std::holds_alternative<std::string>(value)) {
+          return std::get<std::string>(value);
+        }
+      }
+      return std::nullopt;
+    };
+    const auto split = [](const std::string& text) {
+      std::vector<std::string> items;
+      std::size_t at = 0;
+      while (!text.empty() && at <= text.size()) {
+        const std::size_t comma = std::min(text.find(',', at), text.size());
+        items.push_back(text.substr(at, comma - at));
+        at = comma + 1;
+      }
+      return items;
+    };
+    if (const auto sources = optional_setting("sources")) selection.features = split(*sources);
+    if (const auto missing = optional_setting("missing")) {
+      selection.transform.missing = parse_missing_policy(*missing);
+    }
+    if (const auto one_hot = optional_setting("one_hot"))
+      selection.transform.one_hot = split(*one_hot);
+    if (const auto weights = optional_setting("weights"))
+      selection.transform.weights = split(*weights);
+    if (const auto clip = optional_setting("clip_quantiles")) {
+      for (const auto& level : split(*clip))
+        selection.transform.clip_quantiles.push_back(std::stod(level));
+    }
     for (std::size_t j = 0; j < model.feature_names.size(); ++j) {
       if (model.scaling.log1p[j]) selection.log1p_features.push_back(model.feature_names[j]);
     }
@@ -605,8 +648,9 @@ void run_promote(const distributed::Communicator& comm, const PromoteConfig& con
     text << "input = " << selection.input << "\noutput = " << config.output << "\nk = " << k
          << "\nfeatures = " << join(selection.features)
          << "\nscale = " << to_string(selection.scale)
-         << "\nlog1p = " << join(selection.log1p_features)
-         << "\ninit = " << setting<std::string>(settings, "init", model_path)
+         << "\nlog1p = " << join(selection.log1p_features) << "\n"
+         << describe(selection.transform)
+         << "init = " << setting<std::string>(settings, "init", model_path)
          << "\nmax-iter = " << setting<std::int64_t>(settings, "max_iter", model_path)
          << "\ntol = " << setting<double>(settings, "tol", model_path) << "\nseed = " << seed
          << "\nrestarts = " << restarts << "\nsilhouette-sample = " << silhouette_sample
@@ -654,7 +698,7 @@ void run_promote(const distributed::Communicator& comm, const PromoteConfig& con
   RunFacts facts;
   facts.configuration = configuration;
   facts.seed = seed;
-  facts.customers = input.schema.rows;
+  facts.customers = customers.customers;
   facts.k = k;
   facts.iterations = model.iterations;
   facts.converged = model.converged != 0;
@@ -664,7 +708,7 @@ void run_promote(const distributed::Communicator& comm, const PromoteConfig& con
   run = run_attributes(comm, facts);
   run.emplace_back("promoted_from", model_path);
   run.insert(run.end(), timings.begin(), timings.end());
-  const AssignmentBlock assignments{customers.rows, input.schema.rows, &customers.block.ids,
+  const AssignmentBlock assignments{customers.rows, customers.customers, &customers.block.ids,
                                     &measured.assignment.segments, &measured.assignment.distances};
   comm.run_agreed(
       [&] { io::write_segmentation(config.output, comm.native(), measured.summary, assignments); });

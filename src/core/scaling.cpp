@@ -33,7 +33,8 @@ ScaleKind parse_scale_kind(const std::string& text) {
   if (text == "zscore") return ScaleKind::zscore;
   if (text == "minmax") return ScaleKind::minmax;
   if (text == "none") return ScaleKind::none;
-  throw InputError("unknown scaling '" + text + "'; valid values are zscore, minmax, none");
+  if (text == "robust") return ScaleKind::robust;
+  throw InputError("unknown scaling '" + text + "'; valid values are zscore, minmax, robust, none");
 }
 
 std::string to_string(ScaleKind kind) {
@@ -44,6 +45,8 @@ std::string to_string(ScaleKind kind) {
       return "minmax";
     case ScaleKind::none:
       return "none";
+    case ScaleKind::robust:
+      return "robust";
   }
   throw std::invalid_argument("to_string: invalid ScaleKind");
 }
@@ -70,6 +73,14 @@ ScalingModel ScalingModel::from_statistics(ScaleKind kind, std::vector<char> log
     for (std::size_t j = 0; j < d; ++j) {
       model.offset[j] = stats.min[j];
       model.scale[j] = usable_scale(stats.max[j] - stats.min[j]);
+    }
+  } else if (kind == ScaleKind::robust) {
+    require_size(stats.median, d, "median");
+    require_size(stats.lower_quartile, d, "lower_quartile");
+    require_size(stats.upper_quartile, d, "upper_quartile");
+    for (std::size_t j = 0; j < d; ++j) {
+      model.offset[j] = stats.median[j];
+      model.scale[j] = usable_scale(stats.upper_quartile[j] - stats.lower_quartile[j]);
     }
   }
   return model;

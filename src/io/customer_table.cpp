@@ -244,6 +244,86 @@ void inspect_matrix_layout(hid_t group, hsize_t rows, CustomerTableSchema& schem
   }
 }
 
+// The strings of a 1-D string dataset, fixed- or variable-length.
+std::vector<std::string> read_string_dataset(hid_t location, const std::string& object,
+                                             const std::string& path) {
+  DatasetHandle dataset(H5Dopen2(location, object.c_str(), H5P_DEFAULT));
+  DatatypeHandle type(dataset.valid() ? H5Dget_type(dataset.get()) : H5I_INVALID_HID);
+  DataspaceHandle space(dataset.valid() ? H5Dget_space(dataset.get()) : H5I_INVALID_HID);
+  if (!type.valid() || !space.valid() || H5Tget_class(type.get()) != H5T_STRING ||
+      H5Sget_simple_extent_ndims(space.get()) != 1) {
+    throw InputError(in_file(object, path) + " must be a 1-D dataset of strings" +
+                     with_hdf5_detail());
+  }
+  hsize_t count = 0;
+  H5Sget_simple_extent_dims(space.get(), &count, nullptr);
+  std::vector<std::string> values;
+  if (count == 0) return values;
+  DatatypeHandle memory_type(H5Tcopy(H5T_C_S1));
+  H5Tset_cset(memory_type.get(), H5Tget_cset(type.get()));
+  herr_t status = -1;
+  if (H5Tis_variable_str(type.get()) > 0) {
+    H5Tset_size(memory_type.get(), H5T_VARIABLE);
+    std::vector<char*> buffer(count, nullptr);
+    status =
+        H5Dread(dataset.get(), memory_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data());
+    if (status >= 0) {
+      for (char* text : buffer) values.emplace_back(text != nullptr ? text : "");
+      H5Dvlen_reclaim(memory_type.get(), space.get(), H5P_DEFAULT, buffer.data());
+    }
+  } else {
+    const std::size_t width = H5Tget_size(type.get()) + 1;
+    H5Tset_size(memory_type.get(), width);
+    H5Tset_strpad(memory_type.get(), H5T_STR_NULLTERM);
+    std::vector<char> buffer(count * width, '\0');
+    status =
+        H5Dread(dataset.get(), memory_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data());
+    for (hsize_t i = 0; status >= 0 && i < count; ++i)
+      values.emplace_back(buffer.data() + i * width);
+  }
+  if (status < 0) throw InputError("cannot read " + in_file(object, path) + with_hdf5_detail());
+  return values;
+}
+
+// The names of a categorical column's codes: its `categories` attribute is the path of a string
+// dataset (ingest writes /categories/<column>). Empty for a column without the attribute.
+std::vector<std::string> category_names(hid_t group, hid_t dataset, const std::string& object,
+                                        const std::string& path) {
+  if (H5Aexists(dataset, "categories") <= 0) return {};
+  AttributeHandle attribute(H5Aopen(dataset, "categories", H5P_DEFAULT));
+  DatatypeHandle type(attribute.valid() ? H5Aget_type(attribute.get()) : H5I_INVALID_HID);
+  DataspaceHandle space(attribute.valid() ? H5Aget_space(attribute.get()) : H5I_INVALID_HID);
+  if (!type.valid() || !space.valid() || H5Tget_class(type.get()) != H5T_STRING ||
+      H5Sget_simple_extent_ndims(space.get()) != 0) {
+    throw InputError("attribute categories of " + in_file(object, path) +
+                     " must be a string naming the dataset of its category names");
+  }
+  std::string target;
+  if (H5Tis_variable_str(type.get()) > 0) {
+    DatatypeHandle memory_type(H5Tcopy(H5T_C_S1));
+    H5Tset_cset(memory_type.get(), H5Tget_cset(type.get()));
+    H5Tset_size(memory_type.get(), H5T_VARIABLE);
+    char* text = nullptr;
+    if (H5Aread(attribute.get(), memory_type.get(), &text) >= 0 && text != nullptr) {
+      target = text;
+      H5free_memory(text);
+    }
+  } else {
+    const std::size_t width = H5Tget_size(type.get());
+    DatatypeHandle memory_type(H5Tcopy(H5T_C_S1));
+    H5Tset_cset(memory_type.get(), H5Tget_cset(type.get()));
+    H5Tset_size(memory_type.get(), width + 1);
+    H5Tset_strpad(memory_type.get(), H5T_STR_NULLTERM);
+    std::vector<char> buffer(width + 1, '\0');
+    if (H5Aread(attribute.get(), memory_type.get(), buffer.data()) >= 0) target = buffer.data();
+  }
+  if (target.empty() || H5Lexists(group, target.c_str(), H5P_DEFAULT) <= 0) {
+    throw InputError("attribute categories of " + in_file(object, path) + " names '" + target +
+                     "', which is not a dataset of the file");
+  }
+  return read_string_dataset(group, target, path);
+}
+
 void inspect_columns_layout(hid_t group, hsize_t rows, CustomerTableSchema& schema) {
   const std::string& path = schema.path;
   for (const std::string& name : link_names(group)) {
@@ -259,6 +339,10 @@ void inspect_columns_layout(hid_t group, hsize_t rows, CustomerTableSchema& sche
     if (!is_dataset) continue;  // sub-groups and named types are not features
     DatasetHandle dataset = open_dataset(group, name, path);
     const DatasetShape shape = shape_of(dataset.get(), object, path);
+    if (shape.type_class == H5T_STRING) {  // external ids, free text: never features
+      schema.text_columns.push_back(name);
+      continue;
+    }
     if (!is_numeric(shape.type_class)) {
       throw InputError(in_file(object, path) +
                        " must be numeric (integers or floating-point numbers), but holds " +
@@ -270,6 +354,7 @@ void inspect_columns_layout(hid_t group, hsize_t rows, CustomerTableSchema& sche
     }
     if (shape.dims[0] != rows) throw InputError(rows_mismatch(object, shape.dims[0], rows, path));
     schema.feature_names.push_back(name);
+    schema.categories.push_back(category_names(group, dataset.get(), object, path));
   }
 }
 
@@ -296,6 +381,7 @@ CustomerTableSchema inspect_open_table(hid_t file, const std::string& path) {
   if (has_link(group.get(), "features")) {
     schema.layout = FeatureLayout::matrix;
     inspect_matrix_layout(group.get(), rows, schema);
+    schema.categories.resize(schema.feature_names.size());
   } else {
     schema.layout = FeatureLayout::columns;
     inspect_columns_layout(group.get(), rows, schema);
@@ -559,6 +645,12 @@ std::vector<int> select_features(const CustomerTableSchema& schema,
   }
   for (const auto& name : requested) {
     const auto found = std::find(schema.feature_names.begin(), schema.feature_names.end(), name);
+    if (found == schema.feature_names.end() &&
+        std::find(schema.text_columns.begin(), schema.text_columns.end(), name) !=
+            schema.text_columns.end()) {
+      throw InputError("feature '" + name + "' of input file '" + schema.path +
+                       "' holds text, not numbers, so it cannot be a feature");
+    }
     if (found == schema.feature_names.end()) {
       std::string available;
       for (const auto& known : schema.feature_names) {

@@ -142,8 +142,8 @@ void write_ingested_table(const std::string& path, MPI_Comm comm, const Ingested
 
       if (table.has_external_ids) {
         DatatypeHandle type = fixed_string_type(external_width);
-        DatasetHandle external =
-            create_dataset(file.get(), "external_id", type.get(), {n}, Layout::row_chunks, path);
+        DatasetHandle external = create_dataset(customers.get(), "external_id", type.get(), {n},
+                                                Layout::row_chunks, path);
         write_scalar_attribute(external.get(), "description",
                                "the customer key as written in the CSV, row by row with "
                                "/customers/id",
@@ -151,7 +151,7 @@ void write_ingested_table(const std::string& path, MPI_Comm comm, const Ingested
         const std::vector<char> packed = pack_fixed(table.external_ids, external_width);
         note(write_row_block(external.get(), type.get(), table.rows.begin, table.rows.size(),
                              packed.data()),
-             "/external_id");
+             "/customers/external_id");
       }
 
       GroupHandle ingest = create_group(file.get(), "ingest", path);

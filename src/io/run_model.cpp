@@ -6,6 +6,7 @@
 #include <optional>
 #include <set>
 
+#include "feature_transform_file.hpp"
 #include "hdf5_handle.hpp"
 #include "microseg/distributed/communicator.hpp"
 
@@ -206,6 +207,11 @@ RunModel RunModel::with_feature_order(const std::vector<std::string>& names) con
     reordered.scaling.scale[j] = scaling.scale[from];
     reordered.centroids.col(static_cast<Eigen::Index>(j)) =
         centroids.col(static_cast<Eigen::Index>(from));
+    reordered.transform.features[j] = transform.features[from];
+    reordered.transform.fill[j] = transform.fill[from];
+    reordered.transform.clip_low[j] = transform.clip_low[from];
+    reordered.transform.clip_high[j] = transform.clip_high[from];
+    reordered.transform.weight[j] = transform.weight[from];
   }
   return reordered;
 }
@@ -248,6 +254,8 @@ RunModel read_run_model(const std::string& directory) {
       run.read<double>(file.get(), "/model/scaling/offset", H5T_NATIVE_DOUBLE, {d});
   model.scaling.scale =
       run.read<double>(file.get(), "/model/scaling/scale", H5T_NATIVE_DOUBLE, {d});
+  model.transform = read_feature_transform(file.get(), model.feature_names,
+                                           "run '" + directory + "': '" + model.file + "'");
 
   const std::vector<hsize_t> centroid_dims = run.dims_of(file.get(), "/centroids/scaled");
   if (centroid_dims.size() != 2 || centroid_dims[1] != d || centroid_dims[0] == 0) {

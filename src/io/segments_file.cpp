@@ -13,6 +13,7 @@
 #include <set>
 #include <variant>
 
+#include "feature_transform_file.hpp"
 #include "hdf5_handle.hpp"
 #include "hdf5_write.hpp"
 #include "microseg/distributed/communicator.hpp"
@@ -543,6 +544,7 @@ void write_segmentation(const std::string& directory, MPI_Comm comm,
       write_small(sg, at + "/scaling", "log1p", H5T_STD_I8LE, H5T_NATIVE_INT8, {d}, log1p.data());
       write_doubles(sg, at + "/scaling", "offset", outputs.scaling->offset, {d});
       write_doubles(sg, at + "/scaling", "scale", outputs.scaling->scale, {d});
+      if (outputs.transform) write_feature_transform(g, *outputs.transform, root, file_name, note);
     }
     if (const MigrationReport* migration = outputs.migration) {
       const std::string at = "/migration";

@@ -163,7 +163,8 @@ class AssignBadInput(unittest.TestCase):
         columns["age"][5] = np.nan
         path = os.path.join(self.dir, "nan.h5")
         write_columns(path, self.ids, columns)
-        self.assert_fails(self.assign(path), "NaN or infinite", f"customer id {self.ids[5]}")
+        self.assert_fails(self.assign(path), "missing values (NaN) in column 'age': 1",
+                          f"customer id {self.ids[5]}", "--missing reject")
         ids = self.ids.copy()
         ids[300] = ids[2]
         path = os.path.join(self.dir, "dup.h5")

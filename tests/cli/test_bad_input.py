@@ -73,9 +73,11 @@ class BadInput(unittest.TestCase):
         proc = self.segment(path, "--features", "age,shoe_size")
         self.assert_fails(proc, "shoe_size", "in.h5")
 
-    def test_non_numeric_dataset(self):
+    def test_text_dataset_is_no_feature(self):
+        # Text (external ids, names) is skipped; asking for it as a feature is an error.
         path = self.table(region=np.array([b"north"] * 300))
-        self.assert_fails(self.segment(path), "region", "numeric")
+        self.assert_fails(self.segment(path, "--features", "region,monetary"), "'region'",
+                          "holds text")
 
     def test_id_and_feature_lengths_differ(self):
         path = self.table(monetary=np.ones(299))
@@ -92,8 +94,9 @@ class BadInput(unittest.TestCase):
         cols["monetary"][[250, 260, 299]] = np.nan  # on the last rank's rows
         path = os.path.join(self.dir, "nan.h5")
         write_columns(path, ids, cols)
-        self.assert_fails(self.segment(path), "nan.h5", "3 feature values are NaN or infinite",
-                          "monetary", f"customer id {ids[250]}")
+        self.assert_fails(self.segment(path), "nan.h5",
+                          "missing values (NaN) in column 'monetary': 3",
+                          f"customer id {ids[250]}", "--missing mean, median or drop")
 
     def test_infinity_in_a_feature(self):
         ids, cols = good_columns()

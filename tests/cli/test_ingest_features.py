@@ -28,8 +28,8 @@ def read(path):
             out[name + ".attrs"] = dict(g[name].attrs)
         out["categories"] = {k: [s.decode() for s in f["categories"][k][...]]
                              for k in f.get("categories", {})}
-        if "external_id" in f:
-            out["external_id"] = [s.decode() for s in f["external_id"][...]]
+        if "external_id" in g:
+            out["external_id"] = [s.decode() for s in g["external_id"][...]]
         out["ingest"] = dict(f["ingest"].attrs)
     return out
 
@@ -110,8 +110,9 @@ class HandChecked(unittest.TestCase):
         self.assertEqual(len(set(out["id"].tolist())), 3)
         self.assertTrue(np.all(out["id"] >= 0))
         np.testing.assert_array_equal(out["spend"], [1, 2, 3])
-        self.assertIn("/external_id", proc.stdout)
-        # The keys and the provenance live outside /customers, so segment takes only "spend".
+        self.assertIn("/customers/external_id", proc.stdout)
+        # The keys are text, which segment skips, and the provenance lives outside /customers,
+        # so segment takes only "spend".
         run_dir = os.path.join(self.dir, "keys-run")
         seg = run(2, "segment", "--input", os.path.join(self.dir, "keys.h5"), "--k", 2,
                   "--output", run_dir)

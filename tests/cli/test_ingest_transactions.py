@@ -60,8 +60,8 @@ def read_output(path):
         out["segment_names"] = [s.decode() for s in f["categories/rfm_segment"][...]]
         out["categories_attr"] = g["rfm_segment"].attrs["categories"]
         out["ingest"] = dict(f["ingest"].attrs)
-        if "external_id" in f:
-            out["external_id"] = [s.decode() for s in f["external_id"][...]]
+        if "customers/external_id" in f:
+            out["external_id"] = [s.decode() for s in f["customers/external_id"][...]]
     return out
 
 

@@ -381,7 +381,6 @@ TEST_CASE("bad h5py tables are rejected naming the dataset and what was expected
   const auto inspect_error = [&](const std::string& name) {
     return error_of([&] { io::inspect_customer_table(dir.file(name), MPI_COMM_WORLD); });
   };
-  const std::string strings = inspect_error("string_column.h5");
   const std::string booleans = inspect_error("bool_column.h5");
   const std::string lengths = inspect_error("mismatched_lengths.h5");
   const std::string no_id = inspect_error("missing_id.h5");
@@ -392,8 +391,13 @@ TEST_CASE("bad h5py tables are rejected naming the dataset and what was expected
   const std::string no_features = inspect_error("no_features.h5");
   const std::string two_d = inspect_error("two_d_column.h5");
 
-  CHECK_THAT(strings, Contains("/customers/name") && Contains("must be numeric") &&
-                          Contains("string_column.h5"));
+  // Text datasets (external ids, names) are skipped, not features and not errors.
+  const io::CustomerTableSchema strings =
+      io::inspect_customer_table(dir.file("string_column.h5"), MPI_COMM_WORLD);
+  CHECK(strings.feature_names == std::vector<std::string>{"income"});
+  CHECK(strings.text_columns == std::vector<std::string>{"name"});
+  CHECK_THAT(error_of([&] { io::select_features(strings, {"name"}); }),
+             Contains("'name'") && Contains("holds text"));
   CHECK_THAT(booleans, Contains("/customers/churned") && Contains("must be numeric"));
   CHECK_THAT(lengths,
              Contains("/customers/income has 999 rows") && Contains("/customers/id has 1000"));

@@ -89,7 +89,7 @@ class RfmAgainstPandas(unittest.TestCase):
         cls.expected = expected
 
         with h5py.File(cls.out, "r") as f:
-            keys = [s.decode() for s in f["external_id"][...]]
+            keys = [s.decode() for s in f["customers/external_id"][...]]
             got = pd.DataFrame({name: f["customers"][name][...] for name in f["customers"]},
                                index=keys)
             names = [s.decode() for s in f["categories/rfm_segment"][...]]

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "microseg/app/customer_input.hpp"
 #include "microseg/core/initialisation.hpp"
 #include "microseg/core/pruned_assignment.hpp"
 #include "microseg/core/scaling.hpp"
@@ -36,7 +37,8 @@ struct SegmentConfig {
   bool warm_start = false;    ///< start from the previous run's centroids
   std::string value_feature;  ///< "" for monetary when the input has it; "none" for no value
   MinimumSegmentSize min_segment_size;
-  bool merge_small = false;  ///< merge segments below min_segment_size into their nearest
+  bool merge_small = false;    ///< merge segments below min_segment_size into their nearest
+  TransformOptions transform;  ///< --missing, --one-hot, --clip-quantiles, --weights
 
   template <class Archive>
   void serialize(Archive& archive, unsigned /*version*/) {
@@ -44,6 +46,7 @@ struct SegmentConfig {
     archive& max_iterations& tolerance& seed& restarts& silhouette_sample;
     archive& previous& warm_start& value_feature& min_segment_size& merge_small;
     archive& lloyd_step;
+    archive& transform;
   }
 };
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "microseg/app/customer_input.hpp"
 #include "microseg/core/initialisation.hpp"
 #include "microseg/core/result.hpp"
 #include "microseg/core/scaling.hpp"
@@ -49,11 +50,13 @@ struct SweepConfig {
   double tolerance = 1e-4;
   std::uint64_t seed = 0;
   std::int64_t silhouette_sample = 10000;
+  TransformOptions transform;  ///< --missing, --one-hot, --clip-quantiles, --weights
 
   template <class Archive>
   void serialize(Archive& archive, unsigned /*version*/) {
     archive& input& output& job_file& k_text& ks& task& tasks& restarts& features& scale;
     archive& log1p_features& init& max_iterations& tolerance& seed& silhouette_sample;
+    archive& transform;
   }
 };
 

@@ -1,5 +1,6 @@
 #pragma once
-/// \file Feature transforms: optional log1p per feature, then z-score, min-max or no scaling.
+/// \file Feature transforms: optional log1p per feature, then z-score, min-max, robust (median and
+/// interquartile range) or no scaling.
 ///
 /// Statistics are fitted across ranks by the distributed layer from the local pieces below;
 /// this file only holds the per-rank arithmetic.
@@ -11,7 +12,7 @@
 
 namespace microseg {
 
-enum class ScaleKind { zscore, minmax, none };
+enum class ScaleKind { zscore, minmax, none, robust };
 ScaleKind parse_scale_kind(const std::string& text);  ///< throws InputError
 std::string to_string(ScaleKind kind);
 
@@ -19,6 +20,8 @@ std::string to_string(ScaleKind kind);
 struct FeatureStatistics {
   std::int64_t count = 0;
   std::vector<double> mean, std, min, max;  ///< std is the population standard deviation
+  /// Exact quantiles (numpy's 'linear' rule); filled only for robust scaling.
+  std::vector<double> median, lower_quartile, upper_quartile;
 };
 
 /// The fitted transform: scaled = (t - offset) / scale, where t = log1p(x) if log1p else x.
@@ -27,7 +30,8 @@ struct ScalingModel {
   std::vector<char> log1p;  ///< per feature (char, not bool, so it serialises plainly)
   std::vector<double> offset, scale;
 
-  /// Builds the model from statistics; a zero-variance (or zero-range) feature gets scale 1.
+  /// Builds the model from statistics; a zero-variance (or zero-range, or zero-IQR) feature gets
+  /// scale 1. Robust: offset = median, scale = upper − lower quartile.
   static ScalingModel from_statistics(ScaleKind kind, std::vector<char> log1p,
                                       const FeatureStatistics& stats);
   double inverse(std::size_t feature, double scaled) const;

@@ -22,12 +22,17 @@ struct CustomerTableSchema {
   std::int64_t rows = 0;
   FeatureLayout layout = FeatureLayout::matrix;
   std::vector<std::string> feature_names;  ///< all numeric features in the file, in file order
+  /// Per feature: the names of its codes when the dataset has a `categories` attribute naming a
+  /// string dataset (as `microseg ingest features --categorical` writes); empty otherwise.
+  std::vector<std::vector<std::string>> categories;
+  std::vector<std::string> text_columns;  ///< string datasets of /customers, skipped
 };
 
 /// Opens `path` and checks /customers/id and the features: throws InputError naming the file and
 /// dataset when the file is missing or unreadable, /customers or /customers/id is absent, a
-/// feature dataset is not numeric or has the wrong shape, feature_names has the wrong length,
-/// or row counts differ.
+/// feature dataset is neither numeric nor text (text datasets such as external_id are skipped)
+/// or has the wrong shape, a `categories` attribute does not name a string dataset, feature_names
+/// has the wrong length, or row counts differ.
 CustomerTableSchema inspect_customer_table(const std::string& path, MPI_Comm comm);
 
 /// Column indices of the requested features (all when `requested` is empty). Throws InputError

@@ -6,7 +6,7 @@
 ///   creation order, so the reader takes the features in the CSV's (or RFM's) column order;
 /// - a categorical feature holds codes 0..m−1 and a string attribute `categories` naming the
 ///   dataset of its m names, /categories/<feature>;
-/// - /external_id (strings, one per row) when customer keys were not integers;
+/// - /customers/external_id (strings, one per row) when customer keys were not integers;
 /// - /ingest: attributes recording the source and the counts of the run.
 /// Only /customers/id and the features live in /customers, because the reader takes every
 /// dataset there as a numeric feature.

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "microseg/core/feature_transform.hpp"
 #include "microseg/core/scaling.hpp"
 #include "microseg/core/segment_matching.hpp"
 #include "microseg/core/types.hpp"
@@ -21,7 +22,8 @@ struct RunModel {
   std::string file;  ///< directory/segments.h5
   std::vector<std::string> feature_names;
   ScalingModel scaling;
-  CentroidMatrix centroids;  ///< k × d in the run's scaled space
+  FeatureTransform transform;  ///< /model/transform: how the features are made from the input
+  CentroidMatrix centroids;    ///< k × d in the run's scaled space
   SegmentIdentity identity;
   std::vector<std::int64_t> sizes;              ///< customers per segment
   std::string value_feature;                    ///< "" when the run had no value feature

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "microseg/core/feature_transform.hpp"
 #include "microseg/core/migration.hpp"
 #include "microseg/core/result.hpp"
 #include "microseg/core/scaling.hpp"
@@ -26,6 +27,7 @@ void ensure_writable_directory(const std::string& directory);
 /// members are not written. Rows follow the summary's segments (centroid rows).
 struct RunOutputs {
   const ScalingModel* scaling = nullptr;           ///< /model/scaling
+  const FeatureTransform* transform = nullptr;     ///< /model/transform
   const SegmentIdentity* identity = nullptr;       ///< /model ids; labels of /profiles rows
   const ActionableProfiles* actionable = nullptr;  ///< /profiles additions, profiles.csv columns
   /// This rank's rows of /assignments/value (the value feature), parallel to the assignments.

@@ -1,0 +1,67 @@
+#pragma once
+/// \file The transform stage across ranks: one-hot expansion, missing values, clipping at
+/// quantiles, log1p, scaling (z-score, min-max, robust) and weights, fitted with exact
+/// reductions so every rank count gives the same numbers; and the same steps with saved numbers
+/// for `microseg assign`.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "microseg/core/feature_transform.hpp"
+#include "microseg/core/scaling.hpp"
+#include "microseg/distributed/communicator.hpp"
+#include "microseg/distributed/segmentation.hpp"
+
+namespace microseg::distributed {
+
+/// Exact quantiles of each column's non-NaN values over every rank, numpy's 'linear' rule, at
+/// each of `levels` (result[j][l]; NaN for a column without values). The order statistics are
+/// found by bisection over ordered_key32 of the float values: at most 32 rounds, each one
+/// allreduce of integer counts, so the result does not depend on the rank count.
+std::vector<std::vector<double>> column_quantiles(const Communicator& comm,
+                                                  const FeatureMatrix& features,
+                                                  const std::vector<double>& levels);
+
+/// Mean of each column's non-NaN values over every rank (exact fixed-point sums); NaN for a
+/// column without values.
+std::vector<double> column_means_ignoring_missing(const Communicator& comm,
+                                                  const FeatureMatrix& features);
+
+/// How to fit the transform (the options of segment and sweep).
+struct TransformSettings {
+  ScaleKind scale = ScaleKind::zscore;
+  std::vector<char> log1p;         ///< per transformed feature
+  std::optional<double> clip_low;  ///< quantile levels, e.g. 0.01 and 0.99
+  std::optional<double> clip_high;
+};
+
+/// What the transform stage did to this rank's block.
+struct PreparedCustomers {
+  FeatureTransform features;            ///< fitted: fill values, clipping bounds, weights
+  FittedTransform scaling;              ///< log1p and scaling (weights folded into scale)
+  std::vector<char> kept;               ///< per row read by this rank: 1 unless dropped
+  std::int64_t customers = 0;           ///< kept over all ranks
+  std::int64_t dropped = 0;             ///< dropped over all ranks (--missing drop)
+  std::vector<std::int64_t> missing;    ///< NaN per source column, over all ranks
+  std::int64_t unknown_categories = 0;  ///< assign: codes the model does not know
+};
+
+/// Collective. On entry `block` holds the source columns of `plan` as read; on exit the
+/// transformed, scaled and weighted features (block.rows renumbered over the kept rows).
+/// Throws AgreedError naming `path` and the columns with missing values (reject), a column
+/// without values to impute from, an invalid code, ±Inf values, or no customers left.
+PreparedCustomers fit_and_apply_preparation(const Communicator& comm, CustomerBlock& block,
+                                            FeatureTransform plan,
+                                            const TransformSettings& settings,
+                                            const std::string& path);
+
+/// Collective: the same steps with a saved transform and scaling, as `microseg assign` needs.
+/// `code_maps` map the input's category codes to the transform's (see expand_features).
+PreparedCustomers apply_saved_preparation(const Communicator& comm, CustomerBlock& block,
+                                          const FeatureTransform& transform,
+                                          const ScalingModel& scaling,
+                                          const std::vector<std::vector<std::int64_t>>& code_maps,
+                                          const std::string& path);
+
+}  // namespace microseg::distributed
