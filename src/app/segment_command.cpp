@@ -60,7 +60,10 @@ boost::program_options::options_description segment_options() {
       ("min-segment-size", po::value<std::string>(),
        "flag segments below this many customers (500) or this share (0.02 or 2%)")  //
       ("merge-small", po::value<std::string>()->implicit_value("true"),
-       "merge segments below --min-segment-size into their nearest before the final assignment");
+       "merge segments below --min-segment-size into their nearest before the final assignment")  //
+      ("match-max-distance", po::value<std::string>(),
+       "with --previous: a matched segment farther than this from its partner gets a fresh id; a "
+       "multiple of the previous run's customer spread (default 2x), a distance, or none");
   return options;
 }
 
@@ -130,7 +133,8 @@ void print_migration(std::ostream& log, const io::RunModel& previous, const Segm
   log << "\nprevious run " << previous.directory << " (k = " << previous.k()
       << "): " << match.identity.ids.size() - match.fresh_ids.size()
       << " segments keep their ids, fresh ids " << list(match.fresh_ids) << ", retired ids "
-      << list(match.retired_now) << "\n"
+      << list(match.retired_now) << " (" << match.too_far.size()
+      << " of them matched beyond the cut-off " << match.max_distance << ")\n"
       << "migration: " << s.common << " customers in both runs, " << s.joined << " new, " << s.left
       << " lost; " << std::fixed << std::setprecision(1) << 100 * s.share_stayed << "% stayed, "
       << s.moved << " moved (" << s.at_risk << " to a lower-value segment); adjusted Rand "
@@ -313,6 +317,7 @@ SegmentConfig parse_segment_options(const std::vector<std::string>& arguments) {
   if (config.merge_small && config.min_segment_size.kind == MinimumSegmentSize::Kind::none) {
     throw InputError("segment: --merge-small needs --min-segment-size (a count or a share)");
   }
+  config.match_cutoff = parse_match_cutoff(options.text("match-max-distance"));
   return config;
 }
 
@@ -334,7 +339,8 @@ std::string describe(const SegmentConfig& config) {
        << "\nwarm-start = " << (config.warm_start ? "true" : "false")
        << "\nvalue-feature = " << config.value_feature
        << "\nmin-segment-size = " << config.min_segment_size.text()
-       << "\nmerge-small = " << (config.merge_small ? "true" : "false") << "\n";
+       << "\nmerge-small = " << (config.merge_small ? "true" : "false")
+       << "\nmatch-max-distance = " << config.match_cutoff.text() << "\n";
   return text.str();
 }
 
@@ -506,9 +512,10 @@ void run_segment(const distributed::Communicator& comm, const SegmentConfig& con
   std::optional<distributed::MigrationResult> migration;
   if (previous) {
     comm.run_agreed([&] {
-      match =
-          match_segments(previous->centroids, previous->identity,
-                         rescale_centroids(centroids, transform.model, previous->scaling, names));
+      match = match_segments(
+          previous->centroids, previous->identity,
+          rescale_centroids(centroids, transform.model, previous->scaling, names),
+          config.match_cutoff.distance_for(previous->customer_spread));
     });
   } else {
     match.identity = SegmentIdentity::first_run(final_k);

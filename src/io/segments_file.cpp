@@ -566,6 +566,9 @@ void write_segmentation(const std::string& directory, MPI_Comm comm,
       write_scalar_attribute(g, "stayed_customers", st.stayed, file_name);
       write_scalar_attribute(g, "moved_customers", st.moved, file_name);
       write_scalar_attribute(g, "at_risk_customers", st.at_risk, file_name);
+      if (outputs.match) {
+        write_scalar_attribute(g, "match_max_distance", outputs.match->max_distance, file_name);
+      }
       // Row and column labels; -1 labels the row of new customers and the column of lost ones.
       std::vector<std::int64_t> row_labels(m.previous_ids), col_labels(m.current_ids);
       row_labels.push_back(-1);

@@ -332,6 +332,72 @@ class FreshAndRetiredIds(unittest.TestCase):
         self.assertEqual(counts[-1, new_labels.index(5)], len(self.returning_ids))
 
 
+class MatchDistanceCutoff(unittest.TestCase):
+    """Same k in both runs, but one planted segment moved far away: the optimal matching still
+    pairs it with its old self, and the cut-off breaks that pair, so the moved segment gets a
+    fresh id and its old id is retired; the other segments keep theirs."""
+
+    @classmethod
+    def setUpClass(cls):
+        d = cls.dir = temp_dir()
+        first = os.path.join(d, "q1.h5")
+        run(2, "generate", "--customers", 4000, "--segments", 5, "--separation", 12, "--seed", 9,
+            "--output", first)
+        ids, x, names = read_table(first)
+        with h5py.File(first, "r") as f:
+            planted = f["customers/planted_segment"][...]
+        cls.run1 = os.path.join(d, "run1")
+        run(2, "segment", "--input", first, "--k", 5, "--seed", 3, "--output", cls.run1)
+        cls.segment_of = planted_to_segment(planted, assignments(cls.run1)["segment"].to_numpy())
+        moved = planted == 2
+        x2 = x.copy()
+        for name in ("age", "novelty_seeking"):
+            j = names.index(name)
+            x2[moved, j] += 25 * x[:, j].std()
+        second = os.path.join(d, "q2.h5")
+        write_table(second, ids, x2, names, planted)
+        cls.moved_ids = ids[moved]
+        cls.run2 = os.path.join(d, "run2")
+        cls.log = run(3, "segment", "--input", second, "--k", 5, "--seed", 3, "--previous",
+                      cls.run1, "--output", cls.run2).stdout
+        cls.run2_uncut = os.path.join(d, "run2-uncut")
+        run(1, "segment", "--input", second, "--k", 5, "--seed", 3, "--previous", cls.run1,
+            "--match-max-distance", "none", "--output", cls.run2_uncut)
+        with h5py.File(os.path.join(cls.run1, "segments.h5"), "r") as f:
+            cls.spread = np.sqrt(f["quality"].attrs["inertia"] / len(ids))
+
+    def test_the_moved_segment_gets_a_fresh_id_and_its_old_id_is_retired(self):
+        old = self.segment_of[2]
+        second = assignments(self.run2)
+        with h5py.File(os.path.join(self.run2, "segments.h5"), "r") as f:
+            self.assertEqual(list(f["migration/fresh_segment_ids"][...]), [5])
+            self.assertEqual(list(f["migration/retired_segment_ids"][...]), [old])
+            self.assertEqual(list(f["model/retired_segment_ids"][...]), [old])
+            self.assertEqual(f["model"].attrs["next_segment_id"], 6)
+            self.assertAlmostEqual(f["migration"].attrs["match_max_distance"], 2 * self.spread,
+                                   delta=1e-9 * self.spread)
+            drift = dict(zip(f["migration/segments/segment_id"][...],
+                             f["migration/segments/drift"][...]))
+        self.assertTrue(np.isnan(drift[old]) and np.isnan(drift[5]))
+        moved = second["id"].isin(self.moved_ids)
+        self.assertEqual(set(second.loc[moved, "segment"]), {5})
+        # Every other customer keeps the id of its planted segment.
+        first = assignments(self.run1).merge(second, on="id", suffixes=("_1", "_2"))
+        kept = ~first["id"].isin(self.moved_ids)
+        np.testing.assert_array_equal(first.loc[kept, "segment_1"], first.loc[kept, "segment_2"])
+        self.assertNotIn(old, set(second["segment"]))
+        self.assertIn("1 of them matched beyond the cut-off", self.log)
+
+    def test_without_a_cutoff_the_moved_segment_keeps_its_id(self):
+        with h5py.File(os.path.join(self.run2_uncut, "segments.h5"), "r") as f:
+            self.assertEqual(len(f["migration/fresh_segment_ids"]), 0)
+            self.assertEqual(f["migration"].attrs["match_max_distance"], np.inf)
+            drift = dict(zip(f["migration/segments/segment_id"][...],
+                             f["migration/segments/drift"][...]))
+        self.assertGreater(drift[self.segment_of[2]], 2 * self.spread)
+        self.assertEqual(set(assignments(self.run2_uncut)["segment"]), set(range(5)))
+
+
 class WarmStart(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

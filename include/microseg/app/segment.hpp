@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "microseg/core/initialisation.hpp"
+#include "microseg/core/segment_matching.hpp"
 #include "microseg/core/scaling.hpp"
 #include "microseg/core/small_segments.hpp"
 #include "microseg/distributed/communicator.hpp"
@@ -35,12 +36,14 @@ struct SegmentConfig {
   std::string value_feature;  ///< "" for monetary when the input has it; "none" for no value
   MinimumSegmentSize min_segment_size;
   bool merge_small = false;  ///< merge segments below min_segment_size into their nearest
+  MatchCutoff match_cutoff;  ///< --match-max-distance: beyond it a matched pair is broken
 
   template <class Archive>
   void serialize(Archive& archive, unsigned /*version*/) {
     archive& input& output& job_file& k& features& scale& log1p_features& init& init_centroids;
     archive& max_iterations& tolerance& seed& restarts& silhouette_sample;
     archive& previous& warm_start& value_feature& min_segment_size& merge_small;
+    archive& match_cutoff;
   }
 };
 
