@@ -512,10 +512,10 @@ void run_segment(const distributed::Communicator& comm, const SegmentConfig& con
   std::optional<distributed::MigrationResult> migration;
   if (previous) {
     comm.run_agreed([&] {
-      match = match_segments(
-          previous->centroids, previous->identity,
-          rescale_centroids(centroids, transform.model, previous->scaling, names),
-          config.match_cutoff.distance_for(previous->customer_spread));
+      match =
+          match_segments(previous->centroids, previous->identity,
+                         rescale_centroids(centroids, transform.model, previous->scaling, names),
+                         config.match_cutoff.distance_for(previous->customer_spread));
     });
   } else {
     match.identity = SegmentIdentity::first_run(final_k);

@@ -155,8 +155,8 @@ int SegmentIdentity::row_of(std::int64_t id) const {
 }
 
 SegmentMatch match_segments(const CentroidMatrix& previous,
-                            const SegmentIdentity& previous_identity,
-                            const CentroidMatrix& current, double max_distance) {
+                            const SegmentIdentity& previous_identity, const CentroidMatrix& current,
+                            double max_distance) {
   if (!(max_distance >= 0)) {
     throw std::invalid_argument("match_segments: the distance cut-off must be ≥ 0");
   }

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "microseg/core/initialisation.hpp"
-#include "microseg/core/segment_matching.hpp"
 #include "microseg/core/scaling.hpp"
+#include "microseg/core/segment_matching.hpp"
 #include "microseg/core/small_segments.hpp"
 #include "microseg/distributed/communicator.hpp"
 

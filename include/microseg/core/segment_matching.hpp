@@ -82,8 +82,7 @@ MatchCutoff parse_match_cutoff(const std::string& text);
 /// Throws std::invalid_argument when the shapes or the identity do not fit, or max_distance is
 /// NaN or negative.
 SegmentMatch match_segments(const CentroidMatrix& previous,
-                            const SegmentIdentity& previous_identity,
-                            const CentroidMatrix& current,
+                            const SegmentIdentity& previous_identity, const CentroidMatrix& current,
                             double max_distance = std::numeric_limits<double>::infinity());
 
 /// Maps centroids from the scaled space of `from` to the scaled space of `to` (same columns):
