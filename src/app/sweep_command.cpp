@@ -666,8 +666,15 @@ void run_promote(const distributed::Communicator& comm, const PromoteConfig& con
   run.insert(run.end(), timings.begin(), timings.end());
   const AssignmentBlock assignments{customers.rows, input.schema.rows, &customers.block.ids,
                                     &measured.assignment.segments, &measured.assignment.distances};
-  comm.run_agreed(
-      [&] { io::write_segmentation(config.output, comm.native(), measured.summary, assignments); });
+  // The model a later `segment --previous` or `assign --model` continues from: a promoted run
+  // is a first run, so its ids are 0 … k−1.
+  const SegmentIdentity identity = SegmentIdentity::first_run(k);
+  io::RunOutputs outputs;
+  outputs.scaling = &customers.transform.model;
+  outputs.identity = &identity;
+  comm.run_agreed([&] {
+    io::write_segmentation(config.output, comm.native(), measured.summary, assignments, outputs);
+  });
   if (root) {
     const QualityReport& q = measured.summary.quality;
     log << "microseg promote: k = " << k << " from " << model_path << " (no refit), "

@@ -249,6 +249,25 @@ class Sweep(unittest.TestCase):
         self.assertEqual(ours["quality@inertia"], row.inertia)
         self.assertEqual(ours["quality@davies_bouldin"], row.davies_bouldin)
 
+    def test_a_promoted_run_feeds_assign_and_a_later_previous_run(self):
+        run_dir = os.path.join(self.dir, "promoted-model")
+        run(2, "promote", "--sweep", self.out, "--k", PLANTED, "--output", run_dir)
+        with h5py.File(os.path.join(run_dir, "segments.h5"), "r") as f:
+            segments = f["assignments/segment"][...]
+            np.testing.assert_array_equal(f["model/segment_ids"][...], np.arange(PLANTED))
+            self.assertEqual(f["model"].attrs["next_segment_id"], PLANTED)
+        scored = os.path.join(self.dir, "scored")
+        run(3, "assign", "--model", run_dir, "--input", self.data, "--output", scored)
+        with h5py.File(os.path.join(scored, "assignments.h5"), "r") as f:
+            np.testing.assert_array_equal(f["assignments/segment"][...], segments)
+        later = os.path.join(self.dir, "after-promoted")
+        run(1, "segment", "--input", self.data, "--k", PLANTED, "--seed", SEED + 1, "--previous",
+            run_dir, "--output", later)
+        with h5py.File(os.path.join(later, "segments.h5"), "r") as f:
+            self.assertEqual(f["migration"].attrs["common_customers"], len(segments))
+            self.assertEqual(len(f["migration/fresh_segment_ids"]), 0)
+            self.assertGreater(f["migration"].attrs["share_stayed"], 0.99)  # another seed
+
     def test_promote_without_k_takes_the_recommended_k(self):
         run_dir = os.path.join(self.dir, "recommended")
         run(2, "promote", "--sweep", self.out, "--output", run_dir)
