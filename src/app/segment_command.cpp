@@ -374,15 +374,7 @@ void run_segment(const distributed::Communicator& comm, const SegmentConfig& con
     if (!config.previous.empty()) {
       previous = io::read_run_model(config.previous).with_feature_order(names);
     }
-    if (config.warm_start) {
-      if (k == 0) k = previous->k();
-      if (k != previous->k()) {
-        throw InputError("option --k: --warm-start starts from the " +
-                         std::to_string(previous->k()) + " centroids of run '" + config.previous +
-                         "', so k must be " + std::to_string(previous->k()) + ", not " +
-                         std::to_string(k));
-      }
-    }
+    if (config.warm_start && k == 0) k = previous->k();
     if (k > schema.rows) {
       throw InputError("option --k: k = " + std::to_string(k) + " is larger than the " +
                        std::to_string(schema.rows) + " customers in '" + config.input + "'");
@@ -436,10 +428,19 @@ void run_segment(const distributed::Communicator& comm, const SegmentConfig& con
   InitKind init = config.init;
   if (config.warm_start) {
     init = InitKind::file;
+    CentroidMatrix start;
     comm.run_agreed([&] {
-      given_centroids =
-          rescale_centroids(previous->centroids, previous->scaling, transform.model, names);
+      start = rescale_centroids(previous->centroids, previous->scaling, transform.model, names);
     });
+    // Fewer segments: the k largest previous ones; more: k-means++ draws for the rest.
+    if (k < previous->k()) {
+      const std::vector<int> kept = largest_segment_rows(previous->sizes, k);
+      CentroidMatrix largest(k, start.cols());
+      for (int s = 0; s < k; ++s) largest.row(s) = start.row(kept[s]);
+      start = largest;
+    }
+    given_centroids =
+        distributed::extend_centroids(comm, block.features, rows, start, k, config.seed);
   }
   distributed::LloydSettings settings;
   settings.k = k;

@@ -225,6 +225,15 @@ SegmentMatch match_segments(const CentroidMatrix& previous,
   return match;
 }
 
+std::vector<int> largest_segment_rows(const std::vector<std::int64_t>& sizes, int k) {
+  std::vector<int> rows(sizes.size());
+  for (std::size_t s = 0; s < rows.size(); ++s) rows[s] = static_cast<int>(s);
+  std::stable_sort(rows.begin(), rows.end(), [&](int a, int b) { return sizes[a] > sizes[b]; });
+  rows.resize(std::min(rows.size(), static_cast<std::size_t>(std::max(k, 0))));
+  std::sort(rows.begin(), rows.end());
+  return rows;
+}
+
 CentroidMatrix rescale_centroids(const CentroidMatrix& centroids, const ScalingModel& from,
                                  const ScalingModel& to,
                                  const std::vector<std::string>& feature_names) {

@@ -431,13 +431,35 @@ class WarmStart(unittest.TestCase):
         with h5py.File(os.path.join(cold, "segments.h5"), "r") as f:
             self.assertLess(f["migration"].attrs["share_stayed"], 1.0)
 
-    def test_warm_start_with_another_k_is_refused(self):
-        out = os.path.join(self.dir, "refused")
-        proc = run(2, "segment", "--input", self.data, "--previous", self.run1, "--warm-start",
-                   "--k", 4, "--output", out, check=False)
-        self.assertEqual(proc.returncode, 2)
-        self.assertIn("k must be 5", proc.stderr)
-        self.assertFalse(os.path.exists(os.path.join(out, "segments.h5")))
+    def test_warm_start_with_more_segments_adds_keyed_kmeans_plus_plus_seeds(self):
+        outs = {}
+        for ranks in (1, 3):
+            outs[ranks] = os.path.join(self.dir, f"warm-more-{ranks}")
+            run(ranks, "segment", "--input", self.data, "--previous", self.run1, "--warm-start",
+                "--k", 7, "--log1p", "income,monetary", "--output", outs[ranks])
+        one, three = (h5py.File(os.path.join(outs[r], "segments.h5"), "r") for r in (1, 3))
+        with one, three:
+            self.assertEqual(one["run"].attrs["k"], 7)
+            for name in ("assignments/segment", "centroids/scaled", "model/segment_ids"):
+                np.testing.assert_array_equal(one[name][...], three[name][...], name)
+            # The five previous segments stay where they were and keep their ids.
+            self.assertEqual(sorted(one["model/segment_ids"][...]), list(range(7)))
+            self.assertEqual(list(one["migration/fresh_segment_ids"][...]), [5, 6])
+            self.assertEqual(len(one["migration/retired_segment_ids"]), 0)
+
+    def test_warm_start_with_fewer_segments_keeps_the_largest_previous_ones(self):
+        out = os.path.join(self.dir, "warm-fewer")
+        run(2, "segment", "--input", self.data, "--previous", self.run1, "--warm-start",
+            "--k", 3, "--max-iter", 1, "--match-max-distance", "none",
+            "--log1p", "income,monetary", "--output", out)
+        with h5py.File(os.path.join(self.run1, "segments.h5"), "r") as f:
+            sizes = dict(zip(f["profiles/segment_id"][...], f["profiles/size"][...]))
+        largest = sorted(sorted(sizes, key=lambda s: (-sizes[s], s))[:3])
+        with h5py.File(os.path.join(out, "segments.h5"), "r") as f:
+            self.assertEqual(f["run"].attrs["k"], 3)
+            self.assertEqual(sorted(f["model/segment_ids"][...]), largest)
+            self.assertEqual(sorted(f["migration/retired_segment_ids"][...]),
+                             sorted(set(sizes) - set(largest)))
 
 
 if __name__ == "__main__":

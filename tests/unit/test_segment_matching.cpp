@@ -192,3 +192,9 @@ TEST_CASE("centroids move between scaled spaces through original units") {
   CHECK_THROWS_WITH(rescale_centroids(below, linear, to, {"spend", "age"}),
                     Catch::Contains("spend") && Catch::Contains("log1p"));
 }
+
+TEST_CASE("a warm start with fewer segments keeps the largest, ties to the lower row") {
+  CHECK(largest_segment_rows({5, 9, 7, 9, 1}, 3) == std::vector<int>{1, 2, 3});
+  CHECK(largest_segment_rows({4, 4, 4}, 2) == std::vector<int>{0, 1});
+  CHECK(largest_segment_rows({4, 4}, 5) == std::vector<int>{0, 1});
+}

@@ -85,6 +85,10 @@ SegmentMatch match_segments(const CentroidMatrix& previous,
                             const SegmentIdentity& previous_identity, const CentroidMatrix& current,
                             double max_distance = std::numeric_limits<double>::infinity());
 
+/// The rows of the `k` largest segments by `sizes` (ties to the lower row), ascending: the
+/// previous segments a warm start with fewer segments than the previous run starts from.
+std::vector<int> largest_segment_rows(const std::vector<std::int64_t>& sizes, int k);
+
 /// Maps centroids from the scaled space of `from` to the scaled space of `to` (same columns):
 /// back to original units through `from` (inverse scaling, then expm1 where log1p), then forward
 /// through `to` (log1p where flagged, then scaling). Throws InputError naming the feature when a
