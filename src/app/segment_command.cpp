@@ -583,6 +583,7 @@ void run_segment(const distributed::Communicator& comm, const SegmentConfig& con
   if (migration) {
     outputs.migration = &migration->report;
     outputs.moves = &migration->moves;
+    outputs.at_risk = &migration->at_risk;
     outputs.match = &match;
     outputs.previous_run = config.previous;
   }
@@ -611,7 +612,7 @@ void run_segment(const distributed::Communicator& comm, const SegmentConfig& con
         << ", " << (out / "quality.csv").string();
     if (migration) {
       log << ", " << (out / "migration.csv").string() << ", "
-          << (out / "migration_matrix.csv").string();
+          << (out / "migration_matrix.csv").string() << ", " << (out / "at_risk.csv").string();
     }
     log << "\n";
   }

@@ -249,13 +249,14 @@ class MigrationBetweenTwoRuns(unittest.TestCase):
     def test_tables_are_identical_for_any_rank_counts_of_the_two_runs(self):
         reference = migration_datasets(self.run2[2])
         self.assertIn("migration/counts", reference)
+        self.assertGreater(len(reference["migration/at_risk/id"]), 0)
         for ranks in (4, 1):
             other = migration_datasets(self.run2[ranks])
             self.assertEqual(sorted(reference), sorted(other))
             for name, value in reference.items():
                 with self.subTest(ranks=ranks, name=name):
                     np.testing.assert_array_equal(value, other[name])
-            for csv in ("migration.csv", "migration_matrix.csv", "profiles.csv"):
+            for csv in ("migration.csv", "migration_matrix.csv", "profiles.csv", "at_risk.csv"):
                 with open(os.path.join(self.run2[2], csv), "rb") as a, \
                         open(os.path.join(self.run2[ranks], csv), "rb") as b:
                     self.assertEqual(a.read(), b.read(), csv)

@@ -198,5 +198,32 @@ class StabilityValueAndProfiles(unittest.TestCase):
         self.assertTrue(0 < sum(expected) < len(expected))
 
 
+    def test_at_risk_list_equals_pandas_from_both_runs(self):
+        a, b = self.frame(self.a), self.frame(self.b)
+        b["row"] = np.arange(len(b))
+        now = pd.Series(self.b["profiles/value_mean"], index=self.b["profiles/segment_id"])
+        before = pd.Series(self.a["profiles/value_mean"], index=self.a["profiles/segment_id"])
+        joined = b.merge(a[["id", "segment"]], on="id", suffixes=("", "_prev")).sort_values("row")
+        joined = joined[joined["segment"] != joined["segment_prev"]]
+        joined["previous_value"] = [now.get(p, before[p]) for p in joined["segment_prev"]]
+        joined["new_value"] = now[joined["segment"]].to_numpy()
+        expected = joined[joined["new_value"] < joined["previous_value"]]
+        self.assertGreater(len(expected), 0)
+        found = pd.read_csv(os.path.join(self.run_b, "at_risk.csv"),
+                            float_precision="round_trip")
+        self.assertEqual(list(found.columns), ["id", "previous_segment", "new_segment",
+                                               "previous_value", "new_value", "value_drop"])
+        np.testing.assert_array_equal(found["id"], expected["id"])
+        np.testing.assert_array_equal(found["previous_segment"], expected["segment_prev"])
+        np.testing.assert_array_equal(found["new_segment"], expected["segment"])
+        np.testing.assert_array_equal(found["previous_value"], expected["previous_value"])
+        np.testing.assert_array_equal(found["new_value"], expected["new_value"])
+        np.testing.assert_array_equal(found["value_drop"],
+                                      expected["previous_value"] - expected["new_value"])
+        for column in found.columns:
+            np.testing.assert_array_equal(self.b[f"migration/at_risk/{column}"], found[column])
+        self.assertEqual(self.b["migration@"]["at_risk_customers"], len(found))
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
