@@ -500,6 +500,9 @@ void run_segment(const distributed::Communicator& comm, const SegmentConfig& con
     actionable.rfm = distributed::rfm_quintile_summary(comm, *rfm_columns, marketing.recency,
                                                        marketing.frequency, marketing.monetary,
                                                        final_assignment.segments, final_k);
+    for (int s = 0; s < final_k; ++s) {
+      actionable.description[s] += "; " + rfm_dominant_text(*actionable.rfm, s);
+    }
   }
   actionable.min_segment_size = min_segment_size;
   for (std::int64_t size : summary.profiles.size) {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -15,6 +16,7 @@
 
 #include "hdf5_handle.hpp"
 #include "hdf5_write.hpp"
+#include "microseg/core/rfm.hpp"
 #include "microseg/distributed/communicator.hpp"
 
 namespace microseg::io {
@@ -49,6 +51,19 @@ std::vector<std::int64_t> segment_labels(const SegmentationSummary& summary,
   return labels;
 }
 
+// "Can't lose them" → "cant_lose_them": a named RFM segment as part of a column name.
+std::string rfm_column_slug(const std::string& name) {
+  std::string slug;
+  for (char c : name) {
+    if (c == ' ') {
+      slug += '_';
+    } else if (std::isalnum(static_cast<unsigned char>(c))) {
+      slug += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+  }
+  return slug;
+}
+
 void write_profiles_csv(const std::string& path, const std::string& final_path,
                         const SegmentationSummary& summary, const RunOutputs& outputs,
                         const PendingOutputs& pending) {
@@ -67,7 +82,11 @@ void write_profiles_csv(const std::string& path, const std::string& final_path,
     out << ",description,undersized";
     if (actionable->value) out << ",value_total,value_mean,value_share";
     out << ",growth,value_growth,priority,priority_rank";
-    if (actionable->rfm) out << ",rfm_recency_score,rfm_frequency_score,rfm_monetary_score,rfm";
+    if (actionable->rfm) {
+      out << ",rfm_recency_score,rfm_frequency_score,rfm_monetary_score,rfm";
+      for (const std::string& name : rfm_segment_names()) out << ",rfm_" << rfm_column_slug(name);
+      out << ",rfm_dominant";
+    }
   }
   out << '\n';
   for (int s = 0; s < p.k; ++s) {
@@ -93,6 +112,12 @@ void write_profiles_csv(const std::string& path, const std::string& final_path,
           out << ',' << number_text(rfm->score_mean[static_cast<std::size_t>(s) * 3 + c]);
         }
         out << ',' << csv_field(rfm_summary_text(*rfm, s));
+        for (int code = 0; code < rfm_segment_count; ++code) {
+          out << ','
+              << number_text(rfm->segment_share[static_cast<std::size_t>(s) * rfm_segment_count +
+                                                static_cast<std::size_t>(code)]);
+        }
+        out << ',' << csv_field(rfm_segment_names()[dominant_rfm_segment(*rfm, s)]);
       }
     }
     out << '\n';
@@ -274,7 +299,8 @@ std::optional<std::string> outputs_problem(const SegmentationSummary& summary,
         (a->value && (a->value->total.size() != k || a->value->mean.size() != k ||
                       a->value->share.size() != k)) ||
         (a->rfm && (a->rfm->score_mean.size() != 3 * k || a->rfm->quintile_share.size() != 15 * k ||
-                    a->rfm->thresholds.size() != 12))) {
+                    a->rfm->thresholds.size() != 12 ||
+                    a->rfm->segment_share.size() != rfm_segment_count * k))) {
       return prefix + "the actionable profiles do not match " + std::to_string(k) + " segments";
     }
   }
@@ -548,6 +574,20 @@ void write_segmentation(const std::string& directory, MPI_Comm comm,
           std::vector<std::string> texts;
           for (int s = 0; s < static_cast<int>(k); ++s) texts.push_back(rfm_summary_text(*rfm, s));
           write_strings(r, rfm_at, "summary", texts);
+          {
+            DatasetHandle shares = create_dataset(r, "segment_share", H5T_IEEE_F64LE,
+                                                  {k, static_cast<hsize_t>(rfm_segment_count)},
+                                                  Layout::contiguous, file_name);
+            write_string_array_attribute(shares.get(), "segment_names", rfm_segment_names(),
+                                         file_name);
+            note(write_from_root(shares.get(), H5T_NATIVE_DOUBLE, root, rfm->segment_share.data()),
+                 rfm_at + "/segment_share");
+          }
+          std::vector<std::string> dominant;
+          for (int s = 0; s < static_cast<int>(k); ++s) {
+            dominant.push_back(rfm_segment_names()[dominant_rfm_segment(*rfm, s)]);
+          }
+          write_strings(r, rfm_at, "dominant_segment", dominant);
         }
       }
     }
