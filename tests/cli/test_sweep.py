@@ -159,6 +159,20 @@ class Sweep(unittest.TestCase):
         # Not a constant: the planted k reproduces, some other k do not.
         self.assertGreater(max(spread) - min(spread), 0.05)
 
+    def test_stability_with_one_restart_comes_from_two_random_halves(self):
+        tables = {}
+        for ranks in (1, 3):
+            out = os.path.join(self.dir, f"halves-{ranks}")
+            run(ranks, "sweep", "--input", self.data, "--k", f"{PLANTED},{PLANTED + 4}",
+                "--restarts", 1, "--seed", SEED, "--silhouette-sample", 800, "--output", out)
+            tables[ranks] = read_csv(os.path.join(out, "sweep.csv"))
+        np.testing.assert_array_equal(tables[1]["stability"], tables[3]["stability"])
+        stability = dict(zip(tables[1]["k"], tables[1]["stability"]))
+        # The planted segments are found from either half; too many segments split them
+        # differently in the two halves.
+        self.assertGreater(stability[PLANTED], 0.95)
+        self.assertLess(stability[PLANTED + 4], 0.9)
+
     def test_silhouette_sample_is_stratified_by_segment(self):
         for k in (PLANTED, 8):
             with self.subTest(k=k), self.model(k) as m:
