@@ -63,7 +63,10 @@ boost::program_options::options_description segment_options() {
       ("min-segment-size", po::value<std::string>(),
        "flag segments below this many customers (500) or this share (0.02 or 2%)")  //
       ("merge-small", po::value<std::string>()->implicit_value("true"),
-       "merge segments below --min-segment-size into their nearest before the final assignment");
+       "merge segments below --min-segment-size into their nearest before the final assignment")  //
+      ("match-max-distance", po::value<std::string>(),
+       "with --previous: a matched segment farther than this from its partner gets a fresh id; a "
+       "multiple of the previous run's customer spread (default 2x), a distance, or none");
   add_transform_options(options);
   return options;
 }
@@ -118,7 +121,8 @@ void print_migration(std::ostream& log, const io::RunModel& previous, const Segm
   log << "\nprevious run " << previous.directory << " (k = " << previous.k()
       << "): " << match.identity.ids.size() - match.fresh_ids.size()
       << " segments keep their ids, fresh ids " << list(match.fresh_ids) << ", retired ids "
-      << list(match.retired_now) << "\n"
+      << list(match.retired_now) << " (" << match.too_far.size()
+      << " of them matched beyond the cut-off " << match.max_distance << ")\n"
       << "migration: " << s.common << " customers in both runs, " << s.joined << " new, " << s.left
       << " lost; " << std::fixed << std::setprecision(1) << 100 * s.share_stayed << "% stayed, "
       << s.moved << " moved (" << s.at_risk << " to a lower-value segment); adjusted Rand "
@@ -304,6 +308,7 @@ SegmentConfig parse_segment_options(const std::vector<std::string>& arguments) {
   if (config.merge_small && config.min_segment_size.kind == MinimumSegmentSize::Kind::none) {
     throw InputError("segment: --merge-small needs --min-segment-size (a count or a share)");
   }
+  config.match_cutoff = parse_match_cutoff(options.text("match-max-distance"));
   return config;
 }
 
@@ -325,7 +330,8 @@ std::string describe(const SegmentConfig& config) {
        << "\nwarm-start = " << (config.warm_start ? "true" : "false")
        << "\nvalue-feature = " << config.value_feature
        << "\nmin-segment-size = " << config.min_segment_size.text()
-       << "\nmerge-small = " << (config.merge_small ? "true" : "false") << "\n"
+       << "\nmerge-small = " << (config.merge_small ? "true" : "false")
+       << "\nmatch-max-distance = " << config.match_cutoff.text() << "\n"
        << describe(config.transform);
   return text.str();
 }
@@ -357,15 +363,7 @@ void run_segment(const distributed::Communicator& comm, const SegmentConfig& con
     if (!config.previous.empty()) {
       previous = io::read_run_model(config.previous).with_feature_order(names);
     }
-    if (config.warm_start) {
-      if (k == 0) k = previous->k();
-      if (k != previous->k()) {
-        throw InputError("option --k: --warm-start starts from the " +
-                         std::to_string(previous->k()) + " centroids of run '" + config.previous +
-                         "', so k must be " + std::to_string(previous->k()) + ", not " +
-                         std::to_string(k));
-      }
-    }
+    if (config.warm_start && k == 0) k = previous->k();
     if (k > schema.rows) {
       throw InputError("option --k: k = " + std::to_string(k) + " is larger than the " +
                        std::to_string(schema.rows) + " customers in '" + config.input + "'");
@@ -426,10 +424,19 @@ void run_segment(const distributed::Communicator& comm, const SegmentConfig& con
   InitKind init = config.init;
   if (config.warm_start) {
     init = InitKind::file;
+    CentroidMatrix start;
     comm.run_agreed([&] {
-      given_centroids =
-          rescale_centroids(previous->centroids, previous->scaling, transform.model, names);
+      start = rescale_centroids(previous->centroids, previous->scaling, transform.model, names);
     });
+    // Fewer segments: the k largest previous ones; more: k-means++ draws for the rest.
+    if (k < previous->k()) {
+      const std::vector<int> kept = largest_segment_rows(previous->sizes, k);
+      CentroidMatrix largest(k, start.cols());
+      for (int s = 0; s < k; ++s) largest.row(s) = start.row(kept[s]);
+      start = largest;
+    }
+    given_centroids =
+        distributed::extend_centroids(comm, block.features, rows, start, k, config.seed);
   }
   distributed::LloydSettings settings;
   settings.k = k;
@@ -490,6 +497,9 @@ void run_segment(const distributed::Communicator& comm, const SegmentConfig& con
     actionable.rfm = distributed::rfm_quintile_summary(comm, *rfm_columns, marketing.recency,
                                                        marketing.frequency, marketing.monetary,
                                                        final_assignment.segments, final_k);
+    for (int s = 0; s < final_k; ++s) {
+      actionable.description[s] += "; " + rfm_dominant_text(*actionable.rfm, s);
+    }
   }
   actionable.min_segment_size = min_segment_size;
   for (std::int64_t size : summary.profiles.size) {
@@ -505,7 +515,8 @@ void run_segment(const distributed::Communicator& comm, const SegmentConfig& con
     comm.run_agreed([&] {
       match =
           match_segments(previous->centroids, previous->identity,
-                         rescale_centroids(centroids, transform.model, previous->scaling, names));
+                         rescale_centroids(centroids, transform.model, previous->scaling, names),
+                         config.match_cutoff.distance_for(previous->customer_spread));
     });
   } else {
     match.identity = SegmentIdentity::first_run(final_k);
@@ -574,6 +585,7 @@ void run_segment(const distributed::Communicator& comm, const SegmentConfig& con
   if (migration) {
     outputs.migration = &migration->report;
     outputs.moves = &migration->moves;
+    outputs.at_risk = &migration->at_risk;
     outputs.match = &match;
     outputs.previous_run = config.previous;
   }
@@ -602,7 +614,7 @@ void run_segment(const distributed::Communicator& comm, const SegmentConfig& con
         << ", " << (out / "quality.csv").string();
     if (migration) {
       log << ", " << (out / "migration.csv").string() << ", "
-          << (out / "migration_matrix.csv").string();
+          << (out / "migration_matrix.csv").string() << ", " << (out / "at_risk.csv").string();
     }
     log << "\n";
   }

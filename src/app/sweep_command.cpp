@@ -17,6 +17,7 @@
 #include "microseg/core/assignment.hpp"
 #include "microseg/core/k_selection.hpp"
 #include "microseg/core/partition_agreement.hpp"
+#include "microseg/core/random.hpp"
 #include "microseg/distributed/partition_measures.hpp"
 #include "microseg/distributed/segmentation.hpp"
 #include "microseg/io/segments_file.hpp"
@@ -188,6 +189,40 @@ void print_table(std::ostream& log, const std::vector<SweepRow>& rows) {
 }
 
 // Fits k `restarts` times, keeps the lowest inertia, and measures it: one model file's content.
+// Fits k on half `half` (0 or 1) of the customers and returns the labels of every customer of
+// this rank under that fit; empty (on every rank) when the half holds fewer than k customers.
+// Each rank's share of a half is a block of the half's global order, placed by a prefix sum, so
+// the draws keyed by row inside the fit are the same on any rank count.
+std::vector<std::int32_t> fit_on_half_and_assign(const distributed::Communicator& comm,
+                                                 const SweepConfig& config,
+                                                 const ScaledCustomers& customers, int k,
+                                                 int half) {
+  const FeatureMatrix& features = customers.block.features;
+  std::vector<Eigen::Index> members;
+  for (Eigen::Index i = 0; i < features.rows(); ++i) {
+    const auto row = static_cast<std::uint64_t>(customers.rows.begin + i);
+    const int drawn = keyed_uniform(config.seed, RandomStream::stability_half, row) < 0.5 ? 0 : 1;
+    if (drawn == half) members.push_back(i);
+  }
+  const auto count = static_cast<std::int64_t>(members.size());
+  if (comm.sum(count) < k) return {};
+  FeatureMatrix subset(count, features.cols());
+  for (std::int64_t i = 0; i < count; ++i) subset.row(i) = features.row(members[i]);
+  const std::int64_t offset = comm.exclusive_prefix_sum(count);
+  distributed::LloydSettings settings;
+  settings.k = k;
+  settings.max_iterations = config.max_iterations;
+  settings.tolerance = config.tolerance;
+  settings.mean_variance = distributed::mean_scaled_variance(customers.transform);
+  const distributed::FitOutcome fit = distributed::fit_kmeans(
+      comm, subset, RowRange{offset, offset + count}, config.init, CentroidMatrix(), settings,
+      // An index no row has, so the fit's seed is not a half draw.
+      keyed_hash(config.seed, RandomStream::stability_half, ~std::uint64_t{0},
+                 static_cast<std::uint64_t>(half)),
+      1, {});
+  return nearest_two(features, fit.model.centroids).nearest;
+}
+
 io::SweepModel fit_and_measure(const distributed::Communicator& comm, const SweepConfig& config,
                                const ScaledCustomers& customers,
                                const std::vector<std::string>& feature_names, int k,
@@ -258,6 +293,19 @@ io::SweepModel fit_and_measure(const distributed::Communicator& comm, const Swee
           distributed::contingency_table(comm, restart_labels[a], restart_labels[b], k, k);
       agreement += adjusted_rand_index(table, k, k);
       ++pairs;
+    }
+  }
+
+  // With one restart there is no pair of restarts: fit once on each of two random halves instead
+  // (a customer's half is a draw keyed by its global row), assign every customer with both, and
+  // take the adjusted Rand index of the two labelings.
+  if (config.restarts == 1) {
+    const std::vector<std::int32_t> first = fit_on_half_and_assign(comm, config, customers, k, 0);
+    const std::vector<std::int32_t> second = fit_on_half_and_assign(comm, config, customers, k, 1);
+    if (!first.empty()) {
+      agreement =
+          adjusted_rand_index(distributed::contingency_table(comm, first, second, k, k), k, k);
+      pairs = 1;
     }
   }
 
@@ -710,8 +758,15 @@ void run_promote(const distributed::Communicator& comm, const PromoteConfig& con
   run.insert(run.end(), timings.begin(), timings.end());
   const AssignmentBlock assignments{customers.rows, customers.customers, &customers.block.ids,
                                     &measured.assignment.segments, &measured.assignment.distances};
-  comm.run_agreed(
-      [&] { io::write_segmentation(config.output, comm.native(), measured.summary, assignments); });
+  // The model a later `segment --previous` or `assign --model` continues from: a promoted run
+  // is a first run, so its ids are 0 … k−1.
+  const SegmentIdentity identity = SegmentIdentity::first_run(k);
+  io::RunOutputs outputs;
+  outputs.scaling = &customers.transform.model;
+  outputs.identity = &identity;
+  comm.run_agreed([&] {
+    io::write_segmentation(config.output, comm.native(), measured.summary, assignments, outputs);
+  });
   if (root) {
     const QualityReport& q = measured.summary.quality;
     log << "microseg promote: k = " << k << " from " << model_path << " (no refit), "

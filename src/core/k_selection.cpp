@@ -139,11 +139,11 @@ std::string describe(const Ranking& ranking, std::size_t position,
                ? std::string(cross.best) + " (" + number(cross.values[position]) + ")"
                : std::string(cross.name) + " " + number(cross.values[position]) + " (rank " +
                      std::to_string(cross.ranks[position]) + ")");
-  text += ". Stability " +
-          (std::isnan(row.stability) ? std::string("not measured (one restart)")
-                                     : number(row.stability, "%.3f")) +
-          "; smallest segment " + std::to_string(row.min_segment_size) + " customers (" +
-          number(100 * row.min_segment_share, "%.2f") + "%).";
+  text +=
+      ". Stability " +
+      (std::isnan(row.stability) ? std::string("not measured") : number(row.stability, "%.3f")) +
+      "; smallest segment " + std::to_string(row.min_segment_size) + " customers (" +
+      number(100 * row.min_segment_share, "%.2f") + "%).";
   return text;
 }
 
@@ -214,8 +214,9 @@ std::optional<std::int64_t> inertia_knee(const std::vector<SweepRow>& rows) {
 
 std::string recommendation_rule() {
   return "Candidates are the k whose stability (mean adjusted Rand index between the restarts' "
-         "assignments) is at least 0.5, a partition the restarts reproduce; every k when none is, "
-         "or when stability was not measured (one restart). Each candidate is ranked (1 = best, "
+         "assignments, or with one restart between fits on two random halves) is at least 0.5, a "
+         "partition the fits reproduce; every k when none is, or when stability was not "
+         "measured. Each candidate is ranked (1 = best, "
          "ties share a rank) on three criteria: distance from the knee of the inertia curve "
          "(Kneedle: k and inertia scaled to [0, 1], the k farthest below the chord from the first "
          "to the last k; needs 3 or more k), Davies-Bouldin (lower is better) and the sampled "

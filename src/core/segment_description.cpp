@@ -1,5 +1,7 @@
 #include "microseg/core/segment_description.hpp"
 
+#include "microseg/core/rfm.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -80,6 +82,23 @@ std::string rfm_summary_text(const RfmQuintileSummary& rfm, int s) {
     text += (c ? " " : "") + std::string(buffer);
   }
   return text;
+}
+
+int dominant_rfm_segment(const RfmQuintileSummary& rfm, int s) {
+  int best = 0;
+  for (int code = 1; code < rfm_segment_count; ++code) {
+    const auto at = static_cast<std::size_t>(s) * rfm_segment_count;
+    if (rfm.segment_share.at(at + code) > rfm.segment_share.at(at + best)) best = code;
+  }
+  return best;
+}
+
+std::string rfm_dominant_text(const RfmQuintileSummary& rfm, int s) {
+  const int code = dominant_rfm_segment(rfm, s);
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, " (%.0f%%)",
+                100 * rfm.segment_share.at(static_cast<std::size_t>(s) * rfm_segment_count + code));
+  return "mostly " + rfm_segment_names()[code] + buffer;
 }
 
 SegmentHistory segment_history(const std::vector<int>& previous_row,

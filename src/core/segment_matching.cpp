@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <stdexcept>
 
@@ -95,6 +96,52 @@ std::vector<int> minimum_cost_assignment(const std::vector<double>& cost, int ro
   return col_of_row;
 }
 
+double MatchCutoff::distance_for(double spread) const {
+  switch (kind) {
+    case Kind::spread_multiple:
+      return value * spread;
+    case Kind::absolute:
+      return value;
+    case Kind::none:
+      break;
+  }
+  return std::numeric_limits<double>::infinity();
+}
+
+std::string MatchCutoff::text() const {
+  if (kind == Kind::none) return "none";
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.17g%s", value, kind == Kind::spread_multiple ? "x" : "");
+  return buffer;
+}
+
+MatchCutoff parse_match_cutoff(const std::string& text) {
+  MatchCutoff cutoff;
+  if (text.empty()) return cutoff;
+  if (text == "none") {
+    cutoff.kind = MatchCutoff::Kind::none;
+    cutoff.value = 0;
+    return cutoff;
+  }
+  const bool multiple = text.back() == 'x';
+  const std::string number = multiple ? text.substr(0, text.size() - 1) : text;
+  double parsed = -1;
+  std::size_t used = 0;
+  try {
+    parsed = std::stod(number, &used);
+  } catch (const std::logic_error&) {
+    used = 0;
+  }
+  if (number.empty() || used != number.size() || !std::isfinite(parsed) || parsed < 0) {
+    throw InputError("option --match-max-distance: invalid value '" + text +
+                     "' (expected a multiple of the previous run's customer spread such as 2x, a "
+                     "distance such as 1.5, or none)");
+  }
+  cutoff.kind = multiple ? MatchCutoff::Kind::spread_multiple : MatchCutoff::Kind::absolute;
+  cutoff.value = parsed;
+  return cutoff;
+}
+
 SegmentIdentity SegmentIdentity::first_run(int k) {
   SegmentIdentity identity;
   for (int s = 0; s < k; ++s) identity.ids.push_back(s);
@@ -108,8 +155,11 @@ int SegmentIdentity::row_of(std::int64_t id) const {
 }
 
 SegmentMatch match_segments(const CentroidMatrix& previous,
-                            const SegmentIdentity& previous_identity,
-                            const CentroidMatrix& current) {
+                            const SegmentIdentity& previous_identity, const CentroidMatrix& current,
+                            double max_distance) {
+  if (!(max_distance >= 0)) {
+    throw std::invalid_argument("match_segments: the distance cut-off must be ≥ 0");
+  }
   const auto previous_k = static_cast<int>(previous.rows());
   const auto current_k = static_cast<int>(current.rows());
   if (previous.cols() != current.cols()) {
@@ -137,12 +187,18 @@ SegmentMatch match_segments(const CentroidMatrix& previous,
   const std::vector<int> current_of_previous = minimum_cost_assignment(cost, previous_k, current_k);
 
   SegmentMatch match;
+  match.max_distance = max_distance;
   match.previous_row.assign(current_k, -1);
   match.drift.assign(current_k, std::numeric_limits<double>::quiet_NaN());
   for (int p = 0; p < previous_k; ++p) {
     const int c = current_of_previous[p];
     if (c < 0) {
       match.retired_now.push_back(previous_identity.ids[p]);
+      continue;
+    }
+    if (cost[static_cast<std::size_t>(p) * current_k + c] > max_distance) {
+      match.retired_now.push_back(previous_identity.ids[p]);
+      match.too_far.push_back(previous_identity.ids[p]);
       continue;
     }
     match.previous_row[c] = p;
@@ -161,11 +217,21 @@ SegmentMatch match_segments(const CentroidMatrix& previous,
     }
   }
   std::sort(match.retired_now.begin(), match.retired_now.end());
+  std::sort(match.too_far.begin(), match.too_far.end());
   identity.retired_ids = previous_identity.retired_ids;
   identity.retired_ids.insert(identity.retired_ids.end(), match.retired_now.begin(),
                               match.retired_now.end());
   std::sort(identity.retired_ids.begin(), identity.retired_ids.end());
   return match;
+}
+
+std::vector<int> largest_segment_rows(const std::vector<std::int64_t>& sizes, int k) {
+  std::vector<int> rows(sizes.size());
+  for (std::size_t s = 0; s < rows.size(); ++s) rows[s] = static_cast<int>(s);
+  std::stable_sort(rows.begin(), rows.end(), [&](int a, int b) { return sizes[a] > sizes[b]; });
+  rows.resize(std::min(rows.size(), static_cast<std::size_t>(std::max(k, 0))));
+  std::sort(rows.begin(), rows.end());
+  return rows;
 }
 
 CentroidMatrix rescale_centroids(const CentroidMatrix& centroids, const ScalingModel& from,

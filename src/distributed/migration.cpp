@@ -93,6 +93,17 @@ MigrationResult compare_with_previous(const Communicator& comm, const CurrentCus
                          moved_to_lower_value(segments.previous_reference_value[p],
                                               segments.current_value_mean.at(c));
     moves.at_risk.push_back(at_risk);
+    if (at_risk) {
+      AtRiskCustomers& risk = result.at_risk;
+      const double before_value = segments.previous_reference_value[p];
+      const double now_value = segments.current_value_mean[c];
+      risk.id.push_back((*current.ids)[i]);
+      risk.previous_segment.push_back(before.segment);
+      risk.new_segment.push_back((*current.segments)[i]);
+      risk.previous_value.push_back(before_value);
+      risk.new_value.push_back(now_value);
+      risk.drop.push_back(before_value - now_value);
+    }
   }
   for (const PreviousAssignment& record : joined.missing_now) {
     const int p = previous_index(record.segment);
@@ -118,7 +129,9 @@ MigrationResult compare_with_previous(const Communicator& comm, const CurrentCus
   const auto local_moves = static_cast<std::int64_t>(moves.id.size());
   moves.offset = comm.exclusive_prefix_sum(local_moves);
   moves.total = comm.sum(local_moves);
-  result.report = summarise_migration(std::move(matrix), segments.drift, comm.sum(local_at_risk));
+  result.at_risk.offset = comm.exclusive_prefix_sum(local_at_risk);
+  result.at_risk.total = comm.sum(local_at_risk);
+  result.report = summarise_migration(std::move(matrix), segments.drift, result.at_risk.total);
   return result;
 }
 

@@ -81,6 +81,16 @@ RfmQuintileSummary rfm_quintile_summary(const Communicator& comm, const RfmColum
   summary.columns = columns;
   std::vector<std::int64_t> score_counts(static_cast<std::size_t>(k) * 3 * 5, 0);
   std::vector<std::int64_t> score_sums(static_cast<std::size_t>(k) * 3, 0);
+  std::vector<std::int64_t> named_counts(static_cast<std::size_t>(k) * rfm_segment_count, 0);
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    // The rule `microseg ingest transactions` applies (core rfm_segment), on this run's scores.
+    const RfmSegment named = rfm_segment(quintile_score(recency_negated[i], thresholds[0]),
+                                         quintile_score(frequency[i], thresholds[1]),
+                                         quintile_score(monetary[i], thresholds[2]));
+    ++named_counts[static_cast<std::size_t>(labels[i]) * rfm_segment_count +
+                   static_cast<std::size_t>(named)];
+  }
+  comm.sum_in_place(named_counts);
   for (int c = 0; c < 3; ++c) {
     for (double t : thresholds[c]) summary.thresholds.push_back(c == 0 ? -t : t);
     for (std::size_t i = 0; i < labels.size(); ++i) {
@@ -95,6 +105,12 @@ RfmQuintileSummary rfm_quintile_summary(const Communicator& comm, const RfmColum
   for (int s = 0; s < k; ++s) {
     std::int64_t size = 0;
     for (int q = 0; q < 5; ++q) size += score_counts[static_cast<std::size_t>(s) * 15 + q];
+    for (int code = 0; code < rfm_segment_count; ++code) {
+      const std::int64_t count = named_counts[static_cast<std::size_t>(s) * rfm_segment_count +
+                                              static_cast<std::size_t>(code)];
+      summary.segment_share.push_back(
+          size > 0 ? static_cast<double>(count) / static_cast<double>(size) : kNaN);
+    }
     for (int c = 0; c < 3; ++c) {
       const std::size_t at = static_cast<std::size_t>(s) * 3 + c;
       summary.score_mean.push_back(

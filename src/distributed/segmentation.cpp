@@ -112,8 +112,11 @@ std::int64_t draw_weighted_row(const Communicator& comm, const std::vector<doubl
   return find_cumulative_row(comm, d2, rows, format, target);
 }
 
+// k-means++ from the centres in `start` (none: the first centre is a uniform draw): centre c is
+// a D²-weighted draw keyed by c, so the centres after `start` do not depend on the rank count.
 CentroidMatrix init_kmeans_plus_plus(const Communicator& comm, const FeatureMatrix& features,
-                                     RowRange rows, int k, std::uint64_t seed) {
+                                     RowRange rows, int k, std::uint64_t seed,
+                                     const CentroidMatrix& start = CentroidMatrix()) {
   const int d = static_cast<int>(features.cols());
   const RowOwners owners = row_owners(comm, rows);
   const std::int64_t n = owners.begins.back() - owners.begins.front();
@@ -122,7 +125,15 @@ CentroidMatrix init_kmeans_plus_plus(const Communicator& comm, const FeatureMatr
                          std::numeric_limits<double>::infinity());
   std::int64_t row = static_cast<std::int64_t>(
       keyed_uniform(seed, RandomStream::init_first_center, 0) * static_cast<double>(n));
-  for (int c = 0; c < k; ++c) {
+  const auto given = static_cast<int>(start.rows());
+  if (given > 0) {
+    // Row-major, as to_centroid_matrix expects.
+    for (int c = 0; c < given; ++c) {
+      for (int j = 0; j < d; ++j) chosen.push_back(start(c, j));
+    }
+    update_min_squared_distances(features, start, d2);
+  }
+  for (int c = given; c < k; ++c) {
     if (c > 0) {
       row =
           draw_weighted_row(comm, d2, rows, n, keyed_uniform(seed, RandomStream::init_kmeanspp, c));
@@ -363,6 +374,13 @@ double mean_scaled_variance(const FittedTransform& transform) {
     total += s * s;
   }
   return total / static_cast<double>(stats.std.size());
+}
+
+CentroidMatrix extend_centroids(const Communicator& comm, const FeatureMatrix& features,
+                                RowRange rows, const CentroidMatrix& start, int k,
+                                std::uint64_t seed) {
+  if (start.rows() >= k) return start.topRows(k);
+  return init_kmeans_plus_plus(comm, features, rows, k, seed, start);
 }
 
 CentroidMatrix initial_centroids(const Communicator& comm, const FeatureMatrix& features,

@@ -89,6 +89,18 @@ class RunFile {
     return value;
   }
 
+  double real_attribute(hid_t object, const std::string& object_path,
+                        const std::string& name) const {
+    AttributeHandle attribute(H5Aexists(object, name.c_str()) > 0
+                                  ? H5Aopen(object, name.c_str(), H5P_DEFAULT)
+                                  : H5I_INVALID_HID);
+    double value = 0;
+    if (!attribute.valid() || H5Aread(attribute.get(), H5T_NATIVE_DOUBLE, &value) < 0) {
+      throw error("has no numeric attribute " + name + " on " + object_path);
+    }
+    return value;
+  }
+
  private:
   static bool path_exists(hid_t file, const std::string& path) {
     // H5Lexists fails on a path whose parent group is missing, so walk it one link at a time.
@@ -297,6 +309,12 @@ RunModel read_run_model(const std::string& directory) {
   if (assignment_dims.size() != 1) throw run.error("has /assignments/id that is not 1-D");
   model.customers = static_cast<std::int64_t>(assignment_dims[0]);
   model.assignments_have_value = H5Lexists(file.get(), "/assignments/value", H5P_DEFAULT) > 0;
+  GroupHandle quality_group = open_group(file.get(), "/quality", run);
+  const double inertia = run.real_attribute(quality_group.get(), "/quality", "inertia");
+  if (!(inertia >= 0) || model.customers == 0) {
+    throw run.error("has a /quality inertia that is not a number ≥ 0");
+  }
+  model.customer_spread = std::sqrt(inertia / static_cast<double>(model.customers));
   return model;
 }
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -16,6 +17,7 @@
 #include "feature_transform_file.hpp"
 #include "hdf5_handle.hpp"
 #include "hdf5_write.hpp"
+#include "microseg/core/rfm.hpp"
 #include "microseg/distributed/communicator.hpp"
 
 namespace microseg::io {
@@ -50,6 +52,19 @@ std::vector<std::int64_t> segment_labels(const SegmentationSummary& summary,
   return labels;
 }
 
+// "Can't lose them" → "cant_lose_them": a named RFM segment as part of a column name.
+std::string rfm_column_slug(const std::string& name) {
+  std::string slug;
+  for (char c : name) {
+    if (c == ' ') {
+      slug += '_';
+    } else if (std::isalnum(static_cast<unsigned char>(c))) {
+      slug += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+  }
+  return slug;
+}
+
 void write_profiles_csv(const std::string& path, const std::string& final_path,
                         const SegmentationSummary& summary, const RunOutputs& outputs,
                         const PendingOutputs& pending) {
@@ -68,7 +83,11 @@ void write_profiles_csv(const std::string& path, const std::string& final_path,
     out << ",description,undersized";
     if (actionable->value) out << ",value_total,value_mean,value_share";
     out << ",growth,value_growth,priority,priority_rank";
-    if (actionable->rfm) out << ",rfm_recency_score,rfm_frequency_score,rfm_monetary_score,rfm";
+    if (actionable->rfm) {
+      out << ",rfm_recency_score,rfm_frequency_score,rfm_monetary_score,rfm";
+      for (const std::string& name : rfm_segment_names()) out << ",rfm_" << rfm_column_slug(name);
+      out << ",rfm_dominant";
+    }
   }
   out << '\n';
   for (int s = 0; s < p.k; ++s) {
@@ -94,6 +113,12 @@ void write_profiles_csv(const std::string& path, const std::string& final_path,
           out << ',' << number_text(rfm->score_mean[static_cast<std::size_t>(s) * 3 + c]);
         }
         out << ',' << csv_field(rfm_summary_text(*rfm, s));
+        for (int code = 0; code < rfm_segment_count; ++code) {
+          out << ','
+              << number_text(rfm->segment_share[static_cast<std::size_t>(s) * rfm_segment_count +
+                                                static_cast<std::size_t>(code)]);
+        }
+        out << ',' << csv_field(rfm_segment_names()[dominant_rfm_segment(*rfm, s)]);
       }
     }
     out << '\n';
@@ -149,6 +174,46 @@ void write_migration_matrix_csv(const std::string& path, const std::string& fina
   }
   out.close();
   if (!out) throw InputError("cannot write output file '" + final_path + "'");
+}
+
+// at_risk.csv without gathering it: each rank formats its own rows, an exclusive prefix sum of
+// the byte counts places them, and every rank writes its range of the file rank 0 created.
+// Collective; a failure is recorded in `error` (agreed later by the commit).
+void write_at_risk_csv(const distributed::Communicator& comm, const std::string& path,
+                       const std::string& final_path, const AtRiskCustomers* risk,
+                       const PendingOutputs& pending, std::optional<std::string>& error) {
+  const std::string header =
+      "id,previous_segment,new_segment,previous_value,new_value,value_drop\n";
+  std::string text = comm.is_root() ? header : std::string();
+  if (risk) {
+    for (std::size_t i = 0; i < risk->id.size(); ++i) {
+      text += std::to_string(risk->id[i]) + ',' + std::to_string(risk->previous_segment[i]) + ',' +
+              std::to_string(risk->new_segment[i]) + ',' + number_text(risk->previous_value[i]) +
+              ',' + number_text(risk->new_value[i]) + ',' + number_text(risk->drop[i]) + '\n';
+    }
+  }
+  const std::int64_t offset = comm.exclusive_prefix_sum(static_cast<std::int64_t>(text.size()));
+  bool created = true;
+  if (comm.is_root()) {
+    const int descriptor = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0640);
+    created = descriptor >= 0;
+    if (created) ::close(descriptor);
+    pending.protect(path);
+  }
+  if (comm.any(!created)) {
+    if (!error) error = "cannot write output file '" + final_path + "'";
+    return;
+  }
+  const int descriptor = ::open(path.c_str(), O_WRONLY);
+  bool written = descriptor >= 0;
+  for (std::size_t done = 0; written && done < text.size();) {
+    const ssize_t step = ::pwrite(descriptor, text.data() + done, text.size() - done,
+                                  static_cast<off_t>(offset) + static_cast<off_t>(done));
+    written = step > 0;
+    if (written) done += static_cast<std::size_t>(step);
+  }
+  if (descriptor >= 0 && ::close(descriptor) != 0) written = false;
+  if (!written && !error) error = "cannot write output file '" + final_path + "'";
 }
 
 void write_quality_csv(const std::string& path, const std::string& final_path,
@@ -235,7 +300,8 @@ std::optional<std::string> outputs_problem(const SegmentationSummary& summary,
         (a->value && (a->value->total.size() != k || a->value->mean.size() != k ||
                       a->value->share.size() != k)) ||
         (a->rfm && (a->rfm->score_mean.size() != 3 * k || a->rfm->quintile_share.size() != 15 * k ||
-                    a->rfm->thresholds.size() != 12))) {
+                    a->rfm->thresholds.size() != 12 ||
+                    a->rfm->segment_share.size() != rfm_segment_count * k))) {
       return prefix + "the actionable profiles do not match " + std::to_string(k) + " segments";
     }
   }
@@ -259,6 +325,14 @@ std::optional<std::string> outputs_problem(const SegmentationSummary& summary,
         moves->at_risk.size() != n || moves->offset < 0 ||
         moves->offset + static_cast<std::int64_t>(n) > moves->total) {
       return prefix + "the moves block is inconsistent";
+    }
+  }
+  if (const AtRiskCustomers* risk = outputs.at_risk) {
+    const std::size_t n = risk->id.size();
+    if (risk->previous_segment.size() != n || risk->new_segment.size() != n ||
+        risk->previous_value.size() != n || risk->new_value.size() != n || risk->drop.size() != n ||
+        risk->offset < 0 || risk->offset + static_cast<std::int64_t>(n) > risk->total) {
+      return prefix + "the at-risk block is inconsistent";
     }
   }
   return std::nullopt;
@@ -345,8 +419,11 @@ void write_segmentation(const std::string& directory, MPI_Comm comm,
   // Optional per-rank parts must be there on every rank, since their datasets are collective.
   const std::int64_t ranks_with_values = communicator.sum(std::int64_t{outputs.values != nullptr});
   const std::int64_t ranks_with_moves = communicator.sum(std::int64_t{outputs.moves != nullptr});
+  const std::int64_t ranks_with_at_risk =
+      communicator.sum(std::int64_t{outputs.at_risk != nullptr});
   if (!problem && ((ranks_with_values != 0 && ranks_with_values != communicator.size()) ||
-                   (ranks_with_moves != 0 && ranks_with_moves != communicator.size()))) {
+                   (ranks_with_moves != 0 && ranks_with_moves != communicator.size()) ||
+                   (ranks_with_at_risk != 0 && ranks_with_at_risk != communicator.size()))) {
     problem = std::string("run outputs: values and moves must be given on every rank or none");
   }
   if (!problem) problem = output_location_problem(segments_path);
@@ -362,6 +439,8 @@ void write_segmentation(const std::string& directory, MPI_Comm comm,
   const std::string quality_temporary = pending.add(quality_path);
   const std::string migration_temporary = outputs.migration ? pending.add(migration_path) : "";
   const std::string matrix_temporary = outputs.migration ? pending.add(matrix_path) : "";
+  const std::string at_risk_path = (dir / "at_risk.csv").string();
+  const std::string at_risk_temporary = outputs.migration ? pending.add(at_risk_path) : "";
   const std::string segments_temporary = pending.add(segments_path);
 
   std::optional<std::string> error;
@@ -496,6 +575,20 @@ void write_segmentation(const std::string& directory, MPI_Comm comm,
           std::vector<std::string> texts;
           for (int s = 0; s < static_cast<int>(k); ++s) texts.push_back(rfm_summary_text(*rfm, s));
           write_strings(r, rfm_at, "summary", texts);
+          {
+            DatasetHandle shares = create_dataset(r, "segment_share", H5T_IEEE_F64LE,
+                                                  {k, static_cast<hsize_t>(rfm_segment_count)},
+                                                  Layout::contiguous, file_name);
+            write_string_array_attribute(shares.get(), "segment_names", rfm_segment_names(),
+                                         file_name);
+            note(write_from_root(shares.get(), H5T_NATIVE_DOUBLE, root, rfm->segment_share.data()),
+                 rfm_at + "/segment_share");
+          }
+          std::vector<std::string> dominant;
+          for (int s = 0; s < static_cast<int>(k); ++s) {
+            dominant.push_back(rfm_segment_names()[dominant_rfm_segment(*rfm, s)]);
+          }
+          write_strings(r, rfm_at, "dominant_segment", dominant);
         }
       }
     }
@@ -568,6 +661,9 @@ void write_segmentation(const std::string& directory, MPI_Comm comm,
       write_scalar_attribute(g, "stayed_customers", st.stayed, file_name);
       write_scalar_attribute(g, "moved_customers", st.moved, file_name);
       write_scalar_attribute(g, "at_risk_customers", st.at_risk, file_name);
+      if (outputs.match) {
+        write_scalar_attribute(g, "match_max_distance", outputs.match->max_distance, file_name);
+      }
       // Row and column labels; -1 labels the row of new customers and the column of lost ones.
       std::vector<std::int64_t> row_labels(m.previous_ids), col_labels(m.current_ids);
       row_labels.push_back(-1);
@@ -641,8 +737,36 @@ void write_segmentation(const std::string& directory, MPI_Comm comm,
         write_column("new_distance", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, moves.new_distance.data());
         write_column("at_risk", H5T_STD_I8LE, H5T_NATIVE_INT8, moves.at_risk.data());
       }
+      {
+        const AtRiskCustomers none;
+        const AtRiskCustomers& risk = outputs.at_risk ? *outputs.at_risk : none;
+        const std::string risk_at = at + "/at_risk";
+        GroupHandle risk_group = create_group(g, "at_risk", file_name);
+        const auto total = static_cast<hsize_t>(risk.total);
+        const auto count = static_cast<std::int64_t>(risk.id.size());
+        const auto write_column = [&](const char* name, hid_t file_type, hid_t memory_type,
+                                      const void* data) {
+          DatasetHandle dataset = create_dataset(risk_group.get(), name, file_type, {total},
+                                                 Layout::row_chunks, file_name);
+          if (total == 0) return;
+          note(write_row_block(dataset.get(), memory_type, risk.offset, count, data),
+               risk_at + "/" + name);
+        };
+        write_column("id", H5T_STD_I64LE, H5T_NATIVE_INT64, risk.id.data());
+        write_column("previous_segment", H5T_STD_I32LE, H5T_NATIVE_INT32,
+                     risk.previous_segment.data());
+        write_column("new_segment", H5T_STD_I32LE, H5T_NATIVE_INT32, risk.new_segment.data());
+        write_column("previous_value", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
+                     risk.previous_value.data());
+        write_column("new_value", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, risk.new_value.data());
+        write_column("value_drop", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, risk.drop.data());
+      }
     }
     note(file.close(), "the end");
+  }
+  if (outputs.migration) {
+    write_at_risk_csv(communicator, at_risk_temporary, at_risk_path, outputs.at_risk, pending,
+                      error);
   }
   if (root && !error) {
     try {
@@ -663,6 +787,7 @@ void write_segmentation(const std::string& directory, MPI_Comm comm,
     std::error_code ignored;
     fs::remove(migration_path, ignored);
     fs::remove(matrix_path, ignored);
+    fs::remove(at_risk_path, ignored);
   }
 }
 

@@ -249,13 +249,14 @@ class MigrationBetweenTwoRuns(unittest.TestCase):
     def test_tables_are_identical_for_any_rank_counts_of_the_two_runs(self):
         reference = migration_datasets(self.run2[2])
         self.assertIn("migration/counts", reference)
+        self.assertGreater(len(reference["migration/at_risk/id"]), 0)
         for ranks in (4, 1):
             other = migration_datasets(self.run2[ranks])
             self.assertEqual(sorted(reference), sorted(other))
             for name, value in reference.items():
                 with self.subTest(ranks=ranks, name=name):
                     np.testing.assert_array_equal(value, other[name])
-            for csv in ("migration.csv", "migration_matrix.csv", "profiles.csv"):
+            for csv in ("migration.csv", "migration_matrix.csv", "profiles.csv", "at_risk.csv"):
                 with open(os.path.join(self.run2[2], csv), "rb") as a, \
                         open(os.path.join(self.run2[ranks], csv), "rb") as b:
                     self.assertEqual(a.read(), b.read(), csv)
@@ -332,6 +333,72 @@ class FreshAndRetiredIds(unittest.TestCase):
         self.assertEqual(counts[-1, new_labels.index(5)], len(self.returning_ids))
 
 
+class MatchDistanceCutoff(unittest.TestCase):
+    """Same k in both runs, but one planted segment moved far away: the optimal matching still
+    pairs it with its old self, and the cut-off breaks that pair, so the moved segment gets a
+    fresh id and its old id is retired; the other segments keep theirs."""
+
+    @classmethod
+    def setUpClass(cls):
+        d = cls.dir = temp_dir()
+        first = os.path.join(d, "q1.h5")
+        run(2, "generate", "--customers", 4000, "--segments", 5, "--separation", 12, "--seed", 9,
+            "--output", first)
+        ids, x, names = read_table(first)
+        with h5py.File(first, "r") as f:
+            planted = f["customers/planted_segment"][...]
+        cls.run1 = os.path.join(d, "run1")
+        run(2, "segment", "--input", first, "--k", 5, "--seed", 3, "--output", cls.run1)
+        cls.segment_of = planted_to_segment(planted, assignments(cls.run1)["segment"].to_numpy())
+        moved = planted == 2
+        x2 = x.copy()
+        for name in ("age", "novelty_seeking"):
+            j = names.index(name)
+            x2[moved, j] += 25 * x[:, j].std()
+        second = os.path.join(d, "q2.h5")
+        write_table(second, ids, x2, names, planted)
+        cls.moved_ids = ids[moved]
+        cls.run2 = os.path.join(d, "run2")
+        cls.log = run(3, "segment", "--input", second, "--k", 5, "--seed", 3, "--previous",
+                      cls.run1, "--output", cls.run2).stdout
+        cls.run2_uncut = os.path.join(d, "run2-uncut")
+        run(1, "segment", "--input", second, "--k", 5, "--seed", 3, "--previous", cls.run1,
+            "--match-max-distance", "none", "--output", cls.run2_uncut)
+        with h5py.File(os.path.join(cls.run1, "segments.h5"), "r") as f:
+            cls.spread = np.sqrt(f["quality"].attrs["inertia"] / len(ids))
+
+    def test_the_moved_segment_gets_a_fresh_id_and_its_old_id_is_retired(self):
+        old = self.segment_of[2]
+        second = assignments(self.run2)
+        with h5py.File(os.path.join(self.run2, "segments.h5"), "r") as f:
+            self.assertEqual(list(f["migration/fresh_segment_ids"][...]), [5])
+            self.assertEqual(list(f["migration/retired_segment_ids"][...]), [old])
+            self.assertEqual(list(f["model/retired_segment_ids"][...]), [old])
+            self.assertEqual(f["model"].attrs["next_segment_id"], 6)
+            self.assertAlmostEqual(f["migration"].attrs["match_max_distance"], 2 * self.spread,
+                                   delta=1e-9 * self.spread)
+            drift = dict(zip(f["migration/segments/segment_id"][...],
+                             f["migration/segments/drift"][...]))
+        self.assertTrue(np.isnan(drift[old]) and np.isnan(drift[5]))
+        moved = second["id"].isin(self.moved_ids)
+        self.assertEqual(set(second.loc[moved, "segment"]), {5})
+        # Every other customer keeps the id of its planted segment.
+        first = assignments(self.run1).merge(second, on="id", suffixes=("_1", "_2"))
+        kept = ~first["id"].isin(self.moved_ids)
+        np.testing.assert_array_equal(first.loc[kept, "segment_1"], first.loc[kept, "segment_2"])
+        self.assertNotIn(old, set(second["segment"]))
+        self.assertIn("1 of them matched beyond the cut-off", self.log)
+
+    def test_without_a_cutoff_the_moved_segment_keeps_its_id(self):
+        with h5py.File(os.path.join(self.run2_uncut, "segments.h5"), "r") as f:
+            self.assertEqual(len(f["migration/fresh_segment_ids"]), 0)
+            self.assertEqual(f["migration"].attrs["match_max_distance"], np.inf)
+            drift = dict(zip(f["migration/segments/segment_id"][...],
+                             f["migration/segments/drift"][...]))
+        self.assertGreater(drift[self.segment_of[2]], 2 * self.spread)
+        self.assertEqual(set(assignments(self.run2_uncut)["segment"]), set(range(5)))
+
+
 class WarmStart(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -365,13 +432,35 @@ class WarmStart(unittest.TestCase):
         with h5py.File(os.path.join(cold, "segments.h5"), "r") as f:
             self.assertLess(f["migration"].attrs["share_stayed"], 1.0)
 
-    def test_warm_start_with_another_k_is_refused(self):
-        out = os.path.join(self.dir, "refused")
-        proc = run(2, "segment", "--input", self.data, "--previous", self.run1, "--warm-start",
-                   "--k", 4, "--output", out, check=False)
-        self.assertEqual(proc.returncode, 2)
-        self.assertIn("k must be 5", proc.stderr)
-        self.assertFalse(os.path.exists(os.path.join(out, "segments.h5")))
+    def test_warm_start_with_more_segments_adds_keyed_kmeans_plus_plus_seeds(self):
+        outs = {}
+        for ranks in (1, 3):
+            outs[ranks] = os.path.join(self.dir, f"warm-more-{ranks}")
+            run(ranks, "segment", "--input", self.data, "--previous", self.run1, "--warm-start",
+                "--k", 7, "--log1p", "income,monetary", "--output", outs[ranks])
+        one, three = (h5py.File(os.path.join(outs[r], "segments.h5"), "r") for r in (1, 3))
+        with one, three:
+            self.assertEqual(one["run"].attrs["k"], 7)
+            for name in ("assignments/segment", "centroids/scaled", "model/segment_ids"):
+                np.testing.assert_array_equal(one[name][...], three[name][...], name)
+            # The five previous segments stay where they were and keep their ids.
+            self.assertEqual(sorted(one["model/segment_ids"][...]), list(range(7)))
+            self.assertEqual(list(one["migration/fresh_segment_ids"][...]), [5, 6])
+            self.assertEqual(len(one["migration/retired_segment_ids"]), 0)
+
+    def test_warm_start_with_fewer_segments_keeps_the_largest_previous_ones(self):
+        out = os.path.join(self.dir, "warm-fewer")
+        run(2, "segment", "--input", self.data, "--previous", self.run1, "--warm-start",
+            "--k", 3, "--max-iter", 1, "--match-max-distance", "none",
+            "--log1p", "income,monetary", "--output", out)
+        with h5py.File(os.path.join(self.run1, "segments.h5"), "r") as f:
+            sizes = dict(zip(f["profiles/segment_id"][...], f["profiles/size"][...]))
+        largest = sorted(sorted(sizes, key=lambda s: (-sizes[s], s))[:3])
+        with h5py.File(os.path.join(out, "segments.h5"), "r") as f:
+            self.assertEqual(f["run"].attrs["k"], 3)
+            self.assertEqual(sorted(f["model/segment_ids"][...]), largest)
+            self.assertEqual(sorted(f["migration/retired_segment_ids"][...]),
+                             sorted(set(sizes) - set(largest)))
 
 
 if __name__ == "__main__":

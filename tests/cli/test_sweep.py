@@ -159,6 +159,20 @@ class Sweep(unittest.TestCase):
         # Not a constant: the planted k reproduces, some other k do not.
         self.assertGreater(max(spread) - min(spread), 0.05)
 
+    def test_stability_with_one_restart_comes_from_two_random_halves(self):
+        tables = {}
+        for ranks in (1, 3):
+            out = os.path.join(self.dir, f"halves-{ranks}")
+            run(ranks, "sweep", "--input", self.data, "--k", f"{PLANTED},{PLANTED + 4}",
+                "--restarts", 1, "--seed", SEED, "--silhouette-sample", 800, "--output", out)
+            tables[ranks] = read_csv(os.path.join(out, "sweep.csv"))
+        np.testing.assert_array_equal(tables[1]["stability"], tables[3]["stability"])
+        stability = dict(zip(tables[1]["k"], tables[1]["stability"]))
+        # The planted segments are found from either half; too many segments split them
+        # differently in the two halves.
+        self.assertGreater(stability[PLANTED], 0.95)
+        self.assertLess(stability[PLANTED + 4], 0.9)
+
     def test_silhouette_sample_is_stratified_by_segment(self):
         for k in (PLANTED, 8):
             with self.subTest(k=k), self.model(k) as m:
@@ -180,8 +194,8 @@ class Sweep(unittest.TestCase):
                 labels, _ = nearest(self.x, m["centroids"][...])
             self.assertAlmostEqual(table[table.k == k].silhouette_sampled.iloc[0],
                                    silhouette_score(self.x, labels), delta=1e-9)
-            # One restart: stability is not measured.
-            self.assertTrue(np.isnan(table[table.k == k].stability.iloc[0]))
+            # One restart: stability from two random halves, an adjusted Rand index.
+            self.assertTrue(0 < table[table.k == k].stability.iloc[0] <= 1)
 
     def test_the_table_is_the_same_on_any_rank_count(self):
         reference = text(os.path.join(self.out, "sweep.csv"))
@@ -248,6 +262,25 @@ class Sweep(unittest.TestCase):
         row = self.table[self.table.k == PLANTED].iloc[0]
         self.assertEqual(ours["quality@inertia"], row.inertia)
         self.assertEqual(ours["quality@davies_bouldin"], row.davies_bouldin)
+
+    def test_a_promoted_run_feeds_assign_and_a_later_previous_run(self):
+        run_dir = os.path.join(self.dir, "promoted-model")
+        run(2, "promote", "--sweep", self.out, "--k", PLANTED, "--output", run_dir)
+        with h5py.File(os.path.join(run_dir, "segments.h5"), "r") as f:
+            segments = f["assignments/segment"][...]
+            np.testing.assert_array_equal(f["model/segment_ids"][...], np.arange(PLANTED))
+            self.assertEqual(f["model"].attrs["next_segment_id"], PLANTED)
+        scored = os.path.join(self.dir, "scored")
+        run(3, "assign", "--model", run_dir, "--input", self.data, "--output", scored)
+        with h5py.File(os.path.join(scored, "assignments.h5"), "r") as f:
+            np.testing.assert_array_equal(f["assignments/segment"][...], segments)
+        later = os.path.join(self.dir, "after-promoted")
+        run(1, "segment", "--input", self.data, "--k", PLANTED, "--seed", SEED + 1, "--previous",
+            run_dir, "--output", later)
+        with h5py.File(os.path.join(later, "segments.h5"), "r") as f:
+            self.assertEqual(f["migration"].attrs["common_customers"], len(segments))
+            self.assertEqual(len(f["migration/fresh_segment_ids"]), 0)
+            self.assertGreater(f["migration"].attrs["share_stayed"], 0.99)  # another seed
 
     def test_promote_without_k_takes_the_recommended_k(self):
         run_dir = os.path.join(self.dir, "recommended")

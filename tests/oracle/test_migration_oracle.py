@@ -155,10 +155,46 @@ class StabilityValueAndProfiles(unittest.TestCase):
             np.testing.assert_allclose(self.b["profiles/rfm/quintile_share"][:, c, :],
                                        shares.to_numpy(), rtol=1e-15)
 
+    def named_rfm_shares(self):
+        """Per segment (rows in /profiles order), the share of each named RFM segment, from
+        NumPy quintile scores and the rule table of docs/file-format.md."""
+        columns = [-self.x2[:, self.names.index("recency_days")],
+                   self.x2[:, self.names.index("frequency")],
+                   self.x2[:, self.names.index("monetary")]]
+        r, f, m = (quintile_scores(values)[0] for values in columns)
+        fm = f + m
+        conditions = [  # (code, rule) in the order the rules are tried
+            (0, (r >= 4) & (fm >= 8)), (3, (r == 5) & (f == 1)), (4, (r == 4) & (f == 1)),
+            (1, (r >= 3) & (f >= 2) & (fm >= 6)), (2, r >= 4), (5, (r == 3) & (fm >= 4)),
+            (6, r == 3), (8, (r == 1) & (fm >= 8)), (7, fm >= 6), (9, r == 2), (10, r >= 0)]
+        named = np.select([c for _, c in conditions], [code for code, _ in conditions])
+        frame = pd.DataFrame({"segment": self.b["assignments/segment"], "named": named})
+        shares = pd.crosstab(frame["segment"], frame["named"], normalize="index")
+        return shares.reindex(columns=range(11), fill_value=0.0).loc[
+            self.b["profiles/segment_id"]].to_numpy()
+
+    def test_named_rfm_segment_shares_equal_pandas(self):
+        names = ["Champions", "Loyal customers", "Potential loyalists", "New customers",
+                 "Promising", "Need attention", "About to sleep", "At risk", "Can't lose them",
+                 "Hibernating", "Lost"]
+        shares = self.named_rfm_shares()
+        np.testing.assert_allclose(self.b["profiles/rfm/segment_share"], shares, rtol=1e-15)
+        dominant = [names[int(np.argmax(row))] for row in shares]
+        self.assertEqual([t.decode() for t in self.b["profiles/rfm/dominant_segment"]], dominant)
+        self.assertGreater(len(set(dominant)), 1)
+        profiles = pd.read_csv(os.path.join(self.run_b, "profiles.csv"),
+                               float_precision="round_trip")
+        np.testing.assert_array_equal(profiles["rfm_champions"], shares[:, 0])
+        np.testing.assert_array_equal(profiles["rfm_cant_lose_them"], shares[:, 8])
+        self.assertEqual(list(profiles["rfm_dominant"]), dominant)
+
     def test_descriptions_name_the_most_distinctive_features(self):
         descriptions = [t.decode() for t in self.b["profiles/description"]]
+        shares = self.named_rfm_shares()
+        names = [t.decode() for t in self.b["profiles/rfm/dominant_segment"]]
         for s, lift in enumerate(self.b["profiles/lift"]):
-            self.assertEqual(descriptions[s], description(lift, self.names))
+            self.assertEqual(descriptions[s], description(lift, self.names) +
+                             f"; mostly {names[s]} ({100 * shares[s].max():.0f}%)")
         profiles = pd.read_csv(os.path.join(self.run_b, "profiles.csv"))
         self.assertEqual(list(profiles["description"]), descriptions)
         self.assertEqual(list(profiles["segment"]), list(self.b["profiles/segment_id"]))
@@ -196,6 +232,33 @@ class StabilityValueAndProfiles(unittest.TestCase):
         expected = [value_now[n] < r for n, r in zip(new, reference)]
         np.testing.assert_array_equal(self.b["migration/moves/at_risk"].astype(bool), expected)
         self.assertTrue(0 < sum(expected) < len(expected))
+
+
+    def test_at_risk_list_equals_pandas_from_both_runs(self):
+        a, b = self.frame(self.a), self.frame(self.b)
+        b["row"] = np.arange(len(b))
+        now = pd.Series(self.b["profiles/value_mean"], index=self.b["profiles/segment_id"])
+        before = pd.Series(self.a["profiles/value_mean"], index=self.a["profiles/segment_id"])
+        joined = b.merge(a[["id", "segment"]], on="id", suffixes=("", "_prev")).sort_values("row")
+        joined = joined[joined["segment"] != joined["segment_prev"]]
+        joined["previous_value"] = [now.get(p, before[p]) for p in joined["segment_prev"]]
+        joined["new_value"] = now[joined["segment"]].to_numpy()
+        expected = joined[joined["new_value"] < joined["previous_value"]]
+        self.assertGreater(len(expected), 0)
+        found = pd.read_csv(os.path.join(self.run_b, "at_risk.csv"),
+                            float_precision="round_trip")
+        self.assertEqual(list(found.columns), ["id", "previous_segment", "new_segment",
+                                               "previous_value", "new_value", "value_drop"])
+        np.testing.assert_array_equal(found["id"], expected["id"])
+        np.testing.assert_array_equal(found["previous_segment"], expected["segment_prev"])
+        np.testing.assert_array_equal(found["new_segment"], expected["segment"])
+        np.testing.assert_array_equal(found["previous_value"], expected["previous_value"])
+        np.testing.assert_array_equal(found["new_value"], expected["new_value"])
+        np.testing.assert_array_equal(found["value_drop"],
+                                      expected["previous_value"] - expected["new_value"])
+        for column in found.columns:
+            np.testing.assert_array_equal(self.b[f"migration/at_risk/{column}"], found[column])
+        self.assertEqual(self.b["migration@"]["at_risk_customers"], len(found))
 
 
 if __name__ == "__main__":

@@ -404,5 +404,40 @@ class Slurm(unittest.TestCase):
         self.assertTrue(os.path.exists(os.path.join(latest, "segments.h5")))
 
 
+    def test_quarterly_resubmits_itself_for_the_next_quarter_after_success(self):
+        quarterly = os.path.join(SCRIPTS, "quarterly.sbatch")
+        # A begin two hours ahead stands in for the next quarter's first day, so the successor
+        # stays pending; it is cancelled at once.
+        begin = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() + 7200))
+        env = dict(self.env, MICROSEG_RUNS=os.path.join(self.work, "runs-resubmit"),
+                   MICROSEG_QUARTER="2026Q4", MICROSEG_RESUBMIT="1",
+                   MICROSEG_RESUBMIT_BEGIN=begin)
+        job = self.sbatch("--ntasks=2", "--time=5", quarterly,
+                          os.path.join(REPO, "jobs", "quarterly.ini"), "--input", self.data,
+                          env=env)
+        log = os.path.join(self.work, f"microseg-quarterly-{job}.out")
+        self.assert_completed(self.wait_for(job, log), log)
+        found = re.search(r"successor for 2027Q1 \(quarter starts 2027-01-01T02:00:00\) is job "
+                          r"(\d+), begin (\S+)", text(log))
+        self.assertIsNotNone(found, text(log))
+        successor = found.group(1)
+        self.jobs.append(successor)
+        try:
+            self.assertEqual(found.group(2), begin)
+            proc = subprocess.run(["scontrol", "-o", "show", "job", successor], env=self.env,
+                                  capture_output=True, text=True)
+            fields = dict(re.findall(r"(\w+)=(\S*)", proc.stdout))
+            self.assertEqual((fields.get("JobState"), fields.get("Reason")),
+                             ("PENDING", "BeginTime"), proc.stdout)
+            self.assertEqual(fields.get("StartTime"), begin, proc.stdout)
+            self.assertEqual(fields.get("NumTasks"), "2", proc.stdout)
+            self.assertTrue(fields.get("Command", "").endswith("quarterly.sbatch"), proc.stdout)
+            queue = subprocess.run(["squeue", "-h", "-j", successor, "-o", "%T %r"],
+                                   env=self.env, capture_output=True, text=True).stdout.split()
+            self.assertEqual(queue, ["PENDING", "BeginTime"])
+        finally:
+            subprocess.run(["scancel", successor], env=self.env, capture_output=True)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

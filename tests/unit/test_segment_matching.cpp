@@ -125,6 +125,34 @@ TEST_CASE("new segments get fresh ids and vanished ones are retired for good") {
   }
 }
 
+TEST_CASE("a match beyond the distance cut-off gives a fresh id and retires the old one") {
+  SegmentIdentity previous;
+  previous.ids = {3, 5, 6};
+  previous.next_id = 7;
+  previous.retired_ids = {1};
+  const CentroidMatrix before = matrix({{0, 0}, {10, 10}, {20, 0}});
+  // Same k; segment 5 vanished and a new one appeared far away. The optimal matching still pairs
+  // them, at distance 50 − 10 = 40·√2.
+  const CentroidMatrix after = matrix({{0.5, 0}, {50, 50}, {20, 1}});
+  const SegmentMatch kept = match_segments(before, previous, after);
+  CHECK(kept.identity.ids == std::vector<std::int64_t>{3, 5, 6});
+  const SegmentMatch cut = match_segments(before, previous, after, 5.0);
+  CHECK(cut.identity.ids == std::vector<std::int64_t>{3, 7, 6});
+  CHECK(cut.fresh_ids == std::vector<std::int64_t>{7});
+  CHECK(cut.retired_now == std::vector<std::int64_t>{5});
+  CHECK(cut.too_far == std::vector<std::int64_t>{5});
+  CHECK(cut.identity.retired_ids == std::vector<std::int64_t>{1, 5});
+  CHECK(cut.identity.next_id == 8);
+  CHECK(cut.previous_row == std::vector<int>{0, -1, 2});
+  CHECK(std::isnan(cut.drift[1]));
+  CHECK(cut.drift[2] == Approx(1.0));
+  CHECK(cut.max_distance == 5.0);
+  // A pair exactly at the cut-off is kept.
+  CHECK(match_segments(before, previous, after, 1.0).identity.ids ==
+        std::vector<std::int64_t>{3, 7, 6});
+  CHECK_THROWS_AS(match_segments(before, previous, after, -1.0), std::invalid_argument);
+}
+
 TEST_CASE("the first run's ids are the row numbers") {
   const SegmentIdentity identity = SegmentIdentity::first_run(4);
   CHECK(identity.ids == std::vector<std::int64_t>{0, 1, 2, 3});
@@ -163,4 +191,10 @@ TEST_CASE("centroids move between scaled spaces through original units") {
   const CentroidMatrix below = matrix({{-1.0, 0.0}});  // original spend −5 + −1 = −6
   CHECK_THROWS_WITH(rescale_centroids(below, linear, to, {"spend", "age"}),
                     Catch::Contains("spend") && Catch::Contains("log1p"));
+}
+
+TEST_CASE("a warm start with fewer segments keeps the largest, ties to the lower row") {
+  CHECK(largest_segment_rows({5, 9, 7, 9, 1}, 3) == std::vector<int>{1, 2, 3});
+  CHECK(largest_segment_rows({4, 4, 4}, 2) == std::vector<int>{0, 1});
+  CHECK(largest_segment_rows({4, 4}, 5) == std::vector<int>{0, 1});
 }

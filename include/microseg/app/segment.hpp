@@ -12,6 +12,7 @@
 #include "microseg/core/initialisation.hpp"
 #include "microseg/core/pruned_assignment.hpp"
 #include "microseg/core/scaling.hpp"
+#include "microseg/core/segment_matching.hpp"
 #include "microseg/core/small_segments.hpp"
 #include "microseg/distributed/communicator.hpp"
 
@@ -39,6 +40,7 @@ struct SegmentConfig {
   MinimumSegmentSize min_segment_size;
   bool merge_small = false;    ///< merge segments below min_segment_size into their nearest
   TransformOptions transform;  ///< --missing, --one-hot, --clip-quantiles, --weights
+  MatchCutoff match_cutoff;    ///< --match-max-distance: beyond it a matched pair is broken
 
   template <class Archive>
   void serialize(Archive& archive, unsigned /*version*/) {
@@ -47,6 +49,7 @@ struct SegmentConfig {
     archive& previous& warm_start& value_feature& min_segment_size& merge_small;
     archive& lloyd_step;
     archive& transform;
+    archive& match_cutoff;
   }
 };
 

@@ -99,4 +99,16 @@ struct CustomerMoves {
   std::int64_t total = 0;   ///< moves over all ranks
 };
 
+/// The at-risk customers of one rank's rows (the moves flagged at_risk), in input row order,
+/// with the values the flag compared: the previous segment's reference value
+/// (previous_segment_reference_values) and the new segment's mean value in this run.
+struct AtRiskCustomers {
+  std::vector<std::int64_t> id;
+  std::vector<std::int32_t> previous_segment, new_segment;
+  std::vector<double> previous_value, new_value;
+  std::vector<double> drop;  ///< previous_value − new_value (> 0)
+  std::int64_t offset = 0;   ///< at-risk customers held by lower ranks
+  std::int64_t total = 0;    ///< over all ranks
+};
+
 }  // namespace microseg

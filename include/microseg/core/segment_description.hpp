@@ -49,7 +49,17 @@ struct RfmQuintileSummary {
   std::vector<double> thresholds;      ///< 3 × 4: the order statistics bounding the quintiles
   std::vector<double> score_mean;      ///< k × 3: mean R, F and M score
   std::vector<double> quintile_share;  ///< k × 3 × 5: share of the segment scoring 1 … 5
+  /// k × 11: share of the segment in each named RFM segment (core/rfm.hpp rfm_segment of the
+  /// customer's three scores), in RfmSegment code order.
+  std::vector<double> segment_share;
 };
+
+/// The named RFM segment (code) holding the largest share of segment `s` (ties to the lower
+/// code).
+int dominant_rfm_segment(const RfmQuintileSummary& rfm, int s);
+
+/// "mostly Champions (62%)": the dominant named RFM segment of segment `s` and its share.
+std::string rfm_dominant_text(const RfmQuintileSummary& rfm, int s);
 
 /// "R4.6 F4.8 M4.9": the mean scores of segment `s`, one decimal.
 std::string rfm_summary_text(const RfmQuintileSummary& rfm, int s);

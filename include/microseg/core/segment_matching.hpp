@@ -7,6 +7,7 @@
 /// rows keep the previous id, unmatched new rows get fresh ids from a counter that only grows,
 /// and unmatched previous ids are retired for good, so an id never names two different segments.
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -41,15 +42,52 @@ struct SegmentMatch {
   std::vector<double> drift;              ///< per new row: distance to it (NaN when unmatched)
   std::vector<std::int64_t> fresh_ids;    ///< ids given to unmatched new rows, ascending
   std::vector<std::int64_t> retired_now;  ///< previous ids left unmatched, ascending
+  /// Previous ids whose optimal partner lay beyond the cut-off (also in retired_now), ascending.
+  std::vector<std::int64_t> too_far;
+  double max_distance = 0;  ///< the cut-off applied (+inf: none)
 };
 
+/// The default cut-off of a match, as a multiple of the previous run's root-mean-square
+/// distance of a customer to its centroid (sqrt(inertia / customers)): a new centroid farther
+/// than this from its partner lies where the old segment had hardly any customers.
+inline constexpr double default_match_spread_multiple = 2.0;
+
+/// The --match-max-distance option: a multiple of the previous run's customer spread
+/// ("2x", the default), an absolute distance in the previous run's scaled space ("1.5"), or
+/// none ("none": every optimal pair is kept).
+struct MatchCutoff {
+  enum class Kind { spread_multiple, absolute, none };
+  Kind kind = Kind::spread_multiple;
+  double value = default_match_spread_multiple;
+
+  /// The cut-off for a previous run whose customers lie at root-mean-square distance `spread`
+  /// from their centroids (+inf for none).
+  double distance_for(double spread) const;
+  /// As the option reads: "2x", "1.5" or "none".
+  std::string text() const;
+
+  template <class Archive>
+  void serialize(Archive& archive, unsigned /*version*/) {
+    archive& kind& value;
+  }
+};
+
+/// Parses --match-max-distance ("" gives the default). Throws InputError naming the option.
+MatchCutoff parse_match_cutoff(const std::string& text);
+
 /// Matches the rows of `current` to the rows of `previous` (both in the previous run's scaled
-/// space, same columns) by minimum total Euclidean distance. Unmatched new rows get fresh ids
-/// previous_identity.next_id, next_id + 1, … in row order. Throws std::invalid_argument when the
-/// shapes or the identity do not fit.
+/// space, same columns) by minimum total Euclidean distance. A matched pair farther apart than
+/// `max_distance` is broken: the new row counts as a new segment and the previous id is retired.
+/// Unmatched new rows get fresh ids previous_identity.next_id, next_id + 1, … in row order.
+/// Throws std::invalid_argument when the shapes or the identity do not fit, or max_distance is
+/// NaN or negative.
 SegmentMatch match_segments(const CentroidMatrix& previous,
-                            const SegmentIdentity& previous_identity,
-                            const CentroidMatrix& current);
+                            const SegmentIdentity& previous_identity, const CentroidMatrix& current,
+                            double max_distance = std::numeric_limits<double>::infinity());
+
+/// The rows of the `k` largest segments by `sizes` (ties to the lower row), ascending: the
+/// previous segments a warm start with fewer segments than the previous run starts from.
+std::vector<int> largest_segment_rows(const std::vector<std::int64_t>& sizes, int k);
 
 /// Maps centroids from the scaled space of `from` to the scaled space of `to` (same columns):
 /// back to original units through `from` (inverse scaling, then expm1 where log1p), then forward

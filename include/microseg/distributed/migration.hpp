@@ -31,8 +31,9 @@ struct MigrationSegments {
 };
 
 struct MigrationResult {
-  MigrationReport report;  ///< the same on every rank
-  CustomerMoves moves;     ///< this rank's movers, with their place in the global list
+  MigrationReport report;   ///< the same on every rank
+  CustomerMoves moves;      ///< this rank's movers, with their place in the global list
+  AtRiskCustomers at_risk;  ///< this rank's at-risk movers, with their place in the global list
 };
 
 /// Collective. Joins `current` with `previous` (any share of the previous run's records per

@@ -50,6 +50,13 @@ double mean_scaled_variance(const FittedTransform& transform);
 CentroidMatrix initial_centroids(const Communicator& comm, const FeatureMatrix& features,
                                  RowRange rows, int k, InitKind kind, std::uint64_t seed);
 
+/// `start` (in the scaled space) completed to k centres by k-means++: each further centre is a
+/// D²-weighted draw (distances to every centre so far, `start` included) keyed by its index, so
+/// the result does not depend on the rank count. With start.rows() ≥ k, its first k rows.
+CentroidMatrix extend_centroids(const Communicator& comm, const FeatureMatrix& features,
+                                RowRange rows, const CentroidMatrix& start, int k,
+                                std::uint64_t seed);
+
 struct LloydSettings {
   int k = 8;
   int max_iterations = 300;

@@ -30,6 +30,9 @@ struct RunModel {
   std::vector<double> value_total, value_mean;  ///< per segment; empty without a value feature
   std::int64_t customers = 0;                   ///< rows of /assignments
   bool assignments_have_value = false;          ///< /assignments/value exists
+  /// Root-mean-square distance of a customer to its centroid in the run's scaled space:
+  /// sqrt(/quality inertia / customers). The unit of the default matching cut-off.
+  double customer_spread = 0;
 
   int k() const { return static_cast<int>(centroids.rows()); }
   /// The model with its feature columns in the order of `names` (a permutation of its own).

@@ -34,8 +34,11 @@ struct RunOutputs {
   const std::vector<double>* values = nullptr;
   const MigrationReport* migration = nullptr;  ///< /migration, migration*.csv
   const CustomerMoves* moves = nullptr;        ///< this rank's rows of /migration/moves
-  const SegmentMatch* match = nullptr;         ///< fresh and retired ids of this run
-  std::string previous_run;                    ///< the --previous directory
+  /// This rank's rows of /migration/at_risk and at_risk.csv (with a migration; may be null
+  /// without a value feature, then both are written empty).
+  const AtRiskCustomers* at_risk = nullptr;
+  const SegmentMatch* match = nullptr;  ///< fresh and retired ids of this run
+  std::string previous_run;             ///< the --previous directory
 };
 
 /// Writes segments.h5, profiles.csv and quality.csv into `directory`. Collective over `comm`:
