@@ -9,7 +9,9 @@
 #include <vector>
 
 #include "microseg/app/command.hpp"
+#include "microseg/app/stop_signal.hpp"
 #include "microseg/distributed/communicator.hpp"
+#include "microseg/distributed/segmentation.hpp"
 
 namespace {
 
@@ -96,6 +98,14 @@ int main(int argc, char** argv) {
     const microseg::distributed::Communicator comm(MPI_COMM_WORLD);
     try {
       exit_code = run(comm, std::vector<std::string>(argv + 1, argv + argc));
+    } catch (const microseg::distributed::FitInterrupted& e) {
+      // Stopped on a signal after a checkpoint (every rank agreed): a distinct status, so a
+      // batch script can tell "requeue and resume" from success and from an error.
+      if (comm.is_root()) {
+        std::cerr << "microseg: " << e.what() << " (exit status " << microseg::app::exit_interrupted
+                  << ")" << std::endl;
+      }
+      exit_code = microseg::app::exit_interrupted;
     } catch (const microseg::distributed::AgreedError& e) {
       // Every rank holds the same message; one prints it.
       if (comm.is_root()) std::cerr << "microseg: error: " << e.what() << std::endl;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "microseg/app/provenance.hpp"
+
 namespace microseg::app {
 
 InspectedInput inspect_customer_input(const distributed::Communicator& comm,
@@ -41,6 +43,7 @@ ScaledCustomers read_and_scale(const distributed::Communicator& comm, const Insp
   });
   distributed::check_finite(comm, scaled.block, input.selection.input);
   distributed::check_unique_ids(comm, scaled.block.ids, input.selection.input);
+  scaled.content_digest = content_digest(comm, scaled.block);
   scaled.transform =
       distributed::fit_and_apply_transform(comm, scaled.block, input.selection.scale, input.log1p);
   return scaled;

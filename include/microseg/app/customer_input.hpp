@@ -44,10 +44,12 @@ struct ScaledCustomers {
   RowRange rows;
   CustomerBlock block;
   distributed::FittedTransform transform;
+  std::string content_digest;  ///< of the rows as read (core/content_digest.hpp), every rank
 };
 
-/// Collective: reads each rank's rows, checks that values are finite and ids unique, then fits
-/// and applies log1p and the scaling. Throws AgreedError naming the file, feature or customer.
+/// Collective: reads each rank's rows, checks that values are finite and ids unique, digests
+/// them, then fits and applies log1p and the scaling. Throws AgreedError naming the file, feature
+/// or customer.
 ScaledCustomers read_and_scale(const distributed::Communicator& comm, const InspectedInput& input);
 
 }  // namespace microseg::app

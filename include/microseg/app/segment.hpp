@@ -35,12 +35,15 @@ struct SegmentConfig {
   std::string value_feature;  ///< "" for monetary when the input has it; "none" for no value
   MinimumSegmentSize min_segment_size;
   bool merge_small = false;  ///< merge segments below min_segment_size into their nearest
+  int checkpoint_every = 0;  ///< Lloyd iterations between checkpoints; 0: only on a stop signal
+  bool resume = false;       ///< continue from OUTPUT/checkpoint.h5 when it is there
 
   template <class Archive>
   void serialize(Archive& archive, unsigned /*version*/) {
     archive& input& output& job_file& k& features& scale& log1p_features& init& init_centroids;
     archive& max_iterations& tolerance& seed& restarts& silhouette_sample;
     archive& previous& warm_start& value_feature& min_segment_size& merge_small;
+    archive& checkpoint_every& resume;
   }
 };
 
@@ -51,7 +54,8 @@ SegmentConfig parse_segment_options(const std::vector<std::string>& arguments);
 /// The configuration as `key = value` text, as a job file would hold it (for /run and logs).
 std::string describe(const SegmentConfig& config);
 /// Rank 0 logs progress to `log`; errors are agreed between ranks and thrown as AgreedError
-/// before anything is written.
+/// before anything is written. A stop signal (app/stop_signal.hpp) agreed during the fit writes
+/// OUTPUT/checkpoint.h5 and throws distributed::FitInterrupted; outputs are not written then.
 void run_segment(const distributed::Communicator& comm, const SegmentConfig& config,
                  std::ostream& log);
 void segment_command(const distributed::Communicator& comm,

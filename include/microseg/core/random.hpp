@@ -19,6 +19,7 @@ enum class RandomStream : std::uint64_t {
   local_kmeans = 8,
   id_partition = 9,
   restart = 10,
+  content_digest = 11,
 };
 
 /// A well-mixed 64-bit hash of the key (SplitMix64 finaliser over a combination of the parts).
