@@ -80,7 +80,7 @@ void maybe_inject_failure(const Communicator& comm, const char* stage) {
       std::raise(SIGSEGV);
       std::abort();  // in case a handler returns
     case FailureKind::stall:
-      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
       return;
   }
 }

@@ -10,7 +10,7 @@
 ///   rank alike that did not, e.g. the file changed under one rank);
 /// - `abort`: std::abort(), death by SIGABRT (a failed assertion);
 /// - `segfault`: the process raises SIGSEGV (a wild pointer);
-/// - `stall`: the rank sleeps 250 ms and goes on (a slow rank; the others wait for it), so a
+/// - `stall`: the rank sleeps 100 ms and goes on (a slow rank; the others wait for it), so a
 ///   test can deliver a signal while a run is at that stage.
 ///
 /// Without the variable the hook only reads it. Stages placed so far: `read`
