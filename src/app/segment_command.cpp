@@ -739,9 +739,9 @@ void run_segment(const distributed::Communicator& comm, const SegmentConfig& con
     outputs.match = &match;
     outputs.previous_run = config.previous;
   }
-  remove_run_manifest(comm, config.output);
   comm.run_agreed(
       [&] { io::write_segmentation(config.output, comm.native(), summary, assignments, outputs); });
+  remove_run_manifest(comm, config.output);
   // The finished outputs supersede the checkpoint; a checkpoint left behind would only be
   // refused or, with --resume, refit what is already there.
   if (root) {

@@ -38,7 +38,9 @@ TextFields library_versions();
 void write_run_manifest(const distributed::Communicator& comm, const std::string& directory,
                         io::RunManifest manifest);
 
-/// Collective: rank 0 removes DIR/manifest.json before a run replaces the outputs it describes.
+/// Collective: rank 0 removes DIR/manifest.json once new outputs have replaced the ones it
+/// described, until write_run_manifest writes the new one: a directory with outputs and no
+/// manifest holds a run that did not finish. A run that fails before that keeps the old one.
 void remove_run_manifest(const distributed::Communicator& comm, const std::string& directory);
 
 }  // namespace microseg::app

@@ -29,8 +29,8 @@ std::string sha256_of_file(const std::string& path);
 /// InputError naming the file.
 void write_manifest(const std::string& directory, const RunManifest& manifest);
 
-/// Call on one rank before a run replaces its outputs: removes DIR/manifest.json, so a manifest
-/// never describes files other than those beside it. Throws InputError naming the file.
+/// Call on one rank once a run has replaced its outputs: removes DIR/manifest.json, so a
+/// manifest never describes files other than those beside it. Throws InputError naming the file.
 void remove_manifest(const std::string& directory);
 
 }  // namespace microseg::io
