@@ -24,7 +24,7 @@ import unittest
 import h5py
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from microseg_run import MICROSEG, MPIEXEC, manifest_problems, run, temp_dir  # noqa: E402
+from microseg_run import MICROSEG, MPIEXEC, h5diff, manifest_problems, run, temp_dir  # noqa: E402
 
 EXIT_INTERRUPTED = 75
 SLOW = "0:iteration:stall"
@@ -33,16 +33,8 @@ FIT = ["--k", 10, "--restarts", 2, "--seed", 7, "--silhouette-sample", 500]
 CSV_OUTPUTS = ["profiles.csv", "quality.csv"]
 
 
-def h5diff(reference, other):
-    """h5diff without tolerance over everything except the attributes of /run, which hold what
-    legitimately differs between two runs: timings, the rank count and the configuration text
-    (output directory, --resume). The rest of /run is compared by run_facts()."""
-    proc = subprocess.run(["h5diff", "--exclude-attribute", "/run", reference, other],
-                          capture_output=True, text=True)
-    return proc.returncode, proc.stdout + proc.stderr
-
-
 def run_facts(path):
+    """/run's attributes but the timings, the rank count and the configuration text."""
     with h5py.File(path, "r") as f:
         return {key: value for key, value in f["run"].attrs.items()
                 if not key.startswith("seconds_") and key not in ("ranks", "configuration")}
@@ -118,8 +110,10 @@ class Resume(unittest.TestCase):
 
     def assert_same_as_reference(self, out, log):
         self.assertIn("resuming from " + os.path.join(out, "checkpoint.h5"), log)
+        # Every dataset and attribute but those of /run (timings, rank count, the configuration
+        # text naming the output directory and --resume); the rest of /run by run_facts().
         status, diff = h5diff(os.path.join(self.reference, "segments.h5"),
-                              os.path.join(out, "segments.h5"))
+                              os.path.join(out, "segments.h5"), exclude_attributes=["/run"])
         self.assertEqual(status, 0, diff)
         self.assertEqual(run_facts(os.path.join(self.reference, "segments.h5")),
                          run_facts(os.path.join(out, "segments.h5")))

@@ -122,3 +122,13 @@ def manifest_problems(directory, command):
     if stat.S_IMODE(os.stat(path).st_mode) != 0o640:
         problems.append(f"manifest.json: mode {oct(os.stat(path).st_mode)}")
     return problems
+
+
+def h5diff(reference, other, exclude_attributes=()):
+    """(exit status, report) of `h5diff` between two HDF5 files without any tolerance option:
+    0 when every dataset and attribute is bit-identical. Attributes are left out only on the
+    objects named in exclude_attributes (e.g. "/run", which records the rank count and timings;
+    tests compare the rest of it themselves)."""
+    options = [option for path in exclude_attributes for option in ("--exclude-attribute", path)]
+    proc = subprocess.run(["h5diff", *options, reference, other], capture_output=True, text=True)
+    return proc.returncode, proc.stdout + proc.stderr
