@@ -458,7 +458,6 @@ std::string describe(const SegmentConfig& config) {
 
 void segment_command(const distributed::Communicator& comm,
                      const std::vector<std::string>& arguments) {
-  install_stop_signal_handlers();
   run_segment(comm, parse_on_root<SegmentConfig>(comm, arguments, parse_segment_options),
               std::cout);
 }
