@@ -9,7 +9,9 @@
 #include <vector>
 
 #include "microseg/app/command.hpp"
+#include "microseg/app/stop_signal.hpp"
 #include "microseg/distributed/communicator.hpp"
+#include "microseg/distributed/segmentation.hpp"
 
 namespace {
 
@@ -90,12 +92,26 @@ int run(const microseg::distributed::Communicator& comm, std::vector<std::string
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before MPI_Init, which can take seconds at scale: a SIGUSR1 or SIGTERM that arrives during
+  // it is noted and acted on at the run's first agreement point instead of killing the rank.
+  // Only for the command that checkpoints; the others keep the default action (they end).
+  if (argc > 1 && std::string(argv[1]) == "segment") {
+    microseg::app::install_stop_signal_handlers();
+  }
   MPI_Init(&argc, &argv);
   int exit_code = 0;
   {
     const microseg::distributed::Communicator comm(MPI_COMM_WORLD);
     try {
       exit_code = run(comm, std::vector<std::string>(argv + 1, argv + argc));
+    } catch (const microseg::distributed::FitInterrupted& e) {
+      // Stopped on a signal after a checkpoint (every rank agreed): a distinct status, so a
+      // batch script can tell "requeue and resume" from success and from an error.
+      if (comm.is_root()) {
+        std::cerr << "microseg: " << e.what() << " (exit status " << microseg::app::exit_interrupted
+                  << ")" << std::endl;
+      }
+      exit_code = microseg::app::exit_interrupted;
     } catch (const microseg::distributed::AgreedError& e) {
       // Every rank holds the same message; one prints it.
       if (comm.is_root()) std::cerr << "microseg: error: " << e.what() << std::endl;

@@ -53,33 +53,49 @@ microseg_run_directory() {
 
 # Runs one job step (srun --mpi=pmix, the job's tasks) and returns its exit status. When Slurm
 # sends SIGUSR1 to this batch shell before the time limit (#SBATCH --signal=B:USR1@SECONDS), the
-# signal is forwarded to the step; once the step has ended the job is requeued, so a program that
-# resumes (a sweep resumes by k) continues in the next allocation. A job requeued
-# MICROSEG_MAX_REQUEUES times is not requeued again.
+# signal is forwarded to the step (srun passes it to every task). If the step then ends with a
+# non-zero status (75: `microseg segment` wrote its checkpoint and stopped; a sweep killed by the
+# signal), the job is requeued, so a program that resumes (segment --resume from its checkpoint,
+# a sweep by k) continues in the next allocation. A step that finished anyway (status 0) is not
+# requeued and the script goes on. A job requeued MICROSEG_MAX_REQUEUES times is not requeued
+# again.
 microseg_step_pid=""
+microseg_time_limit_signalled=0
 microseg_on_time_limit() {
   microseg_log "SIGUSR1: the time limit is near; forwarding it to the job step"
+  microseg_time_limit_signalled=1
   if [[ -n "$microseg_step_pid" ]]; then
     kill -USR1 "$microseg_step_pid" 2>/dev/null || true
-    wait "$microseg_step_pid" 2>/dev/null || true
   fi
+}
+
+microseg_requeue() {
   local restarts="${SLURM_RESTART_COUNT:-0}"
   if ((restarts >= MICROSEG_MAX_REQUEUES)); then
     microseg_log "not requeueing: already requeued $restarts times (MICROSEG_MAX_REQUEUES)"
     exit 3
   fi
-  microseg_log "requeueing job $SLURM_JOB_ID (restart $((restarts + 1)))"
+  microseg_log "the step stopped with status $1 after the signal; requeueing job $SLURM_JOB_ID (restart $((restarts + 1)))"
   scontrol requeue "$SLURM_JOB_ID"
   exit 0  # not reached when the requeue ends this shell first
 }
 
 microseg_step() {
+  microseg_time_limit_signalled=0
   trap microseg_on_time_limit USR1
   srun --mpi=pmix "$@" &
   microseg_step_pid=$!
-  local status=0
-  wait "$microseg_step_pid" || status=$?
+  local status
+  # `wait` returns early (status > 128) when the trap runs; wait again until the step has ended.
+  while :; do
+    status=0
+    wait "$microseg_step_pid" || status=$?
+    kill -0 "$microseg_step_pid" 2>/dev/null || break
+  done
   trap - USR1
   microseg_step_pid=""
+  if ((microseg_time_limit_signalled && status != 0)); then
+    microseg_requeue "$status"
+  fi
   return "$status"
 }

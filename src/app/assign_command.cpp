@@ -10,6 +10,7 @@
 
 #include "microseg/app/assign.hpp"
 #include "microseg/app/option_reader.hpp"
+#include "microseg/app/provenance.hpp"
 #include "microseg/core/assignment.hpp"
 #include "microseg/distributed/feature_preparation.hpp"
 #include "microseg/distributed/segmentation.hpp"
@@ -132,6 +133,8 @@ void run_assign(const distributed::Communicator& comm, const AssignConfig& confi
         comm.native());
   });
   distributed::check_unique_ids(comm, block.ids, config.input);
+  const TextFields input_print = input_fingerprint(config.input, schema.rows, block.feature_names,
+                                                   content_digest(comm, block));
   // The saved transform, applied exactly as the run applied its fitted one, so customers of the
   // training data land on the same scaled values and the same segments.
   const distributed::PreparedCustomers prepared = distributed::apply_saved_preparation(
@@ -172,6 +175,17 @@ void run_assign(const distributed::Communicator& comm, const AssignConfig& confi
                                &nearest.second_distance,
                                &margins};
   comm.run_agreed([&] { io::write_assignment_scores(config.output, comm.native(), scored, run); });
+  remove_run_manifest(comm, config.output);
+  io::RunManifest manifest;
+  manifest.command = "assign";
+  manifest.outputs = {(std::filesystem::path(config.output) / "assignments.h5").string()};
+  manifest.input = config.input;
+  manifest.input_fingerprint = input_print;
+  manifest.configuration = {{"model", config.model},
+                            {"input", config.input},
+                            {"output", config.output},
+                            {"job_file", config.job_file}};
+  write_run_manifest(comm, config.output, manifest);
 
   if (comm.is_root()) {
     log << "microseg assign: " << prepared.customers << " customers from " << config.input

@@ -7,6 +7,8 @@
 
 #include "microseg/app/option_reader.hpp"
 
+#include "microseg/app/provenance.hpp"
+
 namespace microseg::app {
 
 void add_transform_options(boost::program_options::options_description& options) {
@@ -132,6 +134,8 @@ ScaledCustomers read_and_scale(const distributed::Communicator& comm, const Insp
     scaled.block = io::read_customer_block(input.schema, input.columns, rows, comm.native());
   });
   distributed::check_unique_ids(comm, scaled.block.ids, input.selection.input);
+  // The digest is of the rows as read, before any value is filled, clipped or dropped.
+  scaled.content_digest = content_digest(comm, scaled.block);
   const auto transform_started = std::chrono::steady_clock::now();
   distributed::TransformSettings settings;
   settings.scale = input.selection.scale;

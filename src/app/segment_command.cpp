@@ -1,6 +1,7 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <boost/version.hpp>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -13,13 +14,17 @@
 #include <iostream>
 
 #include "microseg/app/option_reader.hpp"
+#include "microseg/app/provenance.hpp"
 #include "microseg/app/segment.hpp"
+#include "microseg/app/stop_signal.hpp"
 #include "microseg/core/segment_description.hpp"
 #include "microseg/core/segment_matching.hpp"
+#include "microseg/core/sha256.hpp"
 #include "microseg/distributed/migration.hpp"
 #include "microseg/distributed/segment_value.hpp"
 #include "microseg/distributed/segmentation.hpp"
 #include "microseg/distributed/small_segments.hpp"
+#include "microseg/io/checkpoint_file.hpp"
 #include "microseg/io/customer_table.hpp"
 #include "microseg/io/library_version.hpp"
 #include "microseg/io/run_model.hpp"
@@ -66,7 +71,12 @@ boost::program_options::options_description segment_options() {
        "merge segments below --min-segment-size into their nearest before the final assignment")  //
       ("match-max-distance", po::value<std::string>(),
        "with --previous: a matched segment farther than this from its partner gets a fresh id; a "
-       "multiple of the previous run's customer spread (default 2x), a distance, or none");
+       "multiple of the previous run's customer spread (default 2x), a distance, or none")  //
+      ("checkpoint-every", po::value<std::string>(),
+       "write OUTPUT/checkpoint.h5 every N Lloyd iterations (default 0: only when SIGUSR1 or "
+       "SIGTERM stops the run)")  //
+      ("resume", po::value<std::string>()->implicit_value("true"),
+       "continue from OUTPUT/checkpoint.h5 if it is there (else start from the beginning)");
   add_transform_options(options);
   return options;
 }
@@ -250,6 +260,123 @@ bool switch_value(const OptionReader& options, const std::string& key) {
   invalid_option_value(key, text, "true or false");
 }
 
+// Shortest text that reads back as the same double, so a fingerprint tells every value apart.
+std::string exact_text(double value) {
+  char buffer[64];
+  const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
+  return std::string(buffer, result.ptr);
+}
+
+// Every option that changes the result, as resolved for this input: a checkpoint written under
+// another configuration cannot continue into the result of this one.
+TextFields fit_configuration(const SegmentConfig& config, int k,
+                             const std::vector<std::string>& names, const std::vector<char>& log1p,
+                             InitKind init, const CentroidMatrix& given_centroids) {
+  std::string features, log1p_names;
+  for (std::size_t j = 0; j < names.size(); ++j) {
+    features += (j ? "," : "") + names[j];
+    if (log1p[j]) log1p_names += (log1p_names.empty() ? "" : ",") + names[j];
+  }
+  // Seeds from a file or a previous run enter by content, whatever path they came from.
+  std::string given = "none";
+  if (init == InitKind::file) {
+    Sha256 hash;
+    hash.update(given_centroids.data(),
+                sizeof(double) * static_cast<std::size_t>(given_centroids.size()));
+    given = "sha256:" + Sha256::hex(hash.digest());
+  }
+  const auto join_names = [](const std::vector<std::string>& items) {
+    std::string text;
+    for (const auto& item : items) text += (text.empty() ? "" : ",") + item;
+    return text;
+  };
+  const auto& quantiles = config.transform.clip_quantiles;
+  const std::string clip =
+      quantiles.empty() ? "" : exact_text(quantiles[0]) + "," + exact_text(quantiles[1]);
+  return {{"k", std::to_string(k)},
+          {"features", features},
+          {"scale", to_string(config.scale)},
+          {"log1p", log1p_names},
+          {"init", to_string(init)},
+          {"initial-centroids", given},
+          {"max-iter", std::to_string(config.max_iterations)},
+          {"tol", exact_text(config.tolerance)},
+          {"seed", std::to_string(config.seed)},
+          {"restarts", std::to_string(config.restarts)},
+          {"silhouette-sample", std::to_string(config.silhouette_sample)},
+          {"previous", config.previous},
+          {"warm-start", config.warm_start ? "true" : "false"},
+          {"value-feature", config.value_feature},
+          {"min-segment-size", config.min_segment_size.text()},
+          {"merge-small", config.merge_small ? "true" : "false"},
+          {"match-max-distance", config.match_cutoff.text()},
+          {"missing", to_string(config.transform.missing)},
+          {"one-hot", join_names(config.transform.one_hot)},
+          {"clip-quantiles", clip},
+          {"weights", join_names(config.transform.weights)}};
+}
+
+// Collective: "stopped on SIGUSR1" with the signal some rank received (the ranks agreed to stop
+// because at least one did; under mpiexec or srun usually all did).
+std::string stopped_on_signal(const distributed::Communicator& comm) {
+  const auto signal = comm.max(static_cast<std::int64_t>(stop_signal_received()));
+  return std::string("stopped on ") + stop_signal_name(static_cast<int>(signal));
+}
+
+// With --resume: the checkpoint to continue from, after checking that it belongs to this
+// configuration and this input; nullopt when there is none (the run starts from the beginning).
+std::optional<FitCheckpoint> resume_point(const distributed::Communicator& comm,
+                                          const SegmentConfig& config, const std::string& path,
+                                          const TextFields& configuration, const TextFields& input,
+                                          int k, int d, std::ostream& log) {
+  const bool present = comm.any(comm.is_root() && std::filesystem::exists(path));
+  if (!config.resume) {
+    if (present && comm.is_root()) {
+      log << "note: " << path << " is not used without --resume; a new checkpoint replaces it\n";
+    }
+    return std::nullopt;
+  }
+  if (!present) {
+    if (comm.is_root()) {
+      log << "--resume: no checkpoint at " << path << ", so the run starts from the beginning\n";
+    }
+    return std::nullopt;
+  }
+  io::CheckpointRecord record;
+  comm.run_agreed([&] {
+    record = io::read_checkpoint(path);
+    const std::string refused = "cannot resume from checkpoint '" + path + "': ";
+    const std::string remedy =
+        ". Resume with the options and input of the interrupted run, or run without --resume "
+        "to start over (the checkpoint is then replaced)";
+    const TextFields saved_input = parse_fields(record.input_fingerprint);
+    if (auto difference =
+            fingerprint_difference(parse_fields(record.configuration_fingerprint), configuration)) {
+      throw InputError(
+          refused + "it was written by a run with another configuration: " + *difference + remedy);
+    }
+    if (auto difference = fingerprint_difference(saved_input, input)) {
+      std::string file;
+      for (const auto& [key, value] : saved_input) {
+        if (key == "file") file = " (that run read '" + value + "')";
+      }
+      throw InputError(refused + "it was written for other input data" + file + ": " + *difference +
+                       remedy);
+    }
+    const FitCheckpoint& fit = record.fit;
+    if (fit.centroids.rows() != k || fit.centroids.cols() != d || fit.initial.rows() != k ||
+        fit.initial.cols() != d) {
+      throw InputError(refused + "its centroids are not " + std::to_string(k) + " × " +
+                       std::to_string(d) + " (the file is damaged)");
+    }
+  });
+  if (comm.is_root()) {
+    log << "resuming from " << path << ": restart " << record.fit.restart << ", after iteration "
+        << record.fit.iteration << "\n";
+  }
+  return record.fit;
+}
+
 }  // namespace
 
 std::string segment_usage() {
@@ -309,6 +436,8 @@ SegmentConfig parse_segment_options(const std::vector<std::string>& arguments) {
     throw InputError("segment: --merge-small needs --min-segment-size (a count or a share)");
   }
   config.match_cutoff = parse_match_cutoff(options.text("match-max-distance"));
+  config.checkpoint_every = static_cast<int>(options.integer("checkpoint-every", "0", 0, 1 << 30));
+  config.resume = switch_value(options, "resume");
   return config;
 }
 
@@ -331,7 +460,9 @@ std::string describe(const SegmentConfig& config) {
        << "\nvalue-feature = " << config.value_feature
        << "\nmin-segment-size = " << config.min_segment_size.text()
        << "\nmerge-small = " << (config.merge_small ? "true" : "false")
-       << "\nmatch-max-distance = " << config.match_cutoff.text() << "\n"
+       << "\nmatch-max-distance = " << config.match_cutoff.text()
+       << "\ncheckpoint-every = " << config.checkpoint_every
+       << "\nresume = " << (config.resume ? "true" : "false") << "\n"
        << describe(config.transform);
   return text.str();
 }
@@ -398,6 +529,8 @@ void run_segment(const distributed::Communicator& comm, const SegmentConfig& con
   ScaledCustomers customers = read_and_scale(comm, input);
   CustomerBlock& block = customers.block;
   const RowRange rows = customers.rows;
+  const TextFields input_print =
+      input_fingerprint(config.input, schema.rows, names, customers.content_digest);
   const distributed::FittedTransform& transform = customers.transform;
   if (k > customers.customers) {
     comm.agree("option --k: k = " + std::to_string(k) + " is larger than the " +
@@ -452,9 +585,48 @@ void run_segment(const distributed::Communicator& comm, const SegmentConfig& con
         << "  reassigned " << r.reassigned << "  " << std::fixed << std::setprecision(3)
         << r.seconds << " s" << std::defaultfloat << std::setprecision(6) << std::endl;
   };
-  const distributed::FitOutcome fit =
-      distributed::fit_kmeans(comm, block.features, rows, init, given_centroids, settings,
-                              config.seed, config.restarts, progress);
+  // A stop asked for while reading or scaling ends the run here: the fit has not started, so
+  // there is nothing new to save, and a checkpoint from an earlier attempt is left as it was.
+  const std::string checkpoint_path =
+      (std::filesystem::path(config.output) / "checkpoint.h5").string();
+  if (comm.any(stop_signal_received() != 0)) {
+    throw distributed::FitInterrupted(
+        stopped_on_signal(comm) + " before the fit started; no checkpoint was written (" +
+        checkpoint_path + " is left as it was); run again to continue");
+  }
+  const TextFields configuration_print =
+      fit_configuration(config, k, names, input.log1p, init, given_centroids);
+  const std::optional<FitCheckpoint> resume =
+      resume_point(comm, config, checkpoint_path, configuration_print, input_print, k,
+                   static_cast<int>(names.size()), log);
+  distributed::FitControl control;
+  control.resume = resume ? &*resume : nullptr;
+  control.checkpoint_every = config.checkpoint_every;
+  control.stop_requested = [] { return stop_signal_received() != 0; };
+  FitCheckpoint last_checkpoint;
+  control.write_checkpoint = [&](const FitCheckpoint& state) {
+    const io::CheckpointRecord record{fields_text(configuration_print), fields_text(input_print),
+                                      state};
+    comm.run_agreed([&] { io::write_checkpoint(checkpoint_path, comm.native(), record); });
+    last_checkpoint.restart = state.restart;
+    last_checkpoint.iteration = state.iteration;
+    if (root) {
+      log << "checkpoint: restart " << state.restart << ", iteration " << state.iteration
+          << " written to " << checkpoint_path << std::endl;
+    }
+  };
+  distributed::FitOutcome fit;
+  try {
+    fit = distributed::fit_kmeans(comm, block.features, rows, init, given_centroids, settings,
+                                  config.seed, config.restarts, progress, control);
+  } catch (const distributed::FitInterrupted&) {
+    throw distributed::FitInterrupted(
+        stopped_on_signal(comm) + " after iteration " + std::to_string(last_checkpoint.iteration) +
+        " of restart " + std::to_string(last_checkpoint.restart) + ": checkpoint written to " +
+        checkpoint_path + "; run again with --resume to continue");
+  }
+  // From here on the run finishes: what is left (measure, profile, write) is short next to the
+  // fit, and stopping now would throw the finished fit away.
   const distributed::LloydOutcome& model = fit.model;
   timer.lap();
   timings.emplace_back("seconds_init", fit.seconds_init);
@@ -591,6 +763,22 @@ void run_segment(const distributed::Communicator& comm, const SegmentConfig& con
   }
   comm.run_agreed(
       [&] { io::write_segmentation(config.output, comm.native(), summary, assignments, outputs); });
+  remove_run_manifest(comm, config.output);
+  // The finished outputs supersede the checkpoint; a checkpoint left behind would only be
+  // refused or, with --resume, refit what is already there.
+  if (root) {
+    std::error_code ignored;
+    if (std::filesystem::remove(checkpoint_path, ignored)) {
+      log << "removed the checkpoint " << checkpoint_path << " (the run is complete)\n";
+    }
+  }
+  io::RunManifest manifest;
+  manifest.command = "segment";
+  manifest.outputs = io::segmentation_files(config.output, migration.has_value());
+  manifest.input = config.input;
+  manifest.input_fingerprint = input_print;
+  manifest.configuration = parse_fields(describe(config));
+  write_run_manifest(comm, config.output, manifest);
   const double write_seconds = timer.lap();
 
   if (root) {
@@ -616,7 +804,7 @@ void run_segment(const distributed::Communicator& comm, const SegmentConfig& con
       log << ", " << (out / "migration.csv").string() << ", "
           << (out / "migration_matrix.csv").string() << ", " << (out / "at_risk.csv").string();
     }
-    log << "\n";
+    log << ", " << (out / "manifest.json").string() << "\n";
   }
 }
 

@@ -12,6 +12,7 @@
 
 #include "microseg/app/customer_input.hpp"
 #include "microseg/app/option_reader.hpp"
+#include "microseg/app/provenance.hpp"
 #include "microseg/app/run_summary.hpp"
 #include "microseg/app/sweep.hpp"
 #include "microseg/core/assignment.hpp"
@@ -582,6 +583,27 @@ void run_sweep(const distributed::Communicator& comm, const SweepConfig& config,
     }
   }
   comm.agree(table_error);
+  remove_run_manifest(comm, config.output);
+  io::RunManifest manifest;
+  manifest.command = "sweep";
+  manifest.outputs = {(fs::path(config.output) / "sweep.csv").string(),
+                      (fs::path(config.output) / "sweep.h5").string()};
+  for (const SweepRow& row : rows) {
+    manifest.outputs.push_back(io::sweep_model_path(config.output, row.k));
+  }
+  manifest.input = config.input;
+  manifest.input_fingerprint = input_fingerprint(config.input, input.schema.rows,
+                                                 input.feature_names, customers.content_digest);
+  for (const auto& [name, value] : settings) {
+    const auto* text = std::get_if<std::string>(&value);
+    manifest.configuration.emplace_back(name, text ? *text : value_text(value));
+  }
+  manifest.configuration.emplace_back("k", config.k_text);
+  if (config.tasks > 1) {
+    manifest.configuration.emplace_back(
+        "task", std::to_string(config.task) + "/" + std::to_string(config.tasks));
+  }
+  write_run_manifest(comm, config.output, manifest);
   if (root) {
     print_table(log, rows);
     const KRecommendation& r = table.recommendation;
@@ -767,6 +789,15 @@ void run_promote(const distributed::Communicator& comm, const PromoteConfig& con
   comm.run_agreed([&] {
     io::write_segmentation(config.output, comm.native(), measured.summary, assignments, outputs);
   });
+  remove_run_manifest(comm, config.output);
+  io::RunManifest manifest;
+  manifest.command = "promote";
+  manifest.outputs = io::segmentation_files(config.output, false);
+  manifest.input = selection.input;
+  manifest.input_fingerprint = input_fingerprint(selection.input, input.schema.rows,
+                                                 input.feature_names, customers.content_digest);
+  manifest.configuration = parse_fields(configuration);
+  write_run_manifest(comm, config.output, manifest);
   if (root) {
     const QualityReport& q = measured.summary.quality;
     log << "microseg promote: k = " << k << " from " << model_path << " (no refit), "

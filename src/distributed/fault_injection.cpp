@@ -1,15 +1,17 @@
 #include "microseg/distributed/fault_injection.hpp"
 
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 namespace microseg::distributed {
 namespace {
 
-enum class FailureKind { throw_exception, input_error, abort, segfault };
+enum class FailureKind { throw_exception, input_error, abort, segfault, stall };
 
 struct InjectedFailure {
   int rank = -1;
@@ -20,7 +22,7 @@ struct InjectedFailure {
 std::invalid_argument malformed(const std::string& value, const std::string& why) {
   return std::invalid_argument(
       std::string(inject_failure_variable) + "='" + value + "' is malformed: " + why +
-      " (expected rank:stage:kind, kind throw, input-error, abort or segfault)");
+      " (expected rank:stage:kind, kind throw, input-error, abort, segfault or stall)");
 }
 
 std::optional<InjectedFailure> parse(const char* text) {
@@ -47,6 +49,8 @@ std::optional<InjectedFailure> parse(const char* text) {
     failure.kind = FailureKind::abort;
   } else if (kind == "segfault") {
     failure.kind = FailureKind::segfault;
+  } else if (kind == "stall") {
+    failure.kind = FailureKind::stall;
   } else {
     throw malformed(value, "unknown kind '" + kind + "'");
   }
@@ -75,6 +79,9 @@ void maybe_inject_failure(const Communicator& comm, const char* stage) {
       // sanitizer build sees the same crash.
       std::raise(SIGSEGV);
       std::abort();  // in case a handler returns
+    case FailureKind::stall:
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      return;
   }
 }
 

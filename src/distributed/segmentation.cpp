@@ -10,6 +10,7 @@
 
 #include "microseg/core/quality.hpp"
 #include "microseg/core/random.hpp"
+#include "microseg/distributed/fault_injection.hpp"
 
 namespace microseg::distributed {
 namespace {
@@ -465,6 +466,7 @@ LloydOutcome lloyd_iterations(
                     settings.mean_variance > 0 ? shift / settings.mean_variance : shift, reassigned,
                     seconds_since(start)});
     }
+    maybe_inject_failure(comm, "iteration");
     // Unchanged labels give unchanged centroids (shift 0), so the shift test alone decides; it
     // needs no labels from the previous iteration, which a resumed run does not have.
     if (shift <= tolerance) {

@@ -396,6 +396,17 @@ void ensure_writable_directory(const std::string& directory) {
   fs::remove(probe, code);
 }
 
+std::vector<std::string> segmentation_files(const std::string& directory, bool with_migration) {
+  const fs::path dir(directory);
+  std::vector<std::string> files{(dir / "segments.h5").string(), (dir / "profiles.csv").string(),
+                                 (dir / "quality.csv").string()};
+  if (with_migration) {
+    files.push_back((dir / "migration.csv").string());
+    files.push_back((dir / "migration_matrix.csv").string());
+  }
+  return files;
+}
+
 void write_segmentation(const std::string& directory, MPI_Comm comm,
                         const SegmentationSummary& summary, const AssignmentBlock& assignments) {
   write_segmentation(directory, comm, summary, assignments, RunOutputs{});

@@ -10,7 +10,8 @@ import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from microseg_run import read_table, run, temp_dir, write_columns, write_matrix  # noqa: E402
+from microseg_run import (manifest_problems, read_table, run, temp_dir, write_columns,  # noqa: E402
+                          write_matrix)
 
 
 def scores(out):
@@ -50,6 +51,14 @@ class AssignAgainstASavedRun(unittest.TestCase):
                 np.testing.assert_array_equal(got["distance"], self.trained["distance"])
                 self.assertEqual(attrs["k"], 7)
                 self.assertEqual(attrs["customers"], 5000)
+
+    def test_segment_and_assign_write_a_manifest_checked_by_sha256sum(self):
+        out = os.path.join(self.dir, "scored-1")
+        if not os.path.exists(out):
+            run(1, "assign", "--model", self.model, "--input", self.data, "--output", out)
+        # The model run had --previous, so its manifest lists the migration files as well.
+        self.assertEqual(manifest_problems(self.model, "segment"), [])
+        self.assertEqual(manifest_problems(out, "assign"), [])
 
     def test_runner_up_and_margin_follow_from_the_saved_model(self):
         out = os.path.join(self.dir, "scored-margin")

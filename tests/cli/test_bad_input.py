@@ -176,7 +176,7 @@ class BadInput(unittest.TestCase):
         self.assertNotEqual(proc.returncode, 0)
         self.assertEqual(open(os.path.join(self.out, "segments.h5"), "rb").read(), before)
         self.assertEqual(sorted(os.listdir(self.out)),
-                         ["profiles.csv", "quality.csv", "segments.h5"])
+                         ["manifest.json", "profiles.csv", "quality.csv", "segments.h5"])
 
 
 if __name__ == "__main__":

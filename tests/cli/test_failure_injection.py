@@ -21,7 +21,7 @@ RANKS = 3
 FAILING_RANK = 1
 # A job that has not ended by then counts as hung. agree()'s grace period is 10 s.
 ENDS_WITHIN_SECONDS = 30
-OUTPUTS = ["profiles.csv", "quality.csv", "segments.h5"]
+OUTPUTS = ["manifest.json", "profiles.csv", "quality.csv", "segments.h5"]
 
 
 def run_with_failure(spec, *args):

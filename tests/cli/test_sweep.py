@@ -16,7 +16,8 @@ from sklearn.metrics import (adjusted_rand_score, calinski_harabasz_score, davie
                              silhouette_score)
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from microseg_run import MICROSEG, MPIEXEC, read_table, run, temp_dir, zscore_like_microseg  # noqa
+from microseg_run import (MICROSEG, MPIEXEC, manifest_problems, read_table, run,  # noqa: E402
+                          temp_dir, zscore_like_microseg)
 
 COLUMNS = ["k", "inertia", "calinski_harabasz", "davies_bouldin", "silhouette_simplified",
            "silhouette_sampled", "min_segment_size", "min_segment_share", "stability"]
@@ -281,6 +282,13 @@ class Sweep(unittest.TestCase):
             self.assertEqual(f["migration"].attrs["common_customers"], len(segments))
             self.assertEqual(len(f["migration/fresh_segment_ids"]), 0)
             self.assertGreater(f["migration"].attrs["share_stayed"], 0.99)  # another seed
+
+    def test_sweep_and_promote_write_a_manifest_checked_by_sha256sum(self):
+        self.assertEqual(manifest_problems(self.out, "sweep"), [])
+        run_dir = os.path.join(self.dir, "promoted")
+        if not os.path.exists(run_dir):
+            run(3, "promote", "--sweep", self.out, "--k", PLANTED, "--output", run_dir)
+        self.assertEqual(manifest_problems(run_dir, "promote"), [])
 
     def test_promote_without_k_takes_the_recommended_k(self):
         run_dir = os.path.join(self.dir, "recommended")

@@ -368,6 +368,56 @@ class Slurm(unittest.TestCase):
         with open(os.path.join(os.path.dirname(models), "sweep.csv")) as f:
             self.assertEqual([int(row["k"]) for row in csv.DictReader(f)], list(range(2, 17)))
 
+    def test_segment_job_checkpoints_on_the_time_limit_signal_and_resumes_after_requeue(self):
+        data = os.path.join(self.work, "resume.h5")
+        run(2, "generate", "--customers", 4000, "--segments", 8, "--separation", 1.5, "--seed", 3,
+            "--output", data)
+        options = ["--k", 10, "--restarts", 2, "--seed", 7, "--silhouette-sample", 500]
+        reference = os.path.join(self.work, "resume-reference")
+        run(2, "segment", "--input", data, "--output", reference, *options)
+        job_file = os.path.join(self.work, "resume.ini")
+        with open(job_file, "w") as f:
+            f.write(f"input = {data}\n")
+        # Iterations slowed by the fault-injection hook (rank 0 sleeps 100 ms after each), so
+        # the signal arrives mid-fit; segment.sbatch adds --resume --checkpoint-every 5.
+        # --time=10: the script's --signal=B:USR1@300 would otherwise fire as soon as it starts.
+        job = self.sbatch("--ntasks=2", "--time=10", os.path.join(SCRIPTS, "segment.sbatch"),
+                          job_file, *options,
+                          env=dict(self.env, MICROSEG_INJECT_FAILURE="0:iteration:stall",
+                                   MICROSEG_CHECKPOINT_EVERY="5"))
+        log = os.path.join(self.work, f"microseg-segment-{job}.out")
+        deadline = time.time() + WAIT
+        while not (os.path.exists(log) and "restart 0  iteration    7 " in text(log)):
+            state = self.job_states(job).get(job, ("PENDING",))[0]
+            if state in TERMINAL or time.time() > deadline:
+                self.fail(f"job {job} is {state} before iteration 7\n" + self.diagnosis(log))
+            time.sleep(0.05)
+        # What Slurm does at --signal=B:USR1@…: SIGUSR1 to the batch shell only.
+        subprocess.run(["scancel", "--signal=USR1", "--batch", job], env=self.env, check=True)
+        states = self.wait_for(job, log)
+        self.assert_completed(states, log)
+        self.assertEqual(states[job][2], 1, "the job should have been requeued once")
+        output = text(log)
+        self.assertIn("checkpoint: restart 0, iteration 5 written to", output)
+        stop = re.search(r"microseg: stopped on SIGUSR1 after iteration (\d+) of restart 0: "
+                         r"checkpoint written to ([^;\s]+);", output)
+        self.assertIsNotNone(stop, output)
+        self.assertIn("after the signal; requeueing job " + job + " (restart 1)", output)
+        self.assertIn(f"resuming from {stop.group(2)}: restart 0, after iteration "
+                      f"{stop.group(1)}", output)
+        self.assertNotIn("User defined signal", output)  # the ranks stopped, not killed
+        run_dir = os.path.dirname(stop.group(2))
+        self.assertEqual(sorted(os.listdir(run_dir)),
+                         ["manifest.json", "profiles.csv", "quality.csv", "segments.h5"])
+        # Bit for bit the uninterrupted run's outputs; /run's attributes hold timings and ranks.
+        diff = subprocess.run(["h5diff", "--exclude-attribute", "/run",
+                               os.path.join(reference, "segments.h5"),
+                               os.path.join(run_dir, "segments.h5")],
+                              capture_output=True, text=True)
+        self.assertEqual(diff.returncode, 0, diff.stdout + diff.stderr)
+        for name in ("profiles.csv", "quality.csv"):
+            self.assertEqual(text(os.path.join(reference, name)), text(os.path.join(run_dir, name)))
+
     def test_quarterly_moves_latest_only_after_a_successful_run(self):
         quarterly = os.path.join(SCRIPTS, "quarterly.sbatch")
         runs = os.path.join(self.runs, "quarterly")

@@ -82,3 +82,53 @@ def zscore_like_microseg(features):
     std = x.std(axis=0)
     std[std == 0] = 1.0
     return ((x - mean) / std).astype(np.float32).astype(np.float64)
+
+
+def manifest_problems(directory, command):
+    """What is wrong with DIR/manifest.json (docs/file-format.md), checked against the files
+    themselves with coreutils' sha256sum: [] when it lists every file of the directory (hidden
+    temporaries aside; a sweep's models/ too) with its size and sha256, names `command`, and
+    every listed file and the manifest have mode 0640."""
+    import json
+    import stat
+    path = os.path.join(directory, "manifest.json")
+    if not os.path.exists(path):
+        return [f"{path} is missing"]
+    with open(path) as f:
+        manifest = json.load(f)
+    problems = []
+    if manifest.get("command") != command:
+        problems.append(f"command {manifest.get('command')!r}, expected {command!r}")
+    present = set()
+    for root, _, files in os.walk(directory):
+        for name in files:
+            if not name.startswith(".") and name != "manifest.json":
+                present.add(os.path.relpath(os.path.join(root, name), directory))
+    listed = {entry["file"]: entry for entry in manifest["outputs"]}
+    if set(listed) != present:
+        problems.append(f"lists {sorted(listed)}, the directory holds {sorted(present)}")
+    for name, entry in listed.items():
+        output = os.path.join(directory, name)
+        if not os.path.exists(output):
+            continue
+        sha = subprocess.run(["sha256sum", output], capture_output=True, text=True,
+                             check=True).stdout.split()[0]
+        if entry["sha256"] != sha:
+            problems.append(f"{name}: sha256 {entry['sha256']}, sha256sum says {sha}")
+        if entry["bytes"] != os.path.getsize(output):
+            problems.append(f"{name}: {entry['bytes']} bytes listed, {os.path.getsize(output)} there")
+        if stat.S_IMODE(os.stat(output).st_mode) != 0o640:
+            problems.append(f"{name}: mode {oct(os.stat(output).st_mode)}")
+    if stat.S_IMODE(os.stat(path).st_mode) != 0o640:
+        problems.append(f"manifest.json: mode {oct(os.stat(path).st_mode)}")
+    return problems
+
+
+def h5diff(reference, other, exclude_attributes=()):
+    """(exit status, report) of `h5diff` between two HDF5 files without any tolerance option:
+    0 when every dataset and attribute is bit-identical. Attributes are left out only on the
+    objects named in exclude_attributes (e.g. "/run", which records the rank count and timings;
+    tests compare the rest of it themselves)."""
+    options = [option for path in exclude_attributes for option in ("--exclude-attribute", path)]
+    proc = subprocess.run(["h5diff", *options, reference, other], capture_output=True, text=True)
+    return proc.returncode, proc.stdout + proc.stderr

@@ -80,9 +80,11 @@ struct ScaledCustomers {
   std::int64_t dropped = 0;      ///< dropped for missing values over all ranks
   std::vector<char> kept;        ///< per row this rank read: 1 unless dropped
   double seconds_transform = 0;  ///< of the whole read_and_scale, the transform's share
+  std::string content_digest;    ///< of the rows as read (core/content_digest.hpp), every rank
 };
 
-/// Collective: reads each rank's rows, checks ids are unique, then fits and applies the transform
+/// Collective: reads each rank's rows, checks ids are unique, digests the rows as read, then fits
+/// and applies the transform
 /// (one-hot, missing values, clipping, log1p, scaling, weights). Throws AgreedError naming the
 /// file, feature or customer.
 ScaledCustomers read_and_scale(const distributed::Communicator& comm, const InspectedInput& input);

@@ -41,6 +41,8 @@ struct SegmentConfig {
   bool merge_small = false;    ///< merge segments below min_segment_size into their nearest
   TransformOptions transform;  ///< --missing, --one-hot, --clip-quantiles, --weights
   MatchCutoff match_cutoff;    ///< --match-max-distance: beyond it a matched pair is broken
+  int checkpoint_every = 0;    ///< Lloyd iterations between checkpoints; 0: only on a stop signal
+  bool resume = false;         ///< continue from OUTPUT/checkpoint.h5 when it is there
 
   template <class Archive>
   void serialize(Archive& archive, unsigned /*version*/) {
@@ -50,6 +52,7 @@ struct SegmentConfig {
     archive& lloyd_step;
     archive& transform;
     archive& match_cutoff;
+    archive& checkpoint_every& resume;
   }
 };
 
@@ -60,7 +63,8 @@ SegmentConfig parse_segment_options(const std::vector<std::string>& arguments);
 /// The configuration as `key = value` text, as a job file would hold it (for /run and logs).
 std::string describe(const SegmentConfig& config);
 /// Rank 0 logs progress to `log`; errors are agreed between ranks and thrown as AgreedError
-/// before anything is written.
+/// before anything is written. A stop signal (app/stop_signal.hpp) agreed during the fit writes
+/// OUTPUT/checkpoint.h5 and throws distributed::FitInterrupted; outputs are not written then.
 void run_segment(const distributed::Communicator& comm, const SegmentConfig& config,
                  std::ostream& log);
 void segment_command(const distributed::Communicator& comm,

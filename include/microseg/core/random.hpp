@@ -20,6 +20,7 @@ enum class RandomStream : std::uint64_t {
   id_partition = 9,
   restart = 10,
   stability_half = 11,
+  content_digest = 12,
 };
 
 /// A well-mixed 64-bit hash of the key (SplitMix64 finaliser over a combination of the parts).

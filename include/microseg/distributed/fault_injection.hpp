@@ -9,12 +9,15 @@
 /// - `input-error`: an InputError is thrown on that rank alone (a check meant to strike every
 ///   rank alike that did not, e.g. the file changed under one rank);
 /// - `abort`: std::abort(), death by SIGABRT (a failed assertion);
-/// - `segfault`: the process raises SIGSEGV (a wild pointer).
+/// - `segfault`: the process raises SIGSEGV (a wild pointer);
+/// - `stall`: the rank sleeps 100 ms and goes on (a slow rank; the others wait for it), so a
+///   test can deliver a signal while a run is at that stage.
 ///
 /// Without the variable the hook only reads it. Stages placed so far: `read`
 /// (io::read_customer_block, after the file is opened and before the collective reads) and
 /// `write` (io::detail::PendingOutputs::commit: every output complete under its temporary name,
-/// nothing moved into place yet).
+/// nothing moved into place yet) and `iteration` (after each Lloyd iteration, before the ranks
+/// agree on a stop or a checkpoint).
 #include "microseg/distributed/communicator.hpp"
 
 namespace microseg::distributed {

@@ -22,6 +22,10 @@ namespace microseg::io {
 /// Throws InputError naming the directory otherwise. Call on one rank.
 void ensure_writable_directory(const std::string& directory);
 
+/// The files write_segmentation writes into `directory` (with the migration ones or not), in
+/// the order a manifest lists them.
+std::vector<std::string> segmentation_files(const std::string& directory, bool with_migration);
+
 /// What a run writes besides SegmentationSummary: the model a later run or `microseg assign`
 /// continues from, the profiles for marketers, and the comparison with a previous run. Null
 /// members are not written. Rows follow the summary's segments (centroid rows).

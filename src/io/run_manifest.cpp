@@ -1,0 +1,167 @@
+#include "microseg/io/run_manifest.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <vector>
+
+#include "microseg/core/sha256.hpp"
+#include "microseg/core/types.hpp"
+
+namespace microseg::io {
+namespace {
+namespace fs = std::filesystem;
+
+// A JSON string: quotes, backslashes and control characters escaped; UTF-8 passes through.
+std::string json_string(const std::string& text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        if (c < 0x20) {
+          char escaped[8];
+          std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
+          out += escaped;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+std::string json_object(const TextFields& fields, const std::string& indent) {
+  if (fields.empty()) return "{}";
+  std::string out = "{\n";
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    out += indent + "  " + json_string(fields[i].first) + ": " + json_string(fields[i].second) +
+           (i + 1 < fields.size() ? ",\n" : "\n");
+  }
+  return out + indent + "}";
+}
+
+std::string utc_now() {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm parts{};
+  gmtime_r(&now, &parts);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
+  return text;
+}
+
+}  // namespace
+
+std::string sha256_of_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError("cannot read output file '" + path + "' to hash it for the manifest");
+  Sha256 hash;
+  std::vector<char> buffer(1 << 20);
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    hash.update(buffer.data(), static_cast<std::size_t>(in.gcount()));
+  }
+  if (in.bad()) throw InputError("cannot read output file '" + path + "' to hash it");
+  return Sha256::hex(hash.digest());
+}
+
+void write_manifest(const std::string& directory, const RunManifest& manifest) {
+  std::string json = "{\n  \"format\": \"microseg-manifest\",\n  \"format_version\": 1,\n";
+  json += "  \"command\": " + json_string(manifest.command) + ",\n";
+  json += "  \"created_utc\": " + json_string(utc_now()) + ",\n";
+  json += "  \"outputs\": [";
+  for (std::size_t i = 0; i < manifest.outputs.size(); ++i) {
+    const fs::path path(manifest.outputs[i]);
+    std::error_code code;
+    const auto bytes = fs::file_size(path, code);
+    if (code) {
+      throw InputError("cannot list output file '" + path.string() +
+                       "' in the manifest: " + code.message());
+    }
+    // Names relative to the manifest, so a directory that moves stays checkable.
+    const std::string name = fs::relative(path, directory, code).generic_string();
+    json += std::string(i ? "," : "") +
+            "\n    {\"file\": " + json_string(code || name.empty() ? path.generic_string() : name) +
+            ", \"bytes\": " + std::to_string(bytes) +
+            ", \"sha256\": " + json_string(sha256_of_file(path.string())) + "}";
+  }
+  json += manifest.outputs.empty() ? "],\n" : "\n  ],\n";
+  std::error_code code;
+  const fs::path input = fs::absolute(manifest.input, code).lexically_normal();
+  json += "  \"input\": {\n    \"path\": " + json_string(code ? manifest.input : input.string()) +
+          ",\n    \"fingerprint\": " + json_object(manifest.input_fingerprint, "    ") + "\n  },\n";
+  json += "  \"configuration\": " + json_object(manifest.configuration, "  ") + ",\n";
+  json += "  \"ranks\": " + std::to_string(manifest.ranks) + ",\n";
+  json += "  \"threads_per_rank\": " + std::to_string(manifest.threads) + ",\n";
+  json += "  \"versions\": " + json_object(manifest.versions, "  ") + "\n}\n";
+
+  // Written under a temporary name with mode 0640 from the start, then renamed: a reader finds
+  // either no manifest or a complete one.
+  const fs::path final_path = fs::path(directory) / "manifest.json";
+  const fs::path temporary = fs::path(directory) / ".manifest.json.partial";
+  std::string problem;
+  const int descriptor = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0640);
+  if (descriptor < 0) {
+    problem = std::strerror(errno);
+  } else {
+    const char* data = json.data();
+    std::size_t left = json.size();
+    while (problem.empty() && left > 0) {
+      const ssize_t wrote = ::write(descriptor, data, left);
+      if (wrote < 0 && errno == EINTR) continue;
+      if (wrote <= 0) {
+        problem = std::strerror(errno);
+      } else {
+        data += wrote;
+        left -= static_cast<std::size_t>(wrote);
+      }
+    }
+    // Whatever the umask, outputs are 0640 (docs/operations.md).
+    if (problem.empty() && (::fchmod(descriptor, 0640) != 0 || ::fsync(descriptor) != 0)) {
+      problem = std::strerror(errno);
+    }
+    if (::close(descriptor) != 0 && problem.empty()) problem = std::strerror(errno);
+  }
+  if (problem.empty()) {
+    fs::rename(temporary, final_path, code);
+    if (code) problem = code.message();
+  }
+  if (!problem.empty()) {
+    fs::remove(temporary, code);
+    throw InputError("cannot write the manifest '" + final_path.string() + "': " + problem);
+  }
+}
+
+void remove_manifest(const std::string& directory) {
+  const fs::path path = fs::path(directory) / "manifest.json";
+  std::error_code code;
+  fs::remove(path, code);
+  if (code) {
+    throw InputError("cannot remove the previous manifest '" + path.string() +
+                     "': " + code.message());
+  }
+}
+
+}  // namespace microseg::io
