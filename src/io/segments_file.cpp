@@ -403,6 +403,7 @@ std::vector<std::string> segmentation_files(const std::string& directory, bool w
   if (with_migration) {
     files.push_back((dir / "migration.csv").string());
     files.push_back((dir / "migration_matrix.csv").string());
+    files.push_back((dir / "at_risk.csv").string());
   }
   return files;
 }
