@@ -11,6 +11,7 @@
 
 #include "hdf5_collective.hpp"
 #include "hdf5_handle.hpp"
+#include "hdf5_strings.hpp"
 #include "hdf5_write.hpp"
 #include "microseg/distributed/communicator.hpp"
 #include "microseg/distributed/fault_injection.hpp"
@@ -149,38 +150,12 @@ std::vector<std::string> read_string_array_attribute(hid_t object, const std::st
   }
   hsize_t count = 0;
   H5Sget_simple_extent_dims(space.get(), &count, nullptr);
-  std::vector<std::string> values;
-  if (count == 0) return values;
-
-  DatatypeHandle memory_type(H5Tcopy(H5T_C_S1));
-  H5Tset_cset(memory_type.get(), H5Tget_cset(type.get()));
-  herr_t status = -1;
-  if (H5Tis_variable_str(type.get()) > 0) {
-    H5Tset_size(memory_type.get(), H5T_VARIABLE);
-    std::vector<char*> buffer(count, nullptr);
-    status = H5Aread(attribute.get(), memory_type.get(), buffer.data());
-    if (status >= 0) {
-      for (char* text : buffer) values.emplace_back(text != nullptr ? text : "");
-      H5Dvlen_reclaim(memory_type.get(), space.get(), H5P_DEFAULT, buffer.data());
-    }
-  } else {
-    // One byte more than stored, null-terminated, so every name ends within its slot.
-    const std::size_t width = H5Tget_size(type.get()) + 1;
-    H5Tset_size(memory_type.get(), width);
-    H5Tset_strpad(memory_type.get(), H5T_STR_NULLTERM);
-    std::vector<char> buffer(count * width, '\0');
-    status = H5Aread(attribute.get(), memory_type.get(), buffer.data());
-    const bool space_padded = H5Tget_strpad(type.get()) == H5T_STR_SPACEPAD;
-    for (hsize_t i = 0; status >= 0 && i < count; ++i) {
-      std::string text(buffer.data() + i * width);
-      if (space_padded) text.erase(text.find_last_not_of(' ') + 1);
-      values.push_back(text);
-    }
-  }
-  if (status < 0) {
+  auto values = detail::read_strings(attribute.get(), detail::StringHolder::attribute, type.get(),
+                                     space.get(), count);
+  if (!values) {
     throw InputError("cannot read attribute " + name + " of " + where + with_hdf5_detail());
   }
-  return values;
+  return *values;
 }
 
 // Link names of a group in the order h5py lists them: creation order where the file tracks it
@@ -257,32 +232,10 @@ std::vector<std::string> read_string_dataset(hid_t location, const std::string& 
   }
   hsize_t count = 0;
   H5Sget_simple_extent_dims(space.get(), &count, nullptr);
-  std::vector<std::string> values;
-  if (count == 0) return values;
-  DatatypeHandle memory_type(H5Tcopy(H5T_C_S1));
-  H5Tset_cset(memory_type.get(), H5Tget_cset(type.get()));
-  herr_t status = -1;
-  if (H5Tis_variable_str(type.get()) > 0) {
-    H5Tset_size(memory_type.get(), H5T_VARIABLE);
-    std::vector<char*> buffer(count, nullptr);
-    status =
-        H5Dread(dataset.get(), memory_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data());
-    if (status >= 0) {
-      for (char* text : buffer) values.emplace_back(text != nullptr ? text : "");
-      H5Dvlen_reclaim(memory_type.get(), space.get(), H5P_DEFAULT, buffer.data());
-    }
-  } else {
-    const std::size_t width = H5Tget_size(type.get()) + 1;
-    H5Tset_size(memory_type.get(), width);
-    H5Tset_strpad(memory_type.get(), H5T_STR_NULLTERM);
-    std::vector<char> buffer(count * width, '\0');
-    status =
-        H5Dread(dataset.get(), memory_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data());
-    for (hsize_t i = 0; status >= 0 && i < count; ++i)
-      values.emplace_back(buffer.data() + i * width);
-  }
-  if (status < 0) throw InputError("cannot read " + in_file(object, path) + with_hdf5_detail());
-  return values;
+  auto values = detail::read_strings(dataset.get(), detail::StringHolder::dataset, type.get(),
+                                     space.get(), count);
+  if (!values) throw InputError("cannot read " + in_file(object, path) + with_hdf5_detail());
+  return *values;
 }
 
 // The names of a categorical column's codes: its `categories` attribute is the path of a string

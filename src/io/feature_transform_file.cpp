@@ -1,8 +1,10 @@
 #include "feature_transform_file.hpp"
 
+#include <algorithm>
 #include <cstdint>
 
 #include "hdf5_handle.hpp"
+#include "hdf5_strings.hpp"
 #include "hdf5_write.hpp"
 
 namespace microseg::io::detail {
@@ -50,30 +52,11 @@ std::vector<std::string> read_strings(hid_t object, const char* name, const std:
     throw InputError(where + " has no string attribute " + name + " in " + group_path);
   }
   const hssize_t count = H5Sget_simple_extent_npoints(space.get());
-  std::vector<std::string> values;
-  DatatypeHandle memory(H5Tcopy(H5T_C_S1));
-  H5Tset_cset(memory.get(), H5Tget_cset(type.get()));
-  herr_t status = 0;
-  if (H5Tis_variable_str(type.get()) > 0) {
-    H5Tset_size(memory.get(), H5T_VARIABLE);
-    std::vector<char*> buffer(static_cast<std::size_t>(count), nullptr);
-    if (count > 0) status = H5Aread(attribute.get(), memory.get(), buffer.data());
-    if (status >= 0) {
-      for (char* text : buffer) values.emplace_back(text ? text : "");
-      if (count > 0) H5Dvlen_reclaim(memory.get(), space.get(), H5P_DEFAULT, buffer.data());
-    }
-  } else {
-    const std::size_t width = H5Tget_size(type.get()) + 1;
-    H5Tset_size(memory.get(), width);
-    H5Tset_strpad(memory.get(), H5T_STR_NULLTERM);
-    std::vector<char> buffer(static_cast<std::size_t>(count) * width, '\0');
-    if (count > 0) status = H5Aread(attribute.get(), memory.get(), buffer.data());
-    for (hssize_t i = 0; status >= 0 && i < count; ++i) {
-      values.emplace_back(buffer.data() + static_cast<std::size_t>(i) * width);
-    }
-  }
-  if (status < 0) throw InputError(where + " cannot read attribute " + name + " of " + group_path);
-  return values;
+  auto values =
+      detail::read_strings(attribute.get(), detail::StringHolder::attribute, type.get(),
+                           space.get(), static_cast<hsize_t>(std::max<hssize_t>(count, 0)));
+  if (!values) throw InputError(where + " cannot read attribute " + name + " of " + group_path);
+  return *values;
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include "feature_transform_file.hpp"
 #include "hdf5_handle.hpp"
+#include "hdf5_strings.hpp"
 #include "microseg/distributed/communicator.hpp"
 
 namespace microseg::io {
@@ -143,29 +144,10 @@ class RunFile {
     }
     hsize_t count = 1;
     if (!scalar) H5Sget_simple_extent_dims(space.get(), &count, nullptr);
-    std::vector<std::string> values;
-    DatatypeHandle memory(H5Tcopy(H5T_C_S1));
-    H5Tset_cset(memory.get(), H5Tget_cset(type.get()));
-    herr_t status = 0;
-    if (H5Tis_variable_str(type.get()) > 0) {
-      H5Tset_size(memory.get(), H5T_VARIABLE);
-      std::vector<char*> buffer(count, nullptr);
-      if (count > 0) status = H5Aread(attribute.get(), memory.get(), buffer.data());
-      if (status >= 0) {
-        for (char* text : buffer) values.emplace_back(text ? text : "");
-        if (count > 0) H5Dvlen_reclaim(memory.get(), space.get(), H5P_DEFAULT, buffer.data());
-      }
-    } else {
-      const std::size_t width = H5Tget_size(type.get()) + 1;
-      H5Tset_size(memory.get(), width);
-      H5Tset_strpad(memory.get(), H5T_STR_NULLTERM);
-      std::vector<char> buffer(count * width, '\0');
-      if (count > 0) status = H5Aread(attribute.get(), memory.get(), buffer.data());
-      for (hsize_t i = 0; status >= 0 && i < count; ++i)
-        values.emplace_back(buffer.data() + i * width);
-    }
-    if (status < 0) throw error("cannot read attribute " + name + " of " + object_path);
-    return values;
+    auto values = detail::read_strings(attribute.get(), detail::StringHolder::attribute, type.get(),
+                                       space.get(), count);
+    if (!values) throw error("cannot read attribute " + name + " of " + object_path);
+    return *values;
   }
 
   std::string directory_, file_;
