@@ -1,24 +1,8 @@
 #include "microseg/app/run_summary.hpp"
 
-#include <Eigen/Core>
-#include <boost/version.hpp>
-
-#include "microseg/io/library_version.hpp"
+#include "microseg/app/provenance.hpp"
 
 namespace microseg::app {
-namespace {
-
-std::string eigen_version() {
-  return std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) + "." +
-         std::to_string(EIGEN_MINOR_VERSION);
-}
-
-std::string boost_version() {
-  return std::to_string(BOOST_VERSION / 100000) + "." + std::to_string(BOOST_VERSION / 100 % 1000) +
-         "." + std::to_string(BOOST_VERSION % 100);
-}
-
-}  // namespace
 
 MeasuredSegmentation measure_segmentation(const distributed::Communicator& comm,
                                           const FeatureMatrix& scaled, RowRange rows,
@@ -46,16 +30,19 @@ RunAttributes run_attributes(const distributed::Communicator& comm, const RunFac
   run.emplace_back("seed", static_cast<std::int64_t>(facts.seed));
   run.emplace_back("ranks", static_cast<std::int64_t>(comm.size()));
   run.emplace_back("customers", facts.customers);
+  run.emplace_back("dropped_customers", facts.dropped_customers);
   run.emplace_back("k", facts.k);
+  run.emplace_back("segments", facts.segments < 0 ? facts.k : facts.segments);
+  run.emplace_back("merged_segments", facts.merged_segments);
   run.emplace_back("iterations", facts.iterations);
   run.emplace_back("converged", static_cast<std::int64_t>(facts.converged));
   run.emplace_back("restarts", facts.restarts);
   run.emplace_back("best_restart", facts.best_restart);
-  run.emplace_back("version_microseg", std::string(MICROSEG_VERSION));
-  run.emplace_back("version_hdf5", io::hdf5_library_version());
-  run.emplace_back("version_mpi", distributed::Communicator::library_version());
-  run.emplace_back("version_eigen", eigen_version());
-  run.emplace_back("version_boost", boost_version());
+  run.emplace_back("previous_run", facts.previous_run);
+  run.emplace_back("warm_start", static_cast<std::int64_t>(facts.warm_start));
+  for (const auto& [library, version] : library_versions()) {
+    run.emplace_back("version_" + library, version);
+  }
   return run;
 }
 

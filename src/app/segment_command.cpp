@@ -1,20 +1,19 @@
-#include <Eigen/Core>
 #include <algorithm>
-#include <boost/version.hpp>
 #include <charconv>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <iomanip>
+#include <iostream>
 #include <optional>
 #include <ostream>
 #include <sstream>
 
 #include <boost/program_options/options_description.hpp>
-#include <iostream>
 
 #include "microseg/app/option_reader.hpp"
 #include "microseg/app/provenance.hpp"
+#include "microseg/app/run_summary.hpp"
 #include "microseg/app/segment.hpp"
 #include "microseg/app/stop_signal.hpp"
 #include "microseg/core/segment_description.hpp"
@@ -26,7 +25,6 @@
 #include "microseg/distributed/small_segments.hpp"
 #include "microseg/io/checkpoint_file.hpp"
 #include "microseg/io/customer_table.hpp"
-#include "microseg/io/library_version.hpp"
 #include "microseg/io/run_model.hpp"
 #include "microseg/io/segments_file.hpp"
 
@@ -95,16 +93,6 @@ class PhaseTimer {
  private:
   Clock::time_point last_ = Clock::now();
 };
-
-std::string eigen_version() {
-  return std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) + "." +
-         std::to_string(EIGEN_MINOR_VERSION);
-}
-
-std::string boost_version() {
-  return std::to_string(BOOST_VERSION / 100000) + "." + std::to_string(BOOST_VERSION / 100 % 1000) +
-         "." + std::to_string(BOOST_VERSION % 100);
-}
 
 // A short profile table for the log: stable id, size, share, priority and the description.
 void print_profile_table(std::ostream& log, const SegmentProfiles& profiles,
@@ -650,15 +638,11 @@ void run_segment(const distributed::Communicator& comm, const SegmentConfig& con
   const int final_k = static_cast<int>(centroids.rows());
 
   // Measure and profile.
-  distributed::FinalAssignment final_assignment = distributed::assign_and_measure(
-      comm, block.features, rows, centroids, config.silhouette_sample, config.seed);
-  SegmentationSummary summary;
-  summary.feature_names = names;
-  summary.centroids_scaled = centroids;
-  summary.centroids_original = distributed::centroids_in_original_units(centroids, transform.model);
-  summary.profiles = distributed::profile_segments(comm, block.features, final_assignment.segments,
-                                                   final_k, transform);
-  summary.quality = final_assignment.quality;
+  MeasuredSegmentation measured =
+      measure_segmentation(comm, block.features, rows, names, centroids, transform,
+                           config.silhouette_sample, config.seed);
+  SegmentationSummary& summary = measured.summary;
+  const distributed::FinalAssignment& final_assignment = measured.assignment;
   ActionableProfiles actionable;
   actionable.description = describe_segments(summary.profiles, names);
   if (!value_feature.empty()) {
@@ -723,27 +707,23 @@ void run_segment(const distributed::Communicator& comm, const SegmentConfig& con
   timings.emplace_back("seconds_compare", timer.lap());
 
   // Write.
+  RunFacts facts;
+  facts.configuration = describe(config);
+  facts.job_file = config.job_file;
+  facts.seed = config.seed;
+  facts.customers = customers.customers;
+  facts.dropped_customers = customers.dropped;
+  facts.k = k;
+  facts.segments = final_k;
+  facts.merged_segments = static_cast<std::int64_t>(merged);
+  facts.iterations = model.iterations;
+  facts.converged = model.converged;
+  facts.restarts = config.restarts;
+  facts.best_restart = fit.best_restart;
+  facts.previous_run = config.previous;
+  facts.warm_start = config.warm_start;
   RunAttributes& run = summary.run;
-  run.emplace_back("configuration", describe(config));
-  run.emplace_back("job_file", config.job_file);
-  run.emplace_back("seed", static_cast<std::int64_t>(config.seed));
-  run.emplace_back("ranks", static_cast<std::int64_t>(comm.size()));
-  run.emplace_back("customers", customers.customers);
-  run.emplace_back("dropped_customers", customers.dropped);
-  run.emplace_back("k", static_cast<std::int64_t>(k));
-  run.emplace_back("segments", static_cast<std::int64_t>(final_k));
-  run.emplace_back("merged_segments", static_cast<std::int64_t>(merged));
-  run.emplace_back("iterations", static_cast<std::int64_t>(model.iterations));
-  run.emplace_back("converged", static_cast<std::int64_t>(model.converged));
-  run.emplace_back("restarts", static_cast<std::int64_t>(config.restarts));
-  run.emplace_back("best_restart", static_cast<std::int64_t>(fit.best_restart));
-  run.emplace_back("previous_run", config.previous);
-  run.emplace_back("warm_start", static_cast<std::int64_t>(config.warm_start));
-  run.emplace_back("version_microseg", std::string(MICROSEG_VERSION));
-  run.emplace_back("version_hdf5", io::hdf5_library_version());
-  run.emplace_back("version_mpi", distributed::Communicator::library_version());
-  run.emplace_back("version_eigen", eigen_version());
-  run.emplace_back("version_boost", boost_version());
+  run = run_attributes(comm, facts);
   run.insert(run.end(), timings.begin(), timings.end());
   // The write's own time cannot be inside the file it times; it is logged instead.
   AssignmentBlock assignments{rows, customers.customers, &block.ids, &stable_segments,

@@ -40,10 +40,15 @@ struct RunFacts {
   bool converged = false;
   std::int64_t restarts = 1;
   std::int64_t best_restart = 0;
+  std::int64_t dropped_customers = 0;  ///< left out for missing values (--missing drop)
+  std::int64_t segments = -1;          ///< after --merge-small; −1: k
+  std::int64_t merged_segments = 0;
+  std::string previous_run;  ///< --previous
+  bool warm_start = false;
 };
 
-/// The /run attributes `microseg segment` writes before its timings, in its order: the facts,
-/// the rank count and the library versions.
+/// The /run attributes every full run writes before its timings: the facts, the rank count and
+/// the library versions (version_microseg, version_mpi, …).
 RunAttributes run_attributes(const distributed::Communicator& comm, const RunFacts& facts);
 
 }  // namespace microseg::app
