@@ -142,7 +142,7 @@ def main():
     else:
         full_fit = {tuple(int(v) for v in s.split("x")) for s in args.full_fit.split(",")}
     for index, ((n, d, k), iters) in enumerate(zip(sizes, iteration_counts)):
-        data = os.path.join(args.dir, f"x-{n}-{d}.h5")
+        data = os.path.join(args.dir, f"x-{n}-{d}-{k}.h5")  # the planted centres depend on k
         init = os.path.join(args.dir, f"init-{n}-{d}-{k}.h5")
         if not (os.path.exists(data) and os.path.exists(init)):
             sh([PY, os.path.join(HERE, "make_data.py"), data, init, "--n", str(n), "--d", str(d),
