@@ -94,8 +94,9 @@ int run(const microseg::distributed::Communicator& comm, std::vector<std::string
 int main(int argc, char** argv) {
   // Before MPI_Init, which can take seconds at scale: a SIGUSR1 or SIGTERM that arrives during
   // it is noted and acted on at the run's first agreement point instead of killing the rank.
-  // Only for the command that checkpoints; the others keep the default action (they end).
-  if (argc > 1 && std::string(argv[1]) == "segment") {
+  // Only for the commands that can continue after a stop (segment from its checkpoint, sweep
+  // from its finished k values); the others keep the default action (they end).
+  if (argc > 1 && (std::string(argv[1]) == "segment" || std::string(argv[1]) == "sweep")) {
     microseg::app::install_stop_signal_handlers();
   }
   MPI_Init(&argc, &argv);

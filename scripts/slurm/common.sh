@@ -54,9 +54,9 @@ microseg_run_directory() {
 # Runs one job step (srun --mpi=pmix, the job's tasks) and returns its exit status. When Slurm
 # sends SIGUSR1 to this batch shell before the time limit (#SBATCH --signal=B:USR1@SECONDS), the
 # signal is forwarded to the step (srun passes it to every task). If the step then ends with a
-# non-zero status (75: `microseg segment` wrote its checkpoint and stopped; a sweep killed by the
-# signal), the job is requeued, so a program that resumes (segment --resume from its checkpoint,
-# a sweep by k) continues in the next allocation. A step that finished anyway (status 0) is not
+# non-zero status (75: `microseg segment` wrote its checkpoint and stopped, or `microseg sweep`
+# stopped keeping the k values it had finished), the job is requeued, so the program continues
+# in the next allocation (segment --resume from its checkpoint, a sweep by k). A step that finished anyway (status 0) is not
 # requeued and the script goes on. A job requeued MICROSEG_MAX_REQUEUES times is not requeued
 # again.
 microseg_step_pid=""

@@ -14,6 +14,7 @@
 #include "microseg/app/option_reader.hpp"
 #include "microseg/app/provenance.hpp"
 #include "microseg/app/run_summary.hpp"
+#include "microseg/app/stop_signal.hpp"
 #include "microseg/app/sweep.hpp"
 #include "microseg/core/assignment.hpp"
 #include "microseg/core/k_selection.hpp"
@@ -29,6 +30,15 @@ namespace {
 namespace fs = std::filesystem;
 namespace po = boost::program_options;
 using Clock = std::chrono::steady_clock;
+
+// SIGUSR1 or SIGTERM (Slurm's time-limit and preemption signals) stop a fit at the next
+// iteration the ranks agree on. A sweep keeps no checkpoint inside a k: the k values already
+// finished are saved models, and the rerun fits only the others.
+distributed::FitControl stop_on_signal() {
+  distributed::FitControl control;
+  control.stop_requested = [] { return stop_signal_received() != 0; };
+  return control;
+}
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -220,7 +230,7 @@ std::vector<std::int32_t> fit_on_half_and_assign(const distributed::Communicator
       // An index no row has, so the fit's seed is not a half draw.
       keyed_hash(config.seed, RandomStream::stability_half, ~std::uint64_t{0},
                  static_cast<std::uint64_t>(half)),
-      1, {});
+      1, {}, stop_on_signal());
   return nearest_two(features, fit.model.centroids).nearest;
 }
 
@@ -247,9 +257,9 @@ io::SweepModel fit_and_measure(const distributed::Communicator& comm, const Swee
     // (exact final inertia, the earliest on ties), so k here is the fit of
     // `segment --k K --restarts R` with the same seed.
     const auto fit_started = Clock::now();
-    const distributed::FitOutcome fit =
-        distributed::fit_kmeans(comm, features, customers.rows, config.init, CentroidMatrix(),
-                                settings, restart_seed(config.seed, restart), 1, {});
+    const distributed::FitOutcome fit = distributed::fit_kmeans(
+        comm, features, customers.rows, config.init, CentroidMatrix(), settings,
+        restart_seed(config.seed, restart), 1, {}, stop_on_signal());
     const LloydOutcome& outcome = fit.model;
     NearestTwo nearest = nearest_two(features, outcome.centroids);
     const double inertia =
@@ -539,10 +549,24 @@ void run_sweep(const distributed::Communicator& comm, const SweepConfig& config,
       }
       continue;
     }
+    const auto stopped = [&](const std::string& when) {
+      const auto signal = comm.max(static_cast<std::int64_t>(stop_signal_received()));
+      return distributed::FitInterrupted(
+          std::string("stopped on ") + stop_signal_name(static_cast<int>(signal)) + " " + when +
+          "; the " + std::to_string(rows.size()) + " k value(s) finished are kept in " +
+          (fs::path(config.output) / "models").string() +
+          "/, and the same command run again fits only the others");
+    };
+    if (comm.any(stop_signal_received() != 0)) throw stopped("before k = " + std::to_string(k));
     const io::SweepModel model = [&] {
-      io::SweepModel fitted = fit_and_measure(comm, config, customers, input.feature_names, k, log);
-      fitted.settings = settings;
-      return fitted;
+      try {
+        io::SweepModel fitted =
+            fit_and_measure(comm, config, customers, input.feature_names, k, log);
+        fitted.settings = settings;
+        return fitted;
+      } catch (const distributed::FitInterrupted&) {
+        throw stopped("while fitting k = " + std::to_string(k));
+      }
     }();
     std::optional<std::string> write_error;
     if (root) {

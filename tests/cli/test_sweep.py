@@ -236,6 +236,39 @@ class Sweep(unittest.TestCase):
         self.assertEqual(text(os.path.join(out, "sweep.csv")),
                          text(os.path.join(self.out, "sweep.csv")))
 
+    def test_a_sweep_stopped_by_sigusr1_exits_75_and_the_rerun_fits_only_the_rest(self):
+        # SIGUSR1 is what Slurm sends before a time limit (mpiexec forwards it to the ranks). The
+        # iterations are slowed (rank 0 sleeps 100 ms in each) so the signal lands mid-sweep.
+        out = os.path.join(self.dir, "signalled")
+        models = os.path.join(out, "models")
+        cmd = [MPIEXEC, "--oversubscribe", "--bind-to", "none", "-n", "2", MICROSEG, "sweep",
+               "--input", self.data, "--k", "2:8", "--restarts", str(RESTARTS), "--seed",
+               str(SEED), "--silhouette-sample", "800", "--output", out]
+        env = dict(os.environ, MICROSEG_INJECT_FAILURE="0:iteration:stall")
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=env, start_new_session=True)
+        deadline = time.time() + 60
+        while time.time() < deadline and proc.poll() is None:
+            if os.path.isdir(models) and any(n.endswith(".h5") for n in os.listdir(models)):
+                break
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGUSR1)
+        _, stderr = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 75, stderr)
+        self.assertRegex(stderr, r"stopped on SIGUSR1 (while fitting|before) k = \d+; the \d+ k "
+                                 r"value\(s\) finished are kept in .*models/")
+        self.assertFalse(os.path.exists(os.path.join(out, "sweep.csv")))
+        self.assertFalse(os.path.exists(os.path.join(out, "manifest.json")))
+        finished = sorted(n for n in os.listdir(models) if n.endswith(".h5"))
+        self.assertLess(len(finished), len(KS), "the sweep ended before the signal")
+
+        resumed = run(2, *cmd[cmd.index("sweep"):])
+        for k in KS:
+            self.assertEqual(f"k = {k}: finished earlier, kept" in resumed.stdout,
+                             f"k-{k:04d}.h5" in finished, k)
+        self.assertEqual(text(os.path.join(out, "sweep.csv")),
+                         text(os.path.join(self.out, "sweep.csv")))
+
     def test_promote_writes_what_segment_writes_without_refitting(self):
         run_dir = os.path.join(self.dir, "promoted")
         promoted = run(3, "promote", "--sweep", self.out, "--k", PLANTED, "--output", run_dir)

@@ -359,8 +359,10 @@ class Slurm(unittest.TestCase):
         self.assertEqual(states[task][2], 1, "the task should have been requeued once")
         output = text(log)
         self.assertIn("SIGUSR1: the time limit is near; forwarding it to the job step", output)
-        self.assertIn("User defined signal 1", output)  # srun: the ranks got the signal
-        self.assertIn(f"requeueing job {array}", output)
+        # The ranks got the signal and stopped together between iterations, not killed by it.
+        self.assertRegex(output, r"stopped on SIGUSR1 (while fitting|before) k = \d+")
+        self.assertIn(f"stopped with status 75 after the signal; requeueing job {array}", output)
+        self.assertNotIn("User defined signal", output)
         self.assertIn("(restart 1)", output)
         kept = re.findall(r"k = (\d+): finished earlier, kept", output)
         self.assertGreaterEqual(len(kept), 1, output)
