@@ -89,6 +89,7 @@ AssignmentCentroids::AssignmentCentroids(const CentroidMatrix& centroids)
       k_padded_((k_ + kLanes - 1) / kLanes * kLanes),
       transposed_(static_cast<std::size_t>(d_) * k_padded_, 0.0f),
       minus_two_transposed_(static_cast<std::size_t>(d_) * k_padded_, 0.0f),
+      minus_two_packed_(static_cast<std::size_t>(d_) * k_padded_, 0.0f),
       // Padding lanes: zero coordinates and an infinite norm, so their distance is +inf for any
       // finite row (never NaN) and they are never scanned by the argmin anyway.
       squared_norms_(k_padded_, std::numeric_limits<float>::infinity()) {
@@ -98,6 +99,9 @@ AssignmentCentroids::AssignmentCentroids(const CentroidMatrix& centroids)
       const float value = static_cast<float>(centroids(c, j));
       transposed_[static_cast<std::size_t>(j) * k_padded_ + c] = value;
       minus_two_transposed_[static_cast<std::size_t>(j) * k_padded_ + c] = -2.0f * value;
+      minus_two_packed_[static_cast<std::size_t>(c / kPackedBlock) * d_ * kPackedBlock +
+                        static_cast<std::size_t>(j) * kPackedBlock + c % kPackedBlock] =
+          -2.0f * value;
       norm += static_cast<double>(value) * value;
     }
     squared_norms_[c] = static_cast<float>(norm);

@@ -63,6 +63,29 @@ TEST_CASE("every kernel variant gives the labels and partial distances of brute 
   }
 }
 
+TEST_CASE("every kernel variant agrees at widths and row counts around the 16 x 16 transpose") {
+  // The AVX-512 tile transposes 32 rows in 16-column slabs: widths at and past the slab edges,
+  // row counts around the 32-row tile (the last tile repeats a row to fill its lanes).
+  for (int d : {15, 16, 17, 32, 33, 40}) {
+    for (Eigen::Index n : {1, 31, 32, 33, 65}) {
+      const FeatureMatrix rows = random_rows(n, d, 100 * d + n);
+      const CentroidMatrix centroids = random_rows(41, d, 3 * d).cast<double>();
+      const AssignmentCentroids layout(centroids);
+      std::vector<std::int32_t> reference_labels;
+      std::vector<float> reference_values;
+      nearest_centroids(rows, layout, KernelIsa::portable, reference_labels, reference_values);
+      for (KernelIsa isa : supported_kernels()) {
+        INFO("kernel " << to_string(isa) << ", n = " << n << ", d = " << d);
+        std::vector<std::int32_t> labels;
+        std::vector<float> values;
+        nearest_centroids(rows, layout, isa, labels, values);
+        CHECK(labels == reference_labels);
+        CHECK(values == reference_values);
+      }
+    }
+  }
+}
+
 TEST_CASE("every kernel variant breaks exact ties towards the lowest centroid index") {
   // Centroids repeated at several block positions: each row is equally near all copies.
   const int d = 4;
