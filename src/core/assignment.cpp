@@ -209,7 +209,14 @@ void assign_and_accumulate(const FeatureMatrix& features, const std::vector<floa
   }
   labels.resize(n);
   squared_distances.resize(n);
-  const kernels::NearestCentroidKernel kernel = kernel_for(active_kernel());
+  const KernelIsa isa = active_kernel();
+  const kernels::NearestCentroidKernel kernel = kernel_for(isa);
+  const kernels::FixedPointAccumulator accumulate =
+      isa == KernelIsa::avx512 && __builtin_cpu_supports("avx512dq")
+          ? kernels::accumulate_fixed_avx512
+          : kernels::accumulate_fixed_portable;
+  std::vector<double> scales(d);
+  for (int j = 0; j < d; ++j) scales[j] = formats[j].scale();
   const Eigen::Index chunks = (n + kChunkRows - 1) / kChunkRows;
   const int threads = static_cast<int>(std::min<Eigen::Index>(omp_get_max_threads(), chunks));
   std::vector<LloydSums> thread_sums(std::max(threads, 1), LloydSums(k, d));
@@ -220,13 +227,10 @@ void assign_and_accumulate(const FeatureMatrix& features, const std::vector<floa
     kernel(features.row(begin).data(), end - begin, d, centroids, labels.data() + begin,
            squared_distances.data() + begin);
     for (Eigen::Index i = begin; i < end; ++i) {
-      const int best = labels[i];
       squared_distances[i] = std::max(0.0f, row_norms[i] + squared_distances[i]);
-      const float* row = features.row(i).data();
-      std::int64_t* segment_sums = mine.sums.data() + static_cast<std::size_t>(best) * d;
-      for (int j = 0; j < d; ++j) segment_sums[j] += formats[j].to_fixed(row[j]);
-      ++mine.counts[best];
     }
+    accumulate(features.row(begin).data(), end - begin, d, labels.data() + begin, scales.data(),
+               mine.sums.data(), mine.counts.data());
   }
   // Integer sums: the merge order cannot change the result.
   for (const LloydSums& partial : thread_sums) {

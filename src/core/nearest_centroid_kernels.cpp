@@ -255,4 +255,36 @@ __attribute__((target("avx512f"))) void nearest_centroid_avx512(
   }
 }
 
+void accumulate_fixed_portable(const float* rows, std::int64_t n, int d, const std::int32_t* labels,
+                               const double* scales, std::int64_t* sums, std::int64_t* counts) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float* x = rows + i * d;
+    std::int64_t* segment = sums + static_cast<std::size_t>(labels[i]) * d;
+    for (int j = 0; j < d; ++j) {
+      segment[j] += static_cast<std::int64_t>(static_cast<double>(x[j]) * scales[j]);
+    }
+    ++counts[labels[i]];
+  }
+}
+
+// Eight features at a time, the last group masked: no scalar tail per row. vcvttpd2qq truncates
+// as the scalar cast does (and gives the same 2^63 pattern out of range).
+__attribute__((target("avx512f,avx512dq"))) void accumulate_fixed_avx512(
+    const float* rows, std::int64_t n, int d, const std::int32_t* labels, const double* scales,
+    std::int64_t* sums, std::int64_t* counts) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float* x = rows + i * d;
+    std::int64_t* segment = sums + static_cast<std::size_t>(labels[i]) * d;
+    for (int j = 0; j < d; j += 8) {
+      const __mmask8 mask = static_cast<__mmask8>(d - j >= 8 ? 0xFF : (1u << (d - j)) - 1);
+      const __m512d value = _mm512_maskz_cvtps_pd(mask, _mm256_maskz_loadu_ps(mask, x + j));
+      const __m512i fixed =
+          _mm512_cvttpd_epi64(_mm512_mul_pd(value, _mm512_maskz_loadu_pd(mask, scales + j)));
+      const __m512i total = _mm512_add_epi64(_mm512_maskz_loadu_epi64(mask, segment + j), fixed);
+      _mm512_mask_storeu_epi64(segment + j, mask, total);
+    }
+    ++counts[labels[i]];
+  }
+}
+
 }  // namespace microseg::kernels

@@ -125,3 +125,30 @@ TEST_CASE("Lloyd sums and labels are the same for any thread count") {
   }
   omp_set_num_threads(1);
 }
+
+TEST_CASE("the Lloyd sums are the row-by-row sums of to_fixed, at widths around 8 features") {
+  // The AVX-512 accumulation converts 8 features at a time with a masked last group.
+  for (int d : {1, 7, 8, 9, 13, 24}) {
+    const int k = 5;
+    const FeatureMatrix rows = random_rows(301, d, 50 + d);
+    const CentroidMatrix centroids = random_rows(k, d, 60 + d).cast<double>();
+    const AssignmentCentroids layout(centroids);
+    std::vector<FixedPointFormat64> formats;
+    for (int j = 0; j < d; ++j) formats.push_back(FixedPointFormat64::for_bound(9.0 + j, 301));
+    std::vector<std::int32_t> labels;
+    std::vector<float> distances;
+    LloydSums sums(k, d);
+    assign_and_accumulate(rows, row_squared_norms(rows), layout, formats, labels, distances, sums);
+    LloydSums expected(k, d);
+    for (Eigen::Index i = 0; i < rows.rows(); ++i) {
+      for (int j = 0; j < d; ++j) {
+        expected.sums[static_cast<std::size_t>(labels[i]) * d + j] +=
+            formats[j].to_fixed(rows(i, j));
+      }
+      ++expected.counts[labels[i]];
+    }
+    INFO("d = " << d << ", kernel " << to_string(active_kernel()));
+    CHECK(sums.sums == expected.sums);
+    CHECK(sums.counts == expected.counts);
+  }
+}
