@@ -71,7 +71,16 @@ struct GroupedCentroids {
   const float* norms;   // by position
   const float* by_col;  // −2c, d × columns, [j * columns + position]
   const int* centroid;  // centroid index by position (padded with the last one)
+  // For the AVX-512 tile: each group's positions padded to whole blocks of kPackedBlock, with
+  // +inf norms and zero coefficients past the group's end; group g holds padded positions
+  // [packed_begin[g], packed_begin[g + 1]), −2c at [(p / B) · d · B + j · B + p % B].
+  const int* packed_begin;
+  const float* packed_norms;
+  const int* packed_centroid;  // centroid index by padded position (padding: the group's last)
+  const float* packed;
 };
+
+constexpr int kPackedBlock = AssignmentCentroids::kPackedBlock;
 
 // Kernel values of `count` rows (base + local_rows[r] · d) against positions [begin, end), each
 // lane with the kernel's per-lane sequence, folded into per-row minima.
@@ -100,111 +109,128 @@ void group_minima_portable(const float* base, const int* local_rows, int count,
   }
 }
 
-// min(a, b) as a compare and blend, and full-mask forms of the shuffles: GCC 12's unmasked
-// _mm512_min_ps, shuffles and _mm512_reduce_min_ps trip -Wmaybe-uninitialized in its header.
+// min(a, b) as a compare and blend: GCC 12's unmasked _mm512_min_ps (and shuffles, below) trip
+// -Wmaybe-uninitialized in its header.
 __attribute__((target("avx512f"))) inline __m512 blend_min(__m512 a, __m512 b) {
   return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(b, a, _CMP_LT_OQ), a, b);
 }
 
-// The minimum over the 16 lanes, in every lane.
-__attribute__((target("avx512f"))) inline __m512 all_lanes_min(__m512 v) {
-  v = blend_min(v, _mm512_mask_shuffle_f32x4(v, 0xffff, v, v, _MM_SHUFFLE(1, 0, 3, 2)));
-  v = blend_min(v, _mm512_mask_shuffle_f32x4(v, 0xffff, v, v, _MM_SHUFFLE(2, 3, 0, 1)));
-  v = blend_min(v, _mm512_mask_permute_ps(v, 0xffff, v, _MM_SHUFFLE(1, 0, 3, 2)));
-  return blend_min(v, _mm512_mask_permute_ps(v, 0xffff, v, _MM_SHUFFLE(2, 3, 0, 1)));
+// Full-mask forms of the shuffles.
+constexpr __mmask16 kAllLanes = 0xFFFF;
+__attribute__((target("avx512f"))) inline __m512 unpack_low(__m512 a, __m512 b) {
+  return _mm512_mask_unpacklo_ps(a, kAllLanes, a, b);
+}
+__attribute__((target("avx512f"))) inline __m512 unpack_high(__m512 a, __m512 b) {
+  return _mm512_mask_unpackhi_ps(a, kAllLanes, a, b);
+}
+template <int Imm>
+__attribute__((target("avx512f"))) inline __m512 shuffle_quarters(__m512 a, __m512 b) {
+  return _mm512_mask_shuffle_f32x4(a, kAllLanes, a, b, Imm);
 }
 
-__attribute__((target("avx512f"))) inline __m512i all_lanes_min_epi32(__m512i v) {
-  auto step = [](__m512i a, __m512i b) {
-    return _mm512_mask_blend_epi32(_mm512_cmplt_epi32_mask(b, a), a, b);
-  };
-  v = step(v, _mm512_mask_shuffle_i32x4(v, 0xffff, v, v, _MM_SHUFFLE(1, 0, 3, 2)));
-  v = step(v, _mm512_mask_shuffle_i32x4(v, 0xffff, v, v, _MM_SHUFFLE(2, 3, 0, 1)));
-  v = step(v, _mm512_mask_shuffle_epi32(v, 0xffff, v,
-                                        static_cast<_MM_PERM_ENUM>(_MM_SHUFFLE(1, 0, 3, 2))));
-  return step(v, _mm512_mask_shuffle_epi32(v, 0xffff, v,
-                                           static_cast<_MM_PERM_ENUM>(_MM_SHUFFLE(2, 3, 0, 1))));
+constexpr int kTileRows = 32;
+
+// 16 rows given by pointers, columns [jb, jb + 16) ∩ [0, d), transposed into
+// x_by_column[j · kTileRows + half · 16 + r] (as the plain kernel's tile).
+__attribute__((target("avx512f"))) inline void transpose_listed_rows(const float* const* row, int d,
+                                                                     int half, int jb,
+                                                                     float* x_by_column) {
+  const int columns = std::min(16, d - jb);
+  const __mmask16 mask = static_cast<__mmask16>((1u << columns) - 1);
+  __m512 a[16], b[16];
+  for (int i = 0; i < 16; ++i) a[i] = _mm512_maskz_loadu_ps(mask, row[half * 16 + i] + jb);
+  for (int i = 0; i < 8; ++i) {
+    b[2 * i] = unpack_low(a[2 * i], a[2 * i + 1]);
+    b[2 * i + 1] = unpack_high(a[2 * i], a[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i) {
+    a[4 * i] = _mm512_shuffle_ps(b[4 * i], b[4 * i + 2], 0x44);
+    a[4 * i + 1] = _mm512_shuffle_ps(b[4 * i], b[4 * i + 2], 0xEE);
+    a[4 * i + 2] = _mm512_shuffle_ps(b[4 * i + 1], b[4 * i + 3], 0x44);
+    a[4 * i + 3] = _mm512_shuffle_ps(b[4 * i + 1], b[4 * i + 3], 0xEE);
+  }
+  for (int i = 0; i < 2; ++i) {
+    for (int q = 0; q < 4; ++q) {
+      b[8 * i + q] = shuffle_quarters<0x88>(a[8 * i + q], a[8 * i + 4 + q]);
+      b[8 * i + 4 + q] = shuffle_quarters<0xDD>(a[8 * i + q], a[8 * i + 4 + q]);
+    }
+  }
+  for (int q = 0; q < 8; ++q) {
+    a[q] = shuffle_quarters<0x88>(b[q], b[8 + q]);
+    a[8 + q] = shuffle_quarters<0xDD>(b[q], b[8 + q]);
+  }
+  for (int j = 0; j < columns; ++j) {
+    _mm512_store_ps(x_by_column + (jb + j) * kTileRows + half * 16, a[j]);
+  }
 }
 
-// The same with a register tile of 4 rows × 32 lanes: per lane a running first, its index and a
-// running second; the lanes are folded at the end.
+// The same as the portable version with the plain kernel's tile: lanes are rows (32 listed
+// rows transposed once), 8 packed centroids per block, and each lane runs the portable
+// sequence over the group's positions in order (running first, its index, running second), so
+// no fold across lanes is needed and the minima are the portable ones bit for bit. Padding
+// positions are +inf and change nothing: the index starts at the group's first centroid, which
+// an all-+inf group reports as the portable loop does.
 __attribute__((target("avx512f"))) void group_minima_avx512(const float* base,
                                                             const int* local_rows, int count,
                                                             const GroupedCentroids& layout,
-                                                            int begin, int end, GroupMinima* out) {
-  constexpr int R = 4;
+                                                            int group, GroupMinima* out) {
+  constexpr int B = kPackedBlock;
   const int d = layout.d;
+  const int begin = layout.packed_begin[group], end = layout.packed_begin[group + 1];
   const __m512 infinity = _mm512_set1_ps(kInfinity);
-  for (int r0 = 0; r0 < count; r0 += R) {
-    const int rows_here = std::min(R, count - r0);
-    const float* x[R];
-    for (int r = 0; r < R; ++r) {
-      x[r] = base + static_cast<std::size_t>(local_rows[r0 + (r < rows_here ? r : 0)]) * d;
+  struct alignas(64) Lanes {
+    float value[16];
+  };
+  std::vector<Lanes> x_storage(2 * static_cast<std::size_t>(d));
+  float* x_by_column = x_storage.data()->value;
+  for (int r0 = 0; r0 < count; r0 += kTileRows) {
+    const int rows_here = std::min(kTileRows, count - r0);
+    const float* row[kTileRows];
+    for (int r = 0; r < kTileRows; ++r) {
+      row[r] = base + static_cast<std::size_t>(local_rows[r0 + (r < rows_here ? r : 0)]) * d;
     }
-    __m512 first[R], second[R];
-    __m512i first_index[R];
-    for (int r = 0; r < R; ++r) {
-      first[r] = infinity;
-      second[r] = infinity;
-      first_index[r] = _mm512_set1_epi32(0);
+    for (int half = 0; half < 2; ++half) {
+      for (int jb = 0; jb < d; jb += 16) transpose_listed_rows(row, d, half, jb, x_by_column);
     }
-    for (int p = begin; p < end; p += kEvaluationBlock) {
-      __m512 acc0[R], acc1[R];
-      const __m512 norm0 = _mm512_loadu_ps(layout.norms + p);
-      const __m512 norm1 = _mm512_loadu_ps(layout.norms + p + 16);
-      for (int r = 0; r < R; ++r) {
-        acc0[r] = norm0;
-        acc1[r] = norm1;
+    __m512 first[2], second[2];
+    __m512i first_index[2];
+    for (int h = 0; h < 2; ++h) {
+      first[h] = second[h] = infinity;
+      first_index[h] = _mm512_set1_epi32(layout.packed_centroid[begin]);
+    }
+    for (int block = begin; block < end; block += B) {
+      __m512 acc[2][B];
+      for (int c = 0; c < B; ++c) {
+        acc[0][c] = acc[1][c] = _mm512_set1_ps(layout.packed_norms[block + c]);
       }
-      const float* column = layout.by_col + p;
-      for (int j = 0; j < d; ++j, column += layout.columns) {
-        const __m512 c0 = _mm512_loadu_ps(column);
-        const __m512 c1 = _mm512_loadu_ps(column + 16);
-        for (int r = 0; r < R; ++r) {
-          const __m512 xj = _mm512_set1_ps(x[r][j]);
-          acc0[r] = _mm512_fmadd_ps(xj, c0, acc0[r]);
-          acc1[r] = _mm512_fmadd_ps(xj, c1, acc1[r]);
+      const float* coefficients = layout.packed + static_cast<std::size_t>(block) * d;
+      for (int j = 0; j < d; ++j, coefficients += B) {
+        const __m512 x0 = _mm512_load_ps(x_by_column + j * kTileRows);
+        const __m512 x1 = _mm512_load_ps(x_by_column + j * kTileRows + 16);
+        for (int c = 0; c < B; ++c) {
+          const __m512 cj = _mm512_set1_ps(coefficients[c]);
+          acc[0][c] = _mm512_fmadd_ps(x0, cj, acc[0][c]);
+          acc[1][c] = _mm512_fmadd_ps(x1, cj, acc[1][c]);
         }
       }
-      const int left = end - p;
-      const __mmask16 valid0 = left >= 16 ? 0xffff : static_cast<__mmask16>((1u << left) - 1);
-      const __mmask16 valid1 = left >= 32   ? 0xffff
-                               : left <= 16 ? 0
-                                            : static_cast<__mmask16>((1u << (left - 16)) - 1);
-      const __m512i index0 = _mm512_loadu_si512(reinterpret_cast<const void*>(layout.centroid + p));
-      const __m512i index1 =
-          _mm512_loadu_si512(reinterpret_cast<const void*>(layout.centroid + p + 16));
-      for (int r = 0; r < R; ++r) {
-        // Lanes past the group's end become +inf; block order then strictly less keeps the
-        // lowest index among equal values.
-        const __m512 v0 = _mm512_mask_blend_ps(valid0, infinity, acc0[r]);
-        const __m512 v1 = _mm512_mask_blend_ps(valid1, infinity, acc1[r]);
-        __mmask16 less = _mm512_cmp_ps_mask(v0, first[r], _CMP_LT_OQ);
-        second[r] = _mm512_mask_blend_ps(less, blend_min(second[r], v0), first[r]);
-        first[r] = _mm512_mask_blend_ps(less, first[r], v0);
-        first_index[r] = _mm512_mask_blend_epi32(less, first_index[r], index0);
-        less = _mm512_cmp_ps_mask(v1, first[r], _CMP_LT_OQ);
-        second[r] = _mm512_mask_blend_ps(less, blend_min(second[r], v1), first[r]);
-        first[r] = _mm512_mask_blend_ps(less, first[r], v1);
-        first_index[r] = _mm512_mask_blend_epi32(less, first_index[r], index1);
+      for (int c = 0; c < B; ++c) {
+        const __m512i index = _mm512_set1_epi32(layout.packed_centroid[block + c]);
+        for (int h = 0; h < 2; ++h) {
+          const __mmask16 less = _mm512_cmp_ps_mask(acc[h][c], first[h], _CMP_LT_OQ);
+          second[h] = _mm512_mask_blend_ps(less, blend_min(second[h], acc[h][c]), first[h]);
+          first[h] = _mm512_mask_mov_ps(first[h], less, acc[h][c]);
+          first_index[h] = _mm512_mask_mov_epi32(first_index[h], less, index);
+        }
       }
     }
-    for (int r = 0; r < rows_here; ++r) {
-      // Fold the lanes: the smallest first, the lowest index holding it, and the smallest of
-      // the seconds and of the other lanes' firsts. (A lane that never saw a valid value holds
-      // +inf and never wins: some lane holds a finite value.)
-      const __m512 smallest = all_lanes_min(first[r]);
-      const __mmask16 holds = _mm512_cmp_ps_mask(first[r], smallest, _CMP_EQ_OQ);
-      const __m512i lowest = all_lanes_min_epi32(
-          _mm512_mask_blend_epi32(holds, _mm512_set1_epi32(INT32_MAX), first_index[r]));
-      const __mmask16 winner = _mm512_mask_cmpeq_epi32_mask(holds, first_index[r], lowest);
-      const __m512 others = _mm512_mask_blend_ps(winner, first[r], infinity);
-      const __m512 runner_up = all_lanes_min(blend_min(second[r], others));
-      out[r0 + r] = {
-          _mm512_cvtss_f32(smallest),
-          _mm_cvtsi128_si32(_mm512_mask_extracti32x4_epi32(_mm_setzero_si128(), 0xff, lowest, 0)),
-          _mm512_cvtss_f32(runner_up)};
+    alignas(64) float firsts[kTileRows], seconds[kTileRows];
+    alignas(64) std::int32_t indices[kTileRows];
+    for (int h = 0; h < 2; ++h) {
+      _mm512_store_ps(firsts + 16 * h, first[h]);
+      _mm512_store_ps(seconds + 16 * h, second[h]);
+      _mm512_store_si512(indices + 16 * h, first_index[h]);
     }
+    for (int r = 0; r < rows_here; ++r) out[r0 + r] = {firsts[r], indices[r], seconds[r]};
   }
 }
 
@@ -415,8 +441,36 @@ void PrunedAssignment::assign(const FeatureMatrix& features, const std::vector<f
   std::vector<std::int64_t> thread_evaluations(threads, 0);
   std::vector<int> centroid_at(k_columns, order_[k - 1]);
   std::copy(order_.begin(), order_.end(), centroid_at.begin());
-  GroupedCentroids grouped{d, k_columns, layout.norms.data(), layout.minus_two_by_col.data(),
-                           centroid_at.data()};
+  std::vector<int> packed_begin(groups + 1, 0);
+  for (int g = 0; g < groups; ++g) {
+    const int size = group_begin_[g + 1] - group_begin_[g];
+    packed_begin[g + 1] = packed_begin[g] + (size + kPackedBlock - 1) / kPackedBlock * kPackedBlock;
+  }
+  std::vector<float> packed_norms(packed_begin[groups], kInfinity);
+  std::vector<int> packed_centroid(packed_begin[groups]);
+  std::vector<float> packed(static_cast<std::size_t>(packed_begin[groups]) * d, 0.0f);
+  for (int g = 0; g < groups; ++g) {
+    for (int q = packed_begin[g]; q < packed_begin[g + 1]; ++q) {
+      const int p = std::min(group_begin_[g] + (q - packed_begin[g]), group_begin_[g + 1] - 1);
+      packed_centroid[q] = order_[p];
+      if (group_begin_[g] + (q - packed_begin[g]) != p) continue;  // padding
+      packed_norms[q] = layout.norms[p];
+      float* block = packed.data() + static_cast<std::size_t>(q / kPackedBlock) * d * kPackedBlock;
+      for (int j = 0; j < d; ++j) {
+        block[j * kPackedBlock + q % kPackedBlock] =
+            layout.minus_two_rows[static_cast<std::size_t>(order_[p]) * d + j];
+      }
+    }
+  }
+  GroupedCentroids grouped{d,
+                           k_columns,
+                           layout.norms.data(),
+                           layout.minus_two_by_col.data(),
+                           centroid_at.data(),
+                           packed_begin.data(),
+                           packed_norms.data(),
+                           packed_centroid.data(),
+                           packed.data()};
   const bool use_avx512 = active_kernel() == KernelIsa::avx512;
   const float* base = features.data();
   const auto chunk_capacity = static_cast<std::size_t>(std::min<Eigen::Index>(n, kChunkRows));
@@ -488,8 +542,7 @@ void PrunedAssignment::assign(const FeatureMatrix& features, const std::vector<f
         if (list.empty()) continue;
         const int count = static_cast<int>(list.size());
         if (use_avx512) {
-          group_minima_avx512(base, list.data(), count, grouped, group_begin_[g],
-                              group_begin_[g + 1], group_out.data());
+          group_minima_avx512(base, list.data(), count, grouped, g, group_out.data());
         } else {
           group_minima_portable(base, list.data(), count, grouped, group_begin_[g],
                                 group_begin_[g + 1], group_out.data());
