@@ -7,6 +7,7 @@
 #include <climits>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 
@@ -20,11 +21,17 @@ constexpr double kDoubleSlack = 1e-12;
 constexpr Eigen::Index kChunkRows = 2048;  // rows per OpenMP work item, as assign_and_accumulate
 constexpr float kInfinity = std::numeric_limits<float>::infinity();
 
-// The largest float not above v (v ≥ 0 here; negative lower bounds become 0).
-float float_at_most(double v) {
+// The largest float not above v (v ≥ 0 here; negative lower bounds become 0). For f > 0 the
+// next float towards 0 is the bit pattern minus one (std::nextafter, without the library call).
+inline float float_at_most(double v) {
   if (!(v > 0)) return 0.0f;
   float f = static_cast<float>(v);
-  if (static_cast<double>(f) > v) f = std::nextafter(f, 0.0f);
+  if (static_cast<double>(f) > v) {
+    std::uint32_t bits;
+    std::memcpy(&bits, &f, sizeof bits);
+    --bits;
+    std::memcpy(&f, &bits, sizeof f);
+  }
   return f;
 }
 
@@ -44,12 +51,33 @@ struct RowMargins {
 
 double kernel_rounding_bound_impl(int d, double row_norm, double centroid_norm);
 
-RowMargins row_margins(float squared_norm, int d, double max_centroid_norm) {
+// What every row's margins share in one step: kernel_rounding_bound_impl's factors that do not
+// depend on the row (the same arithmetic, hoisted out of the row loop).
+struct StepMargins {
+  double gamma, centroid_norm, centroid_norm_squared;
+};
+
+double rounding_gamma(int d) {
+  const double steps = d + 3.0;  // d FMA roundings, ‖c‖² in double then float, and slack
+  return steps * kFloatUnitRoundoff / (1.0 - steps * kFloatUnitRoundoff);
+}
+
+StepMargins step_margins(int d, double max_centroid_norm) {
+  return {rounding_gamma(d), max_centroid_norm, max_centroid_norm * max_centroid_norm};
+}
+
+inline double rounding_bound(const StepMargins& step, double row_norm) {
+  return step.gamma * (step.centroid_norm_squared + 2.0 * row_norm * step.centroid_norm) *
+         (1.0 + kDoubleSlack);
+}
+
+inline RowMargins row_margins(float squared_norm, const StepMargins& step) {
+  const double max_centroid_norm = step.centroid_norm;
   RowMargins m;
   m.norm_high = squared_norm * (1 + 3 * kFloatUnitRoundoff);
   m.norm_low = squared_norm * (1 - 3 * kFloatUnitRoundoff);
   const double norm = std::sqrt(m.norm_high);
-  m.margin = kernel_rounding_bound_impl(d, norm, max_centroid_norm);
+  m.margin = rounding_bound(step, norm);
   m.slack = kDoubleSlack * (norm + max_centroid_norm);
   return m;
 }
@@ -276,10 +304,7 @@ double kernel_rounding_bound(int d, double row_norm, double centroid_norm) {
 
 namespace {
 double kernel_rounding_bound_impl(int d, double row_norm, double centroid_norm) {
-  const double steps = d + 3.0;  // d FMA roundings, ‖c‖² in double then float, and slack
-  const double gamma = steps * kFloatUnitRoundoff / (1.0 - steps * kFloatUnitRoundoff);
-  return gamma * (centroid_norm * centroid_norm + 2.0 * row_norm * centroid_norm) *
-         (1.0 + kDoubleSlack);
+  return rounding_bound(step_margins(d, centroid_norm), row_norm);
 }
 }  // namespace
 
@@ -410,6 +435,7 @@ void PrunedAssignment::assign(const FeatureMatrix& features, const std::vector<f
     max_centroid_norm = std::max(max_centroid_norm, std::sqrt(norm));
   }
   max_centroid_norm *= 1 + kDoubleSlack;
+  const StepMargins margins_of_step = step_margins(d, max_centroid_norm);
   for (int p = 0; p < k; ++p) {
     const int c = order_[p];
     layout.norms[p] = layout.norm_of[c];
@@ -522,7 +548,7 @@ void PrunedAssignment::assign(const FeatureMatrix& features, const std::vector<f
           continue;
         }
         float* bounds = lower_bounds_.data() + static_cast<std::size_t>(i) * groups;
-        const RowMargins m = row_margins(row_norms[i], d, max_centroid_norm);
+        const RowMargins m = row_margins(row_norms[i], margins_of_step);
         const float value = old_values[r];
         // A centroid whose exact distance exceeds this has a kernel value above the label's.
         const double squared = static_cast<double>(value) + m.norm_high + m.margin;
@@ -571,7 +597,7 @@ void PrunedAssignment::assign(const FeatureMatrix& features, const std::vector<f
           }
         }
         if (any_open) {
-          const RowMargins margins = row_margins(row_norms[i], d, max_centroid_norm);
+          const RowMargins margins = row_margins(row_norms[i], margins_of_step);
           float* bounds = lower_bounds_.data() + static_cast<std::size_t>(i) * groups;
           for (int g = 0; g < groups; ++g) {
             if (!row_open[g]) continue;
