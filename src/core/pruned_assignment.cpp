@@ -285,17 +285,18 @@ LloydStepKind parse_lloyd_step(const std::string& text) {
 }
 
 LloydStepKind choose_lloyd_step(int k, int /*d*/) {
-  // Measured with bench/lloyd_step_bench (docs/benchmarks.md, "Plain or pruned Lloyd"): from
-  // k = 32 pruned fits were faster on clustered data (1.5x) and within 4 % on unclustered data;
-  // at k = 16 plain was 1.5x faster on clustered data.
-  return k >= 32 ? LloydStepKind::pruned : LloydStepKind::plain;
+  // Measured with bench/lloyd_step_bench (docs/benchmarks.md, "Plain or pruned Lloyd"), after
+  // the plain kernel got faster: at k = 32 plain was faster (pruned 0.78-0.93x on clustered,
+  // 0.72x on unclustered data); from k = 64 pruned was faster on both (1.12-1.17x).
+  return k >= 64 ? LloydStepKind::pruned : LloydStepKind::plain;
 }
 
 int pruning_groups(int k) {
-  // Measured as above: one bound (Hamerly) was fastest at k = 64; from k = 256 four groups were
-  // never far behind on clustered data and far ahead on unclustered data, where one bound
-  // pruned nothing. More groups prune more but their per-row bookkeeping costs more.
-  return k >= 256 ? 4 : 1;
+  // Measured as above: one bound (Hamerly) was fastest up to k = 128; from k = 256 two groups
+  // were the best or within 4 % of it on clustered and unclustered data up to k = 1000 (four
+  // tied at k = 1000, eight never won). More groups prune more, but the per-row bookkeeping of
+  // each group costs about as much as the distances it saves at d = 24.
+  return k >= 256 ? 2 : 1;
 }
 
 double kernel_rounding_bound(int d, double row_norm, double centroid_norm) {
