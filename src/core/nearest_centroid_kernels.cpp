@@ -185,20 +185,17 @@ __attribute__((target("avx512f"))) inline void transpose_rows(const float* tile,
   }
 }
 
-}  // namespace
-
-__attribute__((target("avx512f"))) void nearest_centroid_avx512(
+// The tiles, with x_by_column (d × 32 floats, 64-byte aligned) given. Instantiated on a local
+// array for d ≤ kLocalColumns: measured 12 % faster at d = 24 than the same code on a heap
+// buffer (the cause was not pinned down; __restrict on the heap pointer did not help).
+template <bool LocalBuffer>
+__attribute__((target("avx512f"), always_inline)) inline void nearest_in_tiles(
     const float* rows, std::int64_t n, int d, const AssignmentCentroids& centroids,
-    std::int32_t* nearest, float* partial_distance) {
+    std::int32_t* nearest, float* partial_distance, float* x_by_column) {
   constexpr int B = AssignmentCentroids::kPackedBlock;
   const int k_padded = centroids.k_padded();
   const float* packed = centroids.minus_two_packed();
   const float* norms = centroids.squared_norms();
-  struct alignas(64) Lanes {
-    float value[16];
-  };
-  std::vector<Lanes> x_storage(2 * static_cast<std::size_t>(d));  // d × 32 floats, aligned
-  float* x_by_column = x_storage.data()->value;
   for (std::int64_t i0 = 0; i0 < n; i0 += kTileRows) {
     const int rows_here = static_cast<int>(std::min<std::int64_t>(kTileRows, n - i0));
     const float* tile = rows + i0 * d;
@@ -253,6 +250,26 @@ __attribute__((target("avx512f"))) void nearest_centroid_avx512(
       }
     }
   }
+}
+
+constexpr int kLocalColumns = 64;
+
+}  // namespace
+
+__attribute__((target("avx512f"))) void nearest_centroid_avx512(
+    const float* rows, std::int64_t n, int d, const AssignmentCentroids& centroids,
+    std::int32_t* nearest, float* partial_distance) {
+  if (d <= kLocalColumns) {
+    alignas(64) float x_by_column[kLocalColumns * kTileRows];
+    nearest_in_tiles<true>(rows, n, d, centroids, nearest, partial_distance, x_by_column);
+    return;
+  }
+  struct alignas(64) Lanes {
+    float value[16];
+  };
+  std::vector<Lanes> x_storage(2 * static_cast<std::size_t>(d));  // d × 32 floats, aligned
+  nearest_in_tiles<false>(rows, n, d, centroids, nearest, partial_distance,
+                          x_storage.data()->value);
 }
 
 void accumulate_fixed_portable(const float* rows, std::int64_t n, int d, const std::int32_t* labels,

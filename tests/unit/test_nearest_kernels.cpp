@@ -65,8 +65,9 @@ TEST_CASE("every kernel variant gives the labels and partial distances of brute 
 
 TEST_CASE("every kernel variant agrees at widths and row counts around the 16 x 16 transpose") {
   // The AVX-512 tile transposes 32 rows in 16-column slabs: widths at and past the slab edges,
-  // row counts around the 32-row tile (the last tile repeats a row to fill its lanes).
-  for (int d : {15, 16, 17, 32, 33, 40}) {
+  // row counts around the 32-row tile (the last tile repeats a row to fill its lanes), and
+  // widths past 64, where the tile buffer moves from the stack to the heap.
+  for (int d : {15, 16, 17, 32, 33, 40, 64, 65, 70}) {
     for (Eigen::Index n : {1, 31, 32, 33, 65}) {
       const FeatureMatrix rows = random_rows(n, d, 100 * d + n);
       const CentroidMatrix centroids = random_rows(41, d, 3 * d).cast<double>();
