@@ -285,30 +285,45 @@ NearestTwo nearest_two(const FeatureMatrix& features, const CentroidMatrix& cent
   result.second.resize(n);
   result.nearest_distance.resize(n);
   result.second_distance.resize(n);
-  for_each_row_distances(features, layout, [&](Eigen::Index i, const float* partial) {
-    int first = 0, second = -1;
-    float first_value = partial[0];
-    float second_value = std::numeric_limits<float>::infinity();
-    for (int c = 1; c < k; ++c) {
-      const float value = partial[c];
-      if (value < first_value) {
-        second = first;
-        second_value = first_value;
-        first = c;
-        first_value = value;
-      } else if (second < 0 || value < second_value) {
-        second = c;
-        second_value = value;
-      }
+  if (active_kernel() == KernelIsa::avx512) {
+    // The same scan as below on the AVX-512 tile, rows split over threads in fixed chunks.
+    const Eigen::Index chunks = (n + kChunkRows - 1) / kChunkRows;
+#pragma omp parallel for schedule(static)
+    for (Eigen::Index chunk = 0; chunk < chunks; ++chunk) {
+      const Eigen::Index begin = chunk * kChunkRows, end = std::min(n, begin + kChunkRows);
+      kernels::nearest_two_avx512(features.row(begin).data(), end - begin, d, layout,
+                                  result.nearest.data() + begin, result.second.data() + begin);
     }
+  } else {
+    for_each_row_distances(features, layout, [&](Eigen::Index i, const float* partial) {
+      int first = 0, second = -1;
+      float first_value = partial[0];
+      float second_value = std::numeric_limits<float>::infinity();
+      for (int c = 1; c < k; ++c) {
+        const float value = partial[c];
+        if (value < first_value) {
+          second = first;
+          second_value = first_value;
+          first = c;
+          first_value = value;
+        } else if (second < 0 || value < second_value) {
+          second = c;
+          second_value = value;
+        }
+      }
+      result.nearest[i] = first;
+      result.second[i] = second;
+    });
+  }
+#pragma omp parallel for schedule(static)
+  for (Eigen::Index i = 0; i < n; ++i) {
     const float* row = features.row(i).data();
-    result.nearest[i] = first;
+    const int first = result.nearest[i], second = result.second[i];
     result.nearest_distance[i] = std::sqrt(squared_distance(row, centroids.row(first).data(), d));
-    result.second[i] = second;
     result.second_distance[i] =
         second < 0 ? std::numeric_limits<double>::infinity()
                    : std::sqrt(squared_distance(row, centroids.row(second).data(), d));
-  });
+  }
   return result;
 }
 

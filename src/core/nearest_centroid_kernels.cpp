@@ -272,6 +272,91 @@ __attribute__((target("avx512f"))) void nearest_centroid_avx512(
                           x_storage.data()->value);
 }
 
+namespace {
+
+// Nearest two with the same tile: per lane a running first (value, index) and second (value,
+// index), updated over the centroids in index order exactly as nearest_two's scalar scan.
+template <bool LocalBuffer>
+__attribute__((target("avx512f"), always_inline)) inline void nearest_two_in_tiles(
+    const float* rows, std::int64_t n, int d, const AssignmentCentroids& centroids,
+    std::int32_t* first, std::int32_t* second, float* x_by_column) {
+  constexpr int B = AssignmentCentroids::kPackedBlock;
+  const int k = centroids.k(), k_padded = centroids.k_padded();
+  const float* packed = centroids.minus_two_packed();
+  const float* norms = centroids.squared_norms();
+  const __m512i none = _mm512_set1_epi32(-1);
+  for (std::int64_t i0 = 0; i0 < n; i0 += kTileRows) {
+    const int rows_here = static_cast<int>(std::min<std::int64_t>(kTileRows, n - i0));
+    const float* tile = rows + i0 * d;
+    for (int half = 0; half < 2; ++half) {
+      for (int jb = 0; jb < d; jb += 16) transpose_rows(tile, d, rows_here, half, jb, x_by_column);
+    }
+    __m512 first_value[2], second_value[2];
+    __m512i first_index[2], second_index[2];
+    for (int h = 0; h < 2; ++h) {
+      first_value[h] = second_value[h] = _mm512_set1_ps(std::numeric_limits<float>::infinity());
+      first_index[h] = second_index[h] = none;
+    }
+    for (int block = 0; block < k_padded; block += B) {
+      __m512 acc[2][B];
+      for (int c = 0; c < B; ++c) acc[0][c] = acc[1][c] = _mm512_set1_ps(norms[block + c]);
+      const float* coefficients = packed + static_cast<std::size_t>(block) * d;
+      for (int j = 0; j < d; ++j, coefficients += B) {
+        const __m512 x0 = _mm512_load_ps(x_by_column + j * kTileRows);
+        const __m512 x1 = _mm512_load_ps(x_by_column + j * kTileRows + 16);
+        for (int c = 0; c < B; ++c) {
+          const __m512 cj = _mm512_set1_ps(coefficients[c]);
+          acc[0][c] = _mm512_fmadd_ps(x0, cj, acc[0][c]);
+          acc[1][c] = _mm512_fmadd_ps(x1, cj, acc[1][c]);
+        }
+      }
+      for (int c = 0; c < B && block + c < k; ++c) {
+        const __m512i index = _mm512_set1_epi32(block + c);
+        for (int h = 0; h < 2; ++h) {
+          // Centroid 0 takes the first place unconditionally (first_index is still −1).
+          const __mmask16 less = _mm512_cmp_ps_mask(acc[h][c], first_value[h], _CMP_LT_OQ) |
+                                 _mm512_cmpeq_epi32_mask(first_index[h], none);
+          const __mmask16 takes_second =
+              static_cast<__mmask16>(~less) &
+              (_mm512_cmp_ps_mask(acc[h][c], second_value[h], _CMP_LT_OQ) |
+               _mm512_cmpeq_epi32_mask(second_index[h], none));
+          second_value[h] = _mm512_mask_mov_ps(
+              _mm512_mask_mov_ps(second_value[h], takes_second, acc[h][c]), less, first_value[h]);
+          second_index[h] = _mm512_mask_mov_epi32(
+              _mm512_mask_mov_epi32(second_index[h], takes_second, index), less, first_index[h]);
+          first_value[h] = _mm512_mask_mov_ps(first_value[h], less, acc[h][c]);
+          first_index[h] = _mm512_mask_mov_epi32(first_index[h], less, index);
+        }
+      }
+    }
+    alignas(64) std::int32_t firsts[kTileRows], seconds[kTileRows];
+    for (int h = 0; h < 2; ++h) {
+      _mm512_store_si512(firsts + 16 * h, first_index[h]);
+      _mm512_store_si512(seconds + 16 * h, second_index[h]);
+    }
+    std::copy(firsts, firsts + rows_here, first + i0);
+    std::copy(seconds, seconds + rows_here, second + i0);
+  }
+}
+
+}  // namespace
+
+__attribute__((target("avx512f"))) void nearest_two_avx512(const float* rows, std::int64_t n, int d,
+                                                           const AssignmentCentroids& centroids,
+                                                           std::int32_t* first,
+                                                           std::int32_t* second) {
+  if (d <= kLocalColumns) {
+    alignas(64) float x_by_column[kLocalColumns * kTileRows];
+    nearest_two_in_tiles<true>(rows, n, d, centroids, first, second, x_by_column);
+    return;
+  }
+  struct alignas(64) Lanes {
+    float value[16];
+  };
+  std::vector<Lanes> x_storage(2 * static_cast<std::size_t>(d));
+  nearest_two_in_tiles<false>(rows, n, d, centroids, first, second, x_storage.data()->value);
+}
+
 void accumulate_fixed_portable(const float* rows, std::int64_t n, int d, const std::int32_t* labels,
                                const double* scales, std::int64_t* sums, std::int64_t* counts) {
   for (std::int64_t i = 0; i < n; ++i) {

@@ -33,4 +33,12 @@ void accumulate_fixed_portable(const float*, std::int64_t, int, const std::int32
 void accumulate_fixed_avx512(const float*, std::int64_t, int, const std::int32_t*, const double*,
                              std::int64_t*, std::int64_t*);
 
+/// For rows [0, n): the nearest and second-nearest centroid by the kernel values, in the
+/// order of nearest_two's scalar scan (c = 0 first; a strictly smaller value takes the first
+/// place and pushes the old first to second; otherwise the value takes the second place if it is
+/// strictly smaller than the second's or no second exists yet); second is −1 when k = 1.
+void nearest_two_avx512(const float* rows, std::int64_t n, int d,
+                        const AssignmentCentroids& centroids, std::int32_t* first,
+                        std::int32_t* second);
+
 }  // namespace microseg::kernels

@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <limits>
 #include <random>
 
@@ -151,5 +152,46 @@ TEST_CASE("the Lloyd sums are the row-by-row sums of to_fixed, at widths around 
     INFO("d = " << d << ", kernel " << to_string(active_kernel()));
     CHECK(sums.sums == expected.sums);
     CHECK(sums.counts == expected.counts);
+  }
+}
+
+TEST_CASE("nearest_two follows the scalar first/second scan of the kernel values") {
+  // Oracle: every kernel value by the portable per-lane sequence, then nearest_two's documented
+  // scan (a strictly smaller value takes the first place; otherwise the second place if strictly
+  // smaller or still empty). Duplicated centroids make exact ties for both places.
+  for (int k : {1, 2, 7, 8, 9, 17, 40}) {
+    for (int d : {3, 24, 70}) {
+      const FeatureMatrix rows = random_rows(97, d, 1000 + 10 * k + d);
+      CentroidMatrix centroids = random_rows(k, d, 2000 + 10 * k + d).cast<double>();
+      if (k >= 8) centroids.row(7) = centroids.row(2);
+      if (k >= 9) centroids.row(8) = rows.row(4).cast<double>();
+      const AssignmentCentroids layout(centroids);
+      const NearestTwo result = nearest_two(rows, centroids);
+      INFO("k = " << k << ", d = " << d << ", kernel " << to_string(active_kernel()));
+      for (Eigen::Index i = 0; i < rows.rows(); ++i) {
+        int first = 0, second = -1;
+        float first_value = 0, second_value = std::numeric_limits<float>::infinity();
+        for (int c = 0; c < k; ++c) {
+          float value = layout.squared_norms()[c];
+          for (int j = 0; j < d; ++j) {
+            value = std::fma(rows(i, j), layout.minus_two_transposed()[j * layout.k_padded() + c],
+                             value);
+          }
+          if (c == 0) {
+            first_value = value;
+          } else if (value < first_value) {
+            second = first;
+            second_value = first_value;
+            first = c;
+            first_value = value;
+          } else if (second < 0 || value < second_value) {
+            second = c;
+            second_value = value;
+          }
+        }
+        CHECK(result.nearest[i] == first);
+        CHECK(result.second[i] == second);
+      }
+    }
   }
 }
