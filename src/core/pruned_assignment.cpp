@@ -323,8 +323,8 @@ PrunedAssignment::PrunedAssignment(Eigen::Index rows, int k, int d, int groups)
 }
 
 std::size_t PrunedAssignment::bytes() const {
-  return lower_bounds_.size() * sizeof(float) + previous_.size() * sizeof(float) +
-         local_sums_.sums.size() * sizeof(std::int64_t);
+  return lower_bounds_.size() * sizeof(float) + label_values_.size() * sizeof(float) +
+         previous_.size() * sizeof(float) + local_sums_.sums.size() * sizeof(std::int64_t);
 }
 
 void PrunedAssignment::form_groups(const std::vector<float>& c) {
@@ -412,6 +412,7 @@ void PrunedAssignment::assign(const FeatureMatrix& features, const std::vector<f
   if (first) {
     form_groups(current);
     lower_bounds_.assign(static_cast<std::size_t>(n) * groups_, 0.0f);
+    label_values_.assign(n, kInfinity);
     labels.assign(n, 0);
   }
   squared_distances.resize(n);
@@ -448,14 +449,21 @@ void PrunedAssignment::assign(const FeatureMatrix& features, const std::vector<f
   // How far each group's centroids moved since the last step: an upper bound on the exact
   // distance between the float centroids, so a lower bound minus it stays a lower bound.
   std::vector<double> group_drift(groups, 0.0);
+  // Centroids identical to the previous step's (no row entered or left the segment): a row
+  // labelled with one keeps the kernel value it had, bit for bit.
+  std::vector<char> unmoved(k, 0);
   if (!first) {
     for (int c = 0; c < k; ++c) {
       double moved = 0;
+      bool same = true;
       for (int j = 0; j < d; ++j) {
+        same = same && current[static_cast<std::size_t>(c) * d + j] ==
+                           previous_[static_cast<std::size_t>(c) * d + j];
         const double delta = static_cast<double>(current[static_cast<std::size_t>(c) * d + j]) -
                              previous_[static_cast<std::size_t>(c) * d + j];
         moved += delta * delta;
       }
+      unmoved[c] = same;
       group_drift[group_of_[c]] =
           std::max(group_drift[group_of_[c]], std::sqrt(moved) * (1 + kDoubleSlack));
     }
@@ -513,19 +521,28 @@ void PrunedAssignment::assign(const FeatureMatrix& features, const std::vector<f
     std::vector<GroupMinima> minima(chunk_capacity * groups);
     std::vector<GroupMinima> group_out(chunk_capacity);
     std::vector<float> old_values(chunk_capacity);
+    std::vector<int> recompute(chunk_capacity);
 #pragma omp for schedule(static)
     for (Eigen::Index chunk = 0; chunk < chunks; ++chunk) {
       const Eigen::Index chunk_begin = chunk * kChunkRows;
       const int rows_here = static_cast<int>(std::min(n, chunk_begin + kChunkRows) - chunk_begin);
       for (auto& list : group_rows) list.clear();
-      // The label's kernel value for 8 rows at a time: independent FMA chains overlap.
+      // The label's kernel value: kept from the last step when the label's centroid did not
+      // move, else computed for 8 rows at a time (independent FMA chains overlap).
       if (!first) {
-        for (int r0 = 0; r0 < rows_here; r0 += 8) {
+        int to_compute = 0;
+        for (int r = 0; r < rows_here; ++r) {
+          const Eigen::Index i = chunk_begin + r;
+          old_values[r] = label_values_[i];
+          recompute[to_compute] = r;
+          to_compute += !unmoved[labels[i]];
+        }
+        for (int r0 = 0; r0 < to_compute; r0 += 8) {
           const float* xs[8];
           const float* cs[8];
           float acc[8];
           for (int q = 0; q < 8; ++q) {
-            const Eigen::Index i = chunk_begin + r0 + (r0 + q < rows_here ? q : 0);
+            const Eigen::Index i = chunk_begin + recompute[r0 + (r0 + q < to_compute ? q : 0)];
             const int label = labels[i];
             xs[q] = features.row(i).data();
             cs[q] = layout.minus_two_rows.data() + static_cast<std::size_t>(label) * d;
@@ -534,9 +551,9 @@ void PrunedAssignment::assign(const FeatureMatrix& features, const std::vector<f
           for (int j = 0; j < d; ++j) {
             for (int q = 0; q < 8; ++q) acc[q] = std::fma(xs[q][j], cs[q][j], acc[q]);
           }
-          for (int q = 0; q < 8 && r0 + q < rows_here; ++q) old_values[r0 + q] = acc[q];
+          for (int q = 0; q < 8 && r0 + q < to_compute; ++q) old_values[recompute[r0 + q]] = acc[q];
         }
-        evaluations += rows_here;
+        evaluations += to_compute;
       }
       // 1. The label's own value, the bounds moved by the centroids' drift, the groups to open.
       for (int r = 0; r < rows_here; ++r) {
@@ -613,6 +630,7 @@ void PrunedAssignment::assign(const FeatureMatrix& features, const std::vector<f
           }
         }
         squared_distances[i] = std::max(0.0f, row_norms[i] + best_value);
+        label_values_[i] = best_value;
         if (first || best != old_label) {
           const float* row = features.row(i).data();
           std::int64_t* to = mine.sums.data() + static_cast<std::size_t>(best) * d;
