@@ -262,6 +262,41 @@ __attribute__((target("avx512f"))) void group_minima_avx512(const float* base,
   }
 }
 
+// Step 1's per-row numbers for `count` rows, 8 at a time: the threshold U (a centroid farther
+// than U has a kernel value above the label's) and the absolute slack of the row's bounds, by
+// row_margins' formulas. Bounds need only be safe, not equal to the scalar path's: the relative
+// slack covers any difference in rounding (here FMAs).
+__attribute__((target("avx512f"))) void row_thresholds_avx512(const float* row_norms,
+                                                              const float* label_values, int count,
+                                                              const StepMargins& step,
+                                                              double* threshold, double* slack) {
+  const __m512d high = _mm512_set1_pd(1 + 3 * kFloatUnitRoundoff);
+  const __m512d gamma = _mm512_set1_pd(step.gamma);
+  const __m512d c = _mm512_set1_pd(step.centroid_norm);
+  const __m512d c2 = _mm512_set1_pd(step.centroid_norm_squared);
+  const __m512d relative = _mm512_set1_pd(1 + kDoubleSlack);
+  const __m512d absolute = _mm512_set1_pd(kDoubleSlack);
+  const __m512d zero = _mm512_setzero_pd();
+  for (int r = 0; r < count; r += 8) {
+    const __mmask8 valid = static_cast<__mmask8>(count - r >= 8 ? 0xFF : (1u << (count - r)) - 1);
+    const __m512d squared_norm =
+        _mm512_maskz_cvtps_pd(valid, _mm256_maskz_loadu_ps(valid, row_norms + r));
+    const __m512d value =
+        _mm512_maskz_cvtps_pd(valid, _mm256_maskz_loadu_ps(valid, label_values + r));
+    const __m512d norm_high = _mm512_mul_pd(squared_norm, high);
+    // (Masked forms: GCC 12 warns on the unmasked sqrt's undefined pass-through.)
+    const __m512d norm = _mm512_maskz_sqrt_pd(valid, norm_high);
+    const __m512d margin = _mm512_mul_pd(
+        _mm512_mul_pd(gamma, _mm512_fmadd_pd(_mm512_add_pd(norm, norm), c, c2)), relative);
+    const __m512d row_slack = _mm512_mul_pd(absolute, _mm512_add_pd(norm, c));
+    const __m512d squared = _mm512_add_pd(_mm512_add_pd(value, norm_high), margin);
+    const __mmask8 positive = _mm512_cmp_pd_mask(squared, zero, _CMP_GT_OQ);
+    const __m512d root = _mm512_maskz_sqrt_pd(positive, squared);
+    _mm512_mask_storeu_pd(threshold + r, valid, _mm512_fmadd_pd(root, relative, row_slack));
+    _mm512_mask_storeu_pd(slack + r, valid, row_slack);
+  }
+}
+
 }  // namespace
 
 std::string to_string(LloydStepKind kind) {
@@ -517,7 +552,10 @@ void PrunedAssignment::assign(const FeatureMatrix& features, const std::vector<f
     std::int64_t evaluations = 0;
     // Per chunk: which groups each row must evaluate, the rows of each group, their minima.
     std::vector<char> open(chunk_capacity * groups);
-    std::vector<std::vector<int>> group_rows(groups);
+    // Rows that opened each group: group g's at [g · chunk_capacity, + group_size[g]).
+    std::vector<int> group_rows(chunk_capacity * groups);
+    std::vector<int> group_size(groups);
+    std::vector<double> thresholds(chunk_capacity), slacks(chunk_capacity);
     std::vector<GroupMinima> minima(chunk_capacity * groups);
     std::vector<GroupMinima> group_out(chunk_capacity);
     std::vector<float> old_values(chunk_capacity);
@@ -526,7 +564,7 @@ void PrunedAssignment::assign(const FeatureMatrix& features, const std::vector<f
     for (Eigen::Index chunk = 0; chunk < chunks; ++chunk) {
       const Eigen::Index chunk_begin = chunk * kChunkRows;
       const int rows_here = static_cast<int>(std::min(n, chunk_begin + kChunkRows) - chunk_begin);
-      for (auto& list : group_rows) list.clear();
+      std::fill(group_size.begin(), group_size.end(), 0);
       // The label's kernel value: kept from the last step when the label's centroid did not
       // move, else computed for 8 rows at a time (independent FMA chains overlap).
       if (!first) {
@@ -556,40 +594,50 @@ void PrunedAssignment::assign(const FeatureMatrix& features, const std::vector<f
         evaluations += to_compute;
       }
       // 1. The label's own value, the bounds moved by the centroids' drift, the groups to open.
+      if (!first && use_avx512) {
+        row_thresholds_avx512(row_norms.data() + chunk_begin, old_values.data(), rows_here,
+                              margins_of_step, thresholds.data(), slacks.data());
+      } else if (!first) {
+        for (int r = 0; r < rows_here; ++r) {
+          const RowMargins m = row_margins(row_norms[chunk_begin + r], margins_of_step);
+          // A centroid whose exact distance exceeds this has a kernel value above the label's.
+          const double squared = static_cast<double>(old_values[r]) + m.norm_high + m.margin;
+          thresholds[r] = (squared > 0 ? std::sqrt(squared) : 0) * (1 + kDoubleSlack) + m.slack;
+          slacks[r] = m.slack;
+        }
+      }
       for (int r = 0; r < rows_here; ++r) {
         const Eigen::Index i = chunk_begin + r;
         char* row_open = open.data() + static_cast<std::size_t>(r) * groups;
         if (first) {
           std::fill(row_open, row_open + groups, 1);
-          for (int g = 0; g < groups; ++g) group_rows[g].push_back(static_cast<int>(i));
+          for (int g = 0; g < groups; ++g) {
+            group_rows[g * chunk_capacity + group_size[g]++] = static_cast<int>(i);
+          }
           old_values[r] = kInfinity;
           continue;
         }
         float* bounds = lower_bounds_.data() + static_cast<std::size_t>(i) * groups;
-        const RowMargins m = row_margins(row_norms[i], margins_of_step);
-        const float value = old_values[r];
-        // A centroid whose exact distance exceeds this has a kernel value above the label's.
-        const double squared = static_cast<double>(value) + m.norm_high + m.margin;
-        const double threshold =
-            (squared > 0 ? std::sqrt(squared) : 0) * (1 + kDoubleSlack) + m.slack;
         for (int g = 0; g < groups; ++g) {
           const float moved =
-              float_at_most(static_cast<double>(bounds[g]) - group_drift[g] - m.slack);
+              float_at_most(static_cast<double>(bounds[g]) - group_drift[g] - slacks[r]);
           bounds[g] = moved;
-          row_open[g] = moved <= threshold;
-          if (row_open[g]) group_rows[g].push_back(static_cast<int>(i));
+          row_open[g] = moved <= thresholds[r];
+          // Appended without a branch: the row is written, the list grows by the open flag.
+          group_rows[g * chunk_capacity + group_size[g]] = static_cast<int>(i);
+          group_size[g] += row_open[g];
         }
       }
       // 2. Each group against the rows that opened it, register-blocked as the plain kernel.
       for (int g = 0; g < groups; ++g) {
-        const auto& list = group_rows[g];
-        if (list.empty()) continue;
-        const int count = static_cast<int>(list.size());
+        const int* list = group_rows.data() + g * chunk_capacity;
+        const int count = group_size[g];
+        if (count == 0) continue;
         if (use_avx512) {
-          group_minima_avx512(base, list.data(), count, grouped, g, group_out.data());
+          group_minima_avx512(base, list, count, grouped, g, group_out.data());
         } else {
-          group_minima_portable(base, list.data(), count, grouped, group_begin_[g],
-                                group_begin_[g + 1], group_out.data());
+          group_minima_portable(base, list, count, grouped, group_begin_[g], group_begin_[g + 1],
+                                group_out.data());
         }
         evaluations += static_cast<std::int64_t>(count) * (group_begin_[g + 1] - group_begin_[g]);
         for (int q = 0; q < count; ++q) {
