@@ -200,5 +200,6 @@ TEST_CASE("the Lloyd step kind parses, prints and is chosen by k") {
   CHECK(choose_lloyd_step(64, 24) == LloydStepKind::pruned);
   CHECK(pruning_groups(128) == 1);
   CHECK(pruning_groups(256) == 2);
+  CHECK(pruning_groups(1000) == 4);
   CHECK(pruning_groups(1000) >= 1);
 }
