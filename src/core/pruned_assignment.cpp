@@ -320,10 +320,11 @@ LloydStepKind parse_lloyd_step(const std::string& text) {
 }
 
 LloydStepKind choose_lloyd_step(int k, int /*d*/) {
-  // Measured with bench/lloyd_step_bench (docs/benchmarks.md, "Plain or pruned Lloyd"), after
-  // the plain kernel got faster: at k = 32 plain was faster (pruned 0.78-0.93x on clustered,
-  // 0.72x on unclustered data); from k = 64 pruned was faster on both (1.12-1.17x).
-  return k >= 64 ? LloydStepKind::pruned : LloydStepKind::plain;
+  // Measured with bench/lloyd_step_bench (docs/benchmarks.md, "Plain or pruned Lloyd") after
+  // the kernels got faster, in the quietest run (load 1.3): at k = 64 pruned won on clustered
+  // data (1.21x) but lost on unclustered data (0.79x); at k = 96 it won (1.74x) or tied (1.00x);
+  // at k = 128 it won on both (1.93x, 1.36x). Below k = 96 plain is the safe choice.
+  return k >= 96 ? LloydStepKind::pruned : LloydStepKind::plain;
 }
 
 int pruning_groups(int k) {

@@ -196,8 +196,8 @@ TEST_CASE("the Lloyd step kind parses, prints and is chosen by k") {
   CHECK(choose_lloyd_step(8, 24) == LloydStepKind::plain);
   CHECK(choose_lloyd_step(1000, 24) == LloydStepKind::pruned);
   // The measured thresholds (docs/benchmarks.md).
-  CHECK(choose_lloyd_step(32, 24) == LloydStepKind::plain);
-  CHECK(choose_lloyd_step(64, 24) == LloydStepKind::pruned);
+  CHECK(choose_lloyd_step(64, 24) == LloydStepKind::plain);
+  CHECK(choose_lloyd_step(96, 24) == LloydStepKind::pruned);
   CHECK(pruning_groups(128) == 1);
   CHECK(pruning_groups(256) == 2);
   CHECK(pruning_groups(1000) == 4);
