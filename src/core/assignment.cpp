@@ -89,6 +89,7 @@ AssignmentCentroids::AssignmentCentroids(const CentroidMatrix& centroids)
       k_padded_((k_ + kLanes - 1) / kLanes * kLanes),
       transposed_(static_cast<std::size_t>(d_) * k_padded_, 0.0f),
       minus_two_transposed_(static_cast<std::size_t>(d_) * k_padded_, 0.0f),
+      minus_two_packed_(static_cast<std::size_t>(d_) * k_padded_, 0.0f),
       // Padding lanes: zero coordinates and an infinite norm, so their distance is +inf for any
       // finite row (never NaN) and they are never scanned by the argmin anyway.
       squared_norms_(k_padded_, std::numeric_limits<float>::infinity()) {
@@ -98,6 +99,9 @@ AssignmentCentroids::AssignmentCentroids(const CentroidMatrix& centroids)
       const float value = static_cast<float>(centroids(c, j));
       transposed_[static_cast<std::size_t>(j) * k_padded_ + c] = value;
       minus_two_transposed_[static_cast<std::size_t>(j) * k_padded_ + c] = -2.0f * value;
+      minus_two_packed_[static_cast<std::size_t>(c / kPackedBlock) * d_ * kPackedBlock +
+                        static_cast<std::size_t>(j) * kPackedBlock + c % kPackedBlock] =
+          -2.0f * value;
       norm += static_cast<double>(value) * value;
     }
     squared_norms_[c] = static_cast<float>(norm);
@@ -205,7 +209,14 @@ void assign_and_accumulate(const FeatureMatrix& features, const std::vector<floa
   }
   labels.resize(n);
   squared_distances.resize(n);
-  const kernels::NearestCentroidKernel kernel = kernel_for(active_kernel());
+  const KernelIsa isa = active_kernel();
+  const kernels::NearestCentroidKernel kernel = kernel_for(isa);
+  const kernels::FixedPointAccumulator accumulate =
+      isa == KernelIsa::avx512 && __builtin_cpu_supports("avx512dq")
+          ? kernels::accumulate_fixed_avx512
+          : kernels::accumulate_fixed_portable;
+  std::vector<double> scales(d);
+  for (int j = 0; j < d; ++j) scales[j] = formats[j].scale();
   const Eigen::Index chunks = (n + kChunkRows - 1) / kChunkRows;
   const int threads = static_cast<int>(std::min<Eigen::Index>(omp_get_max_threads(), chunks));
   std::vector<LloydSums> thread_sums(std::max(threads, 1), LloydSums(k, d));
@@ -216,13 +227,10 @@ void assign_and_accumulate(const FeatureMatrix& features, const std::vector<floa
     kernel(features.row(begin).data(), end - begin, d, centroids, labels.data() + begin,
            squared_distances.data() + begin);
     for (Eigen::Index i = begin; i < end; ++i) {
-      const int best = labels[i];
       squared_distances[i] = std::max(0.0f, row_norms[i] + squared_distances[i]);
-      const float* row = features.row(i).data();
-      std::int64_t* segment_sums = mine.sums.data() + static_cast<std::size_t>(best) * d;
-      for (int j = 0; j < d; ++j) segment_sums[j] += formats[j].to_fixed(row[j]);
-      ++mine.counts[best];
     }
+    accumulate(features.row(begin).data(), end - begin, d, labels.data() + begin, scales.data(),
+               mine.sums.data(), mine.counts.data());
   }
   // Integer sums: the merge order cannot change the result.
   for (const LloydSums& partial : thread_sums) {
@@ -277,30 +285,67 @@ NearestTwo nearest_two(const FeatureMatrix& features, const CentroidMatrix& cent
   result.second.resize(n);
   result.nearest_distance.resize(n);
   result.second_distance.resize(n);
-  for_each_row_distances(features, layout, [&](Eigen::Index i, const float* partial) {
-    int first = 0, second = -1;
-    float first_value = partial[0];
-    float second_value = std::numeric_limits<float>::infinity();
-    for (int c = 1; c < k; ++c) {
-      const float value = partial[c];
-      if (value < first_value) {
-        second = first;
-        second_value = first_value;
-        first = c;
-        first_value = value;
-      } else if (second < 0 || value < second_value) {
-        second = c;
-        second_value = value;
+  if (active_kernel() == KernelIsa::avx512) {
+    // The same scan as below on the AVX-512 tile, rows split over threads in fixed chunks.
+    const Eigen::Index chunks = (n + kChunkRows - 1) / kChunkRows;
+#pragma omp parallel for schedule(static)
+    for (Eigen::Index chunk = 0; chunk < chunks; ++chunk) {
+      const Eigen::Index begin = chunk * kChunkRows, end = std::min(n, begin + kChunkRows);
+      kernels::nearest_two_avx512(features.row(begin).data(), end - begin, d, layout,
+                                  result.nearest.data() + begin, result.second.data() + begin);
+    }
+  } else {
+    for_each_row_distances(features, layout, [&](Eigen::Index i, const float* partial) {
+      int first = 0, second = -1;
+      float first_value = partial[0];
+      float second_value = std::numeric_limits<float>::infinity();
+      for (int c = 1; c < k; ++c) {
+        const float value = partial[c];
+        if (value < first_value) {
+          second = first;
+          second_value = first_value;
+          first = c;
+          first_value = value;
+        } else if (second < 0 || value < second_value) {
+          second = c;
+          second_value = value;
+        }
+      }
+      result.nearest[i] = first;
+      result.second[i] = second;
+    });
+  }
+  // The two double distances of 4 rows at a time: 8 independent chains, each the sequence of
+  // squared_distance, so the values are the same as one call per distance.
+  constexpr Eigen::Index kRowsTogether = 4;
+  const Eigen::Index groups = (n + kRowsTogether - 1) / kRowsTogether;
+#pragma omp parallel for schedule(static)
+  for (Eigen::Index group = 0; group < groups; ++group) {
+    const Eigen::Index i0 = group * kRowsTogether;
+    const int rows_here = static_cast<int>(std::min(kRowsTogether, n - i0));
+    const float* row[2 * kRowsTogether];
+    const double* center[2 * kRowsTogether];
+    double sum[2 * kRowsTogether];
+    for (int q = 0; q < 2 * kRowsTogether; ++q) {
+      const Eigen::Index i = i0 + std::min(q / 2, rows_here - 1);
+      const int c = q % 2 == 0 ? result.nearest[i] : std::max(result.second[i], 0);
+      row[q] = features.row(i).data();
+      center[q] = centroids.row(c).data();
+      sum[q] = 0;
+    }
+    for (int j = 0; j < d; ++j) {
+      for (int q = 0; q < 2 * kRowsTogether; ++q) {
+        const double delta = static_cast<double>(row[q][j]) - center[q][j];
+        sum[q] = multiply_add(delta, delta, sum[q]);
       }
     }
-    const float* row = features.row(i).data();
-    result.nearest[i] = first;
-    result.nearest_distance[i] = std::sqrt(squared_distance(row, centroids.row(first).data(), d));
-    result.second[i] = second;
-    result.second_distance[i] =
-        second < 0 ? std::numeric_limits<double>::infinity()
-                   : std::sqrt(squared_distance(row, centroids.row(second).data(), d));
-  });
+    for (int r = 0; r < rows_here; ++r) {
+      result.nearest_distance[i0 + r] = std::sqrt(sum[2 * r]);
+      result.second_distance[i0 + r] = result.second[i0 + r] < 0
+                                           ? std::numeric_limits<double>::infinity()
+                                           : std::sqrt(sum[2 * r + 1]);
+    }
+  }
   return result;
 }
 

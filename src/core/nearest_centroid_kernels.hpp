@@ -21,4 +21,24 @@ void nearest_centroid_avx2(const float*, std::int64_t, int, const AssignmentCent
 void nearest_centroid_avx512(const float*, std::int64_t, int, const AssignmentCentroids&,
                              std::int32_t*, float*);
 
+/// Adds rows [0, n) of a row-major n × d block to the fixed-point sums of their labels:
+/// sums[label · d + j] += trunc(x_j · scales[j]) (scales are powers of two, so the product is
+/// exact and the result is FixedPointFormat64::to_fixed's), and counts[label] += 1.
+using FixedPointAccumulator = void (*)(const float* rows, std::int64_t n, int d,
+                                       const std::int32_t* labels, const double* scales,
+                                       std::int64_t* sums, std::int64_t* counts);
+
+void accumulate_fixed_portable(const float*, std::int64_t, int, const std::int32_t*, const double*,
+                               std::int64_t*, std::int64_t*);
+void accumulate_fixed_avx512(const float*, std::int64_t, int, const std::int32_t*, const double*,
+                             std::int64_t*, std::int64_t*);
+
+/// For rows [0, n): the nearest and second-nearest centroid by the kernel values, in the
+/// order of nearest_two's scalar scan (c = 0 first; a strictly smaller value takes the first
+/// place and pushes the old first to second; otherwise the value takes the second place if it is
+/// strictly smaller than the second's or no second exists yet); second is −1 when k = 1.
+void nearest_two_avx512(const float* rows, std::int64_t n, int d,
+                        const AssignmentCentroids& centroids, std::int32_t* first,
+                        std::int32_t* second);
+
 }  // namespace microseg::kernels

@@ -7,6 +7,7 @@
 #include <climits>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 
@@ -20,11 +21,17 @@ constexpr double kDoubleSlack = 1e-12;
 constexpr Eigen::Index kChunkRows = 2048;  // rows per OpenMP work item, as assign_and_accumulate
 constexpr float kInfinity = std::numeric_limits<float>::infinity();
 
-// The largest float not above v (v ≥ 0 here; negative lower bounds become 0).
-float float_at_most(double v) {
+// The largest float not above v (v ≥ 0 here; negative lower bounds become 0). For f > 0 the
+// next float towards 0 is the bit pattern minus one (std::nextafter, without the library call).
+inline float float_at_most(double v) {
   if (!(v > 0)) return 0.0f;
   float f = static_cast<float>(v);
-  if (static_cast<double>(f) > v) f = std::nextafter(f, 0.0f);
+  if (static_cast<double>(f) > v) {
+    std::uint32_t bits;
+    std::memcpy(&bits, &f, sizeof bits);
+    --bits;
+    std::memcpy(&f, &bits, sizeof f);
+  }
   return f;
 }
 
@@ -44,12 +51,33 @@ struct RowMargins {
 
 double kernel_rounding_bound_impl(int d, double row_norm, double centroid_norm);
 
-RowMargins row_margins(float squared_norm, int d, double max_centroid_norm) {
+// What every row's margins share in one step: kernel_rounding_bound_impl's factors that do not
+// depend on the row (the same arithmetic, hoisted out of the row loop).
+struct StepMargins {
+  double gamma, centroid_norm, centroid_norm_squared;
+};
+
+double rounding_gamma(int d) {
+  const double steps = d + 3.0;  // d FMA roundings, ‖c‖² in double then float, and slack
+  return steps * kFloatUnitRoundoff / (1.0 - steps * kFloatUnitRoundoff);
+}
+
+StepMargins step_margins(int d, double max_centroid_norm) {
+  return {rounding_gamma(d), max_centroid_norm, max_centroid_norm * max_centroid_norm};
+}
+
+inline double rounding_bound(const StepMargins& step, double row_norm) {
+  return step.gamma * (step.centroid_norm_squared + 2.0 * row_norm * step.centroid_norm) *
+         (1.0 + kDoubleSlack);
+}
+
+inline RowMargins row_margins(float squared_norm, const StepMargins& step) {
+  const double max_centroid_norm = step.centroid_norm;
   RowMargins m;
   m.norm_high = squared_norm * (1 + 3 * kFloatUnitRoundoff);
   m.norm_low = squared_norm * (1 - 3 * kFloatUnitRoundoff);
   const double norm = std::sqrt(m.norm_high);
-  m.margin = kernel_rounding_bound_impl(d, norm, max_centroid_norm);
+  m.margin = rounding_bound(step, norm);
   m.slack = kDoubleSlack * (norm + max_centroid_norm);
   return m;
 }
@@ -71,7 +99,16 @@ struct GroupedCentroids {
   const float* norms;   // by position
   const float* by_col;  // −2c, d × columns, [j * columns + position]
   const int* centroid;  // centroid index by position (padded with the last one)
+  // For the AVX-512 tile: each group's positions padded to whole blocks of kPackedBlock, with
+  // +inf norms and zero coefficients past the group's end; group g holds padded positions
+  // [packed_begin[g], packed_begin[g + 1]), −2c at [(p / B) · d · B + j · B + p % B].
+  const int* packed_begin;
+  const float* packed_norms;
+  const int* packed_centroid;  // centroid index by padded position (padding: the group's last)
+  const float* packed;
 };
+
+constexpr int kPackedBlock = AssignmentCentroids::kPackedBlock;
 
 // Kernel values of `count` rows (base + local_rows[r] · d) against positions [begin, end), each
 // lane with the kernel's per-lane sequence, folded into per-row minima.
@@ -100,111 +137,163 @@ void group_minima_portable(const float* base, const int* local_rows, int count,
   }
 }
 
-// min(a, b) as a compare and blend, and full-mask forms of the shuffles: GCC 12's unmasked
-// _mm512_min_ps, shuffles and _mm512_reduce_min_ps trip -Wmaybe-uninitialized in its header.
+// min(a, b) as a compare and blend: GCC 12's unmasked _mm512_min_ps (and shuffles, below) trip
+// -Wmaybe-uninitialized in its header.
 __attribute__((target("avx512f"))) inline __m512 blend_min(__m512 a, __m512 b) {
   return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(b, a, _CMP_LT_OQ), a, b);
 }
 
-// The minimum over the 16 lanes, in every lane.
-__attribute__((target("avx512f"))) inline __m512 all_lanes_min(__m512 v) {
-  v = blend_min(v, _mm512_mask_shuffle_f32x4(v, 0xffff, v, v, _MM_SHUFFLE(1, 0, 3, 2)));
-  v = blend_min(v, _mm512_mask_shuffle_f32x4(v, 0xffff, v, v, _MM_SHUFFLE(2, 3, 0, 1)));
-  v = blend_min(v, _mm512_mask_permute_ps(v, 0xffff, v, _MM_SHUFFLE(1, 0, 3, 2)));
-  return blend_min(v, _mm512_mask_permute_ps(v, 0xffff, v, _MM_SHUFFLE(2, 3, 0, 1)));
+// Full-mask forms of the shuffles.
+constexpr __mmask16 kAllLanes = 0xFFFF;
+__attribute__((target("avx512f"))) inline __m512 unpack_low(__m512 a, __m512 b) {
+  return _mm512_mask_unpacklo_ps(a, kAllLanes, a, b);
+}
+__attribute__((target("avx512f"))) inline __m512 unpack_high(__m512 a, __m512 b) {
+  return _mm512_mask_unpackhi_ps(a, kAllLanes, a, b);
+}
+template <int Imm>
+__attribute__((target("avx512f"))) inline __m512 shuffle_quarters(__m512 a, __m512 b) {
+  return _mm512_mask_shuffle_f32x4(a, kAllLanes, a, b, Imm);
 }
 
-__attribute__((target("avx512f"))) inline __m512i all_lanes_min_epi32(__m512i v) {
-  auto step = [](__m512i a, __m512i b) {
-    return _mm512_mask_blend_epi32(_mm512_cmplt_epi32_mask(b, a), a, b);
-  };
-  v = step(v, _mm512_mask_shuffle_i32x4(v, 0xffff, v, v, _MM_SHUFFLE(1, 0, 3, 2)));
-  v = step(v, _mm512_mask_shuffle_i32x4(v, 0xffff, v, v, _MM_SHUFFLE(2, 3, 0, 1)));
-  v = step(v, _mm512_mask_shuffle_epi32(v, 0xffff, v,
-                                        static_cast<_MM_PERM_ENUM>(_MM_SHUFFLE(1, 0, 3, 2))));
-  return step(v, _mm512_mask_shuffle_epi32(v, 0xffff, v,
-                                           static_cast<_MM_PERM_ENUM>(_MM_SHUFFLE(2, 3, 0, 1))));
+constexpr int kTileRows = 32;
+
+// 16 rows given by pointers, columns [jb, jb + 16) ∩ [0, d), transposed into
+// x_by_column[j · kTileRows + half · 16 + r] (as the plain kernel's tile).
+__attribute__((target("avx512f"))) inline void transpose_listed_rows(const float* const* row, int d,
+                                                                     int half, int jb,
+                                                                     float* x_by_column) {
+  const int columns = std::min(16, d - jb);
+  const __mmask16 mask = static_cast<__mmask16>((1u << columns) - 1);
+  __m512 a[16], b[16];
+  for (int i = 0; i < 16; ++i) a[i] = _mm512_maskz_loadu_ps(mask, row[half * 16 + i] + jb);
+  for (int i = 0; i < 8; ++i) {
+    b[2 * i] = unpack_low(a[2 * i], a[2 * i + 1]);
+    b[2 * i + 1] = unpack_high(a[2 * i], a[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i) {
+    a[4 * i] = _mm512_shuffle_ps(b[4 * i], b[4 * i + 2], 0x44);
+    a[4 * i + 1] = _mm512_shuffle_ps(b[4 * i], b[4 * i + 2], 0xEE);
+    a[4 * i + 2] = _mm512_shuffle_ps(b[4 * i + 1], b[4 * i + 3], 0x44);
+    a[4 * i + 3] = _mm512_shuffle_ps(b[4 * i + 1], b[4 * i + 3], 0xEE);
+  }
+  for (int i = 0; i < 2; ++i) {
+    for (int q = 0; q < 4; ++q) {
+      b[8 * i + q] = shuffle_quarters<0x88>(a[8 * i + q], a[8 * i + 4 + q]);
+      b[8 * i + 4 + q] = shuffle_quarters<0xDD>(a[8 * i + q], a[8 * i + 4 + q]);
+    }
+  }
+  for (int q = 0; q < 8; ++q) {
+    a[q] = shuffle_quarters<0x88>(b[q], b[8 + q]);
+    a[8 + q] = shuffle_quarters<0xDD>(b[q], b[8 + q]);
+  }
+  for (int j = 0; j < columns; ++j) {
+    _mm512_store_ps(x_by_column + (jb + j) * kTileRows + half * 16, a[j]);
+  }
 }
 
-// The same with a register tile of 4 rows × 32 lanes: per lane a running first, its index and a
-// running second; the lanes are folded at the end.
+// The same as the portable version with the plain kernel's tile: lanes are rows (32 listed
+// rows transposed once), 8 packed centroids per block, and each lane runs the portable
+// sequence over the group's positions in order (running first, its index, running second), so
+// no fold across lanes is needed and the minima are the portable ones bit for bit. Padding
+// positions are +inf and change nothing: the index starts at the group's first centroid, which
+// an all-+inf group reports as the portable loop does.
 __attribute__((target("avx512f"))) void group_minima_avx512(const float* base,
                                                             const int* local_rows, int count,
                                                             const GroupedCentroids& layout,
-                                                            int begin, int end, GroupMinima* out) {
-  constexpr int R = 4;
+                                                            int group, GroupMinima* out) {
+  constexpr int B = kPackedBlock;
   const int d = layout.d;
+  const int begin = layout.packed_begin[group], end = layout.packed_begin[group + 1];
   const __m512 infinity = _mm512_set1_ps(kInfinity);
-  for (int r0 = 0; r0 < count; r0 += R) {
-    const int rows_here = std::min(R, count - r0);
-    const float* x[R];
-    for (int r = 0; r < R; ++r) {
-      x[r] = base + static_cast<std::size_t>(local_rows[r0 + (r < rows_here ? r : 0)]) * d;
+  struct alignas(64) Lanes {
+    float value[16];
+  };
+  std::vector<Lanes> x_storage(2 * static_cast<std::size_t>(d));
+  float* x_by_column = x_storage.data()->value;
+  for (int r0 = 0; r0 < count; r0 += kTileRows) {
+    const int rows_here = std::min(kTileRows, count - r0);
+    const float* row[kTileRows];
+    for (int r = 0; r < kTileRows; ++r) {
+      row[r] = base + static_cast<std::size_t>(local_rows[r0 + (r < rows_here ? r : 0)]) * d;
     }
-    __m512 first[R], second[R];
-    __m512i first_index[R];
-    for (int r = 0; r < R; ++r) {
-      first[r] = infinity;
-      second[r] = infinity;
-      first_index[r] = _mm512_set1_epi32(0);
+    for (int half = 0; half < 2; ++half) {
+      for (int jb = 0; jb < d; jb += 16) transpose_listed_rows(row, d, half, jb, x_by_column);
     }
-    for (int p = begin; p < end; p += kEvaluationBlock) {
-      __m512 acc0[R], acc1[R];
-      const __m512 norm0 = _mm512_loadu_ps(layout.norms + p);
-      const __m512 norm1 = _mm512_loadu_ps(layout.norms + p + 16);
-      for (int r = 0; r < R; ++r) {
-        acc0[r] = norm0;
-        acc1[r] = norm1;
+    __m512 first[2], second[2];
+    __m512i first_index[2];
+    for (int h = 0; h < 2; ++h) {
+      first[h] = second[h] = infinity;
+      first_index[h] = _mm512_set1_epi32(layout.packed_centroid[begin]);
+    }
+    for (int block = begin; block < end; block += B) {
+      __m512 acc[2][B];
+      for (int c = 0; c < B; ++c) {
+        acc[0][c] = acc[1][c] = _mm512_set1_ps(layout.packed_norms[block + c]);
       }
-      const float* column = layout.by_col + p;
-      for (int j = 0; j < d; ++j, column += layout.columns) {
-        const __m512 c0 = _mm512_loadu_ps(column);
-        const __m512 c1 = _mm512_loadu_ps(column + 16);
-        for (int r = 0; r < R; ++r) {
-          const __m512 xj = _mm512_set1_ps(x[r][j]);
-          acc0[r] = _mm512_fmadd_ps(xj, c0, acc0[r]);
-          acc1[r] = _mm512_fmadd_ps(xj, c1, acc1[r]);
+      const float* coefficients = layout.packed + static_cast<std::size_t>(block) * d;
+      for (int j = 0; j < d; ++j, coefficients += B) {
+        const __m512 x0 = _mm512_load_ps(x_by_column + j * kTileRows);
+        const __m512 x1 = _mm512_load_ps(x_by_column + j * kTileRows + 16);
+        for (int c = 0; c < B; ++c) {
+          const __m512 cj = _mm512_set1_ps(coefficients[c]);
+          acc[0][c] = _mm512_fmadd_ps(x0, cj, acc[0][c]);
+          acc[1][c] = _mm512_fmadd_ps(x1, cj, acc[1][c]);
         }
       }
-      const int left = end - p;
-      const __mmask16 valid0 = left >= 16 ? 0xffff : static_cast<__mmask16>((1u << left) - 1);
-      const __mmask16 valid1 = left >= 32   ? 0xffff
-                               : left <= 16 ? 0
-                                            : static_cast<__mmask16>((1u << (left - 16)) - 1);
-      const __m512i index0 = _mm512_loadu_si512(reinterpret_cast<const void*>(layout.centroid + p));
-      const __m512i index1 =
-          _mm512_loadu_si512(reinterpret_cast<const void*>(layout.centroid + p + 16));
-      for (int r = 0; r < R; ++r) {
-        // Lanes past the group's end become +inf; block order then strictly less keeps the
-        // lowest index among equal values.
-        const __m512 v0 = _mm512_mask_blend_ps(valid0, infinity, acc0[r]);
-        const __m512 v1 = _mm512_mask_blend_ps(valid1, infinity, acc1[r]);
-        __mmask16 less = _mm512_cmp_ps_mask(v0, first[r], _CMP_LT_OQ);
-        second[r] = _mm512_mask_blend_ps(less, blend_min(second[r], v0), first[r]);
-        first[r] = _mm512_mask_blend_ps(less, first[r], v0);
-        first_index[r] = _mm512_mask_blend_epi32(less, first_index[r], index0);
-        less = _mm512_cmp_ps_mask(v1, first[r], _CMP_LT_OQ);
-        second[r] = _mm512_mask_blend_ps(less, blend_min(second[r], v1), first[r]);
-        first[r] = _mm512_mask_blend_ps(less, first[r], v1);
-        first_index[r] = _mm512_mask_blend_epi32(less, first_index[r], index1);
+      for (int c = 0; c < B; ++c) {
+        const __m512i index = _mm512_set1_epi32(layout.packed_centroid[block + c]);
+        for (int h = 0; h < 2; ++h) {
+          const __mmask16 less = _mm512_cmp_ps_mask(acc[h][c], first[h], _CMP_LT_OQ);
+          second[h] = _mm512_mask_blend_ps(less, blend_min(second[h], acc[h][c]), first[h]);
+          first[h] = _mm512_mask_mov_ps(first[h], less, acc[h][c]);
+          first_index[h] = _mm512_mask_mov_epi32(first_index[h], less, index);
+        }
       }
     }
-    for (int r = 0; r < rows_here; ++r) {
-      // Fold the lanes: the smallest first, the lowest index holding it, and the smallest of
-      // the seconds and of the other lanes' firsts. (A lane that never saw a valid value holds
-      // +inf and never wins: some lane holds a finite value.)
-      const __m512 smallest = all_lanes_min(first[r]);
-      const __mmask16 holds = _mm512_cmp_ps_mask(first[r], smallest, _CMP_EQ_OQ);
-      const __m512i lowest = all_lanes_min_epi32(
-          _mm512_mask_blend_epi32(holds, _mm512_set1_epi32(INT32_MAX), first_index[r]));
-      const __mmask16 winner = _mm512_mask_cmpeq_epi32_mask(holds, first_index[r], lowest);
-      const __m512 others = _mm512_mask_blend_ps(winner, first[r], infinity);
-      const __m512 runner_up = all_lanes_min(blend_min(second[r], others));
-      out[r0 + r] = {
-          _mm512_cvtss_f32(smallest),
-          _mm_cvtsi128_si32(_mm512_mask_extracti32x4_epi32(_mm_setzero_si128(), 0xff, lowest, 0)),
-          _mm512_cvtss_f32(runner_up)};
+    alignas(64) float firsts[kTileRows], seconds[kTileRows];
+    alignas(64) std::int32_t indices[kTileRows];
+    for (int h = 0; h < 2; ++h) {
+      _mm512_store_ps(firsts + 16 * h, first[h]);
+      _mm512_store_ps(seconds + 16 * h, second[h]);
+      _mm512_store_si512(indices + 16 * h, first_index[h]);
     }
+    for (int r = 0; r < rows_here; ++r) out[r0 + r] = {firsts[r], indices[r], seconds[r]};
+  }
+}
+
+// Step 1's per-row numbers for `count` rows, 8 at a time: the threshold U (a centroid farther
+// than U has a kernel value above the label's) and the absolute slack of the row's bounds, by
+// row_margins' formulas. Bounds need only be safe, not equal to the scalar path's: the relative
+// slack covers any difference in rounding (here FMAs).
+__attribute__((target("avx512f"))) void row_thresholds_avx512(const float* row_norms,
+                                                              const float* label_values, int count,
+                                                              const StepMargins& step,
+                                                              double* threshold, double* slack) {
+  const __m512d high = _mm512_set1_pd(1 + 3 * kFloatUnitRoundoff);
+  const __m512d gamma = _mm512_set1_pd(step.gamma);
+  const __m512d c = _mm512_set1_pd(step.centroid_norm);
+  const __m512d c2 = _mm512_set1_pd(step.centroid_norm_squared);
+  const __m512d relative = _mm512_set1_pd(1 + kDoubleSlack);
+  const __m512d absolute = _mm512_set1_pd(kDoubleSlack);
+  const __m512d zero = _mm512_setzero_pd();
+  for (int r = 0; r < count; r += 8) {
+    const __mmask8 valid = static_cast<__mmask8>(count - r >= 8 ? 0xFF : (1u << (count - r)) - 1);
+    const __m512d squared_norm =
+        _mm512_maskz_cvtps_pd(valid, _mm256_maskz_loadu_ps(valid, row_norms + r));
+    const __m512d value =
+        _mm512_maskz_cvtps_pd(valid, _mm256_maskz_loadu_ps(valid, label_values + r));
+    const __m512d norm_high = _mm512_mul_pd(squared_norm, high);
+    // (Masked forms: GCC 12 warns on the unmasked sqrt's undefined pass-through.)
+    const __m512d norm = _mm512_maskz_sqrt_pd(valid, norm_high);
+    const __m512d margin = _mm512_mul_pd(
+        _mm512_mul_pd(gamma, _mm512_fmadd_pd(_mm512_add_pd(norm, norm), c, c2)), relative);
+    const __m512d row_slack = _mm512_mul_pd(absolute, _mm512_add_pd(norm, c));
+    const __m512d squared = _mm512_add_pd(_mm512_add_pd(value, norm_high), margin);
+    const __mmask8 positive = _mm512_cmp_pd_mask(squared, zero, _CMP_GT_OQ);
+    const __m512d root = _mm512_maskz_sqrt_pd(positive, squared);
+    _mm512_mask_storeu_pd(threshold + r, valid, _mm512_fmadd_pd(root, relative, row_slack));
+    _mm512_mask_storeu_pd(slack + r, valid, row_slack);
   }
 }
 
@@ -231,17 +320,20 @@ LloydStepKind parse_lloyd_step(const std::string& text) {
 }
 
 LloydStepKind choose_lloyd_step(int k, int /*d*/) {
-  // Measured with bench/lloyd_step_bench (docs/benchmarks.md, "Plain or pruned Lloyd"): from
-  // k = 32 pruned fits were faster on clustered data (1.5x) and within 4 % on unclustered data;
-  // at k = 16 plain was 1.5x faster on clustered data.
-  return k >= 32 ? LloydStepKind::pruned : LloydStepKind::plain;
+  // Measured with bench/lloyd_step_bench (docs/benchmarks.md, "Plain or pruned Lloyd") after
+  // the kernels got faster, in the quietest run (load 1.3): at k = 64 pruned won on clustered
+  // data (1.21x) but lost on unclustered data (0.79x); at k = 96 it won (1.74x) or tied (1.00x);
+  // at k = 128 it won on both (1.93x, 1.36x). Below k = 96 plain is the safe choice.
+  return k >= 96 ? LloydStepKind::pruned : LloydStepKind::plain;
 }
 
 int pruning_groups(int k) {
-  // Measured as above: one bound (Hamerly) was fastest at k = 64; from k = 256 four groups were
-  // never far behind on clustered data and far ahead on unclustered data, where one bound
-  // pruned nothing. More groups prune more but their per-row bookkeeping costs more.
-  return k >= 256 ? 4 : 1;
+  // Measured as above: one bound (Hamerly) was fastest up to k = 128; at k = 256 two groups were
+  // the best on clustered and unclustered data; at k = 512 two and four tied, and at k = 1000
+  // four were ahead (1.04x clustered, 1.12x unclustered) once the bookkeeping got cheaper;
+  // eight never won. More groups prune more, but each costs per-row bookkeeping.
+  if (k >= 512) return 4;
+  return k >= 256 ? 2 : 1;
 }
 
 double kernel_rounding_bound(int d, double row_norm, double centroid_norm) {
@@ -250,10 +342,7 @@ double kernel_rounding_bound(int d, double row_norm, double centroid_norm) {
 
 namespace {
 double kernel_rounding_bound_impl(int d, double row_norm, double centroid_norm) {
-  const double steps = d + 3.0;  // d FMA roundings, ‖c‖² in double then float, and slack
-  const double gamma = steps * kFloatUnitRoundoff / (1.0 - steps * kFloatUnitRoundoff);
-  return gamma * (centroid_norm * centroid_norm + 2.0 * row_norm * centroid_norm) *
-         (1.0 + kDoubleSlack);
+  return rounding_bound(step_margins(d, centroid_norm), row_norm);
 }
 }  // namespace
 
@@ -271,8 +360,8 @@ PrunedAssignment::PrunedAssignment(Eigen::Index rows, int k, int d, int groups)
 }
 
 std::size_t PrunedAssignment::bytes() const {
-  return lower_bounds_.size() * sizeof(float) + previous_.size() * sizeof(float) +
-         local_sums_.sums.size() * sizeof(std::int64_t);
+  return lower_bounds_.size() * sizeof(float) + label_values_.size() * sizeof(float) +
+         previous_.size() * sizeof(float) + local_sums_.sums.size() * sizeof(std::int64_t);
 }
 
 void PrunedAssignment::form_groups(const std::vector<float>& c) {
@@ -360,6 +449,7 @@ void PrunedAssignment::assign(const FeatureMatrix& features, const std::vector<f
   if (first) {
     form_groups(current);
     lower_bounds_.assign(static_cast<std::size_t>(n) * groups_, 0.0f);
+    label_values_.assign(n, kInfinity);
     labels.assign(n, 0);
   }
   squared_distances.resize(n);
@@ -384,6 +474,7 @@ void PrunedAssignment::assign(const FeatureMatrix& features, const std::vector<f
     max_centroid_norm = std::max(max_centroid_norm, std::sqrt(norm));
   }
   max_centroid_norm *= 1 + kDoubleSlack;
+  const StepMargins margins_of_step = step_margins(d, max_centroid_norm);
   for (int p = 0; p < k; ++p) {
     const int c = order_[p];
     layout.norms[p] = layout.norm_of[c];
@@ -395,14 +486,21 @@ void PrunedAssignment::assign(const FeatureMatrix& features, const std::vector<f
   // How far each group's centroids moved since the last step: an upper bound on the exact
   // distance between the float centroids, so a lower bound minus it stays a lower bound.
   std::vector<double> group_drift(groups, 0.0);
+  // Centroids identical to the previous step's (no row entered or left the segment): a row
+  // labelled with one keeps the kernel value it had, bit for bit.
+  std::vector<char> unmoved(k, 0);
   if (!first) {
     for (int c = 0; c < k; ++c) {
       double moved = 0;
+      bool same = true;
       for (int j = 0; j < d; ++j) {
+        same = same && current[static_cast<std::size_t>(c) * d + j] ==
+                           previous_[static_cast<std::size_t>(c) * d + j];
         const double delta = static_cast<double>(current[static_cast<std::size_t>(c) * d + j]) -
                              previous_[static_cast<std::size_t>(c) * d + j];
         moved += delta * delta;
       }
+      unmoved[c] = same;
       group_drift[group_of_[c]] =
           std::max(group_drift[group_of_[c]], std::sqrt(moved) * (1 + kDoubleSlack));
     }
@@ -415,8 +513,36 @@ void PrunedAssignment::assign(const FeatureMatrix& features, const std::vector<f
   std::vector<std::int64_t> thread_evaluations(threads, 0);
   std::vector<int> centroid_at(k_columns, order_[k - 1]);
   std::copy(order_.begin(), order_.end(), centroid_at.begin());
-  GroupedCentroids grouped{d, k_columns, layout.norms.data(), layout.minus_two_by_col.data(),
-                           centroid_at.data()};
+  std::vector<int> packed_begin(groups + 1, 0);
+  for (int g = 0; g < groups; ++g) {
+    const int size = group_begin_[g + 1] - group_begin_[g];
+    packed_begin[g + 1] = packed_begin[g] + (size + kPackedBlock - 1) / kPackedBlock * kPackedBlock;
+  }
+  std::vector<float> packed_norms(packed_begin[groups], kInfinity);
+  std::vector<int> packed_centroid(packed_begin[groups]);
+  std::vector<float> packed(static_cast<std::size_t>(packed_begin[groups]) * d, 0.0f);
+  for (int g = 0; g < groups; ++g) {
+    for (int q = packed_begin[g]; q < packed_begin[g + 1]; ++q) {
+      const int p = std::min(group_begin_[g] + (q - packed_begin[g]), group_begin_[g + 1] - 1);
+      packed_centroid[q] = order_[p];
+      if (group_begin_[g] + (q - packed_begin[g]) != p) continue;  // padding
+      packed_norms[q] = layout.norms[p];
+      float* block = packed.data() + static_cast<std::size_t>(q / kPackedBlock) * d * kPackedBlock;
+      for (int j = 0; j < d; ++j) {
+        block[j * kPackedBlock + q % kPackedBlock] =
+            layout.minus_two_rows[static_cast<std::size_t>(order_[p]) * d + j];
+      }
+    }
+  }
+  GroupedCentroids grouped{d,
+                           k_columns,
+                           layout.norms.data(),
+                           layout.minus_two_by_col.data(),
+                           centroid_at.data(),
+                           packed_begin.data(),
+                           packed_norms.data(),
+                           packed_centroid.data(),
+                           packed.data()};
   const bool use_avx512 = active_kernel() == KernelIsa::avx512;
   const float* base = features.data();
   const auto chunk_capacity = static_cast<std::size_t>(std::min<Eigen::Index>(n, kChunkRows));
@@ -428,23 +554,35 @@ void PrunedAssignment::assign(const FeatureMatrix& features, const std::vector<f
     std::int64_t evaluations = 0;
     // Per chunk: which groups each row must evaluate, the rows of each group, their minima.
     std::vector<char> open(chunk_capacity * groups);
-    std::vector<std::vector<int>> group_rows(groups);
+    // Rows that opened each group: group g's at [g · chunk_capacity, + group_size[g]).
+    std::vector<int> group_rows(chunk_capacity * groups);
+    std::vector<int> group_size(groups);
+    std::vector<double> thresholds(chunk_capacity), slacks(chunk_capacity);
     std::vector<GroupMinima> minima(chunk_capacity * groups);
     std::vector<GroupMinima> group_out(chunk_capacity);
     std::vector<float> old_values(chunk_capacity);
+    std::vector<int> recompute(chunk_capacity);
 #pragma omp for schedule(static)
     for (Eigen::Index chunk = 0; chunk < chunks; ++chunk) {
       const Eigen::Index chunk_begin = chunk * kChunkRows;
       const int rows_here = static_cast<int>(std::min(n, chunk_begin + kChunkRows) - chunk_begin);
-      for (auto& list : group_rows) list.clear();
-      // The label's kernel value for 8 rows at a time: independent FMA chains overlap.
+      std::fill(group_size.begin(), group_size.end(), 0);
+      // The label's kernel value: kept from the last step when the label's centroid did not
+      // move, else computed for 8 rows at a time (independent FMA chains overlap).
       if (!first) {
-        for (int r0 = 0; r0 < rows_here; r0 += 8) {
+        int to_compute = 0;
+        for (int r = 0; r < rows_here; ++r) {
+          const Eigen::Index i = chunk_begin + r;
+          old_values[r] = label_values_[i];
+          recompute[to_compute] = r;
+          to_compute += !unmoved[labels[i]];
+        }
+        for (int r0 = 0; r0 < to_compute; r0 += 8) {
           const float* xs[8];
           const float* cs[8];
           float acc[8];
           for (int q = 0; q < 8; ++q) {
-            const Eigen::Index i = chunk_begin + r0 + (r0 + q < rows_here ? q : 0);
+            const Eigen::Index i = chunk_begin + recompute[r0 + (r0 + q < to_compute ? q : 0)];
             const int label = labels[i];
             xs[q] = features.row(i).data();
             cs[q] = layout.minus_two_rows.data() + static_cast<std::size_t>(label) * d;
@@ -453,46 +591,55 @@ void PrunedAssignment::assign(const FeatureMatrix& features, const std::vector<f
           for (int j = 0; j < d; ++j) {
             for (int q = 0; q < 8; ++q) acc[q] = std::fma(xs[q][j], cs[q][j], acc[q]);
           }
-          for (int q = 0; q < 8 && r0 + q < rows_here; ++q) old_values[r0 + q] = acc[q];
+          for (int q = 0; q < 8 && r0 + q < to_compute; ++q) old_values[recompute[r0 + q]] = acc[q];
         }
-        evaluations += rows_here;
+        evaluations += to_compute;
       }
       // 1. The label's own value, the bounds moved by the centroids' drift, the groups to open.
+      if (!first && use_avx512) {
+        row_thresholds_avx512(row_norms.data() + chunk_begin, old_values.data(), rows_here,
+                              margins_of_step, thresholds.data(), slacks.data());
+      } else if (!first) {
+        for (int r = 0; r < rows_here; ++r) {
+          const RowMargins m = row_margins(row_norms[chunk_begin + r], margins_of_step);
+          // A centroid whose exact distance exceeds this has a kernel value above the label's.
+          const double squared = static_cast<double>(old_values[r]) + m.norm_high + m.margin;
+          thresholds[r] = (squared > 0 ? std::sqrt(squared) : 0) * (1 + kDoubleSlack) + m.slack;
+          slacks[r] = m.slack;
+        }
+      }
       for (int r = 0; r < rows_here; ++r) {
         const Eigen::Index i = chunk_begin + r;
         char* row_open = open.data() + static_cast<std::size_t>(r) * groups;
         if (first) {
           std::fill(row_open, row_open + groups, 1);
-          for (int g = 0; g < groups; ++g) group_rows[g].push_back(static_cast<int>(i));
+          for (int g = 0; g < groups; ++g) {
+            group_rows[g * chunk_capacity + group_size[g]++] = static_cast<int>(i);
+          }
           old_values[r] = kInfinity;
           continue;
         }
         float* bounds = lower_bounds_.data() + static_cast<std::size_t>(i) * groups;
-        const RowMargins m = row_margins(row_norms[i], d, max_centroid_norm);
-        const float value = old_values[r];
-        // A centroid whose exact distance exceeds this has a kernel value above the label's.
-        const double squared = static_cast<double>(value) + m.norm_high + m.margin;
-        const double threshold =
-            (squared > 0 ? std::sqrt(squared) : 0) * (1 + kDoubleSlack) + m.slack;
         for (int g = 0; g < groups; ++g) {
           const float moved =
-              float_at_most(static_cast<double>(bounds[g]) - group_drift[g] - m.slack);
+              float_at_most(static_cast<double>(bounds[g]) - group_drift[g] - slacks[r]);
           bounds[g] = moved;
-          row_open[g] = moved <= threshold;
-          if (row_open[g]) group_rows[g].push_back(static_cast<int>(i));
+          row_open[g] = moved <= thresholds[r];
+          // Appended without a branch: the row is written, the list grows by the open flag.
+          group_rows[g * chunk_capacity + group_size[g]] = static_cast<int>(i);
+          group_size[g] += row_open[g];
         }
       }
       // 2. Each group against the rows that opened it, register-blocked as the plain kernel.
       for (int g = 0; g < groups; ++g) {
-        const auto& list = group_rows[g];
-        if (list.empty()) continue;
-        const int count = static_cast<int>(list.size());
+        const int* list = group_rows.data() + g * chunk_capacity;
+        const int count = group_size[g];
+        if (count == 0) continue;
         if (use_avx512) {
-          group_minima_avx512(base, list.data(), count, grouped, group_begin_[g],
-                              group_begin_[g + 1], group_out.data());
+          group_minima_avx512(base, list, count, grouped, g, group_out.data());
         } else {
-          group_minima_portable(base, list.data(), count, grouped, group_begin_[g],
-                                group_begin_[g + 1], group_out.data());
+          group_minima_portable(base, list, count, grouped, group_begin_[g], group_begin_[g + 1],
+                                group_out.data());
         }
         evaluations += static_cast<std::int64_t>(count) * (group_begin_[g + 1] - group_begin_[g]);
         for (int q = 0; q < count; ++q) {
@@ -518,7 +665,7 @@ void PrunedAssignment::assign(const FeatureMatrix& features, const std::vector<f
           }
         }
         if (any_open) {
-          const RowMargins margins = row_margins(row_norms[i], d, max_centroid_norm);
+          const RowMargins margins = row_margins(row_norms[i], margins_of_step);
           float* bounds = lower_bounds_.data() + static_cast<std::size_t>(i) * groups;
           for (int g = 0; g < groups; ++g) {
             if (!row_open[g]) continue;
@@ -533,6 +680,7 @@ void PrunedAssignment::assign(const FeatureMatrix& features, const std::vector<f
           }
         }
         squared_distances[i] = std::max(0.0f, row_norms[i] + best_value);
+        label_values_[i] = best_value;
         if (first || best != old_label) {
           const float* row = features.row(i).data();
           std::int64_t* to = mine.sums.data() + static_cast<std::size_t>(best) * d;

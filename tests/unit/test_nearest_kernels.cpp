@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <limits>
 #include <random>
 
@@ -63,6 +64,30 @@ TEST_CASE("every kernel variant gives the labels and partial distances of brute 
   }
 }
 
+TEST_CASE("every kernel variant agrees at widths and row counts around the 16 x 16 transpose") {
+  // The AVX-512 tile transposes 32 rows in 16-column slabs: widths at and past the slab edges,
+  // row counts around the 32-row tile (the last tile repeats a row to fill its lanes), and
+  // widths past 64, where the tile buffer moves from the stack to the heap.
+  for (int d : {15, 16, 17, 32, 33, 40, 64, 65, 70}) {
+    for (Eigen::Index n : {1, 31, 32, 33, 65}) {
+      const FeatureMatrix rows = random_rows(n, d, 100 * d + n);
+      const CentroidMatrix centroids = random_rows(41, d, 3 * d).cast<double>();
+      const AssignmentCentroids layout(centroids);
+      std::vector<std::int32_t> reference_labels;
+      std::vector<float> reference_values;
+      nearest_centroids(rows, layout, KernelIsa::portable, reference_labels, reference_values);
+      for (KernelIsa isa : supported_kernels()) {
+        INFO("kernel " << to_string(isa) << ", n = " << n << ", d = " << d);
+        std::vector<std::int32_t> labels;
+        std::vector<float> values;
+        nearest_centroids(rows, layout, isa, labels, values);
+        CHECK(labels == reference_labels);
+        CHECK(values == reference_values);
+      }
+    }
+  }
+}
+
 TEST_CASE("every kernel variant breaks exact ties towards the lowest centroid index") {
   // Centroids repeated at several block positions: each row is equally near all copies.
   const int d = 4;
@@ -101,4 +126,72 @@ TEST_CASE("Lloyd sums and labels are the same for any thread count") {
     CHECK(run_with(threads) == one);
   }
   omp_set_num_threads(1);
+}
+
+TEST_CASE("the Lloyd sums are the row-by-row sums of to_fixed, at widths around 8 features") {
+  // The AVX-512 accumulation converts 8 features at a time with a masked last group.
+  for (int d : {1, 7, 8, 9, 13, 24}) {
+    const int k = 5;
+    const FeatureMatrix rows = random_rows(301, d, 50 + d);
+    const CentroidMatrix centroids = random_rows(k, d, 60 + d).cast<double>();
+    const AssignmentCentroids layout(centroids);
+    std::vector<FixedPointFormat64> formats;
+    for (int j = 0; j < d; ++j) formats.push_back(FixedPointFormat64::for_bound(9.0 + j, 301));
+    std::vector<std::int32_t> labels;
+    std::vector<float> distances;
+    LloydSums sums(k, d);
+    assign_and_accumulate(rows, row_squared_norms(rows), layout, formats, labels, distances, sums);
+    LloydSums expected(k, d);
+    for (Eigen::Index i = 0; i < rows.rows(); ++i) {
+      for (int j = 0; j < d; ++j) {
+        expected.sums[static_cast<std::size_t>(labels[i]) * d + j] +=
+            formats[j].to_fixed(rows(i, j));
+      }
+      ++expected.counts[labels[i]];
+    }
+    INFO("d = " << d << ", kernel " << to_string(active_kernel()));
+    CHECK(sums.sums == expected.sums);
+    CHECK(sums.counts == expected.counts);
+  }
+}
+
+TEST_CASE("nearest_two follows the scalar first/second scan of the kernel values") {
+  // Oracle: every kernel value by the portable per-lane sequence, then nearest_two's documented
+  // scan (a strictly smaller value takes the first place; otherwise the second place if strictly
+  // smaller or still empty). Duplicated centroids make exact ties for both places.
+  for (int k : {1, 2, 7, 8, 9, 17, 40}) {
+    for (int d : {3, 24, 70}) {
+      const FeatureMatrix rows = random_rows(97, d, 1000 + 10 * k + d);
+      CentroidMatrix centroids = random_rows(k, d, 2000 + 10 * k + d).cast<double>();
+      if (k >= 8) centroids.row(7) = centroids.row(2);
+      if (k >= 9) centroids.row(8) = rows.row(4).cast<double>();
+      const AssignmentCentroids layout(centroids);
+      const NearestTwo result = nearest_two(rows, centroids);
+      INFO("k = " << k << ", d = " << d << ", kernel " << to_string(active_kernel()));
+      for (Eigen::Index i = 0; i < rows.rows(); ++i) {
+        int first = 0, second = -1;
+        float first_value = 0, second_value = std::numeric_limits<float>::infinity();
+        for (int c = 0; c < k; ++c) {
+          float value = layout.squared_norms()[c];
+          for (int j = 0; j < d; ++j) {
+            value = std::fma(rows(i, j), layout.minus_two_transposed()[j * layout.k_padded() + c],
+                             value);
+          }
+          if (c == 0) {
+            first_value = value;
+          } else if (value < first_value) {
+            second = first;
+            second_value = first_value;
+            first = c;
+            first_value = value;
+          } else if (second < 0 || value < second_value) {
+            second = c;
+            second_value = value;
+          }
+        }
+        CHECK(result.nearest[i] == first);
+        CHECK(result.second[i] == second);
+      }
+    }
+  }
 }

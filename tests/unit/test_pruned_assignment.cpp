@@ -195,5 +195,11 @@ TEST_CASE("the Lloyd step kind parses, prints and is chosen by k") {
   CHECK_THROWS_AS(parse_lloyd_step("elkan"), InputError);
   CHECK(choose_lloyd_step(8, 24) == LloydStepKind::plain);
   CHECK(choose_lloyd_step(1000, 24) == LloydStepKind::pruned);
+  // The measured thresholds (docs/benchmarks.md).
+  CHECK(choose_lloyd_step(64, 24) == LloydStepKind::plain);
+  CHECK(choose_lloyd_step(96, 24) == LloydStepKind::pruned);
+  CHECK(pruning_groups(128) == 1);
+  CHECK(pruning_groups(256) == 2);
+  CHECK(pruning_groups(1000) == 4);
   CHECK(pruning_groups(1000) >= 1);
 }

@@ -23,10 +23,15 @@ class AssignmentCentroids {
   /// fma(−2x_j, c_j, acc) exactly, with x broadcast straight from memory.
   const float* minus_two_transposed() const { return minus_two_transposed_.data(); }
   const float* squared_norms() const { return squared_norms_.data(); }
+  /// −2·c in blocks of kPackedBlock centroids, each block j-major: [(c / B) · d · B + j · B + c %
+  /// B] with B = kPackedBlock, over the k_padded centroids, so a kernel stepping through j reads
+  /// one block's coefficients contiguously.
+  const float* minus_two_packed() const { return minus_two_packed_.data(); }
+  static constexpr int kPackedBlock = 8;
 
  private:
   int k_ = 0, d_ = 0, k_padded_ = 0;
-  std::vector<float> transposed_, minus_two_transposed_, squared_norms_;
+  std::vector<float> transposed_, minus_two_transposed_, minus_two_packed_, squared_norms_;
 };
 
 /// Instruction-set variants of the nearest-centroid kernel. All give identical labels and

@@ -70,6 +70,7 @@ class PrunedAssignment {
   std::vector<int> group_begin_;     // groups_ + 1
   std::vector<float> previous_;      // k × d float centroids of the previous step
   std::vector<float> lower_bounds_;  // rows × groups
+  std::vector<float> label_values_;  // rows: the kernel value of the row's label, last step
   LloydSums local_sums_;
   std::int64_t last_evaluations_ = 0;
 };
