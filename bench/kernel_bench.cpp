@@ -2,6 +2,8 @@
 // data in one process: GFLOP/s counted as 2·n·k·d per pass, and as a share of this thread's
 // FP32 FMA peak measured in the same process just before (16 independent AVX-512 FMA chains),
 // so the ratio survives a loaded machine better than either figure alone.
+// It also prices the exact (fixed-point) centroid sums: the same step with the kernel followed
+// by the double sums an inexact implementation would keep, against assign_and_accumulate.
 //   kernel_bench N D K [repeats]
 #include <immintrin.h>
 #include <omp.h>
@@ -103,6 +105,30 @@ int main(int argc, char** argv) {
   }
   const std::vector<float> norms = row_squared_norms(rows);
   const std::vector<FixedPointFormat64> formats(d, FixedPointFormat64::for_bound(30.0, n));
+  // What the exact sums cost, on one thread: assign_and_accumulate (kernel, squared distances,
+  // int64 fixed-point sums) against the kernel, the same squared distances and plain double
+  // sums, whose result would depend on the order of the rows (and so on the rank count).
+  omp_set_num_threads(1);
+  const Timing exact = time_runs(repeats, [&] {
+    LloydSums sums(k, d);
+    assign_and_accumulate(rows, norms, layout, formats, labels, values, sums);
+  });
+  std::vector<double> double_sums;
+  const Timing inexact = time_runs(repeats, [&] {
+    nearest_centroids(rows, layout, active_kernel(), labels, values);
+    double_sums.assign(static_cast<std::size_t>(k) * d, 0.0);
+    std::vector<std::int64_t> counts(k, 0);
+    for (long i = 0; i < n; ++i) {
+      values[i] = std::max(0.0f, values[i] + norms[i]);
+      double* sum = double_sums.data() + static_cast<std::size_t>(labels[i]) * d;
+      for (int j = 0; j < d; ++j) sum[j] += rows(i, j);
+      ++counts[labels[i]];
+    }
+  });
+  report("step with exact int64 sums", 1, exact);
+  report("step with plain double sums", 1, inexact);
+  std::printf("exact sums overhead: %+.1f %% (median), %+.1f %% (best)\n",
+              100 * (exact.median / inexact.median - 1), 100 * (exact.best / inexact.best - 1));
   for (int threads : {1, 2}) {
     omp_set_num_threads(threads);
     report("assign_and_accumulate (" + to_string(active_kernel()) + ")", threads,
