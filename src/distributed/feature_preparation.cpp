@@ -182,7 +182,10 @@ PreparedCustomers fit_and_apply_preparation(const Communicator& comm, CustomerBl
   PreparedCustomers out;
   out.missing = agreed_missing_counts(comm, block, plan.sources, plan.missing, path,
                                       "fix the input or choose --missing mean, median or drop");
-  comm.run_agreed([&] { block.features = expand_features(block.features, plan, {}, block.ids); });
+  // Without one-hot columns the features are the sources: no copy (it would double the memory).
+  if (plan.expands()) {
+    comm.run_agreed([&] { block.features = expand_features(block.features, plan, {}, block.ids); });
+  }
   block.feature_names = plan.names();
   const std::size_t d = plan.features.size();
   out.kept.assign(static_cast<std::size_t>(block.features.rows()), 1);
@@ -251,9 +254,11 @@ PreparedCustomers apply_saved_preparation(const Communicator& comm, CustomerBloc
       comm, block, transform.sources, transform.missing, path,
       "the model was fitted with --missing reject, so customers need every value");
   std::int64_t unknown = 0;
-  comm.run_agreed([&] {
-    block.features = expand_features(block.features, transform, code_maps, block.ids, &unknown);
-  });
+  if (transform.expands()) {
+    comm.run_agreed([&] {
+      block.features = expand_features(block.features, transform, code_maps, block.ids, &unknown);
+    });
+  }
   out.unknown_categories = comm.sum(unknown);
   block.feature_names = transform.names();
   out.kept.assign(static_cast<std::size_t>(block.features.rows()), 1);

@@ -41,6 +41,13 @@ struct FeatureTransform {
 
   std::vector<std::string> names() const;
   bool is_indicator(std::size_t feature) const { return features.at(feature).category >= 0; }
+  /// True when some source is one-hot expanded; otherwise the features are the sources, in order.
+  bool expands() const {
+    for (const auto& names : categories) {
+      if (!names.empty()) return true;
+    }
+    return false;
+  }
 
   /// Sources as they are, one-hot where `categories[s]` is not empty; no fill, no clip, weight 1.
   static FeatureTransform plan(MissingPolicy missing, std::vector<std::string> sources,
