@@ -8,6 +8,8 @@
 #include <limits>
 #include <vector>
 
+#include "avx512_transpose.hpp"
+
 namespace microseg::kernels {
 namespace {
 
@@ -136,50 +138,18 @@ constexpr int kTileRows = 32;
 // Rows [row0, row0 + 16) of the tile (rows past `rows_here` repeat the tile's first row) and
 // columns [jb, jb + 16) ∩ [0, d) of a row-major block, transposed into
 // x_by_column[j · kTileRows + half · 16 + r]: an in-register 16 × 16 transpose.
-// Full-mask forms of the shuffles: the unmasked intrinsics pass _mm512_undefined_ps() through,
-// which GCC 12 reports as -Wmaybe-uninitialized.
-constexpr __mmask16 kAll = 0xFFFF;
-__attribute__((target("avx512f"))) inline __m512 unpack_low(__m512 a, __m512 b) {
-  return _mm512_mask_unpacklo_ps(a, kAll, a, b);
-}
-__attribute__((target("avx512f"))) inline __m512 unpack_high(__m512 a, __m512 b) {
-  return _mm512_mask_unpackhi_ps(a, kAll, a, b);
-}
-template <int Imm>
-__attribute__((target("avx512f"))) inline __m512 shuffle_quarters(__m512 a, __m512 b) {
-  return _mm512_mask_shuffle_f32x4(a, kAll, a, b, Imm);
-}
 
 __attribute__((target("avx512f"))) inline void transpose_rows(const float* tile, int d,
                                                               int rows_here, int half, int jb,
                                                               float* x_by_column) {
   const int columns = std::min(16, d - jb);
   const __mmask16 mask = static_cast<__mmask16>((1u << columns) - 1);
-  __m512 a[16], b[16];
+  __m512 a[16];
   for (int i = 0; i < 16; ++i) {
     const int row = half * 16 + i < rows_here ? half * 16 + i : 0;
     a[i] = _mm512_maskz_loadu_ps(mask, tile + static_cast<std::ptrdiff_t>(row) * d + jb);
   }
-  for (int i = 0; i < 8; ++i) {
-    b[2 * i] = unpack_low(a[2 * i], a[2 * i + 1]);
-    b[2 * i + 1] = unpack_high(a[2 * i], a[2 * i + 1]);
-  }
-  for (int i = 0; i < 4; ++i) {
-    a[4 * i] = _mm512_shuffle_ps(b[4 * i], b[4 * i + 2], 0x44);
-    a[4 * i + 1] = _mm512_shuffle_ps(b[4 * i], b[4 * i + 2], 0xEE);
-    a[4 * i + 2] = _mm512_shuffle_ps(b[4 * i + 1], b[4 * i + 3], 0x44);
-    a[4 * i + 3] = _mm512_shuffle_ps(b[4 * i + 1], b[4 * i + 3], 0xEE);
-  }
-  for (int i = 0; i < 2; ++i) {
-    for (int q = 0; q < 4; ++q) {
-      b[8 * i + q] = shuffle_quarters<0x88>(a[8 * i + q], a[8 * i + 4 + q]);
-      b[8 * i + 4 + q] = shuffle_quarters<0xDD>(a[8 * i + q], a[8 * i + 4 + q]);
-    }
-  }
-  for (int q = 0; q < 8; ++q) {
-    a[q] = shuffle_quarters<0x88>(b[q], b[8 + q]);
-    a[8 + q] = shuffle_quarters<0xDD>(b[q], b[8 + q]);
-  }
+  detail::transpose_16x16(a);
   for (int j = 0; j < columns; ++j) {
     _mm512_store_ps(x_by_column + (jb + j) * kTileRows + half * 16, a[j]);
   }

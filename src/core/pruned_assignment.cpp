@@ -11,6 +11,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include "avx512_transpose.hpp"
+
 namespace microseg {
 namespace {
 
@@ -143,19 +145,6 @@ __attribute__((target("avx512f"))) inline __m512 blend_min(__m512 a, __m512 b) {
   return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(b, a, _CMP_LT_OQ), a, b);
 }
 
-// Full-mask forms of the shuffles.
-constexpr __mmask16 kAllLanes = 0xFFFF;
-__attribute__((target("avx512f"))) inline __m512 unpack_low(__m512 a, __m512 b) {
-  return _mm512_mask_unpacklo_ps(a, kAllLanes, a, b);
-}
-__attribute__((target("avx512f"))) inline __m512 unpack_high(__m512 a, __m512 b) {
-  return _mm512_mask_unpackhi_ps(a, kAllLanes, a, b);
-}
-template <int Imm>
-__attribute__((target("avx512f"))) inline __m512 shuffle_quarters(__m512 a, __m512 b) {
-  return _mm512_mask_shuffle_f32x4(a, kAllLanes, a, b, Imm);
-}
-
 constexpr int kTileRows = 32;
 
 // 16 rows given by pointers, columns [jb, jb + 16) ∩ [0, d), transposed into
@@ -165,28 +154,9 @@ __attribute__((target("avx512f"))) inline void transpose_listed_rows(const float
                                                                      float* x_by_column) {
   const int columns = std::min(16, d - jb);
   const __mmask16 mask = static_cast<__mmask16>((1u << columns) - 1);
-  __m512 a[16], b[16];
+  __m512 a[16];
   for (int i = 0; i < 16; ++i) a[i] = _mm512_maskz_loadu_ps(mask, row[half * 16 + i] + jb);
-  for (int i = 0; i < 8; ++i) {
-    b[2 * i] = unpack_low(a[2 * i], a[2 * i + 1]);
-    b[2 * i + 1] = unpack_high(a[2 * i], a[2 * i + 1]);
-  }
-  for (int i = 0; i < 4; ++i) {
-    a[4 * i] = _mm512_shuffle_ps(b[4 * i], b[4 * i + 2], 0x44);
-    a[4 * i + 1] = _mm512_shuffle_ps(b[4 * i], b[4 * i + 2], 0xEE);
-    a[4 * i + 2] = _mm512_shuffle_ps(b[4 * i + 1], b[4 * i + 3], 0x44);
-    a[4 * i + 3] = _mm512_shuffle_ps(b[4 * i + 1], b[4 * i + 3], 0xEE);
-  }
-  for (int i = 0; i < 2; ++i) {
-    for (int q = 0; q < 4; ++q) {
-      b[8 * i + q] = shuffle_quarters<0x88>(a[8 * i + q], a[8 * i + 4 + q]);
-      b[8 * i + 4 + q] = shuffle_quarters<0xDD>(a[8 * i + q], a[8 * i + 4 + q]);
-    }
-  }
-  for (int q = 0; q < 8; ++q) {
-    a[q] = shuffle_quarters<0x88>(b[q], b[8 + q]);
-    a[8 + q] = shuffle_quarters<0xDD>(b[q], b[8 + q]);
-  }
+  detail::transpose_16x16(a);
   for (int j = 0; j < columns; ++j) {
     _mm512_store_ps(x_by_column + (jb + j) * kTileRows + half * 16, a[j]);
   }
