@@ -116,15 +116,9 @@ void run_assign(const distributed::Communicator& comm, const AssignConfig& confi
     columns = model_columns(model, schema);
     code_maps = category_code_maps(model, schema, columns);
   });
-  std::optional<std::string> output_error;
-  if (comm.is_root()) {
-    try {
-      io::ensure_writable_directory(config.output);
-    } catch (const std::exception& e) {
-      output_error = e.what();
-    }
-  }
-  comm.agree(output_error);
+  comm.run_agreed([&] {
+    if (comm.is_root()) io::ensure_writable_directory(config.output);
+  });
 
   CustomerBlock block;
   comm.run_agreed([&] {

@@ -99,15 +99,9 @@ void write_run_manifest(const distributed::Communicator& comm, const std::string
 }
 
 void remove_run_manifest(const distributed::Communicator& comm, const std::string& directory) {
-  std::optional<std::string> error;
-  if (comm.is_root()) {
-    try {
-      io::remove_manifest(directory);
-    } catch (const std::exception& e) {
-      error = e.what();
-    }
-  }
-  comm.agree(error);
+  comm.run_agreed([&] {
+    if (comm.is_root()) io::remove_manifest(directory);
+  });
 }
 
 }  // namespace microseg::app

@@ -496,15 +496,9 @@ void run_segment(const distributed::Communicator& comm, const SegmentConfig& con
                        config.input + "'");
     }
   });
-  std::optional<std::string> output_error;
-  if (root) {
-    try {
-      io::ensure_writable_directory(config.output);
-    } catch (const std::exception& e) {
-      output_error = e.what();
-    }
-  }
-  comm.agree(output_error);
+  comm.run_agreed([&] {
+    if (root) io::ensure_writable_directory(config.output);
+  });
   CentroidMatrix given_centroids;
   if (config.init == InitKind::file && !config.warm_start) {
     comm.run_agreed([&] {

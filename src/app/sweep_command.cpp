@@ -501,15 +501,9 @@ void run_sweep(const distributed::Communicator& comm, const SweepConfig& config,
   const CustomerSelection selection{config.input, config.features, config.log1p_features,
                                     config.scale, config.transform};
   const InspectedInput input = inspect_customer_input(comm, selection, config.ks.back());
-  std::optional<std::string> output_error;
-  if (root) {
-    try {
-      io::ensure_writable_directory(config.output);
-    } catch (const std::exception& e) {
-      output_error = e.what();
-    }
-  }
-  comm.agree(output_error);
+  comm.run_agreed([&] {
+    if (root) io::ensure_writable_directory(config.output);
+  });
   const RunAttributes settings = sweep_settings(config, input);
   std::vector<io::SweepModel> finished = finished_models(comm, config, settings);
 
@@ -568,15 +562,9 @@ void run_sweep(const distributed::Communicator& comm, const SweepConfig& config,
         throw stopped("while fitting k = " + std::to_string(k));
       }
     }();
-    std::optional<std::string> write_error;
-    if (root) {
-      try {
-        io::write_sweep_model(config.output, model);
-      } catch (const std::exception& e) {
-        write_error = e.what();
-      }
-    }
-    comm.agree(write_error);
+    comm.run_agreed([&] {
+      if (root) io::write_sweep_model(config.output, model);
+    });
     rows.push_back(model.row);
     if (root) {
       const SweepRow& r = model.row;
@@ -598,15 +586,9 @@ void run_sweep(const distributed::Communicator& comm, const SweepConfig& config,
   table.recommendation = recommend_k(rows);
   table.rule = recommendation_rule();
   table.settings = settings;
-  std::optional<std::string> table_error;
-  if (root) {
-    try {
-      io::write_sweep_table(config.output, table);
-    } catch (const std::exception& e) {
-      table_error = e.what();
-    }
-  }
-  comm.agree(table_error);
+  comm.run_agreed([&] {
+    if (root) io::write_sweep_table(config.output, table);
+  });
   remove_run_manifest(comm, config.output);
   io::RunManifest manifest;
   manifest.command = "sweep";
@@ -775,15 +757,9 @@ void run_promote(const distributed::Communicator& comm, const PromoteConfig& con
                "; promote needs the same customers (fit new data with 'microseg segment')");
   }
   // Only now, so that promoting onto other data leaves no directory behind.
-  std::optional<std::string> output_error;
-  if (root) {
-    try {
-      io::ensure_writable_directory(config.output);
-    } catch (const std::exception& e) {
-      output_error = e.what();
-    }
-  }
-  comm.agree(output_error);
+  comm.run_agreed([&] {
+    if (root) io::ensure_writable_directory(config.output);
+  });
 
   MeasuredSegmentation measured =
       measure_segmentation(comm, customers.block.features, customers.rows, input.feature_names,
