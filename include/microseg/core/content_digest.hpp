@@ -2,9 +2,9 @@
 /// \file A digest of customer rows that ranks compute on their own blocks and sum exactly, so
 /// it is the same for any rank count: the input fingerprint a checkpoint and a manifest record.
 ///
-/// Each row hashes its global index, its id and the bits of its feature values (keyed_hash);
-/// the digest is the sum of the row hashes modulo 2^64. A changed value, id or row order changes
-/// it. The sum travels as two int64 sums of 32-bit halves, exact for fewer than 2^31 rows.
+/// Each row hashes its global index, its id and a keyed linear sum of the bits of its feature
+/// values (keyed_hash); the digest is the sum of the row hashes modulo 2^64. A changed value, id
+/// or row order changes it. The sum travels as two int64 sums of 32-bit halves, exact for fewer than 2^31 rows.
 #include <cstdint>
 #include <string>
 
