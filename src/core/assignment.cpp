@@ -220,20 +220,28 @@ void assign_and_accumulate(const FeatureMatrix& features, const std::vector<floa
   const Eigen::Index chunks = (n + kChunkRows - 1) / kChunkRows;
   const int threads = static_cast<int>(std::min<Eigen::Index>(omp_get_max_threads(), chunks));
   std::vector<LloydSums> thread_sums(std::max(threads, 1), LloydSums(k, d));
-#pragma omp parallel for schedule(static) num_threads(std::max(threads, 1))
-  for (Eigen::Index chunk = 0; chunk < chunks; ++chunk) {
-    LloydSums& mine = thread_sums[omp_get_thread_num()];
-    const Eigen::Index begin = chunk * kChunkRows, end = std::min(n, begin + kChunkRows);
-    kernel(features.row(begin).data(), end - begin, d, centroids, labels.data() + begin,
-           squared_distances.data() + begin);
-    for (Eigen::Index i = begin; i < end; ++i) {
-      squared_distances[i] = std::max(0.0f, row_norms[i] + squared_distances[i]);
+#pragma omp parallel num_threads(std::max(threads, 1))
+  {
+    // The chunk's labels before the step, to count the changes without a copy of every label.
+    std::vector<std::int32_t> old_labels(static_cast<std::size_t>(kChunkRows));
+#pragma omp for schedule(static)
+    for (Eigen::Index chunk = 0; chunk < chunks; ++chunk) {
+      LloydSums& mine = thread_sums[omp_get_thread_num()];
+      const Eigen::Index begin = chunk * kChunkRows, end = std::min(n, begin + kChunkRows);
+      std::copy(labels.begin() + begin, labels.begin() + end, old_labels.begin());
+      kernel(features.row(begin).data(), end - begin, d, centroids, labels.data() + begin,
+             squared_distances.data() + begin);
+      for (Eigen::Index i = begin; i < end; ++i) {
+        squared_distances[i] = std::max(0.0f, row_norms[i] + squared_distances[i]);
+        mine.reassigned += labels[i] != old_labels[i - begin];
+      }
+      accumulate(features.row(begin).data(), end - begin, d, labels.data() + begin, scales.data(),
+                 mine.sums.data(), mine.counts.data());
     }
-    accumulate(features.row(begin).data(), end - begin, d, labels.data() + begin, scales.data(),
-               mine.sums.data(), mine.counts.data());
   }
   // Integer sums: the merge order cannot change the result.
   for (const LloydSums& partial : thread_sums) {
+    sums.reassigned += partial.reassigned;
     for (std::size_t i = 0; i < partial.sums.size(); ++i) sums.sums[i] += partial.sums[i];
     for (std::size_t c = 0; c < partial.counts.size(); ++c) sums.counts[c] += partial.counts[c];
   }

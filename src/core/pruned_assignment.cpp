@@ -662,6 +662,7 @@ void PrunedAssignment::assign(const FeatureMatrix& features, const std::vector<f
             --mine.counts[old_label];
           }
           labels[i] = best;
+          ++mine.reassigned;
         }
       }
     }
@@ -678,6 +679,7 @@ void PrunedAssignment::assign(const FeatureMatrix& features, const std::vector<f
       local_sums_.sums[i] += thread_sums[t].sums[i];
     for (int c = 0; c < k; ++c) local_sums_.counts[c] += thread_sums[t].counts[c];
     last_evaluations_ += thread_evaluations[t];
+    sums.reassigned += thread_sums[t].reassigned;
   }
   sums.sums = local_sums_.sums;
   sums.counts = local_sums_.counts;

@@ -153,34 +153,40 @@ std::vector<char> Communicator::all_gather_bytes(const char* data, std::size_t b
   return result;
 }
 
-std::vector<char> Communicator::all_to_all_bytes(
-    const std::vector<std::vector<char>>& per_destination) const {
-  if (static_cast<int>(per_destination.size()) != size_) {
-    abort("all_to_all needs one block per rank");
+std::vector<std::size_t> Communicator::exchange_sizes(
+    const std::vector<std::size_t>& send_bytes) const {
+  if (static_cast<int>(send_bytes.size()) != size_) abort("all_to_all needs one block per rank");
+  std::size_t total = 0;
+  for (std::size_t bytes : send_bytes) {
+    if (bytes > max_message_bytes) abort("all_to_all block over 1 GiB");
+    total += bytes;
   }
+  if (total > max_message_bytes) abort("all_to_all of more than 1 GiB from one rank");
+  std::vector<std::uint64_t> sending(send_bytes.begin(), send_bytes.end()), receiving(size_);
+  MPI_Alltoall(sending.data(), 1, MPI_UINT64_T, receiving.data(), 1, MPI_UINT64_T, comm_);
+  std::size_t received = 0;
+  for (std::uint64_t bytes : receiving) received += bytes;
+  if (received > max_message_bytes) abort("all_to_all receiving more than 1 GiB on one rank");
+  return {receiving.begin(), receiving.end()};
+}
+
+void Communicator::all_to_all_bytes(const char* send, const std::vector<std::size_t>& send_bytes,
+                                    char* receive,
+                                    const std::vector<std::size_t>& receive_bytes) const {
+  // Both totals are under 1 GiB (exchange_sizes), so every count and offset fits an int.
   std::vector<int> send_counts(size_), receive_counts(size_), send_offsets(size_),
       receive_offsets(size_);
-  std::vector<char> send;
+  int sent = 0, received = 0;
   for (int r = 0; r < size_; ++r) {
-    if (per_destination[r].size() > max_message_bytes) abort("all_to_all block over 1 GiB");
-    send_offsets[r] = static_cast<int>(send.size());
-    send_counts[r] = static_cast<int>(per_destination[r].size());
-    send.insert(send.end(), per_destination[r].begin(), per_destination[r].end());
+    send_offsets[r] = sent;
+    send_counts[r] = static_cast<int>(send_bytes[r]);
+    sent += send_counts[r];
+    receive_offsets[r] = received;
+    receive_counts[r] = static_cast<int>(receive_bytes[r]);
+    received += receive_counts[r];
   }
-  if (send.size() > max_message_bytes) abort("all_to_all of more than 1 GiB from one rank");
-  MPI_Alltoall(send_counts.data(), 1, MPI_INT, receive_counts.data(), 1, MPI_INT, comm_);
-  std::int64_t total = 0;
-  for (int r = 0; r < size_; ++r) {
-    receive_offsets[r] = static_cast<int>(total);
-    total += receive_counts[r];
-  }
-  if (total > static_cast<std::int64_t>(max_message_bytes)) {
-    abort("all_to_all receiving more than 1 GiB on one rank");
-  }
-  std::vector<char> received(static_cast<std::size_t>(total));
-  MPI_Alltoallv(send.data(), send_counts.data(), send_offsets.data(), MPI_BYTE, received.data(),
+  MPI_Alltoallv(send, send_counts.data(), send_offsets.data(), MPI_BYTE, receive,
                 receive_counts.data(), receive_offsets.data(), MPI_BYTE, comm_);
-  return received;
 }
 
 void Communicator::broadcast_bytes(char* data, std::size_t bytes, int root) const {

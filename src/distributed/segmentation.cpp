@@ -222,6 +222,27 @@ CentroidMatrix init_kmeans_parallel(const Communicator& comm, const FeatureMatri
 
 // Rows farthest from their centroids, best first: (squared distance descending, global row
 // ascending), the same order for any rank count.
+// The first `keep` of `count` items in the strict total order `before`, item i being
+// item_of(i), in order; a bounded heap holds O(keep) items, never one per row.
+template <class Item, class ItemOf, class Before>
+std::vector<Item> first_items(std::size_t count, std::size_t keep, ItemOf item_of, Before before) {
+  std::vector<Item> heap;
+  heap.reserve(std::min(keep, count));
+  for (std::size_t i = 0; i < count && keep > 0; ++i) {
+    const Item item = item_of(i);
+    if (heap.size() < keep) {
+      heap.push_back(item);
+      std::push_heap(heap.begin(), heap.end(), before);
+    } else if (before(item, heap.front())) {
+      std::pop_heap(heap.begin(), heap.end(), before);
+      heap.back() = item;
+      std::push_heap(heap.begin(), heap.end(), before);
+    }
+  }
+  std::sort_heap(heap.begin(), heap.end(), before);
+  return heap;
+}
+
 struct FarRow {
   float squared_distance;
   std::int64_t global_row;
@@ -241,14 +262,12 @@ void reseed_empty_segments(const Communicator& comm, const FeatureMatrix& featur
   }
   if (empty.empty()) return;
   const std::size_t wanted = empty.size();
-  std::vector<FarRow> local(squared_distances.size());
-  for (std::size_t i = 0; i < local.size(); ++i) {
-    local[i] = {squared_distances[i], rows.begin + static_cast<std::int64_t>(i)};
-  }
-  const std::size_t keep = std::min(wanted, local.size());
-  std::partial_sort(local.begin(), local.begin() + static_cast<std::ptrdiff_t>(keep), local.end(),
-                    farther);
-  local.resize(keep);
+  const std::vector<FarRow> local = first_items<FarRow>(
+      squared_distances.size(), wanted,
+      [&](std::size_t i) {
+        return FarRow{squared_distances[i], rows.begin + static_cast<std::int64_t>(i)};
+      },
+      farther);
   std::vector<FarRow> all = comm.all_gather(local);
   std::sort(all.begin(), all.end(), farther);
   const RowOwners owners = row_owners(comm, rows);
@@ -330,21 +349,33 @@ void check_finite(const Communicator& comm, const CustomerBlock& block, const st
 }
 
 void check_unique_ids(const Communicator& comm, const std::vector<std::int64_t>& ids,
-                      const std::string& path) {
-  std::vector<std::vector<std::int64_t>> by_owner(comm.size());
-  for (std::int64_t id : ids) {
-    const std::uint64_t h =
-        keyed_hash(0, RandomStream::id_partition, static_cast<std::uint64_t>(id));
-    by_owner[h % static_cast<std::uint64_t>(comm.size())].push_back(id);
-  }
-  std::vector<std::int64_t> mine = comm.all_to_all(by_owner);
-  std::sort(mine.begin(), mine.end());
+                      const std::string& path, std::int64_t ids_per_round) {
+  // Each id goes to the rank its hash names, in rounds, so the exchange holds a few MiB at a
+  // time instead of several copies of every id (the read's peak memory at 10M rows). Equal ids
+  // share a hash, hence a round and a rank.
+  const std::int64_t rounds = std::max<std::int64_t>(
+      1, (comm.max(static_cast<std::int64_t>(ids.size())) + ids_per_round - 1) / ids_per_round);
+  const auto ranks = static_cast<std::uint64_t>(comm.size());
   std::int64_t duplicates = 0;
   std::int64_t smallest = std::numeric_limits<std::int64_t>::max();
-  for (std::size_t i = 1; i < mine.size(); ++i) {
-    if (mine[i] == mine[i - 1]) {
-      ++duplicates;
-      smallest = std::min(smallest, mine[i]);
+  for (std::int64_t round = 0; round < rounds; ++round) {
+    std::vector<std::vector<std::int64_t>> by_owner(comm.size());
+    for (std::int64_t id : ids) {
+      const std::uint64_t h =
+          keyed_hash(0, RandomStream::id_partition, static_cast<std::uint64_t>(id));
+      if ((h / ranks) % static_cast<std::uint64_t>(rounds) != static_cast<std::uint64_t>(round)) {
+        continue;
+      }
+      by_owner[h % ranks].push_back(id);
+    }
+    std::vector<std::int64_t> mine = comm.all_to_all(by_owner);
+    by_owner = {};
+    std::sort(mine.begin(), mine.end());
+    for (std::size_t i = 1; i < mine.size(); ++i) {
+      if (mine[i] == mine[i - 1]) {
+        ++duplicates;
+        smallest = std::min(smallest, mine[i]);
+      }
     }
   }
   duplicates = comm.sum(duplicates);
@@ -424,7 +455,7 @@ LloydOutcome lloyd_iterations(
   const double tolerance = settings.tolerance * settings.mean_variance;
 
   const std::vector<float> row_norms = row_squared_norms(features);
-  std::vector<std::int32_t> labels(static_cast<std::size_t>(rows.size()), -1), previous_labels;
+  std::vector<std::int32_t> labels(static_cast<std::size_t>(rows.size()), -1);
   std::vector<float> squared_distances(labels.size());
   const LloydStepKind step =
       settings.step == LloydStepKind::automatic ? choose_lloyd_step(k, d) : settings.step;
@@ -435,7 +466,6 @@ LloydOutcome lloyd_iterations(
   outcome.iterations = first_iteration - 1;
   for (int iteration = first_iteration; iteration <= settings.max_iterations; ++iteration) {
     const auto start = Clock::now();
-    previous_labels = labels;
     LloydSums sums(k, d);
     if (pruned) {
       pruned->assign(features, row_norms, outcome.centroids, formats, labels, squared_distances,
@@ -450,13 +480,11 @@ LloydOutcome lloyd_iterations(
     reseed_empty_segments(comm, features, rows, squared_distances, sums.counts, updated);
 
     ExactSum local_inertia = 0;
-    std::int64_t local_reassigned = 0;
-    for (std::size_t i = 0; i < labels.size(); ++i) {
-      local_inertia += inertia_format.to_fixed(squared_distances[i]);
-      local_reassigned += labels[i] != previous_labels[i];
+    for (float squared_distance : squared_distances) {
+      local_inertia += inertia_format.to_fixed(squared_distance);
     }
     const double inertia = inertia_format.to_double(comm.sum(local_inertia));
-    const std::int64_t reassigned = comm.sum(local_reassigned);
+    const std::int64_t reassigned = comm.sum(sums.reassigned);
     const double shift = total_squared_shift(outcome.centroids, updated);
     outcome.centroids = std::move(updated);
     outcome.iterations = iteration;
@@ -577,9 +605,25 @@ FinalAssignment assign_and_measure(const Communicator& comm, const FeatureMatrix
   const std::int64_t n = comm.sum(rows.size());
   FinalAssignment result;
 
-  NearestTwo nearest = nearest_two(features, centroids);
-  result.segments = std::move(nearest.nearest);
-  result.distances = nearest.nearest_distance;
+  // The exact inertia and the simplified silhouette need both nearest segments; they are summed
+  // here and the second ones freed at once, so the final assignment holds no more per row than
+  // the fit did.
+  const double max_norm = global_max_row_norm(comm, features);
+  const FixedPointFormat distance_format = FixedPointFormat::for_bound(2 * max_norm, n);
+  const FixedPointFormat squared_format = FixedPointFormat::for_bound(4 * max_norm * max_norm, n);
+  const FixedPointFormat unit_format = FixedPointFormat::for_bound(1.0, n);
+  ExactSum inertia = 0, simplified = 0;
+  {
+    NearestTwo nearest = nearest_two(features, centroids);
+    for (std::size_t i = 0; i < nearest.nearest.size(); ++i) {
+      const double distance = nearest.nearest_distance[i];
+      inertia += squared_format.to_fixed(distance * distance);
+      simplified +=
+          unit_format.to_fixed(simplified_silhouette(distance, nearest.second_distance[i]));
+    }
+    result.segments = std::move(nearest.nearest);
+    result.distances = std::move(nearest.nearest_distance);
+  }
 
   // Segment means from the labels, as scikit-learn's metrics take them.
   std::vector<double> bounds(d, 0.0);
@@ -621,17 +665,6 @@ FinalAssignment assign_and_measure(const Communicator& comm, const FeatureMatrix
     overall_mean[j] = sum_formats[j].to_double(column_total) / static_cast<double>(n);
   }
 
-  const double max_norm = global_max_row_norm(comm, features);
-  const FixedPointFormat distance_format = FixedPointFormat::for_bound(2 * max_norm, n);
-  const FixedPointFormat squared_format = FixedPointFormat::for_bound(4 * max_norm * max_norm, n);
-  const FixedPointFormat unit_format = FixedPointFormat::for_bound(1.0, n);
-
-  ExactSum inertia = 0, simplified = 0;
-  for (std::size_t i = 0; i < result.distances.size(); ++i) {
-    inertia += squared_format.to_fixed(result.distances[i] * result.distances[i]);
-    simplified += unit_format.to_fixed(
-        simplified_silhouette(result.distances[i], nearest.second_distance[i]));
-  }
   DispersionSums dispersion(k);
   accumulate_dispersion(features, result.segments, segment_means, distance_format, squared_format,
                         dispersion);
@@ -673,28 +706,24 @@ FinalAssignment assign_and_measure(const Communicator& comm, const FeatureMatrix
   auto by_key = [](const KeyedRow& a, const KeyedRow& b) {
     return a.key != b.key ? a.key < b.key : a.row < b.row;
   };
-  std::vector<KeyedRow> keys(result.segments.size());
-  for (std::size_t i = 0; i < keys.size(); ++i) {
+  const auto key_of = [&](std::size_t i) {
     const std::int64_t row = rows.begin + static_cast<std::int64_t>(i);
-    keys[i] = {keyed_hash(seed, RandomStream::silhouette_sample, static_cast<std::uint64_t>(row)),
-               row};
-  }
-  std::vector<char> in_sample(keys.size(), 1);
+    return KeyedRow{
+        keyed_hash(seed, RandomStream::silhouette_sample, static_cast<std::uint64_t>(row)), row};
+  };
+  const std::size_t local_rows_count = result.segments.size();
+  std::optional<KeyedRow> threshold;  // the m-th smallest key overall; none when m = n
   if (m < n) {
-    std::vector<KeyedRow> smallest = keys;
-    const std::size_t keep = std::min<std::size_t>(static_cast<std::size_t>(m), smallest.size());
-    std::partial_sort(smallest.begin(), smallest.begin() + static_cast<std::ptrdiff_t>(keep),
-                      smallest.end(), by_key);
-    smallest.resize(keep);
+    const std::vector<KeyedRow> smallest =
+        first_items<KeyedRow>(local_rows_count, static_cast<std::size_t>(m), key_of, by_key);
     std::vector<KeyedRow> all = comm.all_gather(smallest);
     std::nth_element(all.begin(), all.begin() + (m - 1), all.end(), by_key);
-    const KeyedRow threshold = all[static_cast<std::size_t>(m - 1)];
-    for (std::size_t i = 0; i < keys.size(); ++i) in_sample[i] = !by_key(threshold, keys[i]);
+    threshold = all[static_cast<std::size_t>(m - 1)];
   }
   std::vector<float> local_rows;
   std::vector<std::int32_t> local_labels;
-  for (std::size_t i = 0; i < keys.size(); ++i) {
-    if (!in_sample[i]) continue;
+  for (std::size_t i = 0; i < local_rows_count; ++i) {
+    if (threshold && by_key(*threshold, key_of(i))) continue;
     local_labels.push_back(result.segments[i]);
     for (int j = 0; j < d; ++j) local_rows.push_back(features(static_cast<Eigen::Index>(i), j));
   }

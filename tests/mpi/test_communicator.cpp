@@ -4,6 +4,7 @@
 
 #include "microseg/app/segment.hpp"
 #include "microseg/distributed/communicator.hpp"
+#include "microseg/distributed/segmentation.hpp"
 
 using microseg::ExactSum;
 using microseg::distributed::AgreedError;
@@ -105,4 +106,28 @@ TEST_CASE("a configuration broadcast with Boost.Serialization arrives whole on e
   CHECK(config.init == microseg::InitKind::kmeans_plus_plus);
   CHECK(config.tolerance == 1e-7);
   CHECK(config.seed == 123456789012345ULL);
+}
+
+TEST_CASE("check_unique_ids finds duplicates on other ranks in every round") {
+  Communicator comm;
+  // Ids 0 .. 999 split over the ranks, plus three repeats: 17 and 600 on the last rank and 998
+  // on the first; every rank holds more ids than a round carries, so several rounds run.
+  std::vector<std::int64_t> ids;
+  for (std::int64_t id = comm.rank(); id < 1000; id += comm.size()) ids.push_back(id);
+  for (std::int64_t ids_per_round : {std::int64_t{1} << 21, std::int64_t{7}}) {
+    CHECK_NOTHROW(
+        microseg::distributed::check_unique_ids(comm, ids, "customers.h5", ids_per_round));
+    std::vector<std::int64_t> repeated = ids;
+    if (comm.rank() == comm.size() - 1) repeated.insert(repeated.end(), {600, 17});
+    if (comm.rank() == 0) repeated.push_back(998);
+    std::string caught;
+    try {
+      microseg::distributed::check_unique_ids(comm, repeated, "customers.h5", ids_per_round);
+    } catch (const AgreedError& e) {
+      caught = e.what();
+    }
+    CHECK(caught ==
+          "input file 'customers.h5': /customers/id has 3 duplicate customer ids (smallest "
+          "duplicated id: 17); every customer must appear once");
+  }
 }

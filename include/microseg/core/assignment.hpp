@@ -55,6 +55,7 @@ struct LloydSums {
   LloydSums(int k, int d) : sums(static_cast<std::size_t>(k) * d, 0), counts(k, 0) {}
   std::vector<std::int64_t> sums;    ///< k × d, row-major
   std::vector<std::int64_t> counts;  ///< k
+  std::int64_t reassigned = 0;       ///< rows whose label changed in this step
 };
 
 /// ‖x‖² of every row, in float, computed once per run.

@@ -72,18 +72,26 @@ class Communicator {
   }
 
   /// Personalised exchange: per_destination[r] goes to rank r; returns what every rank sent
-  /// here, concatenated in rank order.
+  /// here, concatenated in rank order. Besides the caller's blocks it holds one packed copy to
+  /// send and the result: large exchanges are split into rounds by the caller.
   template <class T>
   std::vector<T> all_to_all(const std::vector<std::vector<T>>& per_destination) const {
     static_assert(std::is_trivially_copyable_v<T>);
-    std::vector<std::vector<char>> bytes(per_destination.size());
+    std::vector<std::size_t> send_bytes(per_destination.size());
+    std::size_t total = 0;
+    for (const auto& block : per_destination) total += block.size();
+    std::vector<T> send;
+    send.reserve(total);
     for (std::size_t r = 0; r < per_destination.size(); ++r) {
-      const char* data = reinterpret_cast<const char*>(per_destination[r].data());
-      bytes[r].assign(data, data + per_destination[r].size() * sizeof(T));
+      send_bytes[r] = per_destination[r].size() * sizeof(T);
+      send.insert(send.end(), per_destination[r].begin(), per_destination[r].end());
     }
-    std::vector<char> received = all_to_all_bytes(bytes);
-    std::vector<T> result(received.size() / sizeof(T));
-    std::copy(received.begin(), received.end(), reinterpret_cast<char*>(result.data()));
+    const std::vector<std::size_t> receive_bytes = exchange_sizes(send_bytes);
+    std::size_t received = 0;
+    for (std::size_t bytes : receive_bytes) received += bytes;
+    std::vector<T> result(received / sizeof(T));
+    all_to_all_bytes(reinterpret_cast<const char*>(send.data()), send_bytes,
+                     reinterpret_cast<char*>(result.data()), receive_bytes);
     return result;
   }
 
@@ -143,7 +151,10 @@ class Communicator {
 
  private:
   std::vector<char> all_gather_bytes(const char* data, std::size_t bytes) const;
-  std::vector<char> all_to_all_bytes(const std::vector<std::vector<char>>& per_destination) const;
+  // What each rank sends here, from what this rank sends to each.
+  std::vector<std::size_t> exchange_sizes(const std::vector<std::size_t>& send_bytes) const;
+  void all_to_all_bytes(const char* send, const std::vector<std::size_t>& send_bytes, char* receive,
+                        const std::vector<std::size_t>& receive_bytes) const;
   void broadcast_bytes(char* data, std::size_t bytes, int root) const;
   // agree()'s wait: unbounded on healthy ranks; bounded on a rank holding `local_error`.
   void wait_for_agreement(std::vector<MPI_Request>& requests,

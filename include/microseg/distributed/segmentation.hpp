@@ -29,9 +29,10 @@ FeatureStatistics feature_statistics(const Communicator& comm, const FeatureMatr
 void check_finite(const Communicator& comm, const CustomerBlock& block, const std::string& path);
 
 /// Fails on every rank, naming the file, the count and the smallest duplicated id, if any
-/// customer id appears twice. Ids are hash-partitioned across ranks; no rank sees all ids.
+/// customer id appears twice. Ids are hash-partitioned across ranks; no rank sees all ids, and
+/// they travel in rounds of at most `ids_per_round` per rank to bound the memory.
 void check_unique_ids(const Communicator& comm, const std::vector<std::int64_t>& ids,
-                      const std::string& path);
+                      const std::string& path, std::int64_t ids_per_round = std::int64_t{1} << 21);
 
 /// The fitted transform of the features, applied in place: log1p where flagged, then scaling.
 struct FittedTransform {
