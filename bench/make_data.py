@@ -11,6 +11,11 @@ import h5py
 import numpy as np
 
 
+def planted_centres(seed, k, d):
+    """The centres the rows are drawn around: the generator's first draw for this seed."""
+    return np.random.default_rng(seed).normal(0, 3, size=(max(k, 2), d)).astype(np.float32)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("output")
@@ -22,6 +27,7 @@ def main():
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     true_centres = rng.normal(0, 3, size=(max(args.k, 2), args.d)).astype(np.float32)
+    assert np.array_equal(true_centres, planted_centres(args.seed, args.k, args.d))
     chunk = 1_000_000
     with h5py.File(args.output, "w") as f:
         g = f.create_group("customers")

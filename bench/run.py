@@ -13,8 +13,11 @@ centroids (bench/make_data.py), then measures in one session:
   - (sizes in --full-fit, by default those with k >= 500) a full fit to convergence at tol 1e-4
     from the same initial centroids: microseg with --lloyd auto (pruned at such k) and plain, on
     2 ranks x 1 thread, against scikit-learn lloyd and elkan, and the ratio to the faster of them;
-  - (first size) k-means|| against scikit-learn's k-means++: seeding time and the inertia after
-    convergence at tol 1e-4.
+  - (first size) k-means|| against scikit-learn's k-means++ over several seeds: seeding time
+    and the inertia after convergence at tol 1e-4 (microseg's Lloyd from both seedings), with
+    the inertia from the planted centres as a reference.
+Every microseg run starts with its input file in the page cache (read once just before), as
+scikit-learn's fit starts with the data in memory.
 The fixed-iteration rows use --lloyd plain: they measure the distance kernel (GFLOP/s count
 2·n·k·d per iteration, which a pruned step does not perform).
 Timings are medians of repeated runs where stated; compare ratios from one run only.
@@ -66,13 +69,72 @@ def parse_log(log):
     return iterations, {k: float(v) for k, v in seconds.items()}, inertia
 
 
-def sklearn(data, init, iterations, tol=0.0, algorithms="lloyd,elkan", kmeanspp=False):
+def sklearn(data, init, iterations, tol=0.0, algorithms="lloyd,elkan", extra=()):
     cmd = [PY, os.path.join(HERE, "sklearn_kmeans.py"), data, init, "--iterations",
-           str(iterations), "--tol", str(tol), "--algorithms", algorithms]
-    if kmeanspp:
-        cmd.append("--kmeanspp")
+           str(iterations), "--tol", str(tol), "--algorithms", algorithms] + list(extra)
     out = sh(cmd).stdout
     return {k: float(v) for k, v in re.findall(r"^(\w+) (\S+)$", out, re.M)}
+
+
+def warm_page_cache(path):
+    """Reads the file once so every microseg run starts as scikit-learn's fit does: with the
+    data in memory (the OS page cache), not behind whatever ran before."""
+    with open(path, "rb") as f:
+        while f.read(1 << 24):
+            pass
+
+
+def seeding_comparison(args, data, init, n, d, k):
+    """k-means|| (microseg, 2 ranks) against scikit-learn's k-means++ (2 threads) over several
+    seeds: seeding time, and the inertia after Lloyd converges (tol 1e-4) from each seeding,
+    always with microseg's Lloyd so only the seeding differs; next to the inertia Lloyd reaches
+    from the planted centres the data were drawn around (a near-optimal reference)."""
+    import h5py
+    from make_data import planted_centres
+
+    seeds = [int(v) for v in args.seeding_seeds.split(",")]
+    converge = ["--scale", "none", "--tol", "1e-4", "--max-iter", 300, "--silhouette-sample",
+                1000, "--k", k, "--input", data]
+    prefix = os.path.join(args.dir, f"kmeanspp-{n}-{d}-{k}")
+    sk = sklearn(data, init, 0, algorithms="",
+                 extra=["--kmeanspp-seeds", args.seeding_seeds, "--centres-prefix", prefix])
+    planted = os.path.join(args.dir, f"planted-{n}-{d}-{k}.h5")
+    with h5py.File(planted, "w") as f:
+        f["centroids"] = planted_centres(1, k, d)[:k].astype("float64")
+    out = os.path.join(args.dir, f"seed-{n}-{d}-{k}")
+    warm_page_cache(data)
+    _, _, _, planted_inertia = converge_from(args, converge + ["--init-centroids", planted], out)
+    print(f"\nseeding at n = {n:,}, d = {d}, k = {k}: microseg k-means|| (2 ranks x 1 thread) "
+          f"against scikit-learn k-means++ (2 threads), then Lloyd to tol 1e-4 (microseg, same "
+          f"for both) from each seeding; Lloyd from the {k} planted centres reaches inertia "
+          f"{planted_inertia:.8g}\n")
+    print("| seed | k-means\\|\\| s | k-means++ s | speed-up | iterations (\\|\\| / ++) | "
+          "inertia after k-means\\|\\| | after k-means++ | \\|\\| / ++ | \\|\\| / planted |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    ratios, speedups, to_planted = [], [], []
+    for seed in seeds:
+        parallel_seconds, parallel_iterations, _, parallel = converge_from(
+            args, converge + ["--init", "kmeans-parallel", "--seed", seed], out)
+        _, pp_iterations, _, plus_plus = converge_from(
+            args, converge + ["--init-centroids", f"{prefix}-{seed}.h5"], out)
+        pp_seconds = sk[f"kmeanspp_seconds_{seed}"]
+        ratios.append(parallel / plus_plus)
+        speedups.append(pp_seconds / max(parallel_seconds, 1e-9))
+        to_planted.append(parallel / planted_inertia)
+        print(f"| {seed} | {parallel_seconds:.2f} | {pp_seconds:.2f} | {speedups[-1]:.1f}x | "
+              f"{parallel_iterations} / {pp_iterations} | {parallel:.8g} | {plus_plus:.8g} | "
+              f"{ratios[-1]:.4f} | {to_planted[-1]:.4f} |")
+    print(f"\nmedians over {len(seeds)} seeds: speed-up {statistics.median(speedups):.1f}x, "
+          f"inertia k-means|| / k-means++ {statistics.median(ratios):.4f} (range "
+          f"{min(ratios):.4f}-{max(ratios):.4f}), k-means|| / planted "
+          f"{statistics.median(to_planted):.4f}")
+
+
+def converge_from(args, options, out):
+    """A microseg fit to convergence on 2 ranks: (seeding s, iterations, end-to-end s, inertia)."""
+    log, wall, _ = microseg(args.build, 2, 1, ["segment", "--output", out] + options)
+    per_iteration, seconds, inertia = parse_log(log)
+    return seconds["init"], len(per_iteration), wall, inertia
 
 
 def full_fit_comparison(args, data, init, n, d, k):
@@ -84,6 +146,7 @@ def full_fit_comparison(args, data, init, n, d, k):
     times = {}
     for step in ("auto", "plain"):
         out = os.path.join(args.dir, f"fit-{n}-{d}-{k}-{step}")
+        warm_page_cache(data)
         log, wall, _ = microseg(args.build, 2, 1, [
             "segment", "--input", data, "--k", k, "--output", out, "--init-centroids", init,
             "--scale", "none", "--max-iter", 300, "--tol", "1e-4", "--silhouette-sample", 1000,
@@ -122,6 +185,8 @@ def main():
                              "convergence (default: every size with k >= 500; 'none' for none)")
     parser.add_argument("--no-seeding", action="store_true",
                         help="skip the k-means|| against k-means++ comparison")
+    parser.add_argument("--seeding-seeds", default="1,2,3,4,5",
+                        help="seeds of the seeding comparison (default 1,2,3,4,5)")
     args = parser.parse_args()
     os.makedirs(args.dir, exist_ok=True)
     peak_out = sh([os.path.join(args.build, "bench", "fma_peak")],
@@ -157,6 +222,7 @@ def main():
         phase_rows = []
         for ranks, threads in ((2, 1), (1, 2), (1, 1)):
             out = os.path.join(args.dir, f"run-{n}-{d}-{k}-{ranks}x{threads}")
+            warm_page_cache(data)
             log, wall, rss = microseg(args.build, ranks, threads, [
                 "segment", "--input", data, "--k", k, "--output", out, "--init-centroids", init,
                 "--scale", "none", "--max-iter", iters, "--tol", 0, "--silhouette-sample", 1000,
@@ -193,19 +259,7 @@ def main():
         if (n, d, k) in full_fit:
             full_fit_comparison(args, data, init, n, d, k)
         if index == 0 and not args.no_seeding:
-            out = os.path.join(args.dir, f"seed-{n}-{d}-{k}")
-            log, wall, _ = microseg(args.build, 2, 1, [
-                "segment", "--input", data, "--k", k, "--output", out, "--scale", "none",
-                "--init", "kmeans-parallel", "--tol", "1e-4", "--max-iter", 300,
-                "--silhouette-sample", 1000])
-            _, seconds, inertia = parse_log(log)
-            sk = sklearn(data, init, 1, algorithms="lloyd", kmeanspp=True)
-            print(f"\nseeding: microseg k-means|| (2 ranks) {seconds['init']:.2f} s, inertia after "
-                  f"convergence {inertia:.8g}; scikit-learn k-means++ (2 threads) "
-                  f"{sk['kmeanspp_seconds']:.2f} s, inertia after convergence "
-                  f"{sk['kmeanspp_converged_inertia']:.8g}; speed-up "
-                  f"{sk['kmeanspp_seconds'] / max(seconds['init'], 1e-9):.1f}x, inertia ratio "
-                  f"{inertia / sk['kmeanspp_converged_inertia']:.4f}")
+            seeding_comparison(args, data, init, n, d, k)
         sys.stdout.flush()
 
 
