@@ -11,7 +11,7 @@
 #include <limits>
 #include <stdexcept>
 
-#include "avx512_transpose.hpp"
+#include "avx512_tile.hpp"
 
 namespace microseg {
 namespace {
@@ -145,22 +145,7 @@ __attribute__((target("avx512f"))) inline __m512 blend_min(__m512 a, __m512 b) {
   return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(b, a, _CMP_LT_OQ), a, b);
 }
 
-constexpr int kTileRows = 32;
-
-// 16 rows given by pointers, columns [jb, jb + 16) ∩ [0, d), transposed into
-// x_by_column[j · kTileRows + half · 16 + r] (as the plain kernel's tile).
-__attribute__((target("avx512f"))) inline void transpose_listed_rows(const float* const* row, int d,
-                                                                     int half, int jb,
-                                                                     float* x_by_column) {
-  const int columns = std::min(16, d - jb);
-  const __mmask16 mask = static_cast<__mmask16>((1u << columns) - 1);
-  __m512 a[16];
-  for (int i = 0; i < 16; ++i) a[i] = _mm512_maskz_loadu_ps(mask, row[half * 16 + i] + jb);
-  detail::transpose_16x16(a);
-  for (int j = 0; j < columns; ++j) {
-    _mm512_store_ps(x_by_column + (jb + j) * kTileRows + half * 16, a[j]);
-  }
-}
+using detail::kTileRows;
 
 // The same as the portable version with the plain kernel's tile: lanes are rows (32 listed
 // rows transposed once), 8 packed centroids per block, and each lane runs the portable
@@ -188,7 +173,7 @@ __attribute__((target("avx512f"))) void group_minima_avx512(const float* base,
       row[r] = base + static_cast<std::size_t>(local_rows[r0 + (r < rows_here ? r : 0)]) * d;
     }
     for (int half = 0; half < 2; ++half) {
-      for (int jb = 0; jb < d; jb += 16) transpose_listed_rows(row, d, half, jb, x_by_column);
+      for (int jb = 0; jb < d; jb += 16) detail::transpose_into_tile(row, d, half, jb, x_by_column);
     }
     __m512 first[2], second[2];
     __m512i first_index[2];
@@ -198,19 +183,9 @@ __attribute__((target("avx512f"))) void group_minima_avx512(const float* base,
     }
     for (int block = begin; block < end; block += B) {
       __m512 acc[2][B];
-      for (int c = 0; c < B; ++c) {
-        acc[0][c] = acc[1][c] = _mm512_set1_ps(layout.packed_norms[block + c]);
-      }
-      const float* coefficients = layout.packed + static_cast<std::size_t>(block) * d;
-      for (int j = 0; j < d; ++j, coefficients += B) {
-        const __m512 x0 = _mm512_load_ps(x_by_column + j * kTileRows);
-        const __m512 x1 = _mm512_load_ps(x_by_column + j * kTileRows + 16);
-        for (int c = 0; c < B; ++c) {
-          const __m512 cj = _mm512_set1_ps(coefficients[c]);
-          acc[0][c] = _mm512_fmadd_ps(x0, cj, acc[0][c]);
-          acc[1][c] = _mm512_fmadd_ps(x1, cj, acc[1][c]);
-        }
-      }
+      detail::tile_kernel_values<B>(x_by_column, d,
+                                    layout.packed + static_cast<std::size_t>(block) * d,
+                                    layout.packed_norms + block, acc);
       for (int c = 0; c < B; ++c) {
         const __m512i index = _mm512_set1_epi32(layout.packed_centroid[block + c]);
         for (int h = 0; h < 2; ++h) {
