@@ -50,8 +50,8 @@ boost::program_options::options_description segment_options() {
        "relative tolerance on the centroid shift (default 1e-4)")  //
       ("lloyd", po::value<std::string>(),
        "auto | plain | pruned: the Lloyd step; pruned skips distances bounds prove useless, "
-       "with identical results (default auto: pruned from k = 96)")  //
-      ("seed", po::value<std::string>(), "random seed (default 0)")  //
+       "with identical results (default auto: pruned when k >= 64 and k x d >= 2048)")  //
+      ("seed", po::value<std::string>(), "random seed (default 0)")                     //
       ("restarts", po::value<std::string>(),
        "seedings + fits to run; the lowest inertia wins (default 1)")  //
       ("silhouette-sample", po::value<std::string>(),

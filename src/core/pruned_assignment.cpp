@@ -264,12 +264,15 @@ LloydStepKind parse_lloyd_step(const std::string& text) {
   throw InputError("option --lloyd: invalid value '" + text + "' (expected auto, plain or pruned)");
 }
 
-LloydStepKind choose_lloyd_step(int k, int /*d*/) {
-  // Measured with bench/lloyd_step_bench (docs/benchmarks.md, "Plain or pruned Lloyd") after
-  // the kernels got faster, in the quietest run (load 1.3): at k = 64 pruned won on clustered
-  // data (1.21x) but lost on unclustered data (0.79x); at k = 96 it won (1.74x) or tied (1.00x);
-  // at k = 128 it won on both (1.93x, 1.36x). Below k = 96 plain is the safe choice.
-  return k >= 96 ? LloydStepKind::pruned : LloydStepKind::plain;
+LloydStepKind choose_lloyd_step(int k, int d) {
+  // Measured with bench/lloyd_step_bench at d = 8, 16, 24, 32, 64, 128 (docs/benchmarks.md, "Plain
+  // or pruned Lloyd"): a plain step costs k·d per row, the bounds' bookkeeping about the same per
+  // row whatever k·d, so the crossover follows k·d. Pruned with k·d >= 2048 and k >= 64 was never
+  // slower than plain on clustered or unclustered data (worst 1.00x at d = 8, k = 256); below
+  // k = 64 it lost on unclustered data even at large d (0.82x at d = 128, k = 16; 0.88x at d =
+  // 64, k = 32), and at k·d = 1536 (d = 24, k = 64) it lost 0.79x there.
+  return k >= 64 && static_cast<std::int64_t>(k) * d >= 2048 ? LloydStepKind::pruned
+                                                             : LloydStepKind::plain;
 }
 
 int pruning_groups(int k) {

@@ -195,9 +195,13 @@ TEST_CASE("the Lloyd step kind parses, prints and is chosen by k") {
   CHECK_THROWS_AS(parse_lloyd_step("elkan"), InputError);
   CHECK(choose_lloyd_step(8, 24) == LloydStepKind::plain);
   CHECK(choose_lloyd_step(1000, 24) == LloydStepKind::pruned);
-  // The measured thresholds (docs/benchmarks.md).
+  // The measured thresholds (docs/benchmarks.md): k·d >= 2048 and k >= 64.
   CHECK(choose_lloyd_step(64, 24) == LloydStepKind::plain);
   CHECK(choose_lloyd_step(96, 24) == LloydStepKind::pruned);
+  CHECK(choose_lloyd_step(64, 32) == LloydStepKind::pruned);
+  CHECK(choose_lloyd_step(128, 8) == LloydStepKind::plain);
+  CHECK(choose_lloyd_step(256, 8) == LloydStepKind::pruned);
+  CHECK(choose_lloyd_step(32, 128) == LloydStepKind::plain);
   CHECK(pruning_groups(128) == 1);
   CHECK(pruning_groups(256) == 2);
   CHECK(pruning_groups(1000) == 4);
