@@ -165,6 +165,18 @@ def full_fit_comparison(args, data, init, n, d, k):
           f"{sk[f'{faster}_seconds'] / times['auto']:.2f}x; microseg plain / auto = "
           f"{times['plain'] / times['auto']:.2f}x (Lloyd phase only; scikit-learn's fit "
           "includes its own input checks)")
+    # The whole run a user starts at this k: k-means|| seeding, then the pruned fit.
+    out = os.path.join(args.dir, f"fit-{n}-{d}-{k}-seeded")
+    warm_page_cache(data)
+    log, wall, _ = microseg(args.build, 2, 1, [
+        "segment", "--input", data, "--k", k, "--output", out, "--init", "kmeans-parallel",
+        "--scale", "none", "--max-iter", 300, "--tol", "1e-4", "--silhouette-sample", 1000])
+    _, seconds, inertia = parse_log(log)
+    iterations = int(re.search(r"after (\d+) iterations", log).group(1))
+    print(f"\nk-means|| at k = {k} in a whole run (2 ranks x 1 thread, --lloyd auto, tol 1e-4): "
+          f"seeding {seconds['init']:.2f} s = {100 * seconds['init'] / wall:.0f} % of the "
+          f"{wall:.2f} s run; Lloyd {seconds['iterate']:.2f} s ({iterations} iterations); "
+          f"inertia {inertia:.8g}")
 
 
 def main():
