@@ -149,25 +149,31 @@ CentroidMatrix init_kmeans_plus_plus(const Communicator& comm, const FeatureMatr
 // Lowers d2[i] to the squared distance from row i to the nearest of `centers`, by the float
 // assignment kernel (‖x‖² + ‖c‖² − 2x·c, the same arithmetic for every row); optionally also
 // returns that nearest centre.
+// Lowers each row's squared distance d2[i] to its nearest of `centers`, and where it drops,
+// nearest[i] becomes that centre's index: `centers` are candidates first .. first + rows - 1 of
+// a growing list. An equal distance keeps the earlier candidate.
 void lower_squared_distances(const FeatureMatrix& features, const std::vector<float>& row_norms,
-                             const CentroidMatrix& centers, std::vector<double>& d2,
-                             std::vector<std::int32_t>* nearest = nullptr) {
+                             const CentroidMatrix& centers, std::int32_t first,
+                             std::vector<double>& d2, std::vector<std::int32_t>& nearest) {
   std::vector<std::int32_t> labels;
   std::vector<float> partial;
   nearest_centroids(features, AssignmentCentroids(centers), active_kernel(), labels, partial);
   for (std::size_t i = 0; i < d2.size(); ++i) {
-    d2[i] = std::min(d2[i], static_cast<double>(std::max(0.0f, row_norms[i] + partial[i])));
+    const double distance = static_cast<double>(std::max(0.0f, row_norms[i] + partial[i]));
+    if (distance < d2[i]) {
+      d2[i] = distance;
+      nearest[i] = first + labels[i];
+    }
   }
-  if (nearest) *nearest = std::move(labels);
 }
 
 CentroidMatrix init_kmeans_parallel(const Communicator& comm, const FeatureMatrix& features,
                                     RowRange rows, int k, std::uint64_t seed) {
   // Bahmani et al.'s k-means|| with Spark's defaults: oversample ℓ = 2k rows per round for 2
   // rounds, weight each candidate by the rows nearest to it, and reduce the ~4k candidates to k
-  // on every rank. Each round and the weighting cost one pass at (new candidates) centroids, so
-  // seeding costs a few Lloyd iterations at most; the reduction's greedy k-means++ with restarts
-  // makes up for the fewer rounds.
+  // on every rank. Each round costs one pass at its new candidates (the weights come from the
+  // nearest candidate those passes track), so seeding costs about two Lloyd iterations at
+  // k = 2ℓ; the reduction's greedy k-means++ with restarts makes up for the fewer rounds.
   constexpr int rounds = 2;
   const double oversampling = 2.0 * k;
   const int d = static_cast<int>(features.cols());
@@ -179,7 +185,10 @@ CentroidMatrix init_kmeans_parallel(const Communicator& comm, const FeatureMatri
   std::vector<double> candidates = broadcast_row(comm, features, rows, owners, first);
   std::vector<double> d2(static_cast<std::size_t>(rows.size()),
                          std::numeric_limits<double>::infinity());
-  lower_squared_distances(features, row_norms, to_centroid_matrix(candidates, d), d2);
+  // Each row's nearest candidate so far, kept up to date round by round: the weights then need
+  // no pass over every candidate at the end (at k = 1000 that pass was a third of the seeding).
+  std::vector<std::int32_t> nearest(d2.size(), 0);
+  lower_squared_distances(features, row_norms, to_centroid_matrix(candidates, d), 0, d2, nearest);
 
   for (int round = 1; round <= rounds; ++round) {
     double local_max = 0;
@@ -199,15 +208,13 @@ CentroidMatrix init_kmeans_parallel(const Communicator& comm, const FeatureMatri
     // Rank order is global row order, so the candidate list is the same for any rank count.
     std::vector<double> round_candidates = comm.all_gather(sampled);
     if (round_candidates.empty()) continue;
-    if (round < rounds) {  // the last round's distances are not needed
-      lower_squared_distances(features, row_norms, to_centroid_matrix(round_candidates, d), d2);
-    }
+    const auto first_new = static_cast<std::int32_t>(candidates.size() / d);
+    lower_squared_distances(features, row_norms, to_centroid_matrix(round_candidates, d), first_new,
+                            d2, nearest);
     candidates.insert(candidates.end(), round_candidates.begin(), round_candidates.end());
   }
 
   const CentroidMatrix candidate_matrix = to_centroid_matrix(candidates, d);
-  std::vector<std::int32_t> nearest;
-  lower_squared_distances(features, row_norms, candidate_matrix, d2, &nearest);
   std::vector<std::int64_t> counts(static_cast<std::size_t>(candidate_matrix.rows()), 0);
   for (std::int32_t c : nearest) ++counts[c];
   comm.sum_in_place(counts);
@@ -220,8 +227,6 @@ CentroidMatrix init_kmeans_parallel(const Communicator& comm, const FeatureMatri
   return best_weighted_kmeans_plus_plus(candidate_matrix, weights, k, seed, 30, restarts);
 }
 
-// Rows farthest from their centroids, best first: (squared distance descending, global row
-// ascending), the same order for any rank count.
 // The first `keep` of `count` items in the strict total order `before`, item i being
 // item_of(i), in order; a bounded heap holds O(keep) items, never one per row.
 template <class Item, class ItemOf, class Before>
@@ -243,6 +248,8 @@ std::vector<Item> first_items(std::size_t count, std::size_t keep, ItemOf item_o
   return heap;
 }
 
+// Rows farthest from their centroids, best first: (squared distance descending, global row
+// ascending), the same order for any rank count.
 struct FarRow {
   float squared_distance;
   std::int64_t global_row;
