@@ -1,5 +1,6 @@
 #include "microseg/core/profile.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -43,21 +44,36 @@ void accumulate_profile_sums(const FeatureMatrix& scaled, const std::vector<std:
                              const ScalingModel& model,
                              const std::vector<FixedPointFormat>& formats, ProfileSums& sums) {
   check_inputs(scaled, labels, model, formats, sums, "accumulate_profile_sums");
-  const int d = sums.d;
-  const std::size_t population = static_cast<std::size_t>(sums.k) * d;
+  const int k = sums.k, d = sums.d;
+  // This call's rows by segment first; the population row is then their fold, which is exact
+  // (integer sums, min and max), so each value is converted and added once, not twice.
+  const std::size_t cells = static_cast<std::size_t>(k) * d;
+  std::vector<ExactSum> segment_sums(cells, 0);
+  std::vector<double> segment_min(cells, std::numeric_limits<double>::infinity());
+  std::vector<double> segment_max(cells, -std::numeric_limits<double>::infinity());
+  std::vector<std::int64_t> segment_counts(k, 0);
   for (Eigen::Index i = 0; i < scaled.rows(); ++i) {
     const std::size_t segment = static_cast<std::size_t>(labels[i]) * d;
     for (int j = 0; j < d; ++j) {
       const double x = model.inverse(j, scaled(i, j));
-      const ExactSum term = formats[j].to_fixed(x);
-      for (std::size_t at : {segment + j, population + j}) {
-        sums.sums[at] += term;
-        if (x < sums.min[at]) sums.min[at] = x;
-        if (x > sums.max[at]) sums.max[at] = x;
+      segment_sums[segment + j] += formats[j].to_fixed(x);
+      segment_min[segment + j] = std::min(segment_min[segment + j], x);
+      segment_max[segment + j] = std::max(segment_max[segment + j], x);
+    }
+    ++segment_counts[labels[i]];
+  }
+  const std::size_t population = cells;
+  for (int s = 0; s < k; ++s) {
+    for (int j = 0; j < d; ++j) {
+      const std::size_t cell = static_cast<std::size_t>(s) * d + j;
+      for (std::size_t at : {cell, population + j}) {
+        sums.sums[at] += segment_sums[cell];
+        sums.min[at] = std::min(sums.min[at], segment_min[cell]);
+        sums.max[at] = std::max(sums.max[at], segment_max[cell]);
       }
     }
-    ++sums.counts[labels[i]];
-    ++sums.counts[sums.k];
+    sums.counts[s] += segment_counts[s];
+    sums.counts[k] += segment_counts[s];
   }
 }
 

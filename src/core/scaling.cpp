@@ -86,14 +86,12 @@ ScalingModel ScalingModel::from_statistics(ScaleKind kind, std::vector<char> log
   return model;
 }
 
-double ScalingModel::inverse(std::size_t feature, double scaled) const {
-  const double transformed = scaled * scale.at(feature) + offset.at(feature);
-  return feature < log1p.size() && log1p[feature] != 0 ? std::expm1(transformed) : transformed;
-}
-
 void apply_log1p(FeatureMatrix& features, const std::vector<char>& log1p,
                  const std::vector<std::string>& names, const std::vector<std::int64_t>& ids) {
   const Eigen::Index n = features.rows(), d = features.cols();
+  bool any_flagged = false;
+  for (Eigen::Index j = 0; j < d; ++j) any_flagged = any_flagged || flagged(log1p, j);
+  if (!any_flagged) return;  // two passes over every value for nothing otherwise
   // Validate everything first so a rejected block is left untouched.
   for (Eigen::Index i = 0; i < n; ++i) {
     for (Eigen::Index j = 0; j < d; ++j) {

@@ -4,6 +4,7 @@
 ///
 /// Statistics are fitted across ranks by the distributed layer from the local pieces below;
 /// this file only holds the per-rank arithmetic.
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -34,7 +35,12 @@ struct ScalingModel {
   /// scale 1. Robust: offset = median, scale = upper − lower quartile.
   static ScalingModel from_statistics(ScaleKind kind, std::vector<char> log1p,
                                       const FeatureStatistics& stats);
-  double inverse(std::size_t feature, double scaled) const;
+  /// The original value of a scaled one (feature < scale.size(); inline: it runs per value in
+  /// the profile passes).
+  double inverse(std::size_t feature, double scaled) const {
+    const double transformed = scaled * scale[feature] + offset[feature];
+    return feature < log1p.size() && log1p[feature] != 0 ? std::expm1(transformed) : transformed;
+  }
 };
 
 /// Applies log1p in place to the flagged columns. Throws InputError naming the feature and the
