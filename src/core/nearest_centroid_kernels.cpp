@@ -14,6 +14,7 @@ namespace microseg::kernels {
 namespace {
 
 constexpr int kLanes = 16;  // centroids per block; AssignmentCentroids pads k to a multiple
+constexpr int kMaxFloatScaleColumns = 1024;  // accumulate_fixed_avx512's float path, on the stack
 
 // Per-lane minima to one answer: the smallest value, then the lowest index holding it.
 inline void reduce_lanes(const float* values, const std::int32_t* indices, std::int32_t& nearest,
@@ -319,11 +320,43 @@ void accumulate_fixed_portable(const float* rows, std::int64_t n, int d, const s
   }
 }
 
-// Eight features at a time, the last group masked: no scalar tail per row. vcvttpd2qq truncates
-// as the scalar cast does (and gives the same 2^63 pattern out of range).
+// Eight features at a time: x · 2^e in float (exact: e is a power-of-two scale, and the bounds
+// keep the product far from float overflow) truncated straight to int64 by vcvttps2qq, which
+// gives the scalar cast's result, 2^63 pattern out of range included. Full groups use unmasked
+// loads and stores (masked stores are slow on some AVX-512 cores); only the last group is
+// masked. `float_scales` are the scales as floats, or null when one is outside float's range.
 __attribute__((target("avx512f,avx512dq"))) void accumulate_fixed_avx512(
     const float* rows, std::int64_t n, int d, const std::int32_t* labels, const double* scales,
     std::int64_t* sums, std::int64_t* counts) {
+  float float_scales[kMaxFloatScaleColumns];
+  bool as_float = d <= kMaxFloatScaleColumns;
+  for (int j = 0; j < d && as_float; ++j) {
+    as_float = scales[j] >= 0x1p-126 && scales[j] <= 0x1p126;
+    float_scales[j] = static_cast<float>(scales[j]);
+  }
+  const int full = d / 8 * 8;
+  const __mmask8 tail = static_cast<__mmask8>((1u << (d - full)) - 1);
+  if (as_float) {
+    for (std::int64_t i = 0; i < n; ++i) {
+      const float* x = rows + i * d;
+      std::int64_t* segment = sums + static_cast<std::size_t>(labels[i]) * d;
+      for (int j = 0; j < full; j += 8) {
+        const __m512i fixed = _mm512_cvttps_epi64(
+            _mm256_mul_ps(_mm256_loadu_ps(x + j), _mm256_loadu_ps(float_scales + j)));
+        _mm512_storeu_si512(segment + j, _mm512_add_epi64(_mm512_loadu_si512(segment + j), fixed));
+      }
+      if (tail) {
+        const __m512i fixed =
+            _mm512_cvttps_epi64(_mm256_mul_ps(_mm256_maskz_loadu_ps(tail, x + full),
+                                              _mm256_maskz_loadu_ps(tail, float_scales + full)));
+        const __m512i total =
+            _mm512_add_epi64(_mm512_maskz_loadu_epi64(tail, segment + full), fixed);
+        _mm512_mask_storeu_epi64(segment + full, tail, total);
+      }
+      ++counts[labels[i]];
+    }
+    return;
+  }
   for (std::int64_t i = 0; i < n; ++i) {
     const float* x = rows + i * d;
     std::int64_t* segment = sums + static_cast<std::size_t>(labels[i]) * d;

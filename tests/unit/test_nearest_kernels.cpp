@@ -155,6 +155,37 @@ TEST_CASE("the Lloyd sums are the row-by-row sums of to_fixed, at widths around 
   }
 }
 
+TEST_CASE("the Lloyd sums stay exact when a scale is outside float's range") {
+  // The AVX-512 accumulation multiplies in float when every scale fits a float, else in double:
+  // features of magnitude 1e-32 need scales near 2^160. Both give the row-by-row to_fixed sums.
+  for (double magnitude : {1e-32, 1e-3, 1e25}) {  // scales about 2^158, 2^62 and 2^-31
+    const int d = 11, k = 4;
+    FeatureMatrix rows = random_rows(203, d, 7);
+    rows *= static_cast<float>(magnitude);
+    const CentroidMatrix centroids = rows.topRows(k).cast<double>();
+    const AssignmentCentroids layout(centroids);
+    std::vector<FixedPointFormat64> formats;
+    for (int j = 0; j < d; ++j) {
+      formats.push_back(FixedPointFormat64::for_bound(10 * magnitude, 203));
+    }
+    std::vector<std::int32_t> labels;
+    std::vector<float> distances;
+    LloydSums sums(k, d);
+    assign_and_accumulate(rows, row_squared_norms(rows), layout, formats, labels, distances, sums);
+    LloydSums expected(k, d);
+    for (Eigen::Index i = 0; i < rows.rows(); ++i) {
+      for (int j = 0; j < d; ++j) {
+        expected.sums[static_cast<std::size_t>(labels[i]) * d + j] +=
+            formats[j].to_fixed(rows(i, j));
+      }
+      ++expected.counts[labels[i]];
+    }
+    INFO("magnitude " << magnitude << ", kernel " << to_string(active_kernel()));
+    CHECK(sums.sums == expected.sums);
+    CHECK(sums.counts == expected.counts);
+  }
+}
+
 TEST_CASE("nearest_two follows the scalar first/second scan of the kernel values") {
   // Oracle: every kernel value by the portable per-lane sequence, then nearest_two's documented
   // scan (a strictly smaller value takes the first place; otherwise the second place if strictly
