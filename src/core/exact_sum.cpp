@@ -42,4 +42,38 @@ FixedPointFormat64 FixedPointFormat64::for_bound(double max_abs_term, std::int64
   return FixedPointFormat64(std::ldexp(1.0, exponent));
 }
 
+void FloatExactSum::add(const float* terms, std::size_t count) {
+  // Four sets of bins, one per term in turn: runs of equal exponents (the usual case) would
+  // otherwise wait on the previous addition to the same bin.
+  constexpr int kSets = 4, kBins = 2 * kExponents;
+  std::vector<std::int64_t> sets(static_cast<std::size_t>(kSets) * kBins, 0);
+  std::size_t i = 0;
+  for (; i + kSets <= count; i += kSets) {
+    for (int s = 0; s < kSets; ++s) {
+      std::uint32_t bits;
+      std::memcpy(&bits, terms + i + s, sizeof bits);
+      sets[static_cast<std::size_t>(s) * kBins + bin_of(bits)] += significand_of(bits);
+    }
+  }
+  for (; i < count; ++i) add(terms[i]);
+  for (int s = 0; s < kSets; ++s) {
+    for (int b = 0; b < kBins; ++b) bins[b] += sets[static_cast<std::size_t>(s) * kBins + b];
+  }
+}
+
+double FloatExactSum::total() const {
+  double total = 0;
+  for (int sign = 0; sign < 2; ++sign) {
+    if (bins[sign * kExponents + 255] != 0) return std::numeric_limits<double>::quiet_NaN();
+  }
+  // Smallest exponents first, each exponent's two signs netted as integers first (exact, so
+  // equal and opposite terms cancel before any rounding); a term with biased exponent E >= 1 is
+  // significand · 2^(E-150), a subnormal one significand · 2^-149.
+  for (int exponent = 0; exponent < 255; ++exponent) {
+    const std::int64_t net = bins[exponent] - bins[kExponents + exponent];
+    if (net != 0) total += std::ldexp(static_cast<double>(net), std::max(exponent, 1) - 150);
+  }
+  return total;
+}
+
 }  // namespace microseg

@@ -457,8 +457,6 @@ LloydOutcome lloyd_iterations(
   }
   std::vector<FixedPointFormat64> formats;
   for (double bound : bounds) formats.push_back(FixedPointFormat64::for_bound(bound, n));
-  const double max_norm = global_max_row_norm(comm, features);
-  const FixedPointFormat inertia_format = FixedPointFormat::for_bound(4 * max_norm * max_norm, n);
   const double tolerance = settings.tolerance * settings.mean_variance;
 
   const std::vector<float> row_norms = row_squared_norms(features);
@@ -481,17 +479,26 @@ LloydOutcome lloyd_iterations(
       assign_and_accumulate(features, row_norms, AssignmentCentroids(outcome.centroids), formats,
                             labels, squared_distances, sums);
     }
-    comm.sum_in_place(sums.sums);
-    comm.sum_in_place(sums.counts);
+    // The inertia is summed exactly per float exponent (a few integer operations per row), and
+    // everything integer crosses the ranks in one allreduce: sums, counts, reassigned, inertia.
+    FloatExactSum inertia_sum;
+    inertia_sum.add(squared_distances.data(), squared_distances.size());
+    std::vector<std::int64_t> reduced = std::move(sums.sums);
+    const std::size_t counts_at = reduced.size();
+    reduced.insert(reduced.end(), sums.counts.begin(), sums.counts.end());
+    reduced.push_back(sums.reassigned);
+    reduced.insert(reduced.end(), inertia_sum.bins.begin(), inertia_sum.bins.end());
+    comm.sum_in_place(reduced);
+    const auto counts_end = reduced.begin() + static_cast<std::ptrdiff_t>(counts_at + k);
+    std::copy(counts_end + 1, reduced.end(), inertia_sum.bins.begin());
+    const double inertia = inertia_sum.total();
+    const std::int64_t reassigned = *counts_end;
+    sums.counts.assign(reduced.begin() + static_cast<std::ptrdiff_t>(counts_at), counts_end);
+    reduced.resize(counts_at);
+    sums.sums = std::move(reduced);
     CentroidMatrix updated = centroids_from_sums(sums, formats, outcome.centroids);
     reseed_empty_segments(comm, features, rows, squared_distances, sums.counts, updated);
 
-    ExactSum local_inertia = 0;
-    for (float squared_distance : squared_distances) {
-      local_inertia += inertia_format.to_fixed(squared_distance);
-    }
-    const double inertia = inertia_format.to_double(comm.sum(local_inertia));
-    const std::int64_t reassigned = comm.sum(sums.reassigned);
     const double shift = total_squared_shift(outcome.centroids, updated);
     outcome.centroids = std::move(updated);
     outcome.iterations = iteration;

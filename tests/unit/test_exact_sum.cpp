@@ -10,6 +10,7 @@
 using microseg::ExactSum;
 using microseg::FixedPointFormat;
 using microseg::FixedPointFormat64;
+using microseg::FloatExactSum;
 
 namespace {
 
@@ -186,4 +187,50 @@ TEST_CASE("FixedPointFormat::to_fixed equals the truncated ldexp for any double 
     CHECK((format.to_fixed(-0.0) == 0));
     CHECK((format.to_fixed(bound) == static_cast<ExactSum>(std::ldexp(bound, format.exponent()))));
   }
+}
+
+TEST_CASE("FloatExactSum is exact and independent of order and splitting", "[exact_sum]") {
+  std::mt19937 generator(11);
+  std::uniform_real_distribution<float> exponent(-10.0f, 10.0f);
+  std::vector<float> terms(100003);
+  for (float& term : terms) term = std::exp2(exponent(generator)) * (generator() % 3 == 0 ? -1 : 1);
+
+  FloatExactSum whole;
+  whole.add(terms.data(), terms.size());
+  // Reference: every term is a multiple of 2^-34 below 2^11 in magnitude, so the sum is exact in
+  // 128-bit integers on that grid.
+  ExactSum reference = 0;
+  for (float term : terms) reference += static_cast<ExactSum>(std::ldexp(double{term}, 34));
+  const double expected = std::ldexp(static_cast<double>(reference), -34);
+  CHECK(whole.total() == Approx(expected).epsilon(1e-15));
+
+  // Any order, any split into parts (ranks, threads), term by term or in bulk: the same bins.
+  std::shuffle(terms.begin(), terms.end(), generator);
+  FloatExactSum parts[3];
+  parts[0].add(terms.data(), 40000);
+  for (std::size_t i = 40000; i < 40007; ++i) parts[1].add(terms[i]);
+  parts[2].add(terms.data() + 40007, terms.size() - 40007);
+  FloatExactSum combined;
+  for (const FloatExactSum& part : parts) {
+    for (std::size_t b = 0; b < combined.bins.size(); ++b) combined.bins[b] += part.bins[b];
+  }
+  CHECK(combined.bins == whole.bins);
+  CHECK(combined.total() == whole.total());
+}
+
+TEST_CASE("FloatExactSum cancels exactly and handles subnormals and NaN", "[exact_sum]") {
+  FloatExactSum cancelling;
+  for (float term : {1e30f, 3.5f, -1e30f, 1e-30f, -3.5f}) cancelling.add(term);
+  CHECK(cancelling.total() == double{1e-30f});  // a double sum would have lost 1e-30 to 1e30
+
+  FloatExactSum subnormal;
+  const float smallest = std::numeric_limits<float>::denorm_min();
+  for (int i = 0; i < 3; ++i) subnormal.add(smallest);
+  subnormal.add(0.0f);
+  CHECK(subnormal.total() == std::ldexp(3.0, -149));
+
+  FloatExactSum invalid;
+  invalid.add(1.0f);
+  invalid.add(std::numeric_limits<float>::quiet_NaN());
+  CHECK(std::isnan(invalid.total()));
 }

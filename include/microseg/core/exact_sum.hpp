@@ -7,6 +7,7 @@
 /// thread count. The grid is chosen from a bound on |term| and on the number of terms, so the
 /// total cannot overflow and the rounding error is below bound · terms · 2^-100 for ExactSum.
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -65,6 +66,33 @@ class FixedPointFormat64 {
  private:
   explicit FixedPointFormat64(double scale) : scale_(scale) {}
   double scale_ = 1.0;  // a power of two, so term * scale_ is exact
+};
+
+/// The exact sum of float terms without a grid or a bound: one integer sum of the 24-bit
+/// significands per binary exponent and sign. Adding a term is a few integer operations, bins
+/// from different ranks or threads add exactly (sum the `bins` vectors element-wise), and
+/// total() is a fixed function of the bins, so equal bins give the same double everywhere.
+/// Exact for fewer than 2^39 terms; a NaN or infinite term makes the total NaN.
+class FloatExactSum {
+ public:
+  static constexpr int kExponents = 256;
+  /// bins[sign · 256 + biased exponent] = Σ significands of the terms with that sign and exponent
+  std::vector<std::int64_t> bins = std::vector<std::int64_t>(2 * kExponents, 0);
+
+  void add(float term) {
+    std::uint32_t bits;
+    std::memcpy(&bits, &term, sizeof bits);
+    bins[bin_of(bits)] += significand_of(bits);
+  }
+  /// The same as add() for each term, faster for many.
+  void add(const float* terms, std::size_t count);
+  double total() const;
+
+  static int bin_of(std::uint32_t bits) { return static_cast<int>(bits >> 23); }
+  static std::int64_t significand_of(std::uint32_t bits) {
+    const std::uint32_t fraction = bits & 0x7fffffu;
+    return ((bits >> 23) & 0xffu) != 0 ? (fraction | 0x800000u) : fraction;  // subnormal: no 1
+  }
 };
 
 }  // namespace microseg
