@@ -664,7 +664,9 @@ FinalAssignment assign_and_measure(const Communicator& comm, const FeatureMatrix
   for (int s = 0; s < k; ++s) {
     if (counts[s] == 0) {
       comm.agree("segment " + std::to_string(s) + " of k = " + std::to_string(k) +
-                 " is empty after fitting: the data has fewer than k distinct customers");
+                 " has no customers nearest to its final centroid: the data has fewer than k "
+                 "distinct customers, or the fit stopped at --max-iter long before converging "
+                 "(raise --max-iter)");
     }
   }
   CentroidMatrix segment_means(k, d);
