@@ -280,14 +280,13 @@ double weighted_potential(const CentroidMatrix& candidates, const std::vector<do
   return potential;
 }
 
-CentroidMatrix best_weighted_kmeans_plus_plus(const CentroidMatrix& candidates,
-                                              const std::vector<double>& weights, int k,
-                                              std::uint64_t seed, int lloyd_iterations,
-                                              int restarts) {
-  CentroidMatrix best;
-  double best_potential = std::numeric_limits<double>::infinity();
-  for (int restart = 0; restart < std::max(1, restarts); ++restart) {
-    // Restart 0 uses the seed itself, so one restart equals weighted_kmeans_plus_plus.
+WeightedSeeding best_weighted_kmeans_plus_plus(const CentroidMatrix& candidates,
+                                               const std::vector<double>& weights, int k,
+                                               std::uint64_t seed, int lloyd_iterations,
+                                               int restarts, int first_restart, int restart_step) {
+  WeightedSeeding best;
+  for (int restart = first_restart; restart < std::max(1, restarts);
+       restart += std::max(1, restart_step)) {
     const std::uint64_t restart_seed =
         restart == 0 ? seed
                      : keyed_hash(seed, RandomStream::local_kmeans, static_cast<std::uint64_t>(k),
@@ -295,9 +294,8 @@ CentroidMatrix best_weighted_kmeans_plus_plus(const CentroidMatrix& candidates,
     CentroidMatrix centers =
         weighted_kmeans_plus_plus(candidates, weights, k, restart_seed, lloyd_iterations);
     const double potential = weighted_potential(candidates, weights, centers);
-    if (restart == 0 || potential < best_potential) {
-      best_potential = potential;
-      best = std::move(centers);
+    if (best.restart < 0 || potential < best.potential) {
+      best = {std::move(centers), potential, restart};
     }
   }
   return best;

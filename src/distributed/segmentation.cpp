@@ -224,7 +224,31 @@ CentroidMatrix init_kmeans_parallel(const Communicator& comm, const FeatureMatri
   // true segments. Restarts shrink as k × candidates grows, to bound its cost.
   const double work = static_cast<double>(k) * static_cast<double>(candidate_matrix.rows());
   const int restarts = static_cast<int>(std::clamp(2e7 / std::max(work, 1.0), 1.0, 10.0));
-  return best_weighted_kmeans_plus_plus(candidate_matrix, weights, k, seed, 30, restarts);
+  // The restarts are shared out, rank r running r, r + P, …; the lowest potential (then the
+  // earliest restart) wins, the same choice one rank running them all would make.
+  WeightedSeeding mine = best_weighted_kmeans_plus_plus(candidate_matrix, weights, k, seed, 30,
+                                                        restarts, comm.rank(), comm.size());
+  struct Offer {
+    double potential;
+    int restart;
+  };
+  const std::vector<Offer> offers = comm.all_gather(std::vector<Offer>{
+      {mine.restart < 0 ? std::numeric_limits<double>::infinity() : mine.potential, mine.restart}});
+  int owner = -1;
+  for (int r = 0; r < comm.size(); ++r) {
+    const Offer& offer = offers[static_cast<std::size_t>(r)];
+    if (offer.restart < 0) continue;
+    const Offer* best = owner < 0 ? nullptr : &offers[static_cast<std::size_t>(owner)];
+    if (!best || offer.potential < best->potential ||
+        (offer.potential == best->potential && offer.restart < best->restart)) {
+      owner = r;
+    }
+  }
+  std::vector<double> centers;
+  if (comm.rank() == owner)
+    centers.assign(mine.centers.data(), mine.centers.data() + mine.centers.size());
+  comm.broadcast(centers, owner);
+  return to_centroid_matrix(centers, d);
 }
 
 // The first `keep` of `count` items in the strict total order `before`, item i being

@@ -35,11 +35,23 @@ CentroidMatrix weighted_kmeans_plus_plus(const CentroidMatrix& candidates,
 double weighted_potential(const CentroidMatrix& candidates, const std::vector<double>& weights,
                           const CentroidMatrix& centers);
 
-/// The reduction step of k-means|| run `restarts` times with different draws; returns the
-/// centres of lowest weighted potential (ties to the earliest restart).
-CentroidMatrix best_weighted_kmeans_plus_plus(const CentroidMatrix& candidates,
-                                              const std::vector<double>& weights, int k,
-                                              std::uint64_t seed, int lloyd_iterations,
-                                              int restarts);
+/// The best of several runs of the reduction step.
+struct WeightedSeeding {
+  CentroidMatrix centers;
+  double potential = 0;  ///< weighted_potential of the centres
+  int restart = -1;      ///< which restart they came from; -1 when no restart ran
+};
+
+/// The reduction step of k-means|| run for restarts first_restart, first_restart + step, … below
+/// `restarts`, each with its own draws (restart 0 with `seed` itself, so one restart equals
+/// weighted_kmeans_plus_plus); returns the centres of lowest weighted potential, ties to the
+/// earliest restart. A restart's result does not depend on which others run, so the restarts
+/// can be shared out (the distributed layer gives each rank every P-th) and the best of the
+/// bests is the best of all.
+WeightedSeeding best_weighted_kmeans_plus_plus(const CentroidMatrix& candidates,
+                                               const std::vector<double>& weights, int k,
+                                               std::uint64_t seed, int lloyd_iterations,
+                                               int restarts, int first_restart = 0,
+                                               int restart_step = 1);
 
 }  // namespace microseg
