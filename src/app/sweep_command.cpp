@@ -338,6 +338,26 @@ io::SweepModel fit_and_measure(const distributed::Communicator& comm, const Swee
 
 }  // namespace
 
+io::RunManifest sweep_manifest(const std::string& command, const std::string& output,
+                               const io::SweepTable& table, const std::string& input,
+                               const io::TextFields& fingerprint, const io::TextFields& extra) {
+  io::RunManifest manifest;
+  manifest.command = command;
+  manifest.outputs = {(fs::path(output) / "sweep.csv").string(),
+                      (fs::path(output) / "sweep.h5").string()};
+  for (const SweepRow& row : table.rows) {
+    manifest.outputs.push_back(io::sweep_model_path(output, row.k));
+  }
+  manifest.input = input;
+  manifest.input_fingerprint = fingerprint;
+  for (const auto& [name, value] : table.settings) {
+    const auto* text = std::get_if<std::string>(&value);
+    manifest.configuration.emplace_back(name, text ? *text : value_text(value));
+  }
+  manifest.configuration.insert(manifest.configuration.end(), extra.begin(), extra.end());
+  return manifest;
+}
+
 std::vector<int> parse_k_values(const std::string& text) {
   const auto fail = [&](const std::string& why) -> InputError {
     return InputError("option --k: '" + text + "' " + why);
@@ -586,29 +606,20 @@ void run_sweep(const distributed::Communicator& comm, const SweepConfig& config,
   table.recommendation = recommend_k(rows);
   table.rule = recommendation_rule();
   table.settings = settings;
+  table.content_digest = customers.content_digest;
   comm.run_agreed([&] {
     if (root) io::write_sweep_table(config.output, table);
   });
   remove_run_manifest(comm, config.output);
-  io::RunManifest manifest;
-  manifest.command = "sweep";
-  manifest.outputs = {(fs::path(config.output) / "sweep.csv").string(),
-                      (fs::path(config.output) / "sweep.h5").string()};
-  for (const SweepRow& row : rows) {
-    manifest.outputs.push_back(io::sweep_model_path(config.output, row.k));
-  }
-  manifest.input = config.input;
-  manifest.input_fingerprint = input_fingerprint(config.input, input.schema.rows,
-                                                 input.feature_names, customers.content_digest);
-  for (const auto& [name, value] : settings) {
-    const auto* text = std::get_if<std::string>(&value);
-    manifest.configuration.emplace_back(name, text ? *text : value_text(value));
-  }
-  manifest.configuration.emplace_back("k", config.k_text);
+  io::TextFields extra{{"k", config.k_text}};
   if (config.tasks > 1) {
-    manifest.configuration.emplace_back(
-        "task", std::to_string(config.task) + "/" + std::to_string(config.tasks));
+    extra.emplace_back("task", std::to_string(config.task) + "/" + std::to_string(config.tasks));
   }
+  const io::RunManifest manifest =
+      sweep_manifest("sweep", config.output, table, config.input,
+                     input_fingerprint(config.input, input.schema.rows, input.feature_names,
+                                       customers.content_digest),
+                     extra);
   write_run_manifest(comm, config.output, manifest);
   if (root) {
     print_table(log, rows);

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "microseg/app/option_reader.hpp"
+#include "microseg/app/provenance.hpp"
 #include "microseg/app/sweep.hpp"
 #include "microseg/io/segments_file.hpp"
 #include "microseg/io/sweep_file.hpp"
@@ -49,9 +50,15 @@ io::SweepTable merge_parts(const SweepMergeConfig& config, std::vector<PartModel
     const io::SweepTable table = io::read_sweep_table(part);
     if (owner.empty()) {
       merged.settings = table.settings;
+      merged.content_digest = table.content_digest;
     } else if (const auto difference = settings_difference(merged.settings, table.settings)) {
       throw InputError("sweep part '" + part + "' comes from a sweep with other settings than '" +
                        config.parts.front() + "': " + *difference);
+    } else if (table.content_digest != merged.content_digest) {
+      throw InputError("sweep part '" + part + "' was fitted on other input data than '" +
+                       config.parts.front() + "': content digest '" + table.content_digest +
+                       "' there, '" + merged.content_digest +
+                       "' here (the input file changed between the tasks)");
     }
     for (const SweepRow& row : table.rows) {
       if (const auto previous = owner.find(row.k); previous != owner.end()) {
@@ -100,14 +107,35 @@ io::SweepTable merge_parts(const SweepMergeConfig& config, std::vector<PartModel
   return merged;
 }
 
+// The merged directory's manifest: the parts' input (they agree on it: same settings, same
+// content digest) and the merge's own options after the sweep's settings.
+io::RunManifest merged_manifest(const SweepMergeConfig& config, const io::SweepTable& table) {
+  std::string input;
+  std::int64_t customers = 0;
+  std::string features;
+  for (const auto& [name, value] : table.settings) {
+    if (name == "input") input = std::get<std::string>(value);
+    if (name == "customers") customers = std::get<std::int64_t>(value);
+    if (name == "features") features = std::get<std::string>(value);
+  }
+  std::string parts;
+  for (const std::string& part : config.parts) parts += (parts.empty() ? "" : ",") + part;
+  return sweep_manifest("sweep-merge", config.output, table, input,
+                        {{"file", input},
+                         {"customers", std::to_string(customers)},
+                         {"features", features},
+                         {"content_digest", table.content_digest}},
+                        {{"k", config.k_text}, {"parts", parts}});
+}
+
 }  // namespace
 
 std::string sweep_merge_usage() {
   std::ostringstream text;
   text << "usage: microseg sweep-merge --parts DIR1,DIR2,... --output DIR [--k 2:64[:STEP]]\n\n"
           "Joins the shares of a sweep run as a Slurm job array ('microseg sweep --task I/T') into "
-          "one sweep\ndirectory: the same sweep.csv, sweep.h5 and models/ as one 'microseg sweep' "
-          "over every k.\n\n"
+          "one sweep\ndirectory: the same sweep.csv, sweep.h5, models/ and manifest.json as one "
+          "'microseg sweep'\nover every k.\n\n"
        << sweep_merge_options()
        << "  --config arg              INI job file (key = value; the command line wins)\n";
   return text.str();
@@ -136,10 +164,12 @@ void run_sweep_merge(const distributed::Communicator& comm, const SweepMergeConf
                      std::ostream& log) {
   // Small files only: rank 0 does the work, the other ranks wait for its outcome.
   std::optional<std::string> error;
+  io::RunManifest manifest;
   if (comm.is_root()) {
     try {
       std::vector<PartModel> models;
       const io::SweepTable table = merge_parts(config, models, log);
+      manifest = merged_manifest(config, table);
       io::ensure_writable_directory(config.output);
       for (const PartModel& part : models) {
         // Rewritten rather than copied: the same atomic write as the sweep's own.
@@ -155,12 +185,15 @@ void run_sweep_merge(const distributed::Communicator& comm, const SweepMergeConf
       if (r.runner_up_k > 0) log << "runner-up: " << r.runner_up_reason << "\n";
       log << "outputs: " << (fs::path(config.output) / "sweep.csv").string() << ", "
           << (fs::path(config.output) / "sweep.h5").string() << ", "
-          << (fs::path(config.output) / "models").string() << "/\n";
+          << (fs::path(config.output) / "models").string() << "/, "
+          << (fs::path(config.output) / "manifest.json").string() << "\n";
     } catch (const std::exception& e) {
       error = e.what();
     }
   }
   comm.agree(error);
+  remove_run_manifest(comm, config.output);
+  write_run_manifest(comm, config.output, manifest);
 }
 
 }  // namespace microseg::app

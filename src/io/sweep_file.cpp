@@ -512,6 +512,7 @@ void write_sweep_table(const std::string& directory, const SweepTable& table) {
     w.attribute(root, "runner_up_k", table.recommendation.runner_up_k);
     w.attribute(root, "runner_up_reason", table.recommendation.runner_up_reason);
     w.attribute(root, "recommendation_rule", table.rule);
+    w.attribute(root, "input_content_digest", table.content_digest);
     w.attribute(root, "version_microseg", std::string(MICROSEG_VERSION));
     {
       DatatypeHandle file_type = row_type(true), memory_type = row_type(false);
@@ -549,6 +550,9 @@ SweepTable read_sweep_table(const std::string& directory) {
   table.recommendation.runner_up_k = r.integer(root, "/", "runner_up_k");
   table.recommendation.runner_up_reason = r.text(root, "/", "runner_up_reason");
   table.rule = r.text(root, "/", "recommendation_rule");
+  if (H5Aexists(root, "input_content_digest") > 0) {
+    table.content_digest = r.text(root, "/", "input_content_digest");
+  }
   {
     DatatypeHandle memory_type = row_type(false);
     table.rows = r.read<SweepRow>("sweep", memory_type.get(), {r.length("sweep")});

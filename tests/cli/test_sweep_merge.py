@@ -1,7 +1,9 @@
 """A sweep split over tasks (`microseg sweep --task I/T`, as a Slurm job array runs it) and joined
 by `microseg sweep-merge` gives the same sweep directory as one `microseg sweep` over every k:
 the same table, recommendation and models, and a merged sweep can be promoted."""
+import json
 import os
+import shutil
 import sys
 import unittest
 
@@ -9,7 +11,7 @@ import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from microseg_run import run, temp_dir  # noqa: E402
+from microseg_run import manifest_problems, run, temp_dir  # noqa: E402
 
 
 def text(path):
@@ -77,6 +79,43 @@ class SweepMerge(unittest.TestCase):
                 outputs[name] = (f["assignments/segment"][...], f["centroids/original"][...])
         for a, b in zip(outputs["merged"], outputs["whole"]):
             np.testing.assert_array_equal(a, b)
+
+    def test_the_merged_directory_has_a_manifest_checked_by_sha256sum(self):
+        # Its own merge: another test merges into self.merged again, without --k.
+        out = os.path.join(self.dir, "merged-for-manifest")
+        run(2, "sweep-merge", "--parts", ",".join(self.parts), "--k", "2:9", "--output", out)
+        self.assertEqual(manifest_problems(out, "sweep-merge"), [])
+        with open(os.path.join(out, "manifest.json")) as f:
+            merged = json.load(f)
+        with open(os.path.join(self.whole, "manifest.json")) as f:
+            whole = json.load(f)
+        # The same input, recognised by its content, as the sweep that ran every k.
+        self.assertEqual(merged["input"]["fingerprint"]["content_digest"],
+                         whole["input"]["fingerprint"]["content_digest"])
+        for key in ("customers", "features"):
+            self.assertEqual(merged["input"]["fingerprint"][key], whole["input"]["fingerprint"][key])
+        self.assertEqual(merged["configuration"]["parts"], ",".join(self.parts))
+        self.assertEqual(merged["configuration"]["k"], "2:9")
+
+    def test_parts_fitted_on_changed_data_are_refused(self):
+        # Same path, same shape, one value changed between two tasks: the settings agree, the
+        # content digest does not.
+        data = os.path.join(self.dir, "changing.h5")
+        shutil.copy(self.data, data)
+        first = os.path.join(self.dir, "changing", "0")
+        run(1, "sweep", "--input", data, "--k", "2:5", "--task", "0/2", "--output", first, *OPTIONS)
+        with h5py.File(data, "r+") as f:
+            features = f["customers/features"]
+            features[7, 0] = features[7, 0] + 1.0
+        second = os.path.join(self.dir, "changing", "1")
+        run(1, "sweep", "--input", data, "--k", "2:5", "--task", "1/2", "--output", second,
+            *OPTIONS)
+        out = os.path.join(self.dir, "changing", "merged")
+        result = run(1, "sweep-merge", "--parts", f"{first},{second}", "--output", out, check=False)
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertIn(f"sweep part '{second}' was fitted on other input data than '{first}'",
+                      result.stderr)
+        self.assertFalse(os.path.exists(os.path.join(out, "sweep.h5")))
 
     def test_merging_again_gives_the_same_directory(self):
         before = text(os.path.join(self.merged, "sweep.csv"))

@@ -15,6 +15,8 @@
 #include "microseg/core/result.hpp"
 #include "microseg/core/scaling.hpp"
 #include "microseg/distributed/communicator.hpp"
+#include "microseg/io/run_manifest.hpp"
+#include "microseg/io/sweep_file.hpp"
 
 namespace microseg::app {
 
@@ -72,6 +74,13 @@ void run_sweep(const distributed::Communicator& comm, const SweepConfig& config,
 void sweep_command(const distributed::Communicator& comm,
                    const std::vector<std::string>& arguments);
 
+/// The manifest of a sweep directory `output` (docs/file-format.md, "manifest.json"): sweep.csv,
+/// sweep.h5 and the model of every row of `table`, the input with its fingerprint, and the
+/// table's settings followed by `extra` as the configuration. For `sweep` and `sweep-merge`.
+io::RunManifest sweep_manifest(const std::string& command, const std::string& output,
+                               const io::SweepTable& table, const std::string& input,
+                               const io::TextFields& fingerprint, const io::TextFields& extra);
+
 struct SweepMergeConfig {
   std::vector<std::string> parts;  ///< sweep directories, each a finished share of the sweep
   std::string output;
@@ -86,9 +95,10 @@ struct SweepMergeConfig {
 
 std::string sweep_merge_usage();
 SweepMergeConfig parse_sweep_merge_options(const std::vector<std::string>& arguments);
-/// Rank 0 checks that the parts are finished sweeps with the same settings and no k twice (and
-/// cover --k when given), copies their model files into the output and writes the table of every
-/// k with its recommendation: the same files `microseg sweep` over all k would have written.
+/// Rank 0 checks that the parts are finished sweeps with the same settings, the same input
+/// content digest and no k twice (and cover --k when given), copies their model files into the
+/// output and writes the table of every k with its recommendation and the manifest: the same
+/// files `microseg sweep` over all k would have written.
 void run_sweep_merge(const distributed::Communicator& comm, const SweepMergeConfig& config,
                      std::ostream& log);
 void sweep_merge_command(const distributed::Communicator& comm,

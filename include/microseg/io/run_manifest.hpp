@@ -11,7 +11,7 @@ namespace microseg::io {
 using TextFields = std::vector<std::pair<std::string, std::string>>;
 
 struct RunManifest {
-  std::string command;               ///< segment, promote, assign or sweep
+  std::string command;               ///< segment, promote, assign, sweep or sweep-merge
   std::vector<std::string> outputs;  ///< the files the run wrote, as paths
   std::string input;                 ///< the customer table read
   TextFields input_fingerprint;

@@ -63,6 +63,9 @@ struct SweepTable {
   KRecommendation recommendation;
   std::string rule;        ///< recommendation_rule() when written
   RunAttributes settings;  ///< as in the model files
+  /// The input's content digest (docs/architecture.md, "Fingerprints"); empty in tables written
+  /// before it was recorded.
+  std::string content_digest;
 };
 
 /// Writes `directory/sweep.csv` and `directory/sweep.h5` atomically (sweep.h5 last).
