@@ -128,61 +128,53 @@ TEST_CASE("Lloyd sums and labels are the same for any thread count") {
   omp_set_num_threads(1);
 }
 
+namespace {
+
+// assign_and_accumulate's sums and counts against the row-by-row sums of to_fixed.
+void check_sums_are_row_by_row(const FeatureMatrix& rows, const CentroidMatrix& centroids,
+                               const std::vector<FixedPointFormat64>& formats) {
+  const int k = static_cast<int>(centroids.rows()), d = static_cast<int>(rows.cols());
+  std::vector<std::int32_t> labels;
+  std::vector<float> distances;
+  LloydSums sums(k, d);
+  assign_and_accumulate(rows, row_squared_norms(rows), AssignmentCentroids(centroids), formats,
+                        labels, distances, sums);
+  LloydSums expected(k, d);
+  for (Eigen::Index i = 0; i < rows.rows(); ++i) {
+    for (int j = 0; j < d; ++j) {
+      expected.sums[static_cast<std::size_t>(labels[i]) * d + j] += formats[j].to_fixed(rows(i, j));
+    }
+    ++expected.counts[labels[i]];
+  }
+  INFO("kernel " << to_string(active_kernel()));
+  CHECK(sums.sums == expected.sums);
+  CHECK(sums.counts == expected.counts);
+}
+
+}  // namespace
+
 TEST_CASE("the Lloyd sums are the row-by-row sums of to_fixed, at widths around 8 features") {
   // The AVX-512 accumulation converts 8 features at a time with a masked last group.
   for (int d : {1, 7, 8, 9, 13, 24}) {
-    const int k = 5;
+    INFO("d = " << d);
     const FeatureMatrix rows = random_rows(301, d, 50 + d);
-    const CentroidMatrix centroids = random_rows(k, d, 60 + d).cast<double>();
-    const AssignmentCentroids layout(centroids);
     std::vector<FixedPointFormat64> formats;
     for (int j = 0; j < d; ++j) formats.push_back(FixedPointFormat64::for_bound(9.0 + j, 301));
-    std::vector<std::int32_t> labels;
-    std::vector<float> distances;
-    LloydSums sums(k, d);
-    assign_and_accumulate(rows, row_squared_norms(rows), layout, formats, labels, distances, sums);
-    LloydSums expected(k, d);
-    for (Eigen::Index i = 0; i < rows.rows(); ++i) {
-      for (int j = 0; j < d; ++j) {
-        expected.sums[static_cast<std::size_t>(labels[i]) * d + j] +=
-            formats[j].to_fixed(rows(i, j));
-      }
-      ++expected.counts[labels[i]];
-    }
-    INFO("d = " << d << ", kernel " << to_string(active_kernel()));
-    CHECK(sums.sums == expected.sums);
-    CHECK(sums.counts == expected.counts);
+    check_sums_are_row_by_row(rows, random_rows(5, d, 60 + d).cast<double>(), formats);
   }
 }
 
 TEST_CASE("the Lloyd sums stay exact when a scale is outside float's range") {
   // The AVX-512 accumulation multiplies in float when every scale fits a float, else in double:
-  // features of magnitude 1e-32 need scales near 2^160. Both give the row-by-row to_fixed sums.
+  // features of magnitude 1e-32 need scales near 2^158. Both give the row-by-row to_fixed sums.
   for (double magnitude : {1e-32, 1e-3, 1e25}) {  // scales about 2^158, 2^62 and 2^-31
-    const int d = 11, k = 4;
+    INFO("magnitude " << magnitude);
+    const int d = 11;
     FeatureMatrix rows = random_rows(203, d, 7);
     rows *= static_cast<float>(magnitude);
-    const CentroidMatrix centroids = rows.topRows(k).cast<double>();
-    const AssignmentCentroids layout(centroids);
-    std::vector<FixedPointFormat64> formats;
-    for (int j = 0; j < d; ++j) {
-      formats.push_back(FixedPointFormat64::for_bound(10 * magnitude, 203));
-    }
-    std::vector<std::int32_t> labels;
-    std::vector<float> distances;
-    LloydSums sums(k, d);
-    assign_and_accumulate(rows, row_squared_norms(rows), layout, formats, labels, distances, sums);
-    LloydSums expected(k, d);
-    for (Eigen::Index i = 0; i < rows.rows(); ++i) {
-      for (int j = 0; j < d; ++j) {
-        expected.sums[static_cast<std::size_t>(labels[i]) * d + j] +=
-            formats[j].to_fixed(rows(i, j));
-      }
-      ++expected.counts[labels[i]];
-    }
-    INFO("magnitude " << magnitude << ", kernel " << to_string(active_kernel()));
-    CHECK(sums.sums == expected.sums);
-    CHECK(sums.counts == expected.counts);
+    const std::vector<FixedPointFormat64> formats(
+        d, FixedPointFormat64::for_bound(10 * magnitude, 203));
+    check_sums_are_row_by_row(rows, rows.topRows(4).cast<double>(), formats);
   }
 }
 
