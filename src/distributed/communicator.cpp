@@ -79,6 +79,19 @@ void Communicator::sum_in_place(std::vector<std::int64_t>& values) const {
   }
 }
 
+void Communicator::sum_in_place(std::initializer_list<std::vector<std::int64_t>*> parts) const {
+  std::vector<std::int64_t> packed;
+  for (const std::vector<std::int64_t>* part : parts) {
+    packed.insert(packed.end(), part->begin(), part->end());
+  }
+  sum_in_place(packed);
+  auto next = packed.begin();
+  for (std::vector<std::int64_t>* part : parts) {
+    std::copy(next, next + static_cast<std::ptrdiff_t>(part->size()), part->begin());
+    next += static_cast<std::ptrdiff_t>(part->size());
+  }
+}
+
 std::int64_t Communicator::sum(std::int64_t value) const {
   MPI_Allreduce(MPI_IN_PLACE, &value, 1, MPI_INT64_T, MPI_SUM, comm_);
   return value;

@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "microseg/core/random.hpp"
+#include "microseg/distributed/order_statistics.hpp"
 
 namespace microseg::distributed {
 namespace {
@@ -118,28 +119,8 @@ std::vector<QuintileThresholds> distributed_quintile_thresholds(
     for (int s = 0; s < quintile_threshold_count; ++s)
       target[m * quintile_threshold_count + s] = ranks[s];
   }
-  std::vector<std::int64_t> counts(searches);
-  while (true) {
-    bool open = false;
-    for (std::size_t i = 0; i < searches; ++i) open = open || low[i] < high[i];
-    if (!open) break;
-    for (std::size_t i = 0; i < searches; ++i) {
-      const std::uint64_t middle = low[i] + (high[i] - low[i]) / 2;
-      const auto& sorted = keys[i / quintile_threshold_count];
-      counts[i] = static_cast<std::int64_t>(std::upper_bound(sorted.begin(), sorted.end(), middle) -
-                                            sorted.begin());
-    }
-    comm.sum_in_place(counts);
-    for (std::size_t i = 0; i < searches; ++i) {
-      if (low[i] >= high[i]) continue;
-      const std::uint64_t middle = low[i] + (high[i] - low[i]) / 2;
-      if (counts[i] >= target[i]) {
-        high[i] = middle;
-      } else {
-        low[i] = middle + 1;
-      }
-    }
-  }
+  low = smallest_keys_reaching(comm, keys, quintile_threshold_count, std::move(low),
+                               std::move(high), target);
   std::vector<QuintileThresholds> thresholds(metric_count);
   for (std::size_t m = 0; m < metric_count; ++m) {
     for (int s = 0; s < quintile_threshold_count; ++s) {

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "microseg/distributed/order_statistics.hpp"
+
 namespace microseg::distributed {
 namespace {
 
@@ -104,28 +106,7 @@ std::vector<std::vector<double>> column_quantiles(const Communicator& comm,
       if (counts[j] == 0) low[i] = high[i], low[i + 1] = high[i + 1];
     }
   }
-  std::vector<std::int64_t> below(searches);
-  while (true) {
-    bool open = false;
-    for (std::size_t i = 0; i < searches; ++i) open = open || low[i] < high[i];
-    if (!open) break;
-    for (std::size_t i = 0; i < searches; ++i) {
-      const std::uint32_t middle = low[i] + (high[i] - low[i]) / 2;
-      const auto& sorted = keys[i / per_column];
-      below[i] = static_cast<std::int64_t>(std::upper_bound(sorted.begin(), sorted.end(), middle) -
-                                           sorted.begin());
-    }
-    comm.sum_in_place(below);
-    for (std::size_t i = 0; i < searches; ++i) {
-      if (low[i] >= high[i]) continue;
-      const std::uint32_t middle = low[i] + (high[i] - low[i]) / 2;
-      if (below[i] >= target[i]) {
-        high[i] = middle;
-      } else {
-        low[i] = middle + 1;
-      }
-    }
-  }
+  low = smallest_keys_reaching(comm, keys, per_column, std::move(low), std::move(high), target);
   std::vector<std::vector<double>> quantiles(d, std::vector<double>(levels.size()));
   for (std::size_t j = 0; j < d; ++j) {
     for (std::size_t l = 0; l < levels.size(); ++l) {

@@ -507,19 +507,9 @@ LloydOutcome lloyd_iterations(
     // everything integer crosses the ranks in one allreduce: sums, counts, reassigned, inertia.
     FloatExactSum inertia_sum;
     inertia_sum.add(squared_distances.data(), squared_distances.size());
-    std::vector<std::int64_t> reduced = std::move(sums.sums);
-    const std::size_t counts_at = reduced.size();
-    reduced.insert(reduced.end(), sums.counts.begin(), sums.counts.end());
-    reduced.push_back(sums.reassigned);
-    reduced.insert(reduced.end(), inertia_sum.bins.begin(), inertia_sum.bins.end());
-    comm.sum_in_place(reduced);
-    const auto counts_end = reduced.begin() + static_cast<std::ptrdiff_t>(counts_at + k);
-    std::copy(counts_end + 1, reduced.end(), inertia_sum.bins.begin());
+    std::vector<std::int64_t> reassigned{sums.reassigned};
+    comm.sum_in_place({&sums.sums, &sums.counts, &reassigned, &inertia_sum.bins});
     const double inertia = inertia_sum.total();
-    const std::int64_t reassigned = *counts_end;
-    sums.counts.assign(reduced.begin() + static_cast<std::ptrdiff_t>(counts_at), counts_end);
-    reduced.resize(counts_at);
-    sums.sums = std::move(reduced);
     CentroidMatrix updated = centroids_from_sums(sums, formats, outcome.centroids);
     reseed_empty_segments(comm, features, rows, squared_distances, sums.counts, updated);
 
@@ -529,8 +519,8 @@ LloydOutcome lloyd_iterations(
     outcome.inertia = inertia;
     if (on_iteration) {
       on_iteration({iteration, inertia,
-                    settings.mean_variance > 0 ? shift / settings.mean_variance : shift, reassigned,
-                    seconds_since(start)});
+                    settings.mean_variance > 0 ? shift / settings.mean_variance : shift,
+                    reassigned[0], seconds_since(start)});
     }
     maybe_inject_failure(comm, "iteration");
     // Unchanged labels give unchanged centroids (shift 0), so the shift test alone decides; it

@@ -11,6 +11,7 @@
 #include <boost/archive/binary_oarchive.hpp>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -45,6 +46,8 @@ class Communicator {
   /// Element-wise exact sums, in place, on every rank.
   void sum_in_place(std::vector<ExactSum>& values) const;
   void sum_in_place(std::vector<std::int64_t>& values) const;
+  /// Element-wise sums of several vectors in one allreduce (one latency, not one per vector).
+  void sum_in_place(std::initializer_list<std::vector<std::int64_t>*> parts) const;
   std::int64_t sum(std::int64_t value) const;
   ExactSum sum(ExactSum value) const;
   /// Σ of `value` over the ranks below this one (0 on rank 0).
