@@ -19,7 +19,7 @@ import pandas as pd
 from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from microseg_run import read_table, run, temp_dir, write_matrix  # noqa: E402
+from microseg_run import read_planted, read_table, run, temp_dir, write_matrix  # noqa: E402
 
 CUSTOMERS = 8000
 SEGMENTS = 6
@@ -64,6 +64,20 @@ def planted_to_segment(planted, segments):
     return mapping
 
 
+def first_quarter(d, customers, seed):
+    """DIR/q1.h5 with 5 well separated planted segments (generated with `seed`) and its run
+    DIR/run1 (k = 5, seed 3, 2 ranks): (ids, x, names, planted, run1, segment_of)."""
+    first = os.path.join(d, "q1.h5")
+    run(2, "generate", "--customers", customers, "--segments", 5, "--separation", 12, "--seed",
+        seed, "--output", first)
+    ids, x, names = read_table(first)
+    planted = read_planted(first)
+    run1 = os.path.join(d, "run1")
+    run(2, "segment", "--input", first, "--k", 5, "--seed", 3, "--output", run1)
+    segment_of = planted_to_segment(planted, assignments(run1)["segment"].to_numpy())
+    return ids, x, names, planted, run1, segment_of
+
+
 def write_table(path, ids, features, names, planted):
     write_matrix(path, ids, features, names, dtype=np.float32)
     with h5py.File(path, "a") as f:
@@ -78,8 +92,7 @@ class MigrationBetweenTwoRuns(unittest.TestCase):
         run(2, "generate", "--customers", CUSTOMERS, "--segments", SEGMENTS, "--separation", 12,
             "--seed", 5, "--output", cls.first)
         ids, x, names = read_table(cls.first)
-        with h5py.File(cls.first, "r") as f:
-            planted = f["customers/planted_segment"][...]
+        planted = read_planted(cls.first)
         cls.names = names
 
         # Run 1 at 3 ranks (and again at 1 rank, for a previous run made on another rank count).
@@ -273,15 +286,7 @@ class FreshAndRetiredIds(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         d = cls.dir = temp_dir()
-        first = os.path.join(d, "q1.h5")
-        run(2, "generate", "--customers", 5000, "--segments", 5, "--separation", 12, "--seed", 6,
-            "--output", first)
-        ids, x, names = read_table(first)
-        with h5py.File(first, "r") as f:
-            planted = f["customers/planted_segment"][...]
-        cls.run1 = os.path.join(d, "run1")
-        run(2, "segment", "--input", first, "--k", 5, "--seed", 3, "--output", cls.run1)
-        cls.segment_of = planted_to_segment(planted, assignments(cls.run1)["segment"].to_numpy())
+        ids, x, names, planted, cls.run1, cls.segment_of = first_quarter(d, 5000, 6)
         gone = planted == 4
         cls.gone_id = cls.segment_of[4]
         without = os.path.join(d, "q2.h5")
@@ -341,15 +346,7 @@ class MatchDistanceCutoff(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         d = cls.dir = temp_dir()
-        first = os.path.join(d, "q1.h5")
-        run(2, "generate", "--customers", 4000, "--segments", 5, "--separation", 12, "--seed", 9,
-            "--output", first)
-        ids, x, names = read_table(first)
-        with h5py.File(first, "r") as f:
-            planted = f["customers/planted_segment"][...]
-        cls.run1 = os.path.join(d, "run1")
-        run(2, "segment", "--input", first, "--k", 5, "--seed", 3, "--output", cls.run1)
-        cls.segment_of = planted_to_segment(planted, assignments(cls.run1)["segment"].to_numpy())
+        ids, x, names, planted, cls.run1, cls.segment_of = first_quarter(d, 4000, 9)
         moved = planted == 2
         x2 = x.copy()
         for name in ("age", "novelty_seeking"):

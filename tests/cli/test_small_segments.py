@@ -11,7 +11,7 @@ import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from microseg_run import read_table, run, temp_dir, write_matrix  # noqa: E402
+from microseg_run import read_planted, read_table, run, temp_dir, write_matrix  # noqa: E402
 
 TINY = 30
 
@@ -36,8 +36,7 @@ class SmallSegments(unittest.TestCase):
         run(2, "generate", "--customers", 3000, "--segments", 4, "--separation", 10, "--seed", 3,
             "--output", base)
         ids, x, names = read_table(base)
-        with h5py.File(base, "r") as f:
-            planted = f["customers/planted_segment"][...]
+        planted = read_planted(base)
         rng = np.random.default_rng(1)
         # Customers like those of planted segment 0, but far off on three features.
         tiny = x[rng.choice(np.flatnonzero(planted == 0), TINY)].copy()

@@ -206,12 +206,16 @@ class Sweep(unittest.TestCase):
                 "--seed", SEED, "--silhouette-sample", 800, "--output", out)
             self.assertEqual(text(os.path.join(out, "sweep.csv")), reference, ranks)
 
+    def sweep_on_two_ranks(self, out):
+        """The mpiexec command line of the class's sweep (k = 2:8) into `out`, for Popen."""
+        return [MPIEXEC, "--oversubscribe", "--bind-to", "none", "-n", "2", MICROSEG, "sweep",
+                "--input", self.data, "--k", "2:8", "--restarts", str(RESTARTS), "--seed",
+                str(SEED), "--silhouette-sample", "800", "--output", out]
+
     def test_a_killed_sweep_resumes_with_only_the_unfinished_k(self):
         out = os.path.join(self.dir, "killed")
         models = os.path.join(out, "models")
-        cmd = [MPIEXEC, "--oversubscribe", "--bind-to", "none", "-n", "2", MICROSEG, "sweep",
-               "--input", self.data, "--k", "2:8", "--restarts", str(RESTARTS), "--seed",
-               str(SEED), "--silhouette-sample", "800", "--output", out]
+        cmd = self.sweep_on_two_ranks(out)
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 start_new_session=True)
         deadline = time.time() + 60
@@ -241,9 +245,7 @@ class Sweep(unittest.TestCase):
         # iterations are slowed (rank 0 sleeps 100 ms in each) so the signal lands mid-sweep.
         out = os.path.join(self.dir, "signalled")
         models = os.path.join(out, "models")
-        cmd = [MPIEXEC, "--oversubscribe", "--bind-to", "none", "-n", "2", MICROSEG, "sweep",
-               "--input", self.data, "--k", "2:8", "--restarts", str(RESTARTS), "--seed",
-               str(SEED), "--silhouette-sample", "800", "--output", out]
+        cmd = self.sweep_on_two_ranks(out)
         env = dict(os.environ, MICROSEG_INJECT_FAILURE="0:iteration:stall")
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 env=env, start_new_session=True)

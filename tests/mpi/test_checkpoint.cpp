@@ -8,6 +8,7 @@
 #include "microseg/core/synthetic.hpp"
 #include "microseg/distributed/segmentation.hpp"
 #include "microseg/io/checkpoint_file.hpp"
+#include "scaled_synthetic.hpp"
 
 using namespace microseg;
 using distributed::Communicator;
@@ -22,11 +23,9 @@ struct Fixture {
 
   Fixture() {
     const SyntheticSpec spec{3001, 6, 1.5, 21};
-    rows = distributed::block_of_rows(spec.customers, comm.rank(), comm.size());
-    SyntheticBlock synthetic = generate_synthetic_block(spec, rows);
-    block = CustomerBlock{rows, synthetic.ids, synthetic.features, synthetic_feature_names()};
-    auto transform = distributed::fit_and_apply_transform(
-        comm, block, ScaleKind::zscore, std::vector<char>(block.feature_names.size(), 0));
+    auto [scaled_block, transform] = test_support::scaled_synthetic(comm, spec);
+    block = std::move(scaled_block);
+    rows = block.rows;
     settings.k = 9;
     settings.max_iterations = 40;
     settings.tolerance = 0;
@@ -63,7 +62,9 @@ TEST_CASE("a fit interrupted at any iteration and resumed from its checkpoint fi
   for (int stop_at : {1, 4, 9, 15, 30}) {
     int seen = 0;
     distributed::FitControl control;
-    control.stop_requested = [&] { return ++seen == stop_at && f.comm.rank() == f.comm.size() - 1; };
+    control.stop_requested = [&] {
+      return ++seen == stop_at && f.comm.rank() == f.comm.size() - 1;
+    };
     control.write_checkpoint = [&](const FitCheckpoint& checkpoint) {
       io::write_checkpoint(path, f.comm.native(), {"config", "input", checkpoint});
     };

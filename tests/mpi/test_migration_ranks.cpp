@@ -23,6 +23,7 @@
 #include "microseg/distributed/small_segments.hpp"
 #include "microseg/io/run_model.hpp"
 #include "microseg/io/segments_file.hpp"
+#include "scaled_synthetic.hpp"
 
 using namespace microseg;
 using distributed::Communicator;
@@ -332,11 +333,8 @@ TEST_CASE("small segments merge the same way on any rank count") {
     std::size_t merges = 0;
   };
   const auto results = on_every_group_size<Merged>([&](const Communicator& comm) {
-    const RowRange rows = distributed::block_of_rows(spec.customers, comm.rank(), comm.size());
-    SyntheticBlock synthetic = generate_synthetic_block(spec, rows);
-    CustomerBlock block{rows, synthetic.ids, synthetic.features, synthetic_feature_names()};
-    distributed::fit_and_apply_transform(comm, block, ScaleKind::zscore,
-                                         std::vector<char>(block.feature_names.size(), 0));
+    const CustomerBlock block = test_support::scaled_synthetic(comm, spec).block;
+    const RowRange rows = block.rows;
     // Six centres for three planted segments: some come out small and are merged.
     const CentroidMatrix initial = distributed::initial_centroids(comm, block.features, rows, 6,
                                                                   InitKind::kmeans_plus_plus, 5);

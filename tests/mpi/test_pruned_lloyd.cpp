@@ -11,6 +11,7 @@
 
 #include "microseg/core/synthetic.hpp"
 #include "microseg/distributed/segmentation.hpp"
+#include "scaled_synthetic.hpp"
 
 using namespace microseg;
 using distributed::Communicator;
@@ -25,11 +26,8 @@ struct Fit {
 Fit fit_on(MPI_Comm group, LloydStepKind step, int threads, int k) {
   Communicator comm(group);
   const SyntheticSpec spec{2003, 6, 2.0, 21};
-  const RowRange rows = distributed::block_of_rows(spec.customers, comm.rank(), comm.size());
-  SyntheticBlock synthetic = generate_synthetic_block(spec, rows);
-  CustomerBlock block{rows, synthetic.ids, synthetic.features, synthetic_feature_names()};
-  auto transform = distributed::fit_and_apply_transform(
-      comm, block, ScaleKind::zscore, std::vector<char>(block.feature_names.size(), 0));
+  auto [block, transform] = test_support::scaled_synthetic(comm, spec);
+  const RowRange rows = block.rows;
   // A grid of half units: ties and duplicates. (A plain loop: Eigen's AVX-512 round() trips
   // GCC 12's -Wmaybe-uninitialized.)
   for (Eigen::Index i = 0; i < block.features.size(); ++i) {

@@ -7,6 +7,7 @@
 
 #include "microseg/core/synthetic.hpp"
 #include "microseg/distributed/segmentation.hpp"
+#include "scaled_synthetic.hpp"
 
 using namespace microseg;
 using distributed::Communicator;
@@ -43,12 +44,10 @@ std::vector<T> gather_to_root(MPI_Comm comm, const std::vector<T>& local) {
 
 GlobalResult segment_on(MPI_Comm group, const SyntheticSpec& spec, int k, InitKind init) {
   Communicator comm(group);
-  const RowRange rows = distributed::block_of_rows(spec.customers, comm.rank(), comm.size());
-  SyntheticBlock synthetic = generate_synthetic_block(spec, rows);
-  CustomerBlock block{rows, synthetic.ids, synthetic.features, synthetic_feature_names()};
-  std::vector<char> log1p(block.feature_names.size(), 0);
+  std::vector<char> log1p(synthetic_feature_names().size(), 0);
   log1p[1] = 1;  // income
-  auto transform = distributed::fit_and_apply_transform(comm, block, ScaleKind::zscore, log1p);
+  auto [block, transform] = test_support::scaled_synthetic(comm, spec, log1p);
+  const RowRange rows = block.rows;
   GlobalResult result;
   result.initial = distributed::initial_centroids(comm, block.features, rows, k, init, 99);
   distributed::LloydSettings settings;
@@ -124,11 +123,8 @@ TEST_CASE("a rank with no rows takes part in every stage") {
   // Fewer customers than ranks: some ranks hold nothing, and the run still completes.
   Communicator comm;
   const SyntheticSpec spec{3, 2, 4.0, 5};
-  const RowRange rows = distributed::block_of_rows(spec.customers, comm.rank(), comm.size());
-  SyntheticBlock synthetic = generate_synthetic_block(spec, rows);
-  CustomerBlock block{rows, synthetic.ids, synthetic.features, synthetic_feature_names()};
-  auto transform = distributed::fit_and_apply_transform(
-      comm, block, ScaleKind::zscore, std::vector<char>(block.feature_names.size(), 0));
+  auto [block, transform] = test_support::scaled_synthetic(comm, spec);
+  const RowRange rows = block.rows;
   auto initial =
       distributed::initial_centroids(comm, block.features, rows, 2, InitKind::kmeans_parallel, 1);
   distributed::LloydSettings settings;

@@ -62,6 +62,12 @@ def write_matrix(path, ids, features, names, dtype=np.float64):
         d.attrs["feature_names"] = np.array(names, dtype=h5py.string_dtype())
 
 
+def read_planted(path):
+    """The planted segment of every customer of a table written by `microseg generate`."""
+    with h5py.File(path, "r") as f:
+        return f["customers/planted_segment"][...]
+
+
 def read_table(path):
     """(ids, features float64 n × d, names) of a customer table in either layout."""
     with h5py.File(path, "r") as f:
