@@ -725,6 +725,18 @@ void write_segmentation(const std::string& directory, MPI_Comm comm,
         }
         write_doubles(fg, flows_at, "drift", f.drift, {u});
       }
+      // One column of a table whose rows are spread over the ranks: this rank's `count` rows
+      // from global row `offset`, `total` in all.
+      const auto write_spread_column = [&](hid_t group, const std::string& group_at,
+                                           const char* name, hid_t file_type, hid_t memory_type,
+                                           hsize_t total, std::int64_t offset, std::int64_t count,
+                                           const void* data) {
+        DatasetHandle dataset =
+            create_dataset(group, name, file_type, {total}, Layout::row_chunks, file_name);
+        if (total == 0) return;  // no rows: an empty dataset takes no raw-data write
+        note(write_row_block(dataset.get(), memory_type, offset, count, data),
+             group_at + "/" + name);
+      };
       {
         const CustomerMoves& moves = *outputs.moves;
         const std::string moves_at = at + "/moves";
@@ -734,11 +746,8 @@ void write_segmentation(const std::string& directory, MPI_Comm comm,
         const auto count = static_cast<std::int64_t>(moves.id.size());
         const auto write_column = [&](const char* name, hid_t file_type, hid_t memory_type,
                                       const void* data) {
-          DatasetHandle dataset =
-              create_dataset(mg, name, file_type, {total}, Layout::row_chunks, file_name);
-          if (total == 0) return;  // no moves: an empty dataset takes no raw-data write
-          note(write_row_block(dataset.get(), memory_type, moves.offset, count, data),
-               moves_at + "/" + name);
+          write_spread_column(mg, moves_at, name, file_type, memory_type, total, moves.offset,
+                              count, data);
         };
         write_column("id", H5T_STD_I64LE, H5T_NATIVE_INT64, moves.id.data());
         write_column("previous_segment", H5T_STD_I32LE, H5T_NATIVE_INT32,
@@ -758,11 +767,8 @@ void write_segmentation(const std::string& directory, MPI_Comm comm,
         const auto count = static_cast<std::int64_t>(risk.id.size());
         const auto write_column = [&](const char* name, hid_t file_type, hid_t memory_type,
                                       const void* data) {
-          DatasetHandle dataset = create_dataset(risk_group.get(), name, file_type, {total},
-                                                 Layout::row_chunks, file_name);
-          if (total == 0) return;
-          note(write_row_block(dataset.get(), memory_type, risk.offset, count, data),
-               risk_at + "/" + name);
+          write_spread_column(risk_group.get(), risk_at, name, file_type, memory_type, total,
+                              risk.offset, count, data);
         };
         write_column("id", H5T_STD_I64LE, H5T_NATIVE_INT64, risk.id.data());
         write_column("previous_segment", H5T_STD_I32LE, H5T_NATIVE_INT32,
