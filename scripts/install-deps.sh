@@ -7,6 +7,8 @@ set -euo pipefail
 
 packages=(
   build-essential cmake g++ pkg-config clang-format
+  # tests/style reads function extents and signatures with it.
+  universal-ctags
   openmpi-bin libopenmpi-dev
   libhdf5-openmpi-dev hdf5-tools
   libeigen3-dev

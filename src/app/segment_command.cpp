@@ -16,6 +16,7 @@
 #include "microseg/app/run_summary.hpp"
 #include "microseg/app/segment.hpp"
 #include "microseg/app/stop_signal.hpp"
+#include "microseg/core/number_text.hpp"
 #include "microseg/core/segment_description.hpp"
 #include "microseg/core/segment_matching.hpp"
 #include "microseg/core/sha256.hpp"
@@ -248,13 +249,6 @@ bool switch_value(const OptionReader& options, const std::string& key) {
   invalid_option_value(key, text, "true or false");
 }
 
-// Shortest text that reads back as the same double, so a fingerprint tells every value apart.
-std::string exact_text(double value) {
-  char buffer[64];
-  const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
-  return std::string(buffer, result.ptr);
-}
-
 // Every option that changes the result, as resolved for this input: a checkpoint written under
 // another configuration cannot continue into the result of this one.
 TextFields fit_configuration(const SegmentConfig& config, int k,
@@ -280,7 +274,7 @@ TextFields fit_configuration(const SegmentConfig& config, int k,
   };
   const auto& quantiles = config.transform.clip_quantiles;
   const std::string clip =
-      quantiles.empty() ? "" : exact_text(quantiles[0]) + "," + exact_text(quantiles[1]);
+      quantiles.empty() ? "" : round_trip_text(quantiles[0]) + "," + round_trip_text(quantiles[1]);
   return {{"k", std::to_string(k)},
           {"features", features},
           {"scale", to_string(config.scale)},
@@ -288,7 +282,7 @@ TextFields fit_configuration(const SegmentConfig& config, int k,
           {"init", to_string(init)},
           {"initial-centroids", given},
           {"max-iter", std::to_string(config.max_iterations)},
-          {"tol", exact_text(config.tolerance)},
+          {"tol", round_trip_text(config.tolerance)},
           {"seed", std::to_string(config.seed)},
           {"restarts", std::to_string(config.restarts)},
           {"silhouette-sample", std::to_string(config.silhouette_sample)},

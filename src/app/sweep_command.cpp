@@ -18,6 +18,7 @@
 #include "microseg/app/sweep.hpp"
 #include "microseg/core/assignment.hpp"
 #include "microseg/core/k_selection.hpp"
+#include "microseg/core/number_text.hpp"
 #include "microseg/core/partition_agreement.hpp"
 #include "microseg/core/random.hpp"
 #include "microseg/distributed/partition_measures.hpp"
@@ -93,9 +94,7 @@ std::string join(const std::vector<std::string>& items) {
 std::string value_text(const AttributeValue& value) {
   if (const auto* text = std::get_if<std::string>(&value)) return "'" + *text + "'";
   if (const auto* integer = std::get_if<std::int64_t>(&value)) return std::to_string(*integer);
-  char buffer[64];
-  const auto result = std::to_chars(buffer, buffer + sizeof buffer, std::get<double>(value));
-  return std::string(buffer, result.ptr);
+  return round_trip_text(std::get<double>(value));
 }
 
 // What makes two fits of the same k comparable: the data, the features and every fitting option.

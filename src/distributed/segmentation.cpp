@@ -8,6 +8,7 @@
 #include <optional>
 #include <sstream>
 
+#include "microseg/core/lloyd_step.hpp"
 #include "microseg/core/quality.hpp"
 #include "microseg/core/random.hpp"
 #include "microseg/distributed/fault_injection.hpp"
@@ -484,25 +485,16 @@ LloydOutcome lloyd_iterations(
   const double tolerance = settings.tolerance * settings.mean_variance;
 
   const std::vector<float> row_norms = row_squared_norms(features);
-  std::vector<std::int32_t> labels(static_cast<std::size_t>(rows.size()), -1);
-  std::vector<float> squared_distances(labels.size());
-  const LloydStepKind step =
-      settings.step == LloydStepKind::automatic ? choose_lloyd_step(k, d) : settings.step;
-  std::optional<PrunedAssignment> pruned;
-  if (step == LloydStepKind::pruned) pruned.emplace(rows.size(), k, d, pruning_groups(k));
+  const std::unique_ptr<LloydStep> step =
+      make_lloyd_step(settings.step, LloydRows{features, row_norms, formats}, k);
   LloydOutcome outcome;
   outcome.centroids = initial;
   outcome.iterations = first_iteration - 1;
   for (int iteration = first_iteration; iteration <= settings.max_iterations; ++iteration) {
     const auto start = Clock::now();
     LloydSums sums(k, d);
-    if (pruned) {
-      pruned->assign(features, row_norms, outcome.centroids, formats, labels, squared_distances,
-                     sums);
-    } else {
-      assign_and_accumulate(features, row_norms, AssignmentCentroids(outcome.centroids), formats,
-                            labels, squared_distances, sums);
-    }
+    step->step(outcome.centroids, sums);
+    const std::vector<float>& squared_distances = step->squared_distances();
     // The inertia is summed exactly per float exponent (a few integer operations per row), and
     // everything integer crosses the ranks in one allreduce: sums, counts, reassigned, inertia.
     FloatExactSum inertia_sum;

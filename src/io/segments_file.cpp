@@ -17,6 +17,7 @@
 #include "feature_transform_file.hpp"
 #include "hdf5_handle.hpp"
 #include "hdf5_write.hpp"
+#include "microseg/core/number_text.hpp"
 #include "microseg/core/rfm.hpp"
 #include "microseg/distributed/communicator.hpp"
 
@@ -24,13 +25,6 @@ namespace microseg::io {
 namespace {
 using namespace detail;
 namespace fs = std::filesystem;
-
-// Shortest text that reads back as the same double ("nan" and "inf" as pandas reads them).
-std::string number_text(double value) {
-  char buffer[64];
-  const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
-  return std::string(buffer, result.ptr);
-}
 
 // RFC 4180: a field with a comma, quote or line break is quoted, inner quotes doubled.
 std::string csv_field(const std::string& text) {
@@ -91,32 +85,34 @@ void write_profiles_csv(const std::string& path, const std::string& final_path,
   }
   out << '\n';
   for (int s = 0; s < p.k; ++s) {
-    out << labels[s] << ',' << p.size[s] << ',' << number_text(p.share[s]);
+    out << labels[s] << ',' << p.size[s] << ',' << round_trip_text(p.share[s]);
     for (int j = 0; j < p.d; ++j) {
       const std::size_t at = static_cast<std::size_t>(s) * p.d + j;
       for (const auto* values : {&p.mean, &p.std, &p.min, &p.max, &p.lift}) {
-        out << ',' << number_text((*values)[at]);
+        out << ',' << round_trip_text((*values)[at]);
       }
     }
     if (actionable) {
       out << ',' << csv_field(actionable->description[s]) << ','
           << static_cast<int>(actionable->undersized[s]);
       if (const auto& value = actionable->value) {
-        out << ',' << number_text(value->total[s]) << ',' << number_text(value->mean[s]) << ','
-            << number_text(value->share[s]);
+        out << ',' << round_trip_text(value->total[s]) << ',' << round_trip_text(value->mean[s])
+            << ',' << round_trip_text(value->share[s]);
       }
       const SegmentPriority& priority = actionable->priority;
-      out << ',' << number_text(priority.growth[s]) << ',' << number_text(priority.value_growth[s])
-          << ',' << number_text(priority.priority[s]) << ',' << priority.rank[s];
+      out << ',' << round_trip_text(priority.growth[s]) << ','
+          << round_trip_text(priority.value_growth[s]) << ','
+          << round_trip_text(priority.priority[s]) << ',' << priority.rank[s];
       if (const auto& rfm = actionable->rfm) {
         for (int c = 0; c < 3; ++c) {
-          out << ',' << number_text(rfm->score_mean[static_cast<std::size_t>(s) * 3 + c]);
+          out << ',' << round_trip_text(rfm->score_mean[static_cast<std::size_t>(s) * 3 + c]);
         }
         out << ',' << csv_field(rfm_summary_text(*rfm, s));
         for (int code = 0; code < rfm_segment_count; ++code) {
           out << ','
-              << number_text(rfm->segment_share[static_cast<std::size_t>(s) * rfm_segment_count +
-                                                static_cast<std::size_t>(code)]);
+              << round_trip_text(
+                     rfm->segment_share[static_cast<std::size_t>(s) * rfm_segment_count +
+                                        static_cast<std::size_t>(code)]);
         }
         out << ',' << csv_field(rfm_segment_names()[dominant_rfm_segment(*rfm, s)]);
       }
@@ -143,12 +139,12 @@ void write_migration_csv(const std::string& path, const std::string& final_path,
         << static_cast<int>(f.in_current[s]) << ',' << f.previous_size[s] << ','
         << f.current_size[s] << ',' << f.stayed[s] << ',' << f.moved_in[s] << ',' << f.joined[s]
         << ',' << f.moved_out[s] << ',' << f.left[s] << ',' << f.inflow[s] << ',' << f.outflow[s]
-        << ',' << f.net[s] << ',' << number_text(f.retention[s]);
+        << ',' << f.net[s] << ',' << round_trip_text(f.retention[s]);
     if (valued) {
-      out << ',' << number_text(f.value_inflow[s]) << ',' << number_text(f.value_outflow[s]) << ','
-          << number_text(f.value_net[s]);
+      out << ',' << round_trip_text(f.value_inflow[s]) << ',' << round_trip_text(f.value_outflow[s])
+          << ',' << round_trip_text(f.value_net[s]);
     }
-    out << ',' << number_text(f.drift[s]) << '\n';
+    out << ',' << round_trip_text(f.drift[s]) << '\n';
   }
   out.close();
   if (!out) throw InputError("cannot write output file '" + final_path + "'");
@@ -188,8 +184,9 @@ void write_at_risk_csv(const distributed::Communicator& comm, const std::string&
   if (risk) {
     for (std::size_t i = 0; i < risk->id.size(); ++i) {
       text += std::to_string(risk->id[i]) + ',' + std::to_string(risk->previous_segment[i]) + ',' +
-              std::to_string(risk->new_segment[i]) + ',' + number_text(risk->previous_value[i]) +
-              ',' + number_text(risk->new_value[i]) + ',' + number_text(risk->drop[i]) + '\n';
+              std::to_string(risk->new_segment[i]) + ',' +
+              round_trip_text(risk->previous_value[i]) + ',' + round_trip_text(risk->new_value[i]) +
+              ',' + round_trip_text(risk->drop[i]) + '\n';
     }
   }
   const std::int64_t offset = comm.exclusive_prefix_sum(static_cast<std::int64_t>(text.size()));
@@ -221,11 +218,11 @@ void write_quality_csv(const std::string& path, const std::string& final_path,
   std::ofstream out(path, std::ios::trunc);
   outputs.protect(path);
   out << "metric,value\n"
-      << "inertia," << number_text(quality.inertia) << '\n'
-      << "calinski_harabasz," << number_text(quality.calinski_harabasz) << '\n'
-      << "davies_bouldin," << number_text(quality.davies_bouldin) << '\n'
-      << "silhouette_simplified," << number_text(quality.silhouette_simplified) << '\n'
-      << "silhouette_sampled," << number_text(quality.silhouette_sampled) << '\n'
+      << "inertia," << round_trip_text(quality.inertia) << '\n'
+      << "calinski_harabasz," << round_trip_text(quality.calinski_harabasz) << '\n'
+      << "davies_bouldin," << round_trip_text(quality.davies_bouldin) << '\n'
+      << "silhouette_simplified," << round_trip_text(quality.silhouette_simplified) << '\n'
+      << "silhouette_sampled," << round_trip_text(quality.silhouette_sampled) << '\n'
       << "silhouette_sample_size," << quality.silhouette_sample_size << '\n';
   out.close();
   if (!out) throw InputError("cannot write output file '" + final_path + "'");

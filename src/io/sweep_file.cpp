@@ -1,5 +1,7 @@
 #include "microseg/io/sweep_file.hpp"
 
+#include "microseg/core/number_text.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cstddef>
@@ -50,13 +52,6 @@ std::int64_t& integer_field(SweepRow& row, const Column& c) {
 }
 double& real_field(SweepRow& row, const Column& c) {
   return *reinterpret_cast<double*>(reinterpret_cast<char*>(&row) + c.offset);
-}
-
-// Shortest text that reads back as the same double ("nan" and "inf" as pandas reads them).
-std::string number_text(double value) {
-  char buffer[64];
-  const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
-  return std::string(buffer, result.ptr);
 }
 
 // --- writing -------------------------------------------------------------------------------
@@ -142,7 +137,8 @@ void write_csv(const std::string& temporary, const std::string& final_path,
     separator = "";
     for (const Column& c : table_columns()) {
       out << separator
-          << (c.integer ? std::to_string(integer_field(row, c)) : number_text(real_field(row, c)));
+          << (c.integer ? std::to_string(integer_field(row, c))
+                        : round_trip_text(real_field(row, c)));
       separator = ",";
     }
     out << '\n';
