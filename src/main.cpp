@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "microseg/app/command.hpp"
-#include "microseg/app/stop_signal.hpp"
 #include "microseg/distributed/communicator.hpp"
-#include "microseg/distributed/segmentation.hpp"
+#include "microseg/distributed/kmeans_fit.hpp"
+#include "microseg/pipeline/stop_signal.hpp"
 
 namespace {
 
@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
   // Only for the commands that can continue after a stop (segment from its checkpoint, sweep
   // from its finished k values); the others keep the default action (they end).
   if (argc > 1 && (std::string(argv[1]) == "segment" || std::string(argv[1]) == "sweep")) {
-    microseg::app::install_stop_signal_handlers();
+    microseg::pipeline::install_stop_signal_handlers();
   }
   MPI_Init(&argc, &argv);
   int exit_code = 0;
@@ -109,10 +109,10 @@ int main(int argc, char** argv) {
       // Stopped on a signal after a checkpoint (every rank agreed): a distinct status, so a
       // batch script can tell "requeue and resume" from success and from an error.
       if (comm.is_root()) {
-        std::cerr << "microseg: " << e.what() << " (exit status " << microseg::app::exit_interrupted
-                  << ")" << std::endl;
+        std::cerr << "microseg: " << e.what() << " (exit status "
+                  << microseg::pipeline::exit_interrupted << ")" << std::endl;
       }
-      exit_code = microseg::app::exit_interrupted;
+      exit_code = microseg::pipeline::exit_interrupted;
     } catch (const microseg::distributed::AgreedError& e) {
       // Every rank holds the same message; one prints it.
       if (comm.is_root()) std::cerr << "microseg: error: " << e.what() << std::endl;

@@ -4,9 +4,7 @@
 
 #include "microseg/app/generate.hpp"
 #include "microseg/app/option_reader.hpp"
-#include "microseg/core/synthetic.hpp"
-#include "microseg/io/customer_table.hpp"
-#include "microseg/io/segments_file.hpp"
+#include "microseg/pipeline/plan.hpp"
 
 namespace microseg::app {
 namespace {
@@ -34,9 +32,9 @@ std::string generate_usage() {
   return text.str();
 }
 
-GenerateConfig parse_generate_options(const std::vector<std::string>& arguments) {
+GeneratePlan parse_generate_options(const std::vector<std::string>& arguments) {
   const OptionReader options("generate", generate_options(), arguments);
-  GenerateConfig config;
+  GeneratePlan config;
   config.customers =
       options.integer("customers", options.required("customers"), 1, std::int64_t{1} << 40);
   config.segments = static_cast<int>(options.integer("segments", "8", 1, 100000));
@@ -48,25 +46,13 @@ GenerateConfig parse_generate_options(const std::vector<std::string>& arguments)
 
 void generate_command(const distributed::Communicator& comm,
                       const std::vector<std::string>& arguments) {
-  run_generate(comm, parse_on_root<GenerateConfig>(comm, arguments, parse_generate_options),
-               std::cout);
-}
-
-void run_generate(const distributed::Communicator& comm, const GenerateConfig& config,
-                  std::ostream& log) {
-  const RowRange rows = distributed::block_of_rows(config.customers, comm.rank(), comm.size());
-  SyntheticSpec spec{config.customers, config.segments, config.separation, config.seed};
-  SyntheticBlock block;
-  comm.run_agreed([&] { block = generate_synthetic_block(spec, rows); });
-  comm.run_agreed([&] {
-    io::write_customer_table(config.output, comm.native(), config.customers,
-                             synthetic_feature_names(), rows, block.ids, block.features,
-                             block.planted_segment);
-  });
+  const GeneratePlan plan =
+      pipeline::plan_on_root<GeneratePlan>(comm, [&] { return parse_generate_options(arguments); });
+  const int features = pipeline::generate(comm, plan);
   if (comm.is_root()) {
-    log << "microseg generate: wrote " << config.customers << " customers in " << config.segments
-        << " planted segments (" << synthetic_feature_names().size() << " features, separation "
-        << config.separation << ", seed " << config.seed << ") to " << config.output << "\n";
+    std::cout << "microseg generate: wrote " << plan.customers << " customers in " << plan.segments
+              << " planted segments (" << features << " features, separation " << plan.separation
+              << ", seed " << plan.seed << ") to " << plan.output << "\n";
   }
 }
 

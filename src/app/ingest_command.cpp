@@ -17,6 +17,7 @@
 #include "microseg/io/csv_transactions.hpp"
 #include "microseg/io/csv_values.hpp"
 #include "microseg/io/ingested_table.hpp"
+#include "microseg/pipeline/plan.hpp"
 
 namespace microseg::app {
 namespace {
@@ -284,7 +285,8 @@ IngestConfig parse_ingest_options(const std::vector<std::string>& arguments) {
 }
 
 void ingest_command(const Communicator& comm, const std::vector<std::string>& arguments) {
-  const IngestConfig config = parse_on_root<IngestConfig>(comm, arguments, parse_ingest_options);
+  const IngestConfig config =
+      pipeline::plan_on_root<IngestConfig>(comm, [&] { return parse_ingest_options(arguments); });
   if (config.kind == "features") {
     run_ingest_features(comm, config.features, std::cout);
   } else {
@@ -626,8 +628,8 @@ void run_ingest_features(const Communicator& comm, const IngestFeaturesConfig& c
     if (!integer_ids) table.external_ids.emplace_back(key_views[i]);
     lines[i] = first_line + scan.row_line_index[i];
   }
-  if (const auto duplicate = distributed::find_duplicate_ids(comm, table.ids, lines,
-                                                             table.external_ids, !integer_ids)) {
+  distributed::IdsToCheck check{table.ids, &lines, integer_ids ? nullptr : &table.external_ids};
+  if (const auto duplicate = distributed::find_duplicate_ids(comm, check)) {
     const bool same_key = integer_ids || duplicate->first_key == duplicate->second_key;
     const std::string who = integer_ids ? "customer id " + std::to_string(duplicate->id)
                                         : "customer '" + duplicate->first_key + "'";

@@ -112,4 +112,55 @@ std::uint64_t OptionReader::seed(const std::string& key, const std::string& fall
       integer(key, fallback, 0, std::numeric_limits<std::int64_t>::max()));
 }
 
+bool switch_value(const OptionReader& options, const std::string& key) {
+  const std::string text = options.text(key, "false");
+  if (text == "true" || text == "yes" || text == "1") return true;
+  if (text == "false" || text == "no" || text == "0") return false;
+  invalid_option_value(key, text, "true or false");
+}
+
+void add_transform_options(boost::program_options::options_description& options) {
+  namespace po = boost::program_options;
+  options.add_options()  //
+      ("missing", po::value<std::string>(),
+       "missing values (NaN): reject | mean | median | drop (default reject)")  //
+      ("one-hot", po::value<std::string>(),
+       "categorical code columns to expand into one 0/1 column per category")  //
+      ("clip-quantiles", po::value<std::string>(),
+       "clip numeric features at these quantiles, e.g. 0.01,0.99")  //
+      ("weights", po::value<std::string>(),
+       "per-feature weights after scaling, e.g. monetary=2,age=0.5 (default 1)");
+}
+
+pipeline::TransformOptions parse_transform_options(const OptionReader& options) {
+  pipeline::TransformOptions parsed;
+  const std::string missing = options.text("missing", "reject");
+  try {
+    parsed.missing = parse_missing_policy(missing);
+  } catch (const InputError&) {
+    invalid_option_value("missing", missing, "reject, mean, median or drop");
+  }
+  parsed.one_hot = options.list("one-hot");
+  parsed.weights = options.list("weights");
+  if (!options.has("clip-quantiles")) return parsed;
+  const std::string text = options.text("clip-quantiles");
+  for (const auto& level : options.list("clip-quantiles")) {
+    double value = std::nan("");
+    std::size_t used = 0;
+    try {
+      value = std::stod(level, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != level.size() || !(value >= 0 && value <= 1)) {
+      invalid_option_value("clip-quantiles", text, "two levels in [0, 1], e.g. 0.01,0.99");
+    }
+    parsed.clip_quantiles.push_back(value);
+  }
+  if (parsed.clip_quantiles.size() != 2 || parsed.clip_quantiles[0] >= parsed.clip_quantiles[1]) {
+    invalid_option_value("clip-quantiles", text, "two levels low < high in [0, 1], e.g. 0.01,0.99");
+  }
+  return parsed;
+}
+
 }  // namespace microseg::app

@@ -76,4 +76,12 @@ double FloatExactSum::total() const {
   return total;
 }
 
+std::vector<FixedPointFormat> formats_for_bounds(const std::vector<double>& bounds,
+                                                 std::int64_t max_terms) {
+  std::vector<FixedPointFormat> formats;
+  formats.reserve(bounds.size());
+  for (double bound : bounds) formats.push_back(FixedPointFormat::for_bound(bound, max_terms));
+  return formats;
+}
+
 }  // namespace microseg

@@ -11,15 +11,14 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-void check_inputs(const FeatureMatrix& scaled, const std::vector<std::int32_t>& labels,
-                  const ScalingModel& model, const std::vector<FixedPointFormat>& formats,
-                  const ProfileSums& sums, const char* caller) {
-  const std::size_t d = static_cast<std::size_t>(scaled.cols());
-  if (labels.size() != static_cast<std::size_t>(scaled.rows()) ||
-      static_cast<std::size_t>(sums.d) != d || formats.size() != d || model.scale.size() != d ||
-      model.offset.size() != d) {
+void check_inputs(const FeatureMatrix& values, const std::vector<std::int32_t>& labels,
+                  const std::vector<FixedPointFormat>& formats, const ProfileSums& sums,
+                  const char* caller) {
+  const std::size_t d = static_cast<std::size_t>(values.cols());
+  if (labels.size() != static_cast<std::size_t>(values.rows()) ||
+      static_cast<std::size_t>(sums.d) != d || formats.size() != d) {
     throw std::invalid_argument(std::string(caller) +
-                                ": labels, model, formats and sums do not match the rows");
+                                ": labels, formats and sums do not match the rows");
   }
   for (std::int32_t label : labels) {
     if (label < 0 || label >= sums.k) {
@@ -40,10 +39,9 @@ ProfileSums::ProfileSums(int k_, int d_)
       min((static_cast<std::size_t>(k_) + 1) * d_, std::numeric_limits<double>::infinity()),
       max((static_cast<std::size_t>(k_) + 1) * d_, -std::numeric_limits<double>::infinity()) {}
 
-void accumulate_profile_sums(const FeatureMatrix& scaled, const std::vector<std::int32_t>& labels,
-                             const ScalingModel& model,
+void accumulate_profile_sums(const FeatureMatrix& values, const std::vector<std::int32_t>& labels,
                              const std::vector<FixedPointFormat>& formats, ProfileSums& sums) {
-  check_inputs(scaled, labels, model, formats, sums, "accumulate_profile_sums");
+  check_inputs(values, labels, formats, sums, "accumulate_profile_sums");
   const int k = sums.k, d = sums.d;
   // This call's rows by segment first; the population row is then their fold, which is exact
   // (integer sums, min and max), so each value is converted and added once, not twice.
@@ -52,10 +50,10 @@ void accumulate_profile_sums(const FeatureMatrix& scaled, const std::vector<std:
   std::vector<double> segment_min(cells, std::numeric_limits<double>::infinity());
   std::vector<double> segment_max(cells, -std::numeric_limits<double>::infinity());
   std::vector<std::int64_t> segment_counts(k, 0);
-  for (Eigen::Index i = 0; i < scaled.rows(); ++i) {
+  for (Eigen::Index i = 0; i < values.rows(); ++i) {
     const std::size_t segment = static_cast<std::size_t>(labels[i]) * d;
     for (int j = 0; j < d; ++j) {
-      const double x = model.inverse(j, scaled(i, j));
+      const double x = values(i, j);
       segment_sums[segment + j] += formats[j].to_fixed(x);
       segment_min[segment + j] = std::min(segment_min[segment + j], x);
       segment_max[segment + j] = std::max(segment_max[segment + j], x);
@@ -77,22 +75,21 @@ void accumulate_profile_sums(const FeatureMatrix& scaled, const std::vector<std:
   }
 }
 
-void accumulate_profile_deviations(const FeatureMatrix& scaled,
+void accumulate_profile_deviations(const FeatureMatrix& values,
                                    const std::vector<std::int32_t>& labels,
-                                   const ScalingModel& model,
                                    const std::vector<double>& group_means,
                                    const std::vector<FixedPointFormat>& formats,
                                    ProfileSums& sums) {
-  check_inputs(scaled, labels, model, formats, sums, "accumulate_profile_deviations");
+  check_inputs(values, labels, formats, sums, "accumulate_profile_deviations");
   if (group_means.size() != sums.sums.size()) {
     throw std::invalid_argument("accumulate_profile_deviations: (k + 1) x d group means expected");
   }
   const int d = sums.d;
   const std::size_t population = static_cast<std::size_t>(sums.k) * d;
-  for (Eigen::Index i = 0; i < scaled.rows(); ++i) {
+  for (Eigen::Index i = 0; i < values.rows(); ++i) {
     const std::size_t segment = static_cast<std::size_t>(labels[i]) * d;
     for (int j = 0; j < d; ++j) {
-      const double x = model.inverse(j, scaled(i, j));
+      const double x = values(i, j);
       for (std::size_t at : {segment + j, population + j}) {
         const double deviation = x - group_means[at];
         sums.deviations[at] += formats[j].to_fixed(deviation * deviation);

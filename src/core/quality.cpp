@@ -264,4 +264,26 @@ std::vector<double> silhouette_from_distance_sums(const std::vector<ExactSum>& s
   return silhouette;
 }
 
+std::vector<double> silhouettes_against_sample(const SilhouetteSample& sample,
+                                               const FeatureMatrix& targets,
+                                               const std::vector<std::int32_t>& target_labels) {
+  const auto k = static_cast<int>(sample.segment_sizes.size());
+  std::vector<double> silhouettes;
+  silhouettes.reserve(target_labels.size());
+  constexpr Eigen::Index chunk = 256;  // bounds the chunk × k distance sums in memory
+  for (Eigen::Index start = 0; start < targets.rows(); start += chunk) {
+    const Eigen::Index count = std::min(chunk, targets.rows() - start);
+    std::vector<ExactSum> pair_sums(static_cast<std::size_t>(count) * k, 0);
+    accumulate_pairwise_distance_sums(targets.middleRows(start, count), sample.rows, sample.labels,
+                                      k, sample.format, pair_sums);
+    const std::vector<std::int32_t> chunk_labels(target_labels.begin() + start,
+                                                 target_labels.begin() + start + count);
+    for (double s : silhouette_from_distance_sums(pair_sums, chunk_labels, sample.segment_sizes,
+                                                  sample.format)) {
+      silhouettes.push_back(s);
+    }
+  }
+  return silhouettes;
+}
+
 }  // namespace microseg

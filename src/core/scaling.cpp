@@ -180,4 +180,15 @@ void apply_scaling(FeatureMatrix& features, const ScalingModel& model) {
   }
 }
 
+CentroidMatrix centroids_in_original_units(const CentroidMatrix& scaled,
+                                           const ScalingModel& model) {
+  CentroidMatrix original(scaled.rows(), scaled.cols());
+  for (Eigen::Index c = 0; c < scaled.rows(); ++c) {
+    for (Eigen::Index j = 0; j < scaled.cols(); ++j) {
+      original(c, j) = model.inverse(static_cast<std::size_t>(j), scaled(c, j));
+    }
+  }
+  return original;
+}
+
 }  // namespace microseg

@@ -6,61 +6,11 @@
 #include "microseg/distributed/order_statistics.hpp"
 
 namespace microseg::distributed {
-namespace {
-
-// Strings travel as their lengths and their concatenated bytes.
-struct PackedStrings {
-  std::vector<std::uint32_t> lengths;
-  std::vector<char> bytes;
-};
-
-void pack(const std::string& text, PackedStrings& packed) {
-  packed.lengths.push_back(static_cast<std::uint32_t>(text.size()));
-  packed.bytes.insert(packed.bytes.end(), text.begin(), text.end());
-}
-
-std::vector<std::string> unpack(const std::vector<std::uint32_t>& lengths,
-                                const std::vector<char>& bytes) {
-  std::vector<std::string> texts;
-  texts.reserve(lengths.size());
-  std::size_t offset = 0;
-  for (std::uint32_t length : lengths) {
-    texts.emplace_back(bytes.data() + offset, length);
-    offset += length;
-  }
-  return texts;
-}
-
-struct IdAndLine {
-  std::int64_t id = 0;
-  std::int64_t line = 0;
-};
-
-}  // namespace
-
-int owner_of_customer(std::int64_t id, int ranks) {
-  const std::uint64_t hash =
-      keyed_hash(0, RandomStream::id_partition, static_cast<std::uint64_t>(id));
-  return static_cast<int>(hash % static_cast<std::uint64_t>(ranks));
-}
+using detail::pack;
+using detail::PackedStrings;
+using detail::unpack;
 
 namespace detail {
-
-std::vector<std::string> exchange_texts(const Communicator& comm,
-                                        const std::vector<std::vector<std::string>>& texts,
-                                        const std::vector<std::size_t>& begin,
-                                        const std::vector<std::size_t>& end) {
-  const auto ranks = static_cast<std::size_t>(comm.size());
-  std::vector<std::vector<std::uint32_t>> lengths(ranks);
-  std::vector<std::vector<char>> bytes(ranks);
-  for (std::size_t r = 0; r < ranks; ++r) {
-    PackedStrings packed;
-    for (std::size_t i = begin[r]; i < end[r]; ++i) pack(texts[r][i], packed);
-    lengths[r] = std::move(packed.lengths);
-    bytes[r] = std::move(packed.bytes);
-  }
-  return unpack(comm.all_to_all(lengths), comm.all_to_all(bytes));
-}
 
 std::vector<std::int64_t> choose_splitters(const Communicator& comm,
                                            const std::vector<std::int64_t>& sorted_ids) {
@@ -140,59 +90,6 @@ std::vector<std::string> union_of_strings(const Communicator& comm,
   std::sort(all.begin(), all.end());
   all.erase(std::unique(all.begin(), all.end()), all.end());
   return all;
-}
-
-std::optional<DuplicateId> find_duplicate_ids(const Communicator& comm,
-                                              const std::vector<std::int64_t>& ids,
-                                              const std::vector<std::int64_t>& lines,
-                                              const std::vector<std::string>& keys,
-                                              bool with_keys) {
-  Outbox<IdAndLine> outbox(comm.size());
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    const auto owner = static_cast<std::size_t>(owner_of_customer(ids[i], comm.size()));
-    outbox.records[owner].push_back({ids[i], lines[i]});
-    if (with_keys) outbox.texts[owner].push_back(keys[i]);
-  }
-  Inbox<IdAndLine> inbox = exchange(comm, outbox, with_keys);
-  std::vector<std::size_t> order(inbox.records.size());
-  std::iota(order.begin(), order.end(), std::size_t{0});
-  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    const auto& x = inbox.records[a];
-    const auto& y = inbox.records[b];
-    return x.id != y.id ? x.id < y.id : x.line < y.line;
-  });
-  DuplicateId found;
-  found.id = std::numeric_limits<std::int64_t>::max();
-  for (std::size_t i = 1; i < order.size(); ++i) {
-    const auto& previous = inbox.records[order[i - 1]];
-    const auto& current = inbox.records[order[i]];
-    if (current.id != previous.id) continue;
-    if (i >= 2 && inbox.records[order[i - 2]].id == current.id) continue;  // counted already
-    ++found.duplicated_ids;
-    if (current.id < found.id) {
-      found.id = current.id;
-      found.first_line = previous.line;
-      found.second_line = current.line;
-      if (with_keys) {
-        found.first_key = inbox.texts[order[i - 1]];
-        found.second_key = inbox.texts[order[i]];
-      }
-    }
-  }
-  const std::int64_t duplicated = comm.sum(found.duplicated_ids);
-  if (duplicated == 0) return std::nullopt;
-  const std::int64_t smallest = comm.min(found.id);
-  // Only the owner of the smallest duplicated id knows its lines and keys.
-  const int owner = owner_of_customer(smallest, comm.size());
-  std::vector<std::int64_t> lines_of_smallest{found.first_line, found.second_line};
-  comm.broadcast(lines_of_smallest, owner);
-  comm.broadcast(found.first_key, owner);
-  comm.broadcast(found.second_key, owner);
-  found.duplicated_ids = duplicated;
-  found.id = smallest;
-  found.first_line = lines_of_smallest[0];
-  found.second_line = lines_of_smallest[1];
-  return found;
 }
 
 }  // namespace microseg::distributed

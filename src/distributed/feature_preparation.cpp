@@ -4,8 +4,6 @@
 #include <cmath>
 #include <limits>
 
-#include "microseg/distributed/order_statistics.hpp"
-
 namespace microseg::distributed {
 namespace {
 
@@ -72,89 +70,6 @@ void fold_weights_and_indicators(ScalingModel& model, const FeatureTransform& tr
 }
 
 }  // namespace
-
-std::vector<std::vector<double>> column_quantiles(const Communicator& comm,
-                                                  const FeatureMatrix& features,
-                                                  const std::vector<double>& levels) {
-  const auto d = static_cast<std::size_t>(features.cols());
-  std::vector<std::vector<std::uint32_t>> keys(d);
-  std::vector<std::int64_t> counts(d, 0);
-  for (std::size_t j = 0; j < d; ++j) {
-    for (Eigen::Index i = 0; i < features.rows(); ++i) {
-      const float x = features(i, static_cast<Eigen::Index>(j));
-      if (!std::isnan(x)) keys[j].push_back(ordered_key32(x));
-    }
-    std::sort(keys[j].begin(), keys[j].end());
-    counts[j] = static_cast<std::int64_t>(keys[j].size());
-  }
-  comm.sum_in_place(counts);
-
-  // Two searches per (column, level): the lower and upper order statistic. A search finds the
-  // smallest key whose global count of keys ≤ it exceeds the 0-based rank.
-  const std::size_t per_column = 2 * levels.size();
-  const std::size_t searches = d * per_column;
-  std::vector<std::uint32_t> low(searches, 0), high(searches, ~std::uint32_t{0});
-  std::vector<std::int64_t> target(searches, 0);
-  std::vector<QuantilePosition> positions(d * levels.size());
-  for (std::size_t j = 0; j < d; ++j) {
-    for (std::size_t l = 0; l < levels.size(); ++l) {
-      const QuantilePosition at = quantile_position(counts[j], levels[l]);
-      positions[j * levels.size() + l] = at;
-      const std::size_t i = j * per_column + 2 * l;
-      target[i] = at.lower + 1;
-      target[i + 1] = at.upper + 1;
-      if (counts[j] == 0) low[i] = high[i], low[i + 1] = high[i + 1];
-    }
-  }
-  low = smallest_keys_reaching(comm, keys, per_column, std::move(low), std::move(high), target);
-  std::vector<std::vector<double>> quantiles(d, std::vector<double>(levels.size()));
-  for (std::size_t j = 0; j < d; ++j) {
-    for (std::size_t l = 0; l < levels.size(); ++l) {
-      const std::size_t i = j * per_column + 2 * l;
-      quantiles[j][l] =
-          counts[j] == 0
-              ? std::nan("")
-              : interpolate_quantile(from_ordered_key32(low[i]), from_ordered_key32(low[i + 1]),
-                                     positions[j * levels.size() + l].fraction);
-    }
-  }
-  return quantiles;
-}
-
-std::vector<double> column_means_ignoring_missing(const Communicator& comm,
-                                                  const FeatureMatrix& features) {
-  const auto d = static_cast<std::size_t>(features.cols());
-  std::vector<double> bounds(d, 0.0);
-  std::vector<std::int64_t> counts(d, 0);
-  for (Eigen::Index i = 0; i < features.rows(); ++i) {
-    for (std::size_t j = 0; j < d; ++j) {
-      const float x = features(i, static_cast<Eigen::Index>(j));
-      if (std::isnan(x)) continue;
-      bounds[j] = std::max(bounds[j], std::abs(static_cast<double>(x)));
-      ++counts[j];
-    }
-  }
-  comm.max_in_place(bounds);
-  comm.sum_in_place(counts);
-  std::vector<FixedPointFormat> formats;
-  for (std::size_t j = 0; j < d; ++j) {
-    formats.push_back(FixedPointFormat::for_bound(bounds[j], std::max<std::int64_t>(counts[j], 1)));
-  }
-  std::vector<ExactSum> sums(d, 0);
-  for (Eigen::Index i = 0; i < features.rows(); ++i) {
-    for (std::size_t j = 0; j < d; ++j) {
-      const float x = features(i, static_cast<Eigen::Index>(j));
-      if (!std::isnan(x)) sums[j] += formats[j].to_fixed(x);
-    }
-  }
-  comm.sum_in_place(sums);
-  std::vector<double> means(d);
-  for (std::size_t j = 0; j < d; ++j) {
-    means[j] = counts[j] == 0 ? std::nan("")
-                              : formats[j].to_double(sums[j]) / static_cast<double>(counts[j]);
-  }
-  return means;
-}
 
 PreparedCustomers fit_and_apply_preparation(const Communicator& comm, CustomerBlock& block,
                                             FeatureTransform plan,
@@ -255,6 +170,32 @@ PreparedCustomers apply_saved_preparation(const Communicator& comm, CustomerBloc
       [&] { apply_log1p(block.features, scaling.log1p, block.feature_names, block.ids); });
   apply_scaling(block.features, scaling);
   return out;
+}
+
+double mean_scaled_variance(const FittedTransform& transform) {
+  const auto& stats = transform.statistics;
+  if (stats.std.empty()) return 0;
+  double total = 0;
+  for (std::size_t j = 0; j < stats.std.size(); ++j) {
+    const double s = stats.std[j] / transform.model.scale[j];
+    total += s * s;
+  }
+  return total / static_cast<double>(stats.std.size());
+}
+
+void apply_fitted_sources(const Communicator& comm, CustomerBlock& block,
+                          const FeatureTransform& transform, const std::vector<char>& kept) {
+  if (transform.expands()) {
+    comm.run_agreed(
+        [&] { block.features = expand_features(block.features, transform, {}, block.ids); });
+  }
+  block.feature_names = transform.names();
+  if (transform.missing == MissingPolicy::drop) {
+    keep_rows(block, kept);
+  } else {
+    fill_missing(block.features, transform.fill);
+  }
+  clip_features(block.features, transform.clip_low, transform.clip_high);
 }
 
 }  // namespace microseg::distributed

@@ -3,17 +3,10 @@
 #include <algorithm>
 #include <limits>
 
-#include "microseg/core/random.hpp"
+#include "microseg/distributed/id_partition.hpp"
 
 namespace microseg::distributed {
 namespace {
-
-// The same partition as check_unique_ids uses, so an id always meets its duplicates and its
-// previous record on one rank.
-int owner_of_id(std::int64_t id, int ranks) {
-  const std::uint64_t h = keyed_hash(0, RandomStream::id_partition, static_cast<std::uint64_t>(id));
-  return static_cast<int>(h % static_cast<std::uint64_t>(ranks));
-}
 
 struct IdAtRow {
   std::int64_t id;
@@ -42,12 +35,12 @@ JoinedCustomers join_by_id(const Communicator& comm, RowRange rows,
   const int ranks = comm.size();
   std::vector<std::vector<IdAtRow>> current_by_owner(ranks);
   for (std::size_t i = 0; i < ids.size(); ++i) {
-    current_by_owner[owner_of_id(ids[i], ranks)].push_back(
+    current_by_owner[owner_of_customer(ids[i], ranks)].push_back(
         {ids[i], rows.begin + static_cast<std::int64_t>(i)});
   }
   std::vector<std::vector<PreviousAssignment>> previous_by_owner(ranks);
   for (const PreviousAssignment& record : previous) {
-    previous_by_owner[owner_of_id(record.id, ranks)].push_back(record);
+    previous_by_owner[owner_of_customer(record.id, ranks)].push_back(record);
   }
   std::vector<IdAtRow> current_here = comm.all_to_all(current_by_owner);
   current_by_owner.clear();

@@ -44,21 +44,6 @@ std::vector<std::int64_t> segment_sizes(const Communicator& comm,
   return sizes;
 }
 
-double exact_inertia(const Communicator& comm, const FeatureMatrix& features,
-                     const std::vector<double>& nearest_distances) {
-  const std::int64_t n = comm.sum(static_cast<std::int64_t>(features.rows()));
-  double local_max_norm = 0;
-  for (Eigen::Index i = 0; i < features.rows(); ++i) {
-    local_max_norm = std::max(local_max_norm, features.row(i).cast<double>().norm());
-  }
-  const double max_norm = comm.max(local_max_norm);
-  // A distance is at most twice the largest row norm (centroids lie in the rows' convex hull).
-  const FixedPointFormat squared_format = FixedPointFormat::for_bound(4 * max_norm * max_norm, n);
-  ExactSum local = 0;
-  for (double distance : nearest_distances) local += squared_format.to_fixed(distance * distance);
-  return squared_format.to_double(comm.sum(local));
-}
-
 std::vector<std::int64_t> contingency_table(const Communicator& comm,
                                             const std::vector<std::int32_t>& first,
                                             const std::vector<std::int32_t>& second,
@@ -84,14 +69,18 @@ std::vector<std::int64_t> contingency_table(const Communicator& comm,
   return table;
 }
 
-StratifiedSilhouette stratified_silhouette(const Communicator& comm, const FeatureMatrix& features,
-                                           RowRange rows, const std::vector<std::int32_t>& labels,
+StratifiedSilhouette stratified_silhouette(const RankRows& rank_rows,
+                                           const std::vector<std::int32_t>& labels,
                                            const std::vector<std::int64_t>& segment_sizes,
-                                           std::int64_t sample, std::uint64_t seed) {
+                                           const SilhouetteSampling& sampling) {
+  const Communicator& comm = rank_rows.comm();
+  const FeatureMatrix& features = rank_rows.features();
+  const RowRange rows = rank_rows.rows();
+  const std::uint64_t seed = sampling.seed;
   const int k = static_cast<int>(segment_sizes.size());
   const int d = static_cast<int>(features.cols());
   StratifiedSilhouette result;
-  result.sample_sizes = stratified_quotas(segment_sizes, sample);
+  result.sample_sizes = stratified_quotas(segment_sizes, sampling.size);
   const auto& quotas = result.sample_sizes;
   const auto sampled_segments =
       std::count_if(quotas.begin(), quotas.end(), [](std::int64_t q) { return q > 0; });
@@ -156,20 +145,11 @@ StratifiedSilhouette stratified_silhouette(const Communicator& comm, const Featu
   // Every rank holds the whole sample, so this bound is the same everywhere without a reduction.
   const FixedPointFormat pair_format = FixedPointFormat::for_bound(2 * local_max_norm, sample_rows);
   const FixedPointFormat unit_format = FixedPointFormat::for_bound(1.0, sample_rows);
+  const SilhouetteSample against{sample_matrix, sample_labels, quotas, pair_format};
+  const std::vector<double> silhouettes = silhouettes_against_sample(against, mine, local_labels);
   std::vector<ExactSum> silhouette_sums(static_cast<std::size_t>(k), 0);
-  constexpr Eigen::Index chunk = 256;  // bounds the chunk × k distance sums in memory
-  for (Eigen::Index start = 0; start < mine.rows(); start += chunk) {
-    const Eigen::Index count = std::min(chunk, mine.rows() - start);
-    std::vector<ExactSum> pair_sums(static_cast<std::size_t>(count) * k, 0);
-    accumulate_pairwise_distance_sums(mine.middleRows(start, count), sample_matrix, sample_labels,
-                                      k, pair_format, pair_sums);
-    const std::vector<std::int32_t> chunk_labels(local_labels.begin() + start,
-                                                 local_labels.begin() + start + count);
-    const std::vector<double> silhouettes =
-        silhouette_from_distance_sums(pair_sums, chunk_labels, quotas, pair_format);
-    for (Eigen::Index a = 0; a < count; ++a) {
-      silhouette_sums[chunk_labels[a]] += unit_format.to_fixed(silhouettes[a]);
-    }
+  for (std::size_t a = 0; a < silhouettes.size(); ++a) {
+    silhouette_sums[local_labels[a]] += unit_format.to_fixed(silhouettes[a]);
   }
   comm.sum_in_place(silhouette_sums);
 

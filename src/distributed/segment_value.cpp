@@ -61,10 +61,11 @@ SegmentValue value_by_segment(const Communicator& comm, const std::string& featu
 }
 
 RfmQuintileSummary rfm_quintile_summary(const Communicator& comm, const RfmColumns& columns,
-                                        const std::vector<double>& recency,
-                                        const std::vector<double>& frequency,
-                                        const std::vector<double>& monetary,
+                                        const RfmValues& values,
                                         const std::vector<std::int32_t>& labels, int k) {
+  const std::vector<double>& recency = *values.recency;
+  const std::vector<double>& frequency = *values.frequency;
+  const std::vector<double>& monetary = *values.monetary;
   if (frequency.size() != recency.size() || monetary.size() != recency.size()) {
     throw std::invalid_argument("rfm_quintile_summary: one recency, frequency, monetary per row");
   }

@@ -279,11 +279,11 @@ class BadInputSweep(unittest.TestCase):
                                            rtol=1e-6)
                 self.assert_same_on_1_and_3_ranks(f"huge-{scale}")
 
-    @unittest.expectedFailure  # until the profiles are computed from unscaled values (issue 7)
     def test_huge_values_leave_the_other_customers_profiles_exact(self):
-        # Profiles in original units are mapped back from the float32 scaled values. Next to
-        # 1e30, every ordinary monetary value scales to the same float32, so a segment of
-        # customers spending 5 to 500 is reported with a mean of about 5e19.
+        # Profiles are computed from the columns in original units, not mapped back from the
+        # float32 scaled values: next to 1e30, every ordinary monetary value scales to the same
+        # float32, which mapped back gave a segment of customers spending 5 to 500 a mean of
+        # about 5e19.
         ids, columns = customers()
         columns["monetary"][250] = 1e30
         path = os.path.join(self.dir, "huge-profiles.h5")

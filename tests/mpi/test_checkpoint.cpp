@@ -6,7 +6,7 @@
 #include <filesystem>
 
 #include "microseg/core/synthetic.hpp"
-#include "microseg/distributed/segmentation.hpp"
+#include "microseg/distributed/kmeans_fit.hpp"
 #include "microseg/io/checkpoint_file.hpp"
 #include "scaled_synthetic.hpp"
 
@@ -17,24 +17,22 @@ namespace {
 
 struct Fixture {
   Communicator comm;
-  RowRange rows;
-  CustomerBlock block;
-  distributed::LloydSettings settings;
+  test_support::ScaledSynthetic scaled =
+      test_support::scaled_synthetic(comm, SyntheticSpec{3001, 6, 1.5, 21});
+  distributed::FitSettings settings;
 
   Fixture() {
-    const SyntheticSpec spec{3001, 6, 1.5, 21};
-    auto [scaled_block, transform] = test_support::scaled_synthetic(comm, spec);
-    block = std::move(scaled_block);
-    rows = block.rows;
-    settings.k = 9;
-    settings.max_iterations = 40;
-    settings.tolerance = 0;
-    settings.mean_variance = distributed::mean_scaled_variance(transform);
+    settings.lloyd.k = 9;
+    settings.lloyd.max_iterations = 40;
+    settings.lloyd.tolerance = 0;
+    settings.lloyd.mean_variance = distributed::mean_scaled_variance(scaled.transform);
+    settings.seed = 77;
+    settings.restarts = 3;
   }
 
   distributed::FitOutcome fit(const distributed::FitControl& control = {}) {
-    return distributed::fit_kmeans(comm, block.features, rows, InitKind::kmeans_parallel,
-                                   CentroidMatrix(), settings, 77, 3, {}, control);
+    return distributed::fit_kmeans(scaled.rows, distributed::KMeansParallelSeeding(), settings,
+                                   control);
   }
 };
 

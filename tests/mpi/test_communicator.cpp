@@ -2,9 +2,10 @@
 #include <catch2/catch.hpp>
 #include <numeric>
 
-#include "microseg/app/segment.hpp"
 #include "microseg/distributed/communicator.hpp"
-#include "microseg/distributed/segmentation.hpp"
+#include "microseg/distributed/id_partition.hpp"
+#include "microseg/distributed/kmeans_fit.hpp"
+#include "microseg/pipeline/segment.hpp"
 
 using microseg::ExactSum;
 using microseg::distributed::AgreedError;
@@ -88,7 +89,7 @@ TEST_CASE("an error found on one rank is thrown with the same message on every r
 
 TEST_CASE("a configuration broadcast with Boost.Serialization arrives whole on every rank") {
   Communicator comm;
-  microseg::app::SegmentConfig config;
+  microseg::pipeline::SegmentPlan config;
   if (comm.is_root()) {
     config.input = "in.h5";
     config.k = 37;

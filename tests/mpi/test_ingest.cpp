@@ -176,7 +176,7 @@ TEST_CASE("union_of_strings and find_duplicate_ids give the same answer on every
   }
   const auto mine_ids = my_share(ids, comm);
   const auto mine_lines = my_share(lines, comm);
-  const auto duplicate = distributed::find_duplicate_ids(comm, mine_ids, mine_lines, {}, false);
+  const auto duplicate = distributed::find_duplicate_ids(comm, {mine_ids, &mine_lines});
   REQUIRE(duplicate);
   CHECK(duplicate->duplicated_ids == 2);
   CHECK(duplicate->id == 12);
@@ -184,8 +184,9 @@ TEST_CASE("union_of_strings and find_duplicate_ids give the same answer on every
   CHECK(duplicate->second_line == 92);
   std::vector<std::int64_t> unique_ids(100);
   std::iota(unique_ids.begin(), unique_ids.end(), 0);
-  CHECK_FALSE(distributed::find_duplicate_ids(comm, my_share(unique_ids, comm),
-                                              my_share(lines, comm), {}, false));
+  const auto unique_share = my_share(unique_ids, comm);
+  const auto line_share = my_share(lines, comm);
+  CHECK_FALSE(distributed::find_duplicate_ids(comm, {unique_share, &line_share}));
 }
 
 TEST_CASE("ingest transactions writes RFM that the customer-table reader takes, in RFM order",

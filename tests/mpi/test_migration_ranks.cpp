@@ -18,8 +18,8 @@
 #include "microseg/core/rfm.hpp"
 #include "microseg/core/synthetic.hpp"
 #include "microseg/distributed/migration.hpp"
+#include "microseg/distributed/seeding.hpp"
 #include "microseg/distributed/segment_value.hpp"
-#include "microseg/distributed/segmentation.hpp"
 #include "microseg/distributed/small_segments.hpp"
 #include "microseg/io/run_model.hpp"
 #include "microseg/io/segments_file.hpp"
@@ -286,8 +286,9 @@ TEST_CASE("value and RFM summaries are identical on any rank count and match ser
     }
     return Summaries{
         distributed::value_by_segment(comm, "monetary", monetary, block.planted_segment, 4),
-        distributed::rfm_quintile_summary(comm, {"recency_days", "frequency", "monetary"}, recency,
-                                          frequency, monetary, block.planted_segment, 4)};
+        distributed::rfm_quintile_summary(comm, {"recency_days", "frequency", "monetary"},
+                                          {&recency, &frequency, &monetary}, block.planted_segment,
+                                          4)};
   });
   if (world_rank() != 0) return;
   const SyntheticBlock all = generate_synthetic_block(spec, {0, spec.customers});
@@ -333,12 +334,10 @@ TEST_CASE("small segments merge the same way on any rank count") {
     std::size_t merges = 0;
   };
   const auto results = on_every_group_size<Merged>([&](const Communicator& comm) {
-    const CustomerBlock block = test_support::scaled_synthetic(comm, spec).block;
-    const RowRange rows = block.rows;
+    const test_support::ScaledSynthetic scaled = test_support::scaled_synthetic(comm, spec);
     // Six centres for three planted segments: some come out small and are merged.
-    const CentroidMatrix initial = distributed::initial_centroids(comm, block.features, rows, 6,
-                                                                  InitKind::kmeans_plus_plus, 5);
-    const auto merged = distributed::merge_small_segments(comm, block.features, initial, 400);
+    const CentroidMatrix initial = distributed::KMeansPlusPlusSeeding().seed(scaled.rows, 6, 5);
+    const auto merged = distributed::merge_small_segments(scaled.rows, initial, 400);
     return Merged{merged.centroids, merged.sizes, merged.merges.size()};
   });
   if (world_rank() != 0) return;

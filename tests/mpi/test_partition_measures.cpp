@@ -41,10 +41,11 @@ GroupResult measure_on(MPI_Comm group) {
   result.table =
       distributed::contingency_table(comm, block.planted_segment, other, k_planted, k_other);
   result.sizes = distributed::segment_sizes(comm, block.planted_segment, k_planted);
-  result.full = distributed::stratified_silhouette(comm, block.features, rows,
-                                                   block.planted_segment, result.sizes, 1000, 3);
-  result.sampled = distributed::stratified_silhouette(comm, block.features, rows,
-                                                      block.planted_segment, result.sizes, 90, 3);
+  const distributed::RankRows rank_rows(comm, {rows, block.ids, block.features, {}});
+  result.full =
+      distributed::stratified_silhouette(rank_rows, block.planted_segment, result.sizes, {1000, 3});
+  result.sampled =
+      distributed::stratified_silhouette(rank_rows, block.planted_segment, result.sizes, {90, 3});
   return result;
 }
 

@@ -10,7 +10,7 @@
 #include <cstring>
 
 #include "microseg/core/synthetic.hpp"
-#include "microseg/distributed/segmentation.hpp"
+#include "microseg/distributed/kmeans_fit.hpp"
 #include "scaled_synthetic.hpp"
 
 using namespace microseg;
@@ -26,15 +26,15 @@ struct Fit {
 Fit fit_on(MPI_Comm group, LloydStepKind step, int threads, int k) {
   Communicator comm(group);
   const SyntheticSpec spec{2003, 6, 2.0, 21};
-  auto [block, transform] = test_support::scaled_synthetic(comm, spec);
-  const RowRange rows = block.rows;
   // A grid of half units: ties and duplicates. (A plain loop: Eigen's AVX-512 round() trips
   // GCC 12's -Wmaybe-uninitialized.)
-  for (Eigen::Index i = 0; i < block.features.size(); ++i) {
-    block.features.data()[i] = std::round(block.features.data()[i] * 2.0f) / 2.0f;
-  }
-  const CentroidMatrix initial =
-      distributed::initial_centroids(comm, block.features, rows, k, InitKind::kmeans_plus_plus, 5);
+  const auto half_units = [](FeatureMatrix& features) {
+    for (Eigen::Index i = 0; i < features.size(); ++i) {
+      features.data()[i] = std::round(features.data()[i] * 2.0f) / 2.0f;
+    }
+  };
+  auto [rows, transform, original] = test_support::scaled_synthetic(comm, spec, {}, half_units);
+  const CentroidMatrix initial = distributed::KMeansPlusPlusSeeding().seed(rows, k, 5);
   distributed::LloydSettings settings;
   settings.k = k;
   settings.max_iterations = 30;
@@ -44,7 +44,7 @@ Fit fit_on(MPI_Comm group, LloydStepKind step, int threads, int k) {
   omp_set_num_threads(threads);
   Fit fit;
   fit.outcome = distributed::run_lloyd(
-      comm, block.features, rows, initial, settings,
+      rows, initial, settings,
       [&](const distributed::IterationReport& report) { fit.reports.push_back(report); });
   omp_set_num_threads(1);
   return fit;

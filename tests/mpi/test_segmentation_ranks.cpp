@@ -6,7 +6,9 @@
 #include <cstring>
 
 #include "microseg/core/synthetic.hpp"
-#include "microseg/distributed/segmentation.hpp"
+#include "microseg/distributed/kmeans_fit.hpp"
+#include "microseg/distributed/profiles.hpp"
+#include "microseg/distributed/quality.hpp"
 #include "scaled_synthetic.hpp"
 
 using namespace microseg;
@@ -46,23 +48,20 @@ GlobalResult segment_on(MPI_Comm group, const SyntheticSpec& spec, int k, InitKi
   Communicator comm(group);
   std::vector<char> log1p(synthetic_feature_names().size(), 0);
   log1p[1] = 1;  // income
-  auto [block, transform] = test_support::scaled_synthetic(comm, spec, log1p);
-  const RowRange rows = block.rows;
+  auto [rows, transform, original] = test_support::scaled_synthetic(comm, spec, log1p);
   GlobalResult result;
-  result.initial = distributed::initial_centroids(comm, block.features, rows, k, init, 99);
+  result.initial = distributed::make_seeding(init)->seed(rows, k, 99);
   distributed::LloydSettings settings;
   settings.k = k;
   settings.max_iterations = 50;
   settings.tolerance = 0;
   settings.mean_variance = distributed::mean_scaled_variance(transform);
-  auto model = distributed::run_lloyd(comm, block.features, rows, result.initial, settings, {});
+  auto model = distributed::run_lloyd(rows, result.initial, settings);
   result.centroids = model.centroids;
   result.iterations = model.iterations;
-  auto final_assignment =
-      distributed::assign_and_measure(comm, block.features, rows, model.centroids, 500, 7);
+  auto final_assignment = distributed::assign_and_measure(rows, model.centroids, {500, 7});
   result.quality = final_assignment.quality;
-  auto profiles =
-      distributed::profile_segments(comm, block.features, final_assignment.segments, k, transform);
+  auto profiles = distributed::profile_segments(comm, original, final_assignment.segments, k);
   result.profile_mean = profiles.mean;
   result.labels = gather_to_root(group, final_assignment.segments);
   result.distances = gather_to_root(group, final_assignment.distances);
@@ -123,16 +122,13 @@ TEST_CASE("a rank with no rows takes part in every stage") {
   // Fewer customers than ranks: some ranks hold nothing, and the run still completes.
   Communicator comm;
   const SyntheticSpec spec{3, 2, 4.0, 5};
-  auto [block, transform] = test_support::scaled_synthetic(comm, spec);
-  const RowRange rows = block.rows;
-  auto initial =
-      distributed::initial_centroids(comm, block.features, rows, 2, InitKind::kmeans_parallel, 1);
+  auto [rows, transform, original] = test_support::scaled_synthetic(comm, spec);
+  auto initial = distributed::KMeansParallelSeeding().seed(rows, 2, 1);
   distributed::LloydSettings settings;
   settings.k = 2;
   settings.mean_variance = distributed::mean_scaled_variance(transform);
-  auto model = distributed::run_lloyd(comm, block.features, rows, initial, settings, {});
-  auto final_assignment =
-      distributed::assign_and_measure(comm, block.features, rows, model.centroids, 10, 1);
+  auto model = distributed::run_lloyd(rows, initial, settings);
+  auto final_assignment = distributed::assign_and_measure(rows, model.centroids, {10, 1});
   std::int64_t assigned = comm.sum(static_cast<std::int64_t>(final_assignment.segments.size()));
   CHECK(assigned == 3);
   CHECK(model.centroids.allFinite());

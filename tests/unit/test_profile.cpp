@@ -13,32 +13,26 @@ namespace {
 
 constexpr int kSegments = 4, kFeatures = 3, kRows = 200;
 
-// Original-unit values: feature 0 spends (log1p), feature 1 ordinary, feature 2 constant.
+// Original-unit values: feature 0 spends, feature 1 ordinary, feature 2 constant.
 struct ProfileData {
   Eigen::MatrixXd original;
-  FeatureMatrix scaled;
+  FeatureMatrix values;
   std::vector<std::int32_t> labels;  // segment 2 stays empty
-  ScalingModel model;
 };
 
 ProfileData profile_data() {
   std::mt19937_64 engine(5);
   std::uniform_real_distribution<double> spend(0.0, 500.0), age(18.0, 90.0);
   ProfileData data;
-  data.model.kind = ScaleKind::zscore;
-  data.model.log1p = {1, 0, 0};
-  data.model.offset = {3.0, 50.0, 7.0};
-  data.model.scale = {1.5, 20.0, 1.0};
   data.original.resize(kRows, kFeatures);
-  data.scaled.resize(kRows, kFeatures);
+  data.values.resize(kRows, kFeatures);
   for (int i = 0; i < kRows; ++i) {
     data.labels.push_back(i % 5 == 0 ? 3 : i % 2);
     const double raw[kFeatures] = {spend(engine), age(engine), 7.0};
     for (int j = 0; j < kFeatures; ++j) {
-      const double t = data.model.log1p[j] ? std::log1p(raw[j]) : raw[j];
-      data.scaled(i, j) = static_cast<float>((t - data.model.offset[j]) / data.model.scale[j]);
-      // The profile sees what the float scaled value maps back to.
-      data.original(i, j) = data.model.inverse(j, data.scaled(i, j));
+      // The profile sees the values as read, in float.
+      data.values(i, j) = static_cast<float>(raw[j]);
+      data.original(i, j) = data.values(i, j);
     }
   }
   return data;
@@ -51,8 +45,8 @@ std::vector<FixedPointFormat> formats_for(double bound) {
 // Both passes over rows [begin, end), with the group means the global first pass gives.
 ProfileSums first_pass(const ProfileData& data, int begin, int end) {
   ProfileSums sums(kSegments, kFeatures);
-  accumulate_profile_sums(data.scaled.middleRows(begin, end - begin),
-                          {data.labels.begin() + begin, data.labels.begin() + end}, data.model,
+  accumulate_profile_sums(data.values.middleRows(begin, end - begin),
+                          {data.labels.begin() + begin, data.labels.begin() + end},
                           formats_for(1000.0), sums);
   return sums;
 }
@@ -73,9 +67,9 @@ std::vector<double> group_means(const ProfileSums& sums) {
 
 void second_pass(const ProfileData& data, int begin, int end, const std::vector<double>& means,
                  ProfileSums& sums) {
-  accumulate_profile_deviations(data.scaled.middleRows(begin, end - begin),
-                                {data.labels.begin() + begin, data.labels.begin() + end},
-                                data.model, means, formats_for(1e6), sums);
+  accumulate_profile_deviations(data.values.middleRows(begin, end - begin),
+                                {data.labels.begin() + begin, data.labels.begin() + end}, means,
+                                formats_for(1e6), sums);
 }
 
 void add_into(ProfileSums& total, const ProfileSums& part) {

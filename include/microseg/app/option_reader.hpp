@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "microseg/distributed/communicator.hpp"
+#include "microseg/pipeline/customer_input.hpp"
 
 namespace microseg::app {
 
@@ -43,23 +43,14 @@ class OptionReader {
 [[noreturn]] void invalid_option_value(const std::string& option, const std::string& value,
                                        const std::string& expected);
 
-/// Rank 0 parses the arguments; a parse error is agreed between ranks, then the configuration is
-/// broadcast so every rank runs the same one.
-template <class Config, class Parse>
-Config parse_on_root(const distributed::Communicator& comm,
-                     const std::vector<std::string>& arguments, Parse parse) {
-  Config config;
-  std::optional<std::string> error;
-  if (comm.is_root()) {
-    try {
-      config = parse(arguments);
-    } catch (const std::exception& e) {
-      error = e.what();
-    }
-  }
-  comm.agree(error);
-  comm.broadcast_object(config);
-  return config;
-}
+/// "true"/"false" (and yes/no, 1/0) of a switch given on the command line or in a job file;
+/// false when absent. Throws InputError naming the option otherwise.
+bool switch_value(const OptionReader& options, const std::string& key);
+
+/// Adds the transform options segment and sweep share (--missing, --one-hot, --clip-quantiles,
+/// --weights) to a subcommand's options.
+void add_transform_options(boost::program_options::options_description& options);
+/// Reads them; throws InputError naming the option and the bad value.
+pipeline::TransformOptions parse_transform_options(const OptionReader& options);
 
 }  // namespace microseg::app

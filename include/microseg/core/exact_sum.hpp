@@ -52,6 +52,10 @@ class FixedPointFormat {
   int exponent_ = 0;
 };
 
+/// One grid per bound, each for `max_terms` terms (a grid per column of a sum over rows).
+std::vector<FixedPointFormat> formats_for_bounds(const std::vector<double>& bounds,
+                                                 std::int64_t max_terms);
+
 /// A fixed-point grid for the 64-bit sums of the Lloyd kernel: cheap enough for the hot loop,
 /// with 2^-62 · max_terms resolution relative to the bound.
 class FixedPointFormat64 {

@@ -4,7 +4,6 @@
 #include <vector>
 
 #include "microseg/core/exact_sum.hpp"
-#include "microseg/core/scaling.hpp"
 #include "microseg/core/types.hpp"
 
 namespace microseg {
@@ -18,16 +17,15 @@ struct ProfileSums {
   std::vector<double> min, max;            ///< (k + 1) × d
 };
 
-/// First pass: counts, sums, min and max of the original-unit values (the scaled rows are
-/// mapped back through `model`). formats: one grid per feature bounding |x|.
-void accumulate_profile_sums(const FeatureMatrix& scaled, const std::vector<std::int32_t>& labels,
-                             const ScalingModel& model,
+/// First pass: counts, sums, min and max of the values in original units (as read, after
+/// one-hot, missing values and clipping, before log1p and scaling). formats: one grid per
+/// feature bounding |x|.
+void accumulate_profile_sums(const FeatureMatrix& values, const std::vector<std::int32_t>& labels,
                              const std::vector<FixedPointFormat>& formats, ProfileSums& sums);
 
 /// Second pass: Σ (x − group mean)² per group and feature. formats bound one squared deviation.
-void accumulate_profile_deviations(const FeatureMatrix& scaled,
+void accumulate_profile_deviations(const FeatureMatrix& values,
                                    const std::vector<std::int32_t>& labels,
-                                   const ScalingModel& model,
                                    const std::vector<double>& group_means,
                                    const std::vector<FixedPointFormat>& formats, ProfileSums& sums);
 

@@ -53,4 +53,19 @@ std::vector<double> silhouette_from_distance_sums(const std::vector<ExactSum>& s
                                                   const std::vector<std::int64_t>& sample_sizes,
                                                   const FixedPointFormat& format);
 
+/// The rows a silhouette is measured against: every rank holds the same sample.
+struct SilhouetteSample {
+  const FeatureMatrix& rows;
+  const std::vector<std::int32_t>& labels;
+  const std::vector<std::int64_t>& segment_sizes;  ///< of the sample, per segment
+  FixedPointFormat format;                         ///< bounds one distance
+};
+
+/// The exact silhouette of each target row against the sample (scikit-learn's formula), in
+/// target order; the distance sums run in sample order, so a row's value does not depend on
+/// which rank holds it. Bounded memory: targets are scored in chunks.
+std::vector<double> silhouettes_against_sample(const SilhouetteSample& sample,
+                                               const FeatureMatrix& targets,
+                                               const std::vector<std::int32_t>& target_labels);
+
 }  // namespace microseg

@@ -61,6 +61,9 @@ std::vector<ExactSum> local_squared_deviations(const FeatureMatrix& features,
                                                const std::vector<double>& mean,
                                                const std::vector<FixedPointFormat>& formats);
 
+/// Centroids (k × d, scaled space) mapped back through the model, into original units.
+CentroidMatrix centroids_in_original_units(const CentroidMatrix& scaled, const ScalingModel& model);
+
 /// Applies the model in place (features must already be log1p-transformed where flagged).
 void apply_scaling(FeatureMatrix& features, const ScalingModel& model);
 

@@ -10,23 +10,20 @@
 
 #include "microseg/core/feature_transform.hpp"
 #include "microseg/core/scaling.hpp"
+#include "microseg/distributed/column_statistics.hpp"
 #include "microseg/distributed/communicator.hpp"
-#include "microseg/distributed/segmentation.hpp"
 
 namespace microseg::distributed {
 
-/// Exact quantiles of each column's non-NaN values over every rank, numpy's 'linear' rule, at
-/// each of `levels` (result[j][l]; NaN for a column without values). The order statistics are
-/// found by bisection over ordered_key32 of the float values: at most 32 rounds, each one
-/// allreduce of integer counts, so the result does not depend on the rank count.
-std::vector<std::vector<double>> column_quantiles(const Communicator& comm,
-                                                  const FeatureMatrix& features,
-                                                  const std::vector<double>& levels);
+/// The fitted transform of the features after one-hot, missing values and clipping: log1p where
+/// flagged, then scaling (weights folded into the scale).
+struct FittedTransform {
+  ScalingModel model;
+  FeatureStatistics statistics;  ///< of the log1p-transformed features, before scaling
+};
 
-/// Mean of each column's non-NaN values over every rank (exact fixed-point sums); NaN for a
-/// column without values.
-std::vector<double> column_means_ignoring_missing(const Communicator& comm,
-                                                  const FeatureMatrix& features);
+/// Mean over features of the variance of the scaled features (scikit-learn's tolerance unit).
+double mean_scaled_variance(const FittedTransform& transform);
 
 /// How to fit the transform (the options of segment and sweep).
 struct TransformSettings {
@@ -63,5 +60,11 @@ PreparedCustomers apply_saved_preparation(const Communicator& comm, CustomerBloc
                                           const ScalingModel& scaling,
                                           const std::vector<std::vector<std::int64_t>>& code_maps,
                                           const std::string& path);
+
+/// Collective: the first steps alone (one-hot expansion, missing values, clipping) with a fitted
+/// transform, on the source columns read again: the features in original units that profiles
+/// are computed from. `kept` is the mask the fitted preparation returned (--missing drop).
+void apply_fitted_sources(const Communicator& comm, CustomerBlock& block,
+                          const FeatureTransform& transform, const std::vector<char>& kept);
 
 }  // namespace microseg::distributed

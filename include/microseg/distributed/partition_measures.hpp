@@ -8,18 +8,14 @@
 
 #include "microseg/core/types.hpp"
 #include "microseg/distributed/communicator.hpp"
+#include "microseg/distributed/quality.hpp"
+#include "microseg/distributed/rank_rows.hpp"
 
 namespace microseg::distributed {
 
 /// Customers per segment (labels 0 .. k−1) over all ranks.
 std::vector<std::int64_t> segment_sizes(const Communicator& comm,
                                         const std::vector<std::int32_t>& labels, int k);
-
-/// Σ over all rows of the squared distance to the nearest centroid (`nearest_distances`, one per
-/// row, from core nearest_two), summed exactly on the grid assign_and_measure and fit_kmeans use,
-/// so the value is bit-identical to the inertia they report for the same centroids.
-double exact_inertia(const Communicator& comm, const FeatureMatrix& features,
-                     const std::vector<double>& nearest_distances);
 
 /// The contingency table of two partitions of the same rows, summed over all ranks: row-major
 /// first_labels × second_labels int64 counts, as core/partition_agreement.hpp takes it. Fails on
@@ -42,11 +38,12 @@ struct StratifiedSilhouette {
 };
 
 /// Draws the sample (per segment, the customers with the smallest keyed hashes of (seed, global
-/// row)), gathers it to every rank (sample × d floats), and scores each rank's sampled rows
-/// against it with the distances of core/quality.hpp. `segment_sizes` are the global sizes.
-StratifiedSilhouette stratified_silhouette(const Communicator& comm, const FeatureMatrix& features,
-                                           RowRange rows, const std::vector<std::int32_t>& labels,
+/// row); `sampling.size` in all), gathers it to every rank (sample × d floats), and scores each
+/// rank's sampled rows against it with the distances of core/quality.hpp. `segment_sizes` are
+/// the global sizes.
+StratifiedSilhouette stratified_silhouette(const RankRows& rows,
+                                           const std::vector<std::int32_t>& labels,
                                            const std::vector<std::int64_t>& segment_sizes,
-                                           std::int64_t sample, std::uint64_t seed);
+                                           const SilhouetteSampling& sampling);
 
 }  // namespace microseg::distributed

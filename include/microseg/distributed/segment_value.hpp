@@ -17,14 +17,18 @@ SegmentValue value_by_segment(const Communicator& comm, const std::string& featu
                               const std::vector<double>& values,
                               const std::vector<std::int32_t>& labels, int k);
 
+/// One recency, frequency and monetary value per local row, in original units.
+struct RfmValues {
+  const std::vector<double>* recency = nullptr;
+  const std::vector<double>* frequency = nullptr;
+  const std::vector<double>* monetary = nullptr;
+};
+
 /// Per segment, the customers' RFM quintile scores (core/rfm.hpp thresholds and scores, found
 /// exactly by distributed_quintile_thresholds; recency is scored reversed, so 5 is the most
-/// recent). `recency`, `frequency` and `monetary` hold one
-/// value per local row in original units.
+/// recent).
 RfmQuintileSummary rfm_quintile_summary(const Communicator& comm, const RfmColumns& columns,
-                                        const std::vector<double>& recency,
-                                        const std::vector<double>& frequency,
-                                        const std::vector<double>& monetary,
+                                        const RfmValues& values,
                                         const std::vector<std::int32_t>& labels, int k);
 
 }  // namespace microseg::distributed

@@ -5,14 +5,13 @@
 #include <vector>
 
 #include "microseg/core/small_segments.hpp"
-#include "microseg/distributed/communicator.hpp"
+#include "microseg/distributed/rank_rows.hpp"
 
 namespace microseg::distributed {
 
 /// Customers nearest to each centroid, over all ranks, with the final assignment's rule
 /// (core nearest_two: double precision, ties to the lowest index).
-std::vector<std::int64_t> nearest_centroid_sizes(const Communicator& comm,
-                                                 const FeatureMatrix& features,
+std::vector<std::int64_t> nearest_centroid_sizes(const RankRows& rows,
                                                  const CentroidMatrix& centroids);
 
 /// The model after merging small segments.
@@ -26,7 +25,7 @@ struct SmallSegmentMerges {
 /// nearest centroid (core next_small_segment_merge), re-counting after every merge, until every
 /// segment has at least `minimum` customers or one segment is left. Every rank makes the same
 /// choices.
-SmallSegmentMerges merge_small_segments(const Communicator& comm, const FeatureMatrix& features,
-                                        const CentroidMatrix& centroids, std::int64_t minimum);
+SmallSegmentMerges merge_small_segments(const RankRows& rows, const CentroidMatrix& centroids,
+                                        std::int64_t minimum);
 
 }  // namespace microseg::distributed

@@ -1,8 +1,8 @@
-#include "microseg/app/stop_signal.hpp"
+#include "microseg/pipeline/stop_signal.hpp"
 
 #include <csignal>
 
-namespace microseg::app {
+namespace microseg::pipeline {
 namespace {
 
 // Only a volatile sig_atomic_t may be written from a handler.
@@ -38,4 +38,13 @@ const char* stop_signal_name(int signal) {
   }
 }
 
-}  // namespace microseg::app
+bool stop_agreed(const distributed::Communicator& comm) {
+  return comm.any(stop_signal_received() != 0);
+}
+
+std::string stopped_on_signal(const distributed::Communicator& comm) {
+  const auto signal = comm.max(static_cast<std::int64_t>(stop_signal_received()));
+  return std::string("stopped on ") + stop_signal_name(static_cast<int>(signal));
+}
+
+}  // namespace microseg::pipeline

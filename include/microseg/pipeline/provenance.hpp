@@ -9,7 +9,7 @@
 #include "microseg/distributed/communicator.hpp"
 #include "microseg/io/run_manifest.hpp"
 
-namespace microseg::app {
+namespace microseg::pipeline {
 
 using io::TextFields;
 
@@ -43,4 +43,4 @@ void write_run_manifest(const distributed::Communicator& comm, const std::string
 /// manifest holds a run that did not finish. A run that fails before that keeps the old one.
 void remove_run_manifest(const distributed::Communicator& comm, const std::string& directory);
 
-}  // namespace microseg::app
+}  // namespace microseg::pipeline

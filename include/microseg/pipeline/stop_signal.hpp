@@ -6,7 +6,11 @@
 /// The handler only notes the signal (async-signal-safe); the run looks at the note at its
 /// agreement points, where the ranks decide together, so no rank stops alone.
 
-namespace microseg::app {
+#include <string>
+
+#include "microseg/distributed/communicator.hpp"
+
+namespace microseg::pipeline {
 
 /// Exit status of a run that stopped on a signal after writing its checkpoint (EX_TEMPFAIL of
 /// sysexits.h: try again later, e.g. with --resume after a requeue).
@@ -23,4 +27,11 @@ int stop_signal_received();
 /// "SIGUSR1", "SIGTERM", or "a signal" for any other number.
 const char* stop_signal_name(int signal);
 
-}  // namespace microseg::app
+/// Collective: true on every rank when any rank received a stop signal (an agreement point).
+bool stop_agreed(const distributed::Communicator& comm);
+
+/// Collective: "stopped on SIGUSR1" with the signal some rank received (the ranks agreed to stop
+/// because at least one did; under mpiexec or srun usually all did).
+std::string stopped_on_signal(const distributed::Communicator& comm);
+
+}  // namespace microseg::pipeline

@@ -1,4 +1,4 @@
-#include "microseg/app/provenance.hpp"
+#include "microseg/pipeline/provenance.hpp"
 
 #include <omp.h>
 
@@ -9,7 +9,7 @@
 #include "microseg/core/content_digest.hpp"
 #include "microseg/io/library_version.hpp"
 
-namespace microseg::app {
+namespace microseg::pipeline {
 
 std::string content_digest(const distributed::Communicator& comm, const CustomerBlock& block) {
   ContentDigestSums sums = content_digest_sums(block);
@@ -104,4 +104,4 @@ void remove_run_manifest(const distributed::Communicator& comm, const std::strin
   });
 }
 
-}  // namespace microseg::app
+}  // namespace microseg::pipeline

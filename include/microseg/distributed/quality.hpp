@@ -1,0 +1,42 @@
+#pragma once
+/// \file The final assignment of every row to a model and the model's quality, across ranks:
+/// inertia, Calinski–Harabasz, Davies–Bouldin, the simplified silhouette over every row and the
+/// exact silhouette on a uniform sample. Sums are exact, so every number is the same for any rank
+/// count.
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "microseg/core/assignment.hpp"
+#include "microseg/core/result.hpp"
+#include "microseg/distributed/rank_rows.hpp"
+
+namespace microseg::distributed {
+
+/// Σ over all rows of the squared distance to the nearest centroid (`nearest_distances`, one per
+/// row, from core nearest_two), summed exactly on a grid bounding every squared distance: the
+/// inertia a run reports.
+double exact_inertia(const RankRows& rows, const std::vector<double>& nearest_distances);
+
+/// The final assignment of every row and the quality of the model.
+struct FinalAssignment {
+  std::vector<std::int32_t> segments;
+  std::vector<double> distances;  ///< Euclidean, scaled space
+  QualityReport quality;
+};
+
+/// The exact silhouette's uniform sample: the `size` rows with the smallest keyed hashes of
+/// (seed, global row); 0 skips it.
+struct SilhouetteSampling {
+  std::int64_t size = 10000;
+  std::uint64_t seed = 0;
+};
+
+/// Collective: assigns every row to its nearest centroid (core nearest_two, or `nearest` when the
+/// fit already computed it for these centroids) and measures the model. Fails on every rank when
+/// a segment ends up empty.
+FinalAssignment assign_and_measure(const RankRows& rows, const CentroidMatrix& centroids,
+                                   const SilhouetteSampling& sampling,
+                                   std::optional<NearestTwo> nearest = std::nullopt);
+
+}  // namespace microseg::distributed

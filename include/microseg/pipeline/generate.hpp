@@ -1,0 +1,29 @@
+#pragma once
+/// \file `microseg generate` as a pipeline: a synthetic customer base with planted segments,
+/// each rank generating and writing its own block of rows (core/synthetic.hpp), so the file is
+/// the same for any rank count.
+#include <boost/serialization/string.hpp>
+#include <cstdint>
+#include <string>
+
+#include "microseg/distributed/communicator.hpp"
+
+namespace microseg::pipeline {
+
+struct GeneratePlan {
+  std::int64_t customers = 0;
+  int segments = 8;
+  double separation = 3.0;
+  std::uint64_t seed = 1;
+  std::string output;
+
+  template <class Archive>
+  void serialize(Archive& archive, unsigned /*version*/) {
+    archive& customers& segments& separation& seed& output;
+  }
+};
+
+/// Collective: writes the table to plan.output; the number of features written is returned.
+int generate(const distributed::Communicator& comm, const GeneratePlan& plan);
+
+}  // namespace microseg::pipeline

@@ -1,0 +1,208 @@
+#include "microseg/distributed/quality.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <string>
+
+#include "microseg/core/first_items.hpp"
+#include "microseg/core/quality.hpp"
+#include "microseg/core/random.hpp"
+
+namespace microseg::distributed {
+namespace {
+
+const double nan = std::numeric_limits<double>::quiet_NaN();
+
+// The fixed-point grids of the final assignment's sums, from the global bounds: a distance is at
+// most twice the largest row norm (centroids lie in the rows' convex hull).
+struct QualityFormats {
+  explicit QualityFormats(const RankRows& rows)
+      : distance(FixedPointFormat::for_bound(2 * rows.max_row_norm(), rows.total())),
+        squared(FixedPointFormat::for_bound(4 * rows.max_row_norm() * rows.max_row_norm(),
+                                            rows.total())),
+        unit(FixedPointFormat::for_bound(1.0, rows.total())),
+        features(formats_for_bounds(rows.feature_bounds(), rows.total())) {}
+  FixedPointFormat distance, squared, unit;
+  std::vector<FixedPointFormat> features;
+};
+
+// Segment means from the labels, as scikit-learn's metrics take them.
+struct SegmentMeans {
+  CentroidMatrix means;
+  std::vector<double> overall_mean;
+  std::vector<std::int64_t> counts;
+};
+
+SegmentMeans segment_means(const RankRows& rows, const std::vector<std::int32_t>& labels, int k,
+                           const QualityFormats& formats) {
+  const int d = rows.d();
+  std::vector<ExactSum> sums(static_cast<std::size_t>(k) * d, 0);
+  SegmentMeans result;
+  result.counts.assign(k, 0);
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    const int s = labels[i];
+    ++result.counts[s];
+    for (int j = 0; j < d; ++j) {
+      sums[static_cast<std::size_t>(s) * d + j] +=
+          formats.features[j].to_fixed(rows.features()(static_cast<Eigen::Index>(i), j));
+    }
+  }
+  rows.comm().sum_in_place(sums);
+  rows.comm().sum_in_place(result.counts);
+  for (int s = 0; s < k; ++s) {
+    if (result.counts[s] == 0) {
+      rows.comm().agree("segment " + std::to_string(s) + " of k = " + std::to_string(k) +
+                        " has no customers nearest to its final centroid: the data has fewer than "
+                        "k distinct customers, or the fit stopped at --max-iter long before "
+                        "converging (raise --max-iter)");
+    }
+  }
+  result.means.resize(k, d);
+  result.overall_mean.assign(d, 0.0);
+  for (int j = 0; j < d; ++j) {
+    ExactSum column_total = 0;
+    for (int s = 0; s < k; ++s) {
+      const ExactSum sum = sums[static_cast<std::size_t>(s) * d + j];
+      column_total += sum;
+      result.means(s, j) =
+          formats.features[j].to_double(sum) / static_cast<double>(result.counts[s]);
+    }
+    result.overall_mean[j] =
+        formats.features[j].to_double(column_total) / static_cast<double>(rows.total());
+  }
+  return result;
+}
+
+// Calinski–Harabasz and Davies–Bouldin from the dispersion around the segment means.
+void dispersion_metrics(const RankRows& rows, const std::vector<std::int32_t>& labels,
+                        const QualityFormats& formats, const SegmentMeans& means,
+                        QualityReport& quality) {
+  const auto k = static_cast<int>(means.counts.size());
+  DispersionSums dispersion(k);
+  accumulate_dispersion(rows.features(), labels, means.means, formats.distance, formats.squared,
+                        dispersion);
+  rows.comm().sum_in_place(dispersion.distance_sums);
+  const ExactSum within = rows.comm().sum(dispersion.squared_distance_sum);
+  quality.calinski_harabasz =
+      calinski_harabasz(rows.total(), means.counts, means.means, means.overall_mean,
+                        formats.squared.to_double(within));
+  std::vector<double> mean_distance(k);
+  for (int s = 0; s < k; ++s) {
+    mean_distance[s] = formats.distance.to_double(dispersion.distance_sums[s]) /
+                       static_cast<double>(means.counts[s]);
+  }
+  quality.davies_bouldin = davies_bouldin(means.means, mean_distance);
+}
+
+// A row's place in the sample order: its keyed hash, then its global row.
+struct KeyedRow {
+  std::uint64_t key;
+  std::int64_t row;
+};
+
+bool before(const KeyedRow& a, const KeyedRow& b) {
+  return a.key != b.key ? a.key < b.key : a.row < b.row;
+}
+
+// This rank's rows of the uniform sample: the m rows with the smallest keys overall (every row
+// when m = n). Each rank offers its m smallest; every rank finds the same m-th key.
+std::vector<std::size_t> local_sample_rows(const RankRows& rows, std::int64_t m,
+                                           std::uint64_t seed) {
+  const auto key_of = [&](std::size_t i) {
+    const std::int64_t row = rows.rows().begin + static_cast<std::int64_t>(i);
+    return KeyedRow{
+        keyed_hash(seed, RandomStream::silhouette_sample, static_cast<std::uint64_t>(row)), row};
+  };
+  const auto count = static_cast<std::size_t>(rows.rows().size());
+  std::optional<KeyedRow> threshold;  // the m-th smallest key overall; none when m = n
+  if (m < rows.total()) {
+    const std::vector<KeyedRow> smallest =
+        first_items<KeyedRow>(count, static_cast<std::size_t>(m), key_of, before);
+    std::vector<KeyedRow> all = rows.comm().all_gather(smallest);
+    std::nth_element(all.begin(), all.begin() + (m - 1), all.end(), before);
+    threshold = all[static_cast<std::size_t>(m - 1)];
+  }
+  std::vector<std::size_t> chosen;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (!threshold || !before(*threshold, key_of(i))) chosen.push_back(i);
+  }
+  return chosen;
+}
+
+// The exact silhouette on a uniform sample: the sample is gathered to every rank (sample × d
+// floats) and each rank scores its own sampled rows against it in sample order, so every sum runs
+// in the same order for any rank count.
+double sampled_silhouette(const RankRows& rows, const std::vector<std::int32_t>& labels, int k,
+                          const QualityFormats& formats, std::int64_t m, std::uint64_t seed) {
+  const int d = rows.d();
+  std::vector<float> local_rows;
+  std::vector<std::int32_t> local_labels;
+  for (std::size_t i : local_sample_rows(rows, m, seed)) {
+    local_labels.push_back(labels[i]);
+    for (int j = 0; j < d; ++j) {
+      local_rows.push_back(rows.features()(static_cast<Eigen::Index>(i), j));
+    }
+  }
+  const std::vector<float> sample_flat = rows.comm().all_gather(local_rows);
+  const std::vector<std::int32_t> sample_labels = rows.comm().all_gather(local_labels);
+  const auto sample_rows = static_cast<Eigen::Index>(sample_labels.size());
+  const FeatureMatrix sample = Eigen::Map<const FeatureMatrix>(sample_flat.data(), sample_rows, d);
+  std::vector<std::int64_t> sample_sizes(k, 0);
+  for (std::int32_t s : sample_labels) ++sample_sizes[s];
+  const SilhouetteSample against{sample, sample_labels, sample_sizes,
+                                 FixedPointFormat::for_bound(2 * rows.max_row_norm(), sample_rows)};
+  const FeatureMatrix mine = Eigen::Map<const FeatureMatrix>(
+      local_rows.data(), static_cast<Eigen::Index>(local_labels.size()), d);
+  ExactSum total = 0;
+  for (double s : silhouettes_against_sample(against, mine, local_labels)) {
+    total += formats.unit.to_fixed(s);
+  }
+  return formats.unit.to_double(rows.comm().sum(total)) / static_cast<double>(sample_rows);
+}
+
+}  // namespace
+
+double exact_inertia(const RankRows& rows, const std::vector<double>& nearest_distances) {
+  const FixedPointFormat squared_format =
+      FixedPointFormat::for_bound(4 * rows.max_row_norm() * rows.max_row_norm(), rows.total());
+  ExactSum local = 0;
+  for (double distance : nearest_distances) local += squared_format.to_fixed(distance * distance);
+  return squared_format.to_double(rows.comm().sum(local));
+}
+
+FinalAssignment assign_and_measure(const RankRows& rows, const CentroidMatrix& centroids,
+                                   const SilhouetteSampling& sampling,
+                                   std::optional<NearestTwo> nearest) {
+  const auto k = static_cast<int>(centroids.rows());
+  const QualityFormats formats(rows);
+  FinalAssignment result;
+  QualityReport& quality = result.quality;
+  {
+    // The second-nearest distances serve the simplified silhouette only; they are freed at once,
+    // so the final assignment holds no more per row than the fit did.
+    NearestTwo assigned = nearest ? std::move(*nearest) : nearest_two(rows.features(), centroids);
+    ExactSum simplified = 0;
+    for (std::size_t i = 0; i < assigned.nearest.size(); ++i) {
+      simplified += formats.unit.to_fixed(
+          simplified_silhouette(assigned.nearest_distance[i], assigned.second_distance[i]));
+    }
+    quality.inertia = exact_inertia(rows, assigned.nearest_distance);
+    quality.silhouette_simplified =
+        formats.unit.to_double(rows.comm().sum(simplified)) / static_cast<double>(rows.total());
+    result.segments = std::move(assigned.nearest);
+    result.distances = std::move(assigned.nearest_distance);
+  }
+  const SegmentMeans means = segment_means(rows, result.segments, k, formats);
+  quality.calinski_harabasz = quality.davies_bouldin = nan;
+  if (k >= 2) dispersion_metrics(rows, result.segments, formats, means, quality);
+  const std::int64_t m = std::min(sampling.size, rows.total());
+  quality.silhouette_sample_size = m;
+  quality.silhouette_sampled =
+      m < 2 || k < 2 ? nan
+                     : sampled_silhouette(rows, result.segments, k, formats, m, sampling.seed);
+  return result;
+}
+
+}  // namespace microseg::distributed

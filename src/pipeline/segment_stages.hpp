@@ -1,0 +1,136 @@
+#pragma once
+// Private to src/pipeline: the stages of `segment` (and the ones `promote` shares), each a
+// function of what the stages before it produced.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "microseg/core/stopwatch.hpp"
+#include "microseg/distributed/kmeans_fit.hpp"
+#include "microseg/distributed/migration.hpp"
+#include "microseg/distributed/quality.hpp"
+#include "microseg/io/run_model.hpp"
+#include "microseg/io/segments_file.hpp"
+#include "microseg/pipeline/customer_input.hpp"
+#include "microseg/pipeline/provenance.hpp"
+#include "microseg/pipeline/segment.hpp"
+
+namespace microseg::pipeline::detail {
+
+// What the metadata stage resolved: the input, the previous run, k and the marketing columns.
+struct SegmentInputs {
+  InspectedInput input;
+  std::optional<io::RunModel> previous;
+  int k = 0;
+  std::string value_feature;          // "" without one
+  std::optional<RfmColumns> rfm;      // the raw recency, frequency, monetary columns
+  CentroidMatrix given_centroids;     // --init-centroids
+  std::int64_t min_segment_size = 0;  // in customers of the input as read
+};
+
+// The columns profiles for marketers read in original units, whether segmented or not.
+struct MarketingColumns {
+  std::string value_feature;  // "" when none is usable
+  std::optional<RfmColumns> rfm;
+  std::vector<double> value;                         // empty without a value feature
+  std::vector<double> recency, frequency, monetary;  // empty without RFM columns
+};
+
+SegmentInputs inspect_segment_inputs(const distributed::Communicator& comm,
+                                     const SegmentPlan& plan);
+
+// The extra columns read_and_prepare reads beside the features for `inputs`.
+std::vector<std::string> marketing_column_names(const SegmentInputs& inputs);
+
+// Splits the extra columns, checking them: a value feature asked for by name must be finite;
+// columns found by their names alone are left unused, with a note, when they hold NaN or ±Inf.
+MarketingColumns marketing_columns(const distributed::Communicator& comm, const SegmentPlan& plan,
+                                   const SegmentInputs& inputs, PreparedCustomers& prepared,
+                                   const SegmentProgress& progress);
+
+// The fit: seeds (a warm start, a file or drawn), checkpoints and resume, the agreed stop.
+struct FitStage {
+  const SegmentPlan& plan;
+  const SegmentInputs& inputs;
+  const PreparedCustomers& prepared;
+  const SegmentProgress& progress;
+};
+distributed::FitOutcome fit_segments(const distributed::Communicator& comm, const FitStage& stage);
+
+// What the measure and profile stages produce from a model.
+struct MeasuredRun {
+  SegmentationSummary summary;
+  distributed::FinalAssignment assignment;
+};
+
+// Final assignment and quality, then the features freed and read again in original units for the
+// profiles; centroids mapped back. Shared by segment and promote.
+MeasuredRun measure_and_profile(const distributed::Communicator& comm, const InspectedInput& input,
+                                PreparedCustomers& prepared, const CentroidMatrix& centroids,
+                                const distributed::SilhouetteSampling& sampling,
+                                std::optional<NearestTwo> nearest = std::nullopt);
+
+// Descriptions, value, RFM summary and sizes below the minimum.
+ActionableProfiles actionable_profiles(const distributed::Communicator& comm,
+                                       const MeasuredRun& measured,
+                                       const MarketingColumns& marketing,
+                                       std::int64_t min_segment_size);
+
+// Stable ids (matched to the previous run, or 0 … k−1), the migration and the priorities.
+struct Comparison {
+  SegmentMatch match;
+  std::optional<distributed::MigrationResult> migration;
+  std::vector<std::int32_t> stable_segments;  // per local row
+};
+struct CompareStage {
+  const SegmentPlan& plan;
+  const SegmentInputs& inputs;
+  const PreparedCustomers& prepared;
+  const MeasuredRun& measured;
+  const MarketingColumns& marketing;
+};
+Comparison compare_with_previous_run(const distributed::Communicator& comm,
+                                     const CompareStage& stage, ActionableProfiles& actionable);
+
+// The facts of a fit that /run records.
+struct RunFacts {
+  std::string configuration;  // the effective options as job-file text
+  std::string job_file;
+  std::uint64_t seed = 0;
+  std::int64_t customers = 0;
+  std::int64_t k = 0;
+  std::int64_t iterations = 0;
+  bool converged = false;
+  std::int64_t restarts = 1;
+  std::int64_t best_restart = 0;
+  std::int64_t dropped_customers = 0;  // left out for missing values (--missing drop)
+  std::int64_t segments = -1;          // after --merge-small; −1: k
+  std::int64_t merged_segments = 0;
+  std::string previous_run;  // --previous
+  bool warm_start = false;
+};
+
+// The /run attributes every full run writes before its timings: the facts, the rank count and
+// the library versions.
+RunAttributes run_attributes(const distributed::Communicator& comm, const RunFacts& facts);
+
+// Writes segments.h5 and the CSVs (io::write_segmentation), then the manifest; a checkpoint left
+// in the directory is removed once the outputs are in place.
+struct RunWrite {
+  std::string command;  // "segment" or "promote"
+  std::string output;
+  std::string input;
+  TextFields input_fingerprint;
+  std::string configuration;  // job-file text
+  const SegmentationSummary& summary;
+  const AssignmentBlock& assignments;
+  const io::RunOutputs& outputs;
+  bool remove_checkpoint = false;  // segment: the outputs supersede OUTPUT/checkpoint.h5
+};
+struct WrittenRun {
+  std::vector<std::string> files;  // in the manifest's order, manifest.json last
+  std::string removed_checkpoint;  // on rank 0, when one was removed
+};
+WrittenRun write_run(const distributed::Communicator& comm, const RunWrite& run);
+
+}  // namespace microseg::pipeline::detail
