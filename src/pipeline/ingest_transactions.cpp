@@ -1,5 +1,7 @@
 // `ingest transactions`: a transaction log in, one RFM row per customer out, sorted by id.
+#include <cmath>
 #include <utility>
+#include <variant>
 
 #include "ingest_scan.hpp"
 #include "microseg/core/rfm.hpp"
@@ -12,6 +14,87 @@ namespace {
 
 using distributed::Communicator;
 using namespace detail;
+
+// ---------------------------------------------------------------------------------------------
+// The RFM table's columns, each with the value it holds for a customer
+
+using IntegerValue = std::int64_t (*)(const CustomerRfm&);
+using RealValue = double (*)(const CustomerRfm&);
+
+// A column's type is the type of its value, so the list and the values cannot drift apart when
+// a column is added or moved.
+struct RfmColumn {
+  std::string name;
+  std::string description;
+  std::variant<IntegerValue, RealValue> value;
+  std::vector<std::string> categories;  // the names of the codes a column holds, if any
+};
+
+RfmColumn integer_rfm(std::string name, std::string description, IntegerValue value,
+                      std::vector<std::string> categories = {}) {
+  return {std::move(name), std::move(description), value, std::move(categories)};
+}
+
+RfmColumn real_rfm(std::string name, std::string description, RealValue value) {
+  return {std::move(name), std::move(description), value, {}};
+}
+
+// The columns in file order, which is the order `microseg segment` reads the features in.
+const std::vector<RfmColumn>& rfm_columns() {
+  using C = const CustomerRfm&;
+  static const std::vector<RfmColumn> columns{
+      integer_rfm("recency_days", "as-of date minus the last purchase date, in days",
+                  [](C c) -> std::int64_t { return c.features.recency_days; }),
+      integer_rfm("frequency", "number of transaction rows counted",
+                  [](C c) -> std::int64_t { return c.features.frequency; }),
+      real_rfm("monetary_total", "sum of amount (× quantity) over the counted rows",
+               [](C c) { return c.features.monetary_total; }),
+      real_rfm("monetary_mean", "monetary_total / frequency",
+               [](C c) { return c.features.monetary_mean; }),
+      integer_rfm("tenure_days", "as-of date minus the first purchase date, in days",
+                  [](C c) -> std::int64_t { return c.features.tenure_days; }),
+      real_rfm("mean_interpurchase_days",
+               "(last − first purchase date) / (frequency − 1); NaN for one transaction",
+               [](C c) { return c.features.mean_interpurchase_days; }),
+      integer_rfm("r_score", "recency quintile 1-5, 5 = most recent",
+                  [](C c) -> std::int64_t { return c.r_score; }),
+      integer_rfm("f_score", "frequency quintile 1-5, 5 = most frequent",
+                  [](C c) -> std::int64_t { return c.f_score; }),
+      integer_rfm("m_score", "monetary_total quintile 1-5, 5 = largest",
+                  [](C c) -> std::int64_t { return c.m_score; }),
+      integer_rfm(
+          "rfm_segment", "named RFM segment code (names in /categories/rfm_segment)",
+          [](C c) -> std::int64_t { return c.segment; }, rfm_segment_names()),
+  };
+  return columns;
+}
+
+// Collective. The columns holding this rank's customers; `missing` counts NaN over all ranks.
+std::vector<io::IngestedColumn> rfm_table_columns(const Communicator& comm,
+                                                  const std::vector<CustomerRfm>& customers) {
+  std::vector<io::IngestedColumn> columns;
+  std::vector<std::int64_t> missing;
+  for (const RfmColumn& rfm : rfm_columns()) {
+    std::int64_t nan = 0;
+    io::IngestedColumn column;
+    if (const auto* value = std::get_if<IntegerValue>(&rfm.value)) {
+      column = integer_column(rfm.name, rfm.description);
+      for (const auto& customer : customers) column.integers.push_back((*value)(customer));
+    } else {
+      column = real_column(rfm.name, rfm.description);
+      for (const auto& customer : customers) {
+        column.reals.push_back(std::get<RealValue>(rfm.value)(customer));
+        nan += std::isnan(column.reals.back()) ? 1 : 0;
+      }
+    }
+    column.categories = rfm.categories;
+    columns.push_back(std::move(column));
+    missing.push_back(nan);
+  }
+  comm.sum_in_place(missing);
+  for (std::size_t c = 0; c < columns.size(); ++c) columns[c].missing = missing[c];
+  return columns;
+}
 
 // ---------------------------------------------------------------------------------------------
 // The file and its rows
@@ -250,41 +333,15 @@ ScoredCustomers score_customers(const Communicator& comm, OwnedActivity owned,
 // ---------------------------------------------------------------------------------------------
 // The table
 
-io::IngestedTable rfm_table(ScoredCustomers&& scored) {
+// Collective (the columns' missing counts).
+io::IngestedTable rfm_table(const Communicator& comm, ScoredCustomers&& scored) {
   io::IngestedTable table;
   table.total_rows = scored.total;
   table.rows = scored.rows;
   table.has_external_ids = !scored.integer_ids;
   table.external_ids = std::move(scored.keys);
-  table.columns = {
-      integer_column("recency_days", "as-of date minus the last purchase date, in days"),
-      integer_column("frequency", "number of transaction rows counted"),
-      real_column("monetary_total", "sum of amount (× quantity) over the counted rows"),
-      real_column("monetary_mean", "monetary_total / frequency"),
-      integer_column("tenure_days", "as-of date minus the first purchase date, in days"),
-      real_column("mean_interpurchase_days",
-                  "(last − first purchase date) / (frequency − 1); NaN for one transaction"),
-      integer_column("r_score", "recency quintile 1-5, 5 = most recent"),
-      integer_column("f_score", "frequency quintile 1-5, 5 = most frequent"),
-      integer_column("m_score", "monetary_total quintile 1-5, 5 = largest"),
-      integer_column("rfm_segment", "named RFM segment code (names in /categories/rfm_segment)"),
-  };
-  for (const auto& customer : scored.customers) {
-    const RfmFeatures& f = customer.features;
-    table.ids.push_back(customer.id);
-    table.columns[0].integers.push_back(f.recency_days);
-    table.columns[1].integers.push_back(f.frequency);
-    table.columns[2].reals.push_back(f.monetary_total);
-    table.columns[3].reals.push_back(f.monetary_mean);
-    table.columns[4].integers.push_back(f.tenure_days);
-    table.columns[5].reals.push_back(f.mean_interpurchase_days);
-    table.columns[6].integers.push_back(customer.r_score);
-    table.columns[7].integers.push_back(customer.f_score);
-    table.columns[8].integers.push_back(customer.m_score);
-    table.columns[9].integers.push_back(customer.segment);
-  }
-  table.columns[5].missing = scored.single_purchase;
-  table.columns[9].categories = rfm_segment_names();
+  for (const auto& customer : scored.customers) table.ids.push_back(customer.id);
+  table.columns = rfm_table_columns(comm, scored.customers);
   return table;
 }
 
@@ -338,7 +395,7 @@ IngestTransactionsResult ingest_transactions(const Communicator& comm,
   result.segments = named_segment_sizes(scored.segment_sizes);
   result.seconds.score = stopwatch.lap();
 
-  io::IngestedTable table = rfm_table(std::move(scored));
+  io::IngestedTable table = rfm_table(comm, std::move(scored));
   record_the_run(table, plan, result);
   comm.run_agreed([&] { io::write_ingested_table(plan.output, comm.native(), table); });
   result.seconds.write = stopwatch.lap();
