@@ -203,7 +203,7 @@ TEST_CASE("ingest transactions writes RFM that the customer-table reader takes, 
     }
   }
   comm.barrier();
-  app::IngestTransactionsConfig config;
+  pipeline::IngestTransactionsPlan config;
   config.csv = csv;
   config.customer_column = "who";
   config.date_column = "when";
@@ -261,7 +261,7 @@ TEST_CASE("ingest transactions stops every rank on a malformed row in the last r
     }
   }
   comm.barrier();
-  app::IngestTransactionsConfig config;
+  pipeline::IngestTransactionsPlan config;
   config.csv = csv;
   config.customer_column = "1";
   config.date_column = "2";
