@@ -10,4 +10,12 @@ std::string round_trip_text(double value) {
   return std::string(buffer, result.ptr);
 }
 
+std::string with_thousands(std::int64_t value) {
+  std::string digits = std::to_string(value < 0 ? -value : value);
+  for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) {
+    digits.insert(static_cast<std::size_t>(i), ",");
+  }
+  return (value < 0 ? "-" : "") + digits;
+}
+
 }  // namespace microseg

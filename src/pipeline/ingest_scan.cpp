@@ -12,14 +12,6 @@ std::optional<std::int32_t> day_of_date(std::string_view text) {
   return io::parse_date(text);
 }
 
-std::string with_thousands(std::int64_t value) {
-  std::string digits = std::to_string(value < 0 ? -value : value);
-  for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) {
-    digits.insert(static_cast<std::size_t>(i), ",");
-  }
-  return (value < 0 ? "-" : "") + digits;
-}
-
 namespace detail {
 namespace {
 

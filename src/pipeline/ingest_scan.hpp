@@ -88,14 +88,10 @@ AgreedScan<Scan> scan_and_agree(const distributed::Communicator& comm, const Csv
 template <class KeyAt>
 bool keys_are_integers_on_every_rank(const distributed::Communicator& comm, std::size_t count,
                                      KeyAt key_at) {
-  std::int64_t integers = 1;
-  for (std::size_t i = 0; i < count; ++i) {
-    if (!io::parse_int64(key_at(i))) {
-      integers = 0;
-      break;
-    }
-  }
-  return comm.min(integers) == 1;
+  bool integers = true;
+  for (std::size_t i = 0; i < count && integers; ++i)
+    integers = io::parse_int64(key_at(i)).has_value();
+  return comm.all(integers);
 }
 
 /// An empty float64 feature column.

@@ -56,6 +56,8 @@ class Communicator {
 
   /// True on every rank if `flag` is true on any rank.
   bool any(bool flag) const;
+  /// True on every rank if `flag` is true on every rank.
+  bool all(bool flag) const { return !any(!flag); }
 
   void min_in_place(std::vector<double>& values) const;
   void max_in_place(std::vector<double>& values) const;
@@ -127,11 +129,11 @@ class Communicator {
     }
   }
 
-  /// Collective: rotates `block` one step around the ring of ranks (receives from rank − 1,
-  /// sends to rank + 1) and returns what arrived. Blocks may differ in size.
   /// The MPI library's own version string.
   static std::string library_version();
 
+  /// Collective: rotates `block` one step around the ring of ranks (receives from rank − 1,
+  /// sends to rank + 1) and returns what arrived. Blocks may differ in size.
   std::vector<char> ring_shift(const std::vector<char>& block) const;
 
   /// Collective agreement on an error: if any rank passes a message, every rank throws

@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "microseg/core/number_text.hpp"
 #include "microseg/distributed/communicator.hpp"
 
 namespace microseg::pipeline {
@@ -135,7 +136,6 @@ IngestFeaturesResult ingest_features(const distributed::Communicator& comm,
 IngestTransactionsResult ingest_transactions(const distributed::Communicator& comm,
                                              const IngestTransactionsPlan& plan);
 
-/// "1,234,567": counts as the ingest messages and reports write them.
-std::string with_thousands(std::int64_t value);
+using microseg::with_thousands;
 
 }  // namespace microseg::pipeline
