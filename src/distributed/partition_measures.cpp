@@ -69,32 +69,20 @@ std::vector<std::int64_t> contingency_table(const Communicator& comm,
   return table;
 }
 
-StratifiedSilhouette stratified_silhouette(const RankRows& rank_rows,
-                                           const std::vector<std::int32_t>& labels,
-                                           const std::vector<std::int64_t>& segment_sizes,
-                                           const SilhouetteSampling& sampling) {
-  const Communicator& comm = rank_rows.comm();
-  const FeatureMatrix& features = rank_rows.features();
-  const RowRange rows = rank_rows.rows();
-  const std::uint64_t seed = sampling.seed;
-  const int k = static_cast<int>(segment_sizes.size());
-  const int d = static_cast<int>(features.cols());
-  StratifiedSilhouette result;
-  result.sample_sizes = stratified_quotas(segment_sizes, sampling.size);
-  const auto& quotas = result.sample_sizes;
-  const auto sampled_segments =
-      std::count_if(quotas.begin(), quotas.end(), [](std::int64_t q) { return q > 0; });
-  if (sampled_segments < 2) {
-    result.value = std::numeric_limits<double>::quiet_NaN();
-    return result;
-  }
+namespace {
 
-  // Per segment, the rows with the smallest keys: each rank offers its own smallest quota_s,
-  // every rank sees all offers (rank order) and finds the same threshold per segment.
+// Per segment, this rank's rows among those with the smallest keys overall (quota_s of them):
+// each rank offers its own smallest quota_s, every rank sees all offers (rank order) and finds
+// the same threshold per segment. Local indices, ascending.
+std::vector<std::size_t> stratified_sample_rows(const RankRows& rows,
+                                                const std::vector<std::int32_t>& labels,
+                                                const std::vector<std::int64_t>& quotas,
+                                                std::uint64_t seed) {
+  const auto k = static_cast<int>(quotas.size());
   std::vector<std::vector<KeyedRow>> by_segment(static_cast<std::size_t>(k));
   std::vector<KeyedRow> keys(labels.size());
   for (std::size_t i = 0; i < labels.size(); ++i) {
-    const std::int64_t row = rows.begin + static_cast<std::int64_t>(i);
+    const std::int64_t row = rows.rows().begin + static_cast<std::int64_t>(i);
     keys[i] = {keyed_hash(seed, RandomStream::silhouette_sample, static_cast<std::uint64_t>(row)),
                row, labels[i]};
     by_segment[labels[i]].push_back(keys[i]);
@@ -109,9 +97,10 @@ StratifiedSilhouette stratified_silhouette(const RankRows& rank_rows,
     offers.insert(offers.end(), candidates.begin(),
                   candidates.begin() + static_cast<std::ptrdiff_t>(keep));
   }
-  const std::vector<KeyedRow> all_offers = comm.all_gather(offers);
   std::vector<std::vector<KeyedRow>> offers_by_segment(static_cast<std::size_t>(k));
-  for (const KeyedRow& offer : all_offers) offers_by_segment[offer.segment].push_back(offer);
+  for (const KeyedRow& offer : rows.comm().all_gather(offers)) {
+    offers_by_segment[offer.segment].push_back(offer);
+  }
   std::vector<std::optional<KeyedRow>> threshold(static_cast<std::size_t>(k));
   for (int s = 0; s < k; ++s) {
     auto& candidates = offers_by_segment[s];
@@ -120,39 +109,46 @@ StratifiedSilhouette stratified_silhouette(const RankRows& rank_rows,
     std::nth_element(candidates.begin(), candidates.begin() + last, candidates.end(), before);
     threshold[s] = candidates[static_cast<std::size_t>(last)];
   }
-
-  // The sample's rows in global row order (rank order, then local order), on every rank.
-  std::vector<float> local_rows;
-  std::vector<std::int32_t> local_labels;
+  std::vector<std::size_t> chosen;
   for (std::size_t i = 0; i < keys.size(); ++i) {
     const auto& limit = threshold[labels[i]];
-    if (!limit || before(*limit, keys[i])) continue;
-    local_labels.push_back(labels[i]);
-    for (int j = 0; j < d; ++j) local_rows.push_back(features(static_cast<Eigen::Index>(i), j));
+    if (limit && !before(*limit, keys[i])) chosen.push_back(i);
   }
-  const std::vector<float> sample_flat = comm.all_gather(local_rows);
-  const std::vector<std::int32_t> sample_labels = comm.all_gather(local_labels);
-  const auto sample_rows = static_cast<Eigen::Index>(sample_labels.size());
-  const FeatureMatrix sample_matrix =
-      Eigen::Map<const FeatureMatrix>(sample_flat.data(), sample_rows, d);
-  const FeatureMatrix mine = Eigen::Map<const FeatureMatrix>(
-      local_rows.data(), static_cast<Eigen::Index>(local_labels.size()), d);
+  return chosen;
+}
 
-  double local_max_norm = 0;
-  for (Eigen::Index i = 0; i < sample_matrix.rows(); ++i) {
-    local_max_norm = std::max(local_max_norm, sample_matrix.row(i).cast<double>().norm());
+}  // namespace
+
+StratifiedSilhouette stratified_silhouette(const RankRows& rows,
+                                           const std::vector<std::int32_t>& labels,
+                                           const std::vector<std::int64_t>& segment_sizes,
+                                           const SilhouetteSampling& sampling) {
+  const int k = static_cast<int>(segment_sizes.size());
+  StratifiedSilhouette result;
+  result.sample_sizes = stratified_quotas(segment_sizes, sampling.size);
+  const auto& quotas = result.sample_sizes;
+  if (std::count_if(quotas.begin(), quotas.end(), [](std::int64_t q) { return q > 0; }) < 2) {
+    result.value = std::numeric_limits<double>::quiet_NaN();
+    return result;
+  }
+  const GatheredSample sample =
+      gather_sample(rows, labels, stratified_sample_rows(rows, labels, quotas, sampling.seed));
+  const auto sample_rows = static_cast<Eigen::Index>(sample.all_labels.size());
+  double max_norm = 0;
+  for (Eigen::Index i = 0; i < sample_rows; ++i) {
+    max_norm = std::max(max_norm, sample.all.row(i).cast<double>().norm());
   }
   // Every rank holds the whole sample, so this bound is the same everywhere without a reduction.
-  const FixedPointFormat pair_format = FixedPointFormat::for_bound(2 * local_max_norm, sample_rows);
+  const SilhouetteSample against{sample.all, sample.all_labels, quotas,
+                                 FixedPointFormat::for_bound(2 * max_norm, sample_rows)};
   const FixedPointFormat unit_format = FixedPointFormat::for_bound(1.0, sample_rows);
-  const SilhouetteSample against{sample_matrix, sample_labels, quotas, pair_format};
-  const std::vector<double> silhouettes = silhouettes_against_sample(against, mine, local_labels);
+  const std::vector<double> silhouettes =
+      silhouettes_against_sample(against, sample.mine, sample.mine_labels);
   std::vector<ExactSum> silhouette_sums(static_cast<std::size_t>(k), 0);
   for (std::size_t a = 0; a < silhouettes.size(); ++a) {
-    silhouette_sums[local_labels[a]] += unit_format.to_fixed(silhouettes[a]);
+    silhouette_sums[sample.mine_labels[a]] += unit_format.to_fixed(silhouettes[a]);
   }
-  comm.sum_in_place(silhouette_sums);
-
+  rows.comm().sum_in_place(silhouette_sums);
   // Each sampled segment's mean, weighted by its share of the customers it stands for.
   double weighted = 0, weight = 0;
   for (int s = 0; s < k; ++s) {

@@ -136,33 +136,40 @@ std::vector<std::size_t> local_sample_rows(const RankRows& rows, std::int64_t m,
 // in the same order for any rank count.
 double sampled_silhouette(const RankRows& rows, const std::vector<std::int32_t>& labels, int k,
                           const QualityFormats& formats, std::int64_t m, std::uint64_t seed) {
-  const int d = rows.d();
-  std::vector<float> local_rows;
-  std::vector<std::int32_t> local_labels;
-  for (std::size_t i : local_sample_rows(rows, m, seed)) {
-    local_labels.push_back(labels[i]);
-    for (int j = 0; j < d; ++j) {
-      local_rows.push_back(rows.features()(static_cast<Eigen::Index>(i), j));
-    }
-  }
-  const std::vector<float> sample_flat = rows.comm().all_gather(local_rows);
-  const std::vector<std::int32_t> sample_labels = rows.comm().all_gather(local_labels);
-  const auto sample_rows = static_cast<Eigen::Index>(sample_labels.size());
-  const FeatureMatrix sample = Eigen::Map<const FeatureMatrix>(sample_flat.data(), sample_rows, d);
+  const GatheredSample sample = gather_sample(rows, labels, local_sample_rows(rows, m, seed));
+  const auto sample_rows = static_cast<Eigen::Index>(sample.all_labels.size());
   std::vector<std::int64_t> sample_sizes(k, 0);
-  for (std::int32_t s : sample_labels) ++sample_sizes[s];
-  const SilhouetteSample against{sample, sample_labels, sample_sizes,
+  for (std::int32_t s : sample.all_labels) ++sample_sizes[s];
+  const SilhouetteSample against{sample.all, sample.all_labels, sample_sizes,
                                  FixedPointFormat::for_bound(2 * rows.max_row_norm(), sample_rows)};
-  const FeatureMatrix mine = Eigen::Map<const FeatureMatrix>(
-      local_rows.data(), static_cast<Eigen::Index>(local_labels.size()), d);
   ExactSum total = 0;
-  for (double s : silhouettes_against_sample(against, mine, local_labels)) {
+  for (double s : silhouettes_against_sample(against, sample.mine, sample.mine_labels)) {
     total += formats.unit.to_fixed(s);
   }
   return formats.unit.to_double(rows.comm().sum(total)) / static_cast<double>(sample_rows);
 }
 
 }  // namespace
+
+GatheredSample gather_sample(const RankRows& rows, const std::vector<std::int32_t>& labels,
+                             const std::vector<std::size_t>& chosen) {
+  const int d = rows.d();
+  std::vector<float> local_rows;
+  GatheredSample sample;
+  for (std::size_t i : chosen) {
+    sample.mine_labels.push_back(labels[i]);
+    for (int j = 0; j < d; ++j) {
+      local_rows.push_back(rows.features()(static_cast<Eigen::Index>(i), j));
+    }
+  }
+  const std::vector<float> all_rows = rows.comm().all_gather(local_rows);
+  sample.all_labels = rows.comm().all_gather(sample.mine_labels);
+  sample.mine = Eigen::Map<const FeatureMatrix>(
+      local_rows.data(), static_cast<Eigen::Index>(sample.mine_labels.size()), d);
+  sample.all = Eigen::Map<const FeatureMatrix>(
+      all_rows.data(), static_cast<Eigen::Index>(sample.all_labels.size()), d);
+  return sample;
+}
 
 double exact_inertia(const RankRows& rows, const std::vector<double>& nearest_distances) {
   const FixedPointFormat squared_format =

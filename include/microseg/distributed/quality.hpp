@@ -32,6 +32,19 @@ struct SilhouetteSampling {
   std::uint64_t seed = 0;
 };
 
+/// Rows sampled for an exact silhouette, gathered to every rank: this rank's own sampled rows,
+/// and all of them in global row order (rank order, then local order).
+struct GatheredSample {
+  FeatureMatrix mine;
+  std::vector<std::int32_t> mine_labels;
+  FeatureMatrix all;
+  std::vector<std::int32_t> all_labels;
+};
+
+/// Collective: gathers the rows `chosen` (local indices, ascending) with their labels.
+GatheredSample gather_sample(const RankRows& rows, const std::vector<std::int32_t>& labels,
+                             const std::vector<std::size_t>& chosen);
+
 /// Collective: assigns every row to its nearest centroid (core nearest_two, or `nearest` when the
 /// fit already computed it for these centroids) and measures the model. Fails on every rank when
 /// a segment ends up empty.
