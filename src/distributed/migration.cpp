@@ -29,6 +29,90 @@ class SegmentIndex {
   std::vector<std::pair<std::int64_t, int>> table_;
 };
 
+// Fails on every rank when a previous record names a segment the previous model does not have.
+void check_previous_segments(const Communicator& comm,
+                             const std::vector<PreviousAssignment>& previous,
+                             const SegmentIndex& previous_index) {
+  std::optional<std::string> unknown;
+  for (const PreviousAssignment& record : previous) {
+    if (previous_index(record.segment) < 0 && !unknown) {
+      unknown = "the previous run's /assignments/segment gives customer id " +
+                std::to_string(record.id) + " segment " + std::to_string(record.segment) +
+                ", which is not among its /model/segment_ids";
+    }
+  }
+  comm.agree(unknown);
+}
+
+// Values cross ranks as exact fixed-point sums on a grid bounding every term.
+FixedPointFormat value_format(const Communicator& comm, const CurrentCustomers& current,
+                              const JoinedCustomers& joined) {
+  double local_bound = 0;
+  if (current.values) {
+    for (double v : *current.values) local_bound = std::max(local_bound, std::abs(v));
+    for (const auto& record : joined.missing_now) {
+      if (std::isfinite(record.value)) local_bound = std::max(local_bound, std::abs(record.value));
+    }
+  }
+  const auto rows = static_cast<std::int64_t>(current.rows.size());
+  const std::int64_t terms = comm.sum(rows + static_cast<std::int64_t>(joined.missing_now.size()));
+  return FixedPointFormat::for_bound(comm.max(local_bound), terms);
+}
+
+// Row i of this rank moved from previous segment p to current segment c: a move, and at risk
+// when the new segment's value is lower than the previous one's.
+void record_move(const CurrentCustomers& current, const MigrationSegments& segments,
+                 const PreviousAssignment& before, std::size_t i, std::pair<int, int> p_c,
+                 MigrationResult& result) {
+  const auto [p, c] = p_c;
+  CustomerMoves& moves = result.moves;
+  moves.id.push_back((*current.ids)[i]);
+  moves.previous_segment.push_back(before.segment);
+  moves.new_segment.push_back((*current.segments)[i]);
+  moves.previous_distance.push_back(before.distance);
+  moves.new_distance.push_back((*current.distances)[i]);
+  const bool at_risk =
+      current.values && !segments.previous_reference_value.empty() &&
+      moved_to_lower_value(segments.previous_reference_value[p], segments.current_value_mean.at(c));
+  moves.at_risk.push_back(at_risk);
+  if (!at_risk) return;
+  AtRiskCustomers& risk = result.at_risk;
+  const double before_value = segments.previous_reference_value[p];
+  const double now_value = segments.current_value_mean[c];
+  risk.id.push_back((*current.ids)[i]);
+  risk.previous_segment.push_back(before.segment);
+  risk.new_segment.push_back((*current.segments)[i]);
+  risk.previous_value.push_back(before_value);
+  risk.new_value.push_back(now_value);
+  risk.drop.push_back(before_value - now_value);
+}
+
+// The matrix's value cells from the exact sums (NaN in the lost column when the previous run
+// recorded no values).
+std::vector<double> matrix_values(const std::vector<ExactSum>& sums, const FixedPointFormat& format,
+                                  int kc, bool previous_values_recorded) {
+  std::vector<double> values;
+  for (std::size_t cell = 0; cell < sums.size(); ++cell) {
+    const bool missing_column =
+        cell % static_cast<std::size_t>(kc + 1) == static_cast<std::size_t>(kc);
+    values.push_back(missing_column && !previous_values_recorded
+                         ? std::numeric_limits<double>::quiet_NaN()
+                         : format.to_double(sums[cell]));
+  }
+  return values;
+}
+
+// Each rank's moves and at-risk customers get their place in the global lists.
+void place_in_global_lists(const Communicator& comm, MigrationResult& result) {
+  std::int64_t local_at_risk = 0;
+  for (std::int8_t flag : result.moves.at_risk) local_at_risk += flag;
+  const auto local_moves = static_cast<std::int64_t>(result.moves.id.size());
+  result.moves.offset = comm.exclusive_prefix_sum(local_moves);
+  result.moves.total = comm.sum(local_moves);
+  result.at_risk.offset = comm.exclusive_prefix_sum(local_at_risk);
+  result.at_risk.total = comm.sum(local_at_risk);
+}
+
 }  // namespace
 
 MigrationResult compare_with_previous(const Communicator& comm, const CurrentCustomers& current,
@@ -42,95 +126,41 @@ MigrationResult compare_with_previous(const Communicator& comm, const CurrentCus
     throw std::invalid_argument("compare_with_previous: inputs do not match the rows");
   }
   const SegmentIndex previous_index(segments.previous_ids), current_index(segments.current_ids);
-  std::optional<std::string> unknown;
-  for (const PreviousAssignment& record : previous) {
-    if (previous_index(record.segment) < 0 && !unknown) {
-      unknown = "the previous run's /assignments/segment gives customer id " +
-                std::to_string(record.id) + " segment " + std::to_string(record.segment) +
-                ", which is not among its /model/segment_ids";
-    }
-  }
-  comm.agree(unknown);
-
+  check_previous_segments(comm, previous, previous_index);
   const JoinedCustomers joined = join_by_id(comm, current.rows, *current.ids, previous);
-
   const int kp = static_cast<int>(segments.previous_ids.size());
   const int kc = static_cast<int>(segments.current_ids.size());
   MigrationMatrix matrix;
   matrix.previous_ids = segments.previous_ids;
   matrix.current_ids = segments.current_ids;
   matrix.counts.assign(static_cast<std::size_t>(kp + 1) * (kc + 1), 0);
-
-  // Values cross ranks as exact fixed-point sums on a grid bounding every term.
   const bool valued = current.values != nullptr;
-  double local_bound = 0;
-  if (valued) {
-    for (double v : *current.values) local_bound = std::max(local_bound, std::abs(v));
-    for (const auto& record : joined.missing_now) {
-      if (std::isfinite(record.value)) local_bound = std::max(local_bound, std::abs(record.value));
-    }
-  }
-  const std::int64_t terms = comm.sum(static_cast<std::int64_t>(rows + joined.missing_now.size()));
-  const FixedPointFormat value_format = FixedPointFormat::for_bound(comm.max(local_bound), terms);
+  const FixedPointFormat format = value_format(comm, current, joined);
   std::vector<ExactSum> value_sums(valued ? matrix.counts.size() : 0, 0);
-
   MigrationResult result;
-  CustomerMoves& moves = result.moves;
   for (std::size_t i = 0; i < rows; ++i) {
     const int c = current_index((*current.segments)[i]);
     if (c < 0) throw std::invalid_argument("compare_with_previous: unknown current segment id");
     const PreviousAssignment& before = joined.previous[i];
     const int p = before.segment < 0 ? kp : previous_index(before.segment);
     ++matrix.counts[matrix.at(p, c)];
-    if (valued) value_sums[matrix.at(p, c)] += value_format.to_fixed((*current.values)[i]);
+    if (valued) value_sums[matrix.at(p, c)] += format.to_fixed((*current.values)[i]);
     if (p == kp || segments.previous_ids[p] == segments.current_ids[c]) continue;
-    moves.id.push_back((*current.ids)[i]);
-    moves.previous_segment.push_back(before.segment);
-    moves.new_segment.push_back((*current.segments)[i]);
-    moves.previous_distance.push_back(before.distance);
-    moves.new_distance.push_back((*current.distances)[i]);
-    const bool at_risk = valued && !segments.previous_reference_value.empty() &&
-                         moved_to_lower_value(segments.previous_reference_value[p],
-                                              segments.current_value_mean.at(c));
-    moves.at_risk.push_back(at_risk);
-    if (at_risk) {
-      AtRiskCustomers& risk = result.at_risk;
-      const double before_value = segments.previous_reference_value[p];
-      const double now_value = segments.current_value_mean[c];
-      risk.id.push_back((*current.ids)[i]);
-      risk.previous_segment.push_back(before.segment);
-      risk.new_segment.push_back((*current.segments)[i]);
-      risk.previous_value.push_back(before_value);
-      risk.new_value.push_back(now_value);
-      risk.drop.push_back(before_value - now_value);
-    }
+    record_move(current, segments, before, i, {p, c}, result);
   }
   for (const PreviousAssignment& record : joined.missing_now) {
     const int p = previous_index(record.segment);
     ++matrix.counts[matrix.at(p, kc)];
     if (valued && segments.previous_values_recorded) {
-      value_sums[matrix.at(p, kc)] += value_format.to_fixed(record.value);
+      value_sums[matrix.at(p, kc)] += format.to_fixed(record.value);
     }
   }
   comm.sum_in_place(matrix.counts);
   if (valued) {
     comm.sum_in_place(value_sums);
-    for (std::size_t cell = 0; cell < value_sums.size(); ++cell) {
-      const bool missing_column =
-          cell % static_cast<std::size_t>(kc + 1) == static_cast<std::size_t>(kc);
-      matrix.value.push_back(missing_column && !segments.previous_values_recorded
-                                 ? std::numeric_limits<double>::quiet_NaN()
-                                 : value_format.to_double(value_sums[cell]));
-    }
+    matrix.value = matrix_values(value_sums, format, kc, segments.previous_values_recorded);
   }
-
-  std::int64_t local_at_risk = 0;
-  for (std::int8_t flag : moves.at_risk) local_at_risk += flag;
-  const auto local_moves = static_cast<std::int64_t>(moves.id.size());
-  moves.offset = comm.exclusive_prefix_sum(local_moves);
-  moves.total = comm.sum(local_moves);
-  result.at_risk.offset = comm.exclusive_prefix_sum(local_at_risk);
-  result.at_risk.total = comm.sum(local_at_risk);
+  place_in_global_lists(comm, result);
   result.report = summarise_migration(std::move(matrix), segments.drift, result.at_risk.total);
   return result;
 }
