@@ -59,9 +59,9 @@ void run_generate(const distributed::Communicator& comm, const GenerateConfig& c
   SyntheticBlock block;
   comm.run_agreed([&] { block = generate_synthetic_block(spec, rows); });
   comm.run_agreed([&] {
-    io::write_customer_table(config.output, comm.native(), config.customers,
-                             synthetic_feature_names(), rows, block.ids, block.features,
-                             block.planted_segment);
+    io::write_customer_table(config.output, comm.native(),
+                             {rows, config.customers, &synthetic_feature_names(), &block.ids,
+                              &block.features, &block.planted_segment});
   });
   if (comm.is_root()) {
     log << "microseg generate: wrote " << config.customers << " customers in " << config.segments

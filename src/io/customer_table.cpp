@@ -549,30 +549,32 @@ class BlockReader {
 // Writing
 
 std::optional<std::string> table_argument_problem(const std::string& path,
-                                                  const std::vector<std::string>& feature_names,
-                                                  RowRange rows, std::int64_t total_rows,
-                                                  const std::vector<std::int64_t>& ids,
-                                                  const FeatureMatrix& features,
-                                                  const std::vector<std::int32_t>& planted) {
+                                                  const CustomerTableBlock& block) {
   const std::string target = "writing customer table '" + path + "': ";
-  if (feature_names.empty()) return target + "no feature names";
-  if (rows.begin < 0 || rows.end < rows.begin || rows.end > total_rows) {
+  if (!block.feature_names || !block.ids || !block.features) {
+    return target + "feature names, ids and features are required";
+  }
+  if (block.feature_names->empty()) return target + "no feature names";
+  const RowRange rows = block.rows;
+  if (rows.begin < 0 || rows.end < rows.begin || rows.end > block.total_rows) {
     return target + "rows [" + std::to_string(rows.begin) + ", " + std::to_string(rows.end) +
-           ") are outside the table of " + std::to_string(total_rows) + " rows";
+           ") are outside the table of " + std::to_string(block.total_rows) + " rows";
   }
   const auto count = static_cast<std::size_t>(rows.size());
-  if (ids.size() != count || static_cast<std::size_t>(features.rows()) != count) {
+  const FeatureMatrix& features = *block.features;
+  if (block.ids->size() != count || static_cast<std::size_t>(features.rows()) != count) {
     return target + "a block of " + std::to_string(count) + " rows came with " +
-           std::to_string(ids.size()) + " ids and " + std::to_string(features.rows()) +
+           std::to_string(block.ids->size()) + " ids and " + std::to_string(features.rows()) +
            " feature rows";
   }
-  if (count > 0 && static_cast<std::size_t>(features.cols()) != feature_names.size()) {
+  if (count > 0 && static_cast<std::size_t>(features.cols()) != block.feature_names->size()) {
     return target + "features have " + std::to_string(features.cols()) + " columns but " +
-           std::to_string(feature_names.size()) + " names";
+           std::to_string(block.feature_names->size()) + " names";
   }
-  if (!planted.empty() && planted.size() != count) {
+  const std::size_t planted = block.planted_segment ? block.planted_segment->size() : 0;
+  if (planted != 0 && planted != count) {
     return target + "a block of " + std::to_string(count) + " rows came with " +
-           std::to_string(planted.size()) + " planted segments";
+           std::to_string(planted) + " planted segments";
   }
   return std::nullopt;
 }
@@ -723,23 +725,21 @@ CustomerBlock read_customer_block(const CustomerTableSchema& schema,
   return block;
 }
 
-void write_customer_table(const std::string& path, MPI_Comm comm, std::int64_t total_rows,
-                          const std::vector<std::string>& feature_names, RowRange rows,
-                          const std::vector<std::int64_t>& ids, const FeatureMatrix& features,
-                          const std::vector<std::int32_t>& planted_segment) {
+void write_customer_table(const std::string& path, MPI_Comm comm, const CustomerTableBlock& block) {
   SilenceHdf5Errors silence;
   const distributed::Communicator communicator(comm);
-  std::optional<std::string> problem =
-      table_argument_problem(path, feature_names, rows, total_rows, ids, features, planted_segment);
+  std::optional<std::string> problem = table_argument_problem(path, block);
+  const RowRange rows = block.rows;
   // Every rank must create the same datasets, so the ranks agree whether there is a planted
   // column even when some of them hold no rows.
   const std::int64_t written_rows = communicator.sum(rows.size());
-  const bool planted = communicator.max(std::int64_t{!planted_segment.empty()}) > 0;
-  if (!problem && written_rows != total_rows) {
+  const bool has_planted = block.planted_segment && !block.planted_segment->empty();
+  const bool planted = communicator.max(std::int64_t{has_planted}) > 0;
+  if (!problem && written_rows != block.total_rows) {
     problem = "writing customer table '" + path + "': the ranks' blocks hold " +
-              std::to_string(written_rows) + " rows, expected " + std::to_string(total_rows);
+              std::to_string(written_rows) + " rows, expected " + std::to_string(block.total_rows);
   }
-  if (!problem && planted && planted_segment.size() != static_cast<std::size_t>(rows.size())) {
+  if (!problem && planted && !has_planted && rows.size() != 0) {
     problem = "writing customer table '" + path + "': rows [" + std::to_string(rows.begin) + ", " +
               std::to_string(rows.end) + ") have no planted segments";
   }
@@ -758,27 +758,29 @@ void write_customer_table(const std::string& path, MPI_Comm comm, std::int64_t t
     FileHandle file = create_parallel_file(temporary, path, comm);
     outputs.protect(temporary);
     run_while_file_open(communicator, [&] {
-      const auto n = static_cast<hsize_t>(total_rows);
-      const auto d = static_cast<hsize_t>(feature_names.size());
+      const auto n = static_cast<hsize_t>(block.total_rows);
+      const auto d = static_cast<hsize_t>(block.feature_names->size());
       GroupHandle group = create_group(file.get(), "customers", path);
       DatasetHandle id_dataset =
           create_dataset(group.get(), "id", H5T_STD_I64LE, {n}, Layout::row_chunks, path);
       DatasetHandle feature_dataset =
           create_dataset(group.get(), "features", H5T_IEEE_F32LE, {n, d}, Layout::row_chunks, path);
-      write_string_array_attribute(feature_dataset.get(), "feature_names", feature_names, path);
+      write_string_array_attribute(feature_dataset.get(), "feature_names", *block.feature_names,
+                                   path);
       DatasetHandle planted_dataset;
       if (planted) {
         planted_dataset = create_dataset(group.get(), "planted_segment", H5T_STD_I32LE, {n},
                                          Layout::row_chunks, path);
       }
-      note(write_row_block(id_dataset.get(), H5T_NATIVE_INT64, rows.begin, rows.size(), ids.data()),
+      note(write_row_block(id_dataset.get(), H5T_NATIVE_INT64, rows.begin, rows.size(),
+                           block.ids->data()),
            "/customers/id");
       note(write_row_block(feature_dataset.get(), H5T_NATIVE_FLOAT, rows.begin, rows.size(),
-                           features.data()),
+                           block.features->data()),
            "/customers/features");
       if (planted) {
         note(write_row_block(planted_dataset.get(), H5T_NATIVE_INT32, rows.begin, rows.size(),
-                             planted_segment.data()),
+                             block.planted_segment ? block.planted_segment->data() : nullptr),
              "/customers/planted_segment");
       }
     });
