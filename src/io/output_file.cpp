@@ -125,10 +125,6 @@ void OutputFile::note(bool written, const std::string& object) {
   error_ = "cannot write " + object + " of output file '" + final_path_ + "'" + error_detail_;
 }
 
-void OutputFile::fail(const std::string& message) {
-  if (!error_) error_ = message;
-}
-
 std::optional<std::string> OutputFile::finish() {
   note(close(), "the end");
   return error_;

@@ -110,14 +110,11 @@ class OutputFile {
   /// Remembers the first failure: a raw-data write of `object` (a path in the file) that
   /// returned false, as "cannot write OBJECT of output file 'FINAL'" with HDF5's message.
   void note(bool written, const std::string& object);
-  /// Remembers `message` unless a failure came first.
-  void fail(const std::string& message);
   /// Closes the file (collective with MPI-IO); false when HDF5 reports a failure.
   bool close() { return file_.close(); }
   /// Closes the file, noting a failed close as a failed write of "the end"; the first failure.
   std::optional<std::string> finish();
 
-  const std::optional<std::string>& error() const { return error_; }
   /// HDF5's message about the first failure, as with_hdf5_detail() gave it.
   const std::string& error_detail() const { return error_detail_; }
 
@@ -168,7 +165,7 @@ class OutputGroup {
   Dataset write_strings(const std::string& name, const std::vector<std::string>& values) const;
 
   /// A chunked dataset of rows spread over the ranks; each rank writes its block of `data`
-  /// (row-major). One without rows takes no raw-data write.
+  /// (row-major). A dataset of no rows (total 0) takes no raw-data write.
   template <class T>
   Dataset write_rows(const std::string& name, const RowBlock& rows, const T* data) const {
     return write_rows(name, rows, ElementTypes::of<T>(), data);
