@@ -2,11 +2,9 @@
 
 #include <filesystem>
 #include <optional>
-#include <variant>
 
-#include "hdf5_handle.hpp"
-#include "hdf5_write.hpp"
 #include "microseg/distributed/communicator.hpp"
+#include "output_file.hpp"
 
 namespace microseg::io {
 namespace {
@@ -34,6 +32,18 @@ std::optional<std::string> block_problem(const ScoredBlock& block) {
   return std::nullopt;
 }
 
+// /assignments: every rank writes its block of each column.
+void write_columns(const OutputGroup& root, const ScoredBlock& block) {
+  const OutputGroup group = root.create_group("assignments");
+  const RowBlock rows{block.rows.begin, block.rows.size(), static_cast<hsize_t>(block.total_rows)};
+  group.write_rows("id", rows, block.ids->data());
+  group.write_rows("segment", rows, block.segments->data());
+  group.write_rows("distance", rows, block.distances->data());
+  group.write_rows("second_segment", rows, block.second_segments->data());
+  group.write_rows("second_distance", rows, block.second_distances->data());
+  group.write_rows("margin", rows, block.margins->data());
+}
+
 }  // namespace
 
 void write_assignment_scores(const std::string& directory, MPI_Comm comm, const ScoredBlock& block,
@@ -53,40 +63,11 @@ void write_assignment_scores(const std::string& directory, MPI_Comm comm, const 
   PendingOutputs pending(communicator);
   const std::string temporary = pending.add(path);
   std::optional<std::string> error;
-  const auto note = [&](herr_t status, const std::string& object) {
-    if (status < 0 && !error) {
-      error = "cannot write " + object + " of output file '" + path + "'" + with_hdf5_detail();
-    }
-  };
   {
-    FileHandle file = create_parallel_file(temporary, path, comm);
-    pending.protect(temporary);
-    {
-      const auto n = static_cast<hsize_t>(block.total_rows);
-      GroupHandle group = create_group(file.get(), "assignments", path);
-      const auto column = [&](const char* name, hid_t file_type, hid_t memory_type,
-                              const void* data) {
-        DatasetHandle dataset =
-            create_dataset(group.get(), name, file_type, {n}, Layout::row_chunks, path);
-        note(write_row_block(dataset.get(), memory_type, block.rows.begin, block.rows.size(), data),
-             std::string("/assignments/") + name);
-      };
-      column("id", H5T_STD_I64LE, H5T_NATIVE_INT64, block.ids->data());
-      column("segment", H5T_STD_I32LE, H5T_NATIVE_INT32, block.segments->data());
-      column("distance", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, block.distances->data());
-      column("second_segment", H5T_STD_I32LE, H5T_NATIVE_INT32, block.second_segments->data());
-      column("second_distance", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, block.second_distances->data());
-      column("margin", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, block.margins->data());
-    }
-    {
-      GroupHandle group = create_group(file.get(), "run", path);
-      for (const auto& attribute : run) {
-        std::visit(
-            [&](const auto& v) { write_scalar_attribute(group.get(), attribute.first, v, path); },
-            attribute.second);
-      }
-    }
-    note(file.close(), "the end");
+    OutputFile file(pending, temporary, path);
+    write_columns(file.root(), block);
+    file.root().create_group("run").attributes(run);
+    error = file.finish();
   }
   pending.commit(error);
 }

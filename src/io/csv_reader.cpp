@@ -145,35 +145,45 @@ std::optional<CsvSyntaxError> CsvLineSplitter::split(std::string_view line) {
   unescaped_.clear();
   // Unescaped text is never longer than the line, so views into the buffer stay valid.
   unescaped_.reserve(line.size());
+  return delimiter_ == CsvDelimiter::whitespace
+             ? split_on_blanks(line)
+             : split_on_separator(line, separator_of(delimiter_));
+}
+
+CsvSyntaxError CsvLineSplitter::after_quote_problem(std::string_view line, std::size_t at) const {
+  CsvSyntaxError error;
+  error.field = static_cast<int>(fields_.size());
+  error.what = std::string("unexpected character '") + line[at] +
+               "' after the closing quote of a quoted field";
+  return error;
+}
+
+std::optional<CsvSyntaxError> CsvLineSplitter::split_on_blanks(std::string_view line) {
   const std::size_t n = line.size();
   std::size_t position = 0;
   CsvSyntaxError error;
-  const auto after_quote_problem = [&](std::size_t at) {
-    error.field = static_cast<int>(fields_.size());
-    error.what = std::string("unexpected character '") + line[at] +
-                 "' after the closing quote of a quoted field";
-    return error;
-  };
-
-  if (delimiter_ == CsvDelimiter::whitespace) {
-    while (true) {
-      while (position < n && is_blank(line[position])) ++position;
-      if (position == n) return std::nullopt;
-      if (line[position] == '"') {
-        error.field = static_cast<int>(fields_.size()) + 1;
-        const auto after = read_quoted(line, position, error);
-        if (!after) return error;
-        position = *after;
-        if (position < n && !is_blank(line[position])) return after_quote_problem(position);
-      } else {
-        const std::size_t start = position;
-        while (position < n && !is_blank(line[position])) ++position;
-        fields_.push_back(line.substr(start, position - start));
-      }
+  while (true) {
+    while (position < n && is_blank(line[position])) ++position;
+    if (position == n) return std::nullopt;
+    if (line[position] == '"') {
+      error.field = static_cast<int>(fields_.size()) + 1;
+      const auto after = read_quoted(line, position, error);
+      if (!after) return error;
+      position = *after;
+      if (position < n && !is_blank(line[position])) return after_quote_problem(line, position);
+    } else {
+      const std::size_t start = position;
+      while (position < n && !is_blank(line[position])) ++position;
+      fields_.push_back(line.substr(start, position - start));
     }
   }
+}
 
-  const char separator = separator_of(delimiter_);
+std::optional<CsvSyntaxError> CsvLineSplitter::split_on_separator(std::string_view line,
+                                                                  char separator) {
+  const std::size_t n = line.size();
+  std::size_t position = 0;
+  CsvSyntaxError error;
   // Tabs are trimmed too, except where they separate fields.
   const auto is_trimmed = [&](char c) { return c == ' ' || (c == '\t' && separator != '\t'); };
   while (true) {
@@ -185,7 +195,7 @@ std::optional<CsvSyntaxError> CsvLineSplitter::split(std::string_view line) {
       position = *after;
       while (position < n && is_trimmed(line[position])) ++position;
       if (position == n) return std::nullopt;
-      if (line[position] != separator) return after_quote_problem(position);
+      if (line[position] != separator) return after_quote_problem(line, position);
       ++position;
       continue;
     }

@@ -195,14 +195,59 @@ void record_bad_row(std::int64_t& bad_rows, std::vector<BadRow>& reported,
   reported.push_back({line_index, where + what});
 }
 
+namespace {
+
+// Adds transactions to a scan's customers: those with integer keys in batches, which the
+// table inserts faster than one by one.
+class CustomerBatcher {
+ public:
+  explicit CustomerBatcher(CustomerActivityTable& customers) : customers_(customers) {}
+  void add(std::string_view customer, std::int32_t day, double value) {
+    if (const auto key = canonical_integer_key(customer)) {
+      batch_[batched_++] = {*key, day, value};
+      if (batched_ == batch_capacity) flush();
+    } else {
+      customers_.find_or_insert(customer).add(day, value);
+    }
+  }
+  void flush() {
+    customers_.add_integer_batch(batch_, batched_);
+    batched_ = 0;
+  }
+
+ private:
+  static constexpr std::size_t batch_capacity = 32;
+  CustomerActivityTable& customers_;
+  CustomerActivityTable::IntegerKeyedTransaction batch_[batch_capacity];
+  std::size_t batched_ = 0;
+};
+
+// A well-formed row: its day range, and within the window its customer's activity.
+void count_transaction(TransactionScan& scan, const TransactionScanSpec& spec,
+                       CustomerBatcher& customers, std::string_view customer, std::int32_t day,
+                       double value) {
+  ++scan.rows;
+  scan.earliest_day = std::min(scan.earliest_day, day);
+  scan.latest_day = std::max(scan.latest_day, day);
+  const std::int64_t age = std::int64_t{spec.as_of_day} - day;
+  if (age < 0) {
+    ++scan.rows_after_as_of;
+  } else if (spec.window_days > 0 && age >= spec.window_days) {
+    ++scan.rows_before_window;
+  } else {
+    ++scan.counted_rows;
+    customers.add(customer, day, value);
+  }
+}
+
+}  // namespace
+
 TransactionScan scan_transactions(std::string_view text, ByteRange part,
                                   const TransactionScanSpec& spec) {
   TransactionScan scan;
   CsvLineCursor cursor(text, part);
   std::int64_t line_index = -1;
-  constexpr std::size_t batch_capacity = 32;
-  CustomerActivityTable::IntegerKeyedTransaction batch[batch_capacity];
-  std::size_t batched = 0;
+  CustomerBatcher customers(scan.customers);
   CsvLineSplitter splitter(spec.delimiter);
   const TransactionColumns& columns = spec.columns;
   const auto bad = [&](int column, const std::string& what) {
@@ -237,32 +282,13 @@ TransactionScan scan_transactions(std::string_view text, ByteRange part,
       } else if (!quantity) {
         bad(columns.quantity, quote_field(fields[columns.quantity]) + " is not a finite number");
       } else {
-        ++scan.rows;
-        scan.earliest_day = std::min(scan.earliest_day, *day);
-        scan.latest_day = std::max(scan.latest_day, *day);
-        const std::int64_t age = std::int64_t{spec.as_of_day} - *day;
-        if (age < 0) {
-          ++scan.rows_after_as_of;
-        } else if (spec.window_days > 0 && age >= spec.window_days) {
-          ++scan.rows_before_window;
-        } else {
-          ++scan.counted_rows;
-          if (const auto key = canonical_integer_key(customer)) {
-            batch[batched++] = {*key, *day, *amount * *quantity};
-            if (batched == batch_capacity) {
-              scan.customers.add_integer_batch(batch, batched);
-              batched = 0;
-            }
-          } else {
-            scan.customers.find_or_insert(customer).add(*day, *amount * *quantity);
-          }
-        }
+        count_transaction(scan, spec, customers, customer, *day, *amount * *quantity);
         continue;
       }
     }
     if (!spec.skip_bad_rows) break;
   }
-  scan.customers.add_integer_batch(batch, batched);
+  customers.flush();
   // Lines after a stop still count, for the numbering of the ranks after this one.
   scan.lines = line_index + 1 + count_lines(text, {cursor.position(), part.end});
   return scan;

@@ -2,52 +2,12 @@
 
 #include <algorithm>
 
-#include "hdf5_handle.hpp"
-#include "hdf5_write.hpp"
 #include "microseg/distributed/communicator.hpp"
+#include "output_file.hpp"
 
 namespace microseg::io {
 namespace {
 using namespace detail;
-
-// Fixed-length UTF-8 strings: parallel HDF5 cannot write variable-length data, and every rank
-// writes its own block of external ids.
-DatatypeHandle fixed_string_type(std::size_t width) {
-  DatatypeHandle type(H5Tcopy(H5T_C_S1));
-  H5Tset_size(type.get(), std::max<std::size_t>(width, 1));
-  H5Tset_strpad(type.get(), H5T_STR_NULLPAD);
-  H5Tset_cset(type.get(), H5T_CSET_UTF8);
-  return type;
-}
-
-std::size_t longest(const std::vector<std::string>& texts) {
-  std::size_t width = 0;
-  for (const auto& text : texts) width = std::max(width, text.size());
-  return width;
-}
-
-std::vector<char> pack_fixed(const std::vector<std::string>& texts, std::size_t width) {
-  width = std::max<std::size_t>(width, 1);
-  std::vector<char> packed(texts.size() * width, '\0');
-  for (std::size_t i = 0; i < texts.size(); ++i) {
-    std::copy(texts[i].begin(), texts[i].end(),
-              packed.begin() + static_cast<std::ptrdiff_t>(i * width));
-  }
-  return packed;
-}
-
-// A group whose links are listed in creation order (as h5py's track_order=True), so the reader
-// takes the features in the order they were written rather than alphabetically.
-GroupHandle create_ordered_group(hid_t parent, const std::string& name, const std::string& file) {
-  PropertyListHandle creation(H5Pcreate(H5P_GROUP_CREATE));
-  H5Pset_link_creation_order(creation.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
-  GroupHandle group(H5Gcreate2(parent, name.c_str(), H5P_DEFAULT, creation.get(), H5P_DEFAULT));
-  if (!group.valid()) {
-    throw InputError("cannot create group " + name + " in output file '" + file + "'" +
-                     with_hdf5_detail());
-  }
-  return group;
-}
 
 std::optional<std::string> table_problem(const std::string& path, const IngestedTable& table) {
   const std::string target = "writing customer table '" + path + "': ";
@@ -68,6 +28,56 @@ std::optional<std::string> table_problem(const std::string& path, const Ingested
     if (values != count) return target + "column '" + column.name + "' does not match its rows";
   }
   return std::nullopt;
+}
+
+// One feature column of /customers: this rank's block of values and the column's attributes.
+void write_values(const OutputGroup& customers, const IngestedColumn& column,
+                  const RowBlock& rows) {
+  const bool real = column.type == IngestedColumn::Type::float64;
+  const Dataset dataset = real ? customers.write_rows(column.name, rows, column.reals.data())
+                               : customers.write_rows(column.name, rows, column.integers.data());
+  if (!column.description.empty()) dataset.write_attribute("description", column.description);
+  if (real) dataset.write_attribute("missing", column.missing);
+  if (!column.categories.empty()) {
+    dataset.write_attribute("categories", "/categories/" + column.name);
+  }
+}
+
+// /customers/external_id: fixed-length strings `width` bytes wide, since parallel HDF5 cannot
+// write variable-length data and every rank writes its own block.
+void write_external_ids(const OutputGroup& customers, const IngestedTable& table, std::size_t width,
+                        const RowBlock& rows) {
+  const Datatype type = Datatype::fixed_utf8(width);
+  const std::vector<char> packed = pack_fixed(table.external_ids, width);
+  const Dataset external =
+      customers.write_rows("external_id", rows, {type.id(), type.id()}, packed.data());
+  external.write_attribute("description",
+                           "the customer key as written in the CSV, row by row with "
+                           "/customers/id");
+}
+
+// /customers and /categories. Both list their links in creation order (as h5py's
+// track_order=True), so the reader takes the features in the order they were written.
+void write_customers(const OutputGroup& root, const IngestedTable& table,
+                     std::size_t external_width) {
+  const OutputGroup customers = root.create_group("customers", LinkOrder::by_creation);
+  const RowBlock rows{table.rows.begin, table.rows.size(), static_cast<hsize_t>(table.total_rows)};
+  customers.write_rows("id", rows, table.ids.data());
+  std::optional<OutputGroup> categories;
+  for (const auto& column : table.columns) {
+    write_values(customers, column, rows);
+    if (column.categories.empty()) continue;
+    if (!categories) categories = root.create_group("categories", LinkOrder::by_creation);
+    categories->write_strings(column.name, column.categories);
+  }
+  if (table.has_external_ids) write_external_ids(customers, table, external_width, rows);
+}
+
+// /ingest: the source and the counts of the run.
+void write_ingest_group(const OutputGroup& root, const IngestedTable& table) {
+  const OutputGroup ingest = root.create_group("ingest");
+  for (const auto& [name, value] : table.text_attributes) ingest.attribute(name, value);
+  for (const auto& [name, value] : table.count_attributes) ingest.attribute(name, value);
 }
 
 }  // namespace
@@ -93,76 +103,11 @@ void write_ingested_table(const std::string& path, MPI_Comm comm, const Ingested
   PendingOutputs outputs(communicator);
   const std::string temporary = outputs.add(path);
   std::optional<std::string> error;
-  const auto note = [&](herr_t status, const std::string& object) {
-    if (status < 0 && !error) {
-      error = "cannot write " + object + " of output file '" + path + "'" + with_hdf5_detail();
-    }
-  };
   {
-    FileHandle file = create_parallel_file(temporary, path, comm);
-    outputs.protect(temporary);
-    {
-      const auto n = static_cast<hsize_t>(table.total_rows);
-      GroupHandle customers = create_ordered_group(file.get(), "customers", path);
-      DatasetHandle ids =
-          create_dataset(customers.get(), "id", H5T_STD_I64LE, {n}, Layout::row_chunks, path);
-      note(write_row_block(ids.get(), H5T_NATIVE_INT64, table.rows.begin, table.rows.size(),
-                           table.ids.data()),
-           "/customers/id");
-
-      GroupHandle categories;
-      for (const auto& column : table.columns) {
-        const bool real = column.type == IngestedColumn::Type::float64;
-        const std::string object = "/customers/" + column.name;
-        DatasetHandle dataset =
-            create_dataset(customers.get(), column.name, real ? H5T_IEEE_F64LE : H5T_STD_I64LE, {n},
-                           Layout::row_chunks, path);
-        if (!column.description.empty()) {
-          write_scalar_attribute(dataset.get(), "description", column.description, path);
-        }
-        if (real) write_scalar_attribute(dataset.get(), "missing", column.missing, path);
-        if (!column.categories.empty()) {
-          write_scalar_attribute(dataset.get(), "categories", "/categories/" + column.name, path);
-        }
-        note(real ? write_row_block(dataset.get(), H5T_NATIVE_DOUBLE, table.rows.begin,
-                                    table.rows.size(), column.reals.data())
-                  : write_row_block(dataset.get(), H5T_NATIVE_INT64, table.rows.begin,
-                                    table.rows.size(), column.integers.data()),
-             object);
-        if (column.categories.empty()) continue;
-        if (!categories.valid()) categories = create_ordered_group(file.get(), "categories", path);
-        const std::size_t width = longest(column.categories);
-        DatatypeHandle type = fixed_string_type(width);
-        DatasetHandle names = create_dataset(categories.get(), column.name, type.get(),
-                                             {column.categories.size()}, Layout::contiguous, path);
-        const std::vector<char> packed = pack_fixed(column.categories, width);
-        note(write_from_root(names.get(), type.get(), communicator.is_root(), packed.data()),
-             "/categories/" + column.name);
-      }
-
-      if (table.has_external_ids) {
-        DatatypeHandle type = fixed_string_type(external_width);
-        DatasetHandle external = create_dataset(customers.get(), "external_id", type.get(), {n},
-                                                Layout::row_chunks, path);
-        write_scalar_attribute(external.get(), "description",
-                               "the customer key as written in the CSV, row by row with "
-                               "/customers/id",
-                               path);
-        const std::vector<char> packed = pack_fixed(table.external_ids, external_width);
-        note(write_row_block(external.get(), type.get(), table.rows.begin, table.rows.size(),
-                             packed.data()),
-             "/customers/external_id");
-      }
-
-      GroupHandle ingest = create_group(file.get(), "ingest", path);
-      for (const auto& [name, value] : table.text_attributes) {
-        write_scalar_attribute(ingest.get(), name, value, path);
-      }
-      for (const auto& [name, value] : table.count_attributes) {
-        write_scalar_attribute(ingest.get(), name, value, path);
-      }
-    }
-    note(file.close(), "the end");
+    OutputFile file(outputs, temporary, path);
+    write_customers(file.root(), table, external_width);
+    write_ingest_group(file.root(), table);
+    error = file.finish();
   }
   outputs.commit(error);
 }

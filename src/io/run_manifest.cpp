@@ -87,13 +87,13 @@ std::string sha256_of_file(const std::string& path) {
   return Sha256::hex(hash.digest());
 }
 
-void write_manifest(const std::string& directory, const RunManifest& manifest) {
-  std::string json = "{\n  \"format\": \"microseg-manifest\",\n  \"format_version\": 1,\n";
-  json += "  \"command\": " + json_string(manifest.command) + ",\n";
-  json += "  \"created_utc\": " + json_string(utc_now()) + ",\n";
-  json += "  \"outputs\": [";
-  for (std::size_t i = 0; i < manifest.outputs.size(); ++i) {
-    const fs::path path(manifest.outputs[i]);
+namespace {
+
+// The "outputs" list: each file's name relative to `directory`, its size and its SHA-256.
+std::string outputs_json(const std::string& directory, const std::vector<std::string>& outputs) {
+  std::string json = "[";
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    const fs::path path(outputs[i]);
     std::error_code code;
     const auto bytes = fs::file_size(path, code);
     if (code) {
@@ -107,7 +107,14 @@ void write_manifest(const std::string& directory, const RunManifest& manifest) {
             ", \"bytes\": " + std::to_string(bytes) +
             ", \"sha256\": " + json_string(sha256_of_file(path.string())) + "}";
   }
-  json += manifest.outputs.empty() ? "],\n" : "\n  ],\n";
+  return json + (outputs.empty() ? "]" : "\n  ]");
+}
+
+std::string manifest_json(const std::string& directory, const RunManifest& manifest) {
+  std::string json = "{\n  \"format\": \"microseg-manifest\",\n  \"format_version\": 1,\n";
+  json += "  \"command\": " + json_string(manifest.command) + ",\n";
+  json += "  \"created_utc\": " + json_string(utc_now()) + ",\n";
+  json += "  \"outputs\": " + outputs_json(directory, manifest.outputs) + ",\n";
   std::error_code code;
   const fs::path input = fs::absolute(manifest.input, code).lexically_normal();
   json += "  \"input\": {\n    \"path\": " + json_string(code ? manifest.input : input.string()) +
@@ -116,34 +123,44 @@ void write_manifest(const std::string& directory, const RunManifest& manifest) {
   json += "  \"ranks\": " + std::to_string(manifest.ranks) + ",\n";
   json += "  \"threads_per_rank\": " + std::to_string(manifest.threads) + ",\n";
   json += "  \"versions\": " + json_object(manifest.versions, "  ") + "\n}\n";
+  return json;
+}
 
+// Writes `text` to a new file `path` with mode 0640 and syncs it; what failed, or "".
+std::string write_synced(const fs::path& path, const std::string& text) {
+  const int descriptor = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0640);
+  if (descriptor < 0) return std::strerror(errno);
+  std::string problem;
+  const char* data = text.data();
+  std::size_t left = text.size();
+  while (problem.empty() && left > 0) {
+    const ssize_t wrote = ::write(descriptor, data, left);
+    if (wrote < 0 && errno == EINTR) continue;
+    if (wrote <= 0) {
+      problem = std::strerror(errno);
+    } else {
+      data += wrote;
+      left -= static_cast<std::size_t>(wrote);
+    }
+  }
+  // Whatever the umask, outputs are 0640 (docs/operations.md).
+  if (problem.empty() && (::fchmod(descriptor, 0640) != 0 || ::fsync(descriptor) != 0)) {
+    problem = std::strerror(errno);
+  }
+  if (::close(descriptor) != 0 && problem.empty()) problem = std::strerror(errno);
+  return problem;
+}
+
+}  // namespace
+
+void write_manifest(const std::string& directory, const RunManifest& manifest) {
+  const std::string json = manifest_json(directory, manifest);
   // Written under a temporary name with mode 0640 from the start, then renamed: a reader finds
   // either no manifest or a complete one.
   const fs::path final_path = fs::path(directory) / "manifest.json";
   const fs::path temporary = fs::path(directory) / ".manifest.json.partial";
-  std::string problem;
-  const int descriptor = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0640);
-  if (descriptor < 0) {
-    problem = std::strerror(errno);
-  } else {
-    const char* data = json.data();
-    std::size_t left = json.size();
-    while (problem.empty() && left > 0) {
-      const ssize_t wrote = ::write(descriptor, data, left);
-      if (wrote < 0 && errno == EINTR) continue;
-      if (wrote <= 0) {
-        problem = std::strerror(errno);
-      } else {
-        data += wrote;
-        left -= static_cast<std::size_t>(wrote);
-      }
-    }
-    // Whatever the umask, outputs are 0640 (docs/operations.md).
-    if (problem.empty() && (::fchmod(descriptor, 0640) != 0 || ::fsync(descriptor) != 0)) {
-      problem = std::strerror(errno);
-    }
-    if (::close(descriptor) != 0 && problem.empty()) problem = std::strerror(errno);
-  }
+  std::string problem = write_synced(temporary, json);
+  std::error_code code;
   if (problem.empty()) {
     fs::rename(temporary, final_path, code);
     if (code) problem = code.message();

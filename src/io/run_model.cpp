@@ -7,8 +7,8 @@
 #include <set>
 
 #include "feature_transform_file.hpp"
-#include "hdf5_handle.hpp"
-#include "hdf5_strings.hpp"
+#include "hdf5_object.hpp"
+#include "hdf5_rows.hpp"
 #include "microseg/distributed/communicator.hpp"
 
 namespace microseg::io {
@@ -16,7 +16,12 @@ namespace {
 using namespace detail;
 namespace fs = std::filesystem;
 
-// Messages name the run directory and the file, so a user knows which run to fix.
+const char* const no_model_hint =
+    " (runs written before stable segment ids did not save their model; run the segmentation "
+    "again with this version of microseg)";
+
+// Reads the parts of a run's segments.h5; messages name the run directory and the file, so a
+// user knows which run to fix.
 class RunFile {
  public:
   RunFile(std::string directory, std::string file)
@@ -26,100 +31,76 @@ class RunFile {
     return InputError("run '" + directory_ + "': '" + file_ + "' " + what);
   }
 
-  DatasetHandle dataset(hid_t file, const std::string& path) const {
-    if (!path_exists(file, path)) {
-      throw error("has no dataset " + path + missing_hint(path));
-    }
-    DatasetHandle dataset(H5Dopen2(file, path.c_str(), H5P_DEFAULT));
-    if (!dataset.valid()) throw error("has " + path + ", but it is not a dataset");
-    return dataset;
+  Group group(const File& file, const std::string& path) const {
+    if (!file.has_link(path)) throw error("has no group " + path + no_model_hint);
+    std::optional<Group> group = file.open_group(path);
+    if (!group) throw error("has " + path + ", but it is not a group");
+    return std::move(*group);
   }
 
-  std::vector<hsize_t> dims(hid_t dataset) const {
-    DataspaceHandle space(H5Dget_space(dataset));
-    const int rank = H5Sget_simple_extent_ndims(space.get());
-    std::vector<hsize_t> dims(static_cast<std::size_t>(std::max(rank, 0)));
-    H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
-    return dims;
+  Dataset dataset(const File& file, const std::string& path) const {
+    if (!file.has_path(path)) {
+      throw error("has no dataset " + path + (path.rfind("/model", 0) == 0 ? no_model_hint : ""));
+    }
+    std::optional<Dataset> dataset = file.open_dataset(path);
+    if (!dataset) throw error("has " + path + ", but it is not a dataset");
+    return std::move(*dataset);
+  }
+
+  static std::vector<hsize_t> dims(const Dataset& dataset) {
+    const std::optional<Shape> shape = dataset.shape();
+    return shape ? shape->dims : std::vector<hsize_t>{};
+  }
+
+  std::vector<hsize_t> dims_of(const File& file, const std::string& path) const {
+    return dims(dataset(file, path));
   }
 
   template <class T>
-  std::vector<T> read(hid_t file, const std::string& path, hid_t memory_type,
+  std::vector<T> read(const File& file, const std::string& path,
                       const std::vector<hsize_t>& expected_dims) const {
-    DatasetHandle data = dataset(file, path);
-    const std::vector<hsize_t> found = dims(data.get());
+    const Dataset data = dataset(file, path);
+    const std::vector<hsize_t> found = dims(data);
     if (found != expected_dims) {
       throw error("has " + path + " of shape " + shape_text(found) + ", expected " +
                   shape_text(expected_dims));
     }
-    hsize_t count = 1;
-    for (hsize_t extent : found) count *= extent;
-    std::vector<T> values(count);
-    if (count > 0 &&
-        H5Dread(data.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) < 0) {
-      throw error("cannot be read at " + path + with_hdf5_detail());
-    }
-    return values;
+    std::optional<std::vector<T>> values = data.read_all<T>();
+    if (!values) throw error("cannot be read at " + path + with_hdf5_detail());
+    return std::move(*values);
   }
 
-  std::vector<hsize_t> dims_of(hid_t file, const std::string& path) const {
-    DatasetHandle data = dataset(file, path);
-    return dims(data.get());
-  }
-
-  std::string string_attribute(hid_t object, const std::string& object_path,
+  std::string string_attribute(const Object& object, const std::string& object_path,
                                const std::string& name) const {
-    const std::vector<std::string> values = strings(object, object_path, name, true);
-    return values.front();
+    return strings(object, object_path, name, true).front();
   }
 
-  std::vector<std::string> string_array_attribute(hid_t object, const std::string& object_path,
+  std::vector<std::string> string_array_attribute(const Object& object,
+                                                  const std::string& object_path,
                                                   const std::string& name) const {
     return strings(object, object_path, name, false);
   }
 
-  std::int64_t integer_attribute(hid_t object, const std::string& object_path,
+  std::int64_t integer_attribute(const Object& object, const std::string& object_path,
                                  const std::string& name) const {
-    AttributeHandle attribute(H5Aexists(object, name.c_str()) > 0
-                                  ? H5Aopen(object, name.c_str(), H5P_DEFAULT)
-                                  : H5I_INVALID_HID);
-    std::int64_t value = 0;
-    if (!attribute.valid() || H5Aread(attribute.get(), H5T_NATIVE_INT64, &value) < 0) {
-      throw error("has no integer attribute " + name + " on " + object_path);
-    }
-    return value;
+    const std::optional<std::int64_t> value = number<std::int64_t>(object, name);
+    if (!value) throw error("has no integer attribute " + name + " on " + object_path);
+    return *value;
   }
 
-  double real_attribute(hid_t object, const std::string& object_path,
+  double real_attribute(const Object& object, const std::string& object_path,
                         const std::string& name) const {
-    AttributeHandle attribute(H5Aexists(object, name.c_str()) > 0
-                                  ? H5Aopen(object, name.c_str(), H5P_DEFAULT)
-                                  : H5I_INVALID_HID);
-    double value = 0;
-    if (!attribute.valid() || H5Aread(attribute.get(), H5T_NATIVE_DOUBLE, &value) < 0) {
-      throw error("has no numeric attribute " + name + " on " + object_path);
-    }
-    return value;
+    const std::optional<double> value = number<double>(object, name);
+    if (!value) throw error("has no numeric attribute " + name + " on " + object_path);
+    return *value;
   }
 
  private:
-  static bool path_exists(hid_t file, const std::string& path) {
-    // H5Lexists fails on a path whose parent group is missing, so walk it one link at a time.
-    std::size_t at = 1;
-    while (true) {
-      const std::size_t slash = path.find('/', at);
-      const std::string prefix = path.substr(0, slash);
-      if (H5Lexists(file, prefix.c_str(), H5P_DEFAULT) <= 0) return false;
-      if (slash == std::string::npos) return true;
-      at = slash + 1;
-    }
-  }
-
-  static std::string missing_hint(const std::string& path) {
-    return path.rfind("/model", 0) == 0
-               ? " (runs written before stable segment ids did not save their model; run the "
-                 "segmentation again with this version of microseg)"
-               : "";
+  template <class T>
+  static std::optional<T> number(const Object& object, const std::string& name) {
+    const std::optional<Attribute> attribute =
+        object.has_attribute(name) ? object.open_attribute(name) : std::nullopt;
+    return attribute ? attribute->read<T>() : std::nullopt;
   }
 
   static std::string shape_text(const std::vector<hsize_t>& dims) {
@@ -129,43 +110,100 @@ class RunFile {
     return text + ")";
   }
 
-  std::vector<std::string> strings(hid_t object, const std::string& object_path,
+  std::vector<std::string> strings(const Object& object, const std::string& object_path,
                                    const std::string& name, bool scalar) const {
-    AttributeHandle attribute(H5Aexists(object, name.c_str()) > 0
-                                  ? H5Aopen(object, name.c_str(), H5P_DEFAULT)
-                                  : H5I_INVALID_HID);
-    if (!attribute.valid()) throw error("has no attribute " + name + " on " + object_path);
-    DatatypeHandle type(H5Aget_type(attribute.get()));
-    DataspaceHandle space(H5Aget_space(attribute.get()));
-    const int rank = H5Sget_simple_extent_ndims(space.get());
-    if (H5Tget_class(type.get()) != H5T_STRING || rank != (scalar ? 0 : 1)) {
+    const std::optional<Attribute> attribute =
+        object.has_attribute(name) ? object.open_attribute(name) : std::nullopt;
+    if (!attribute) throw error("has no attribute " + name + " on " + object_path);
+    const std::optional<Shape> shape = attribute->shape();
+    if (!shape || shape->type_class != H5T_STRING || shape->dims.size() != (scalar ? 0u : 1u)) {
       throw error("has attribute " + name + " on " + object_path + " that is not " +
                   (scalar ? "a string" : "a 1-D array of strings"));
     }
-    hsize_t count = 1;
-    if (!scalar) H5Sget_simple_extent_dims(space.get(), &count, nullptr);
-    auto values = detail::read_strings(attribute.get(), detail::StringHolder::attribute, type.get(),
-                                       space.get(), count);
-    if (!values) throw error("cannot read attribute " + name + " of " + object_path);
+    auto values = attribute->read_strings();
+    if (!values || (scalar && values->size() != 1)) {
+      throw error("cannot read attribute " + name + " of " + object_path);
+    }
     return *values;
   }
 
   std::string directory_, file_;
 };
 
-GroupHandle open_group(hid_t file, const std::string& path, const RunFile& run) {
-  if (H5Lexists(file, path.c_str(), H5P_DEFAULT) <= 0) {
-    throw run.error("has no group " + path +
-                    " (runs written before stable segment ids did not save their model; run the "
-                    "segmentation again with this version of microseg)");
-  }
-  GroupHandle group(H5Gopen2(file, path.c_str(), H5P_DEFAULT));
-  if (!group.valid()) throw run.error("has " + path + ", but it is not a group");
-  return group;
-}
-
 std::string segments_file_of(const std::string& directory) {
   return (fs::path(directory) / "segments.h5").string();
+}
+
+// /model/scaling and /model/transform: the features and how the run made them.
+void read_scaling(const RunFile& run, const File& file, RunModel& model) {
+  const Group scaling = run.group(file, "/model/scaling");
+  model.feature_names = run.string_array_attribute(scaling, "/model/scaling", "feature_names");
+  const auto d = static_cast<hsize_t>(model.feature_names.size());
+  try {
+    model.scaling.kind = parse_scale_kind(run.string_attribute(scaling, "/model/scaling", "kind"));
+  } catch (const InputError& e) {
+    throw run.error(std::string("has an invalid /model/scaling kind: ") + e.what());
+  }
+  const auto log1p = run.read<std::int8_t>(file, "/model/scaling/log1p", {d});
+  model.scaling.log1p.assign(log1p.begin(), log1p.end());
+  model.scaling.offset = run.read<double>(file, "/model/scaling/offset", {d});
+  model.scaling.scale = run.read<double>(file, "/model/scaling/scale", {d});
+  model.transform = read_feature_transform(file, model.feature_names,
+                                           "run '" + model.directory + "': '" + model.file + "'");
+}
+
+// /centroids/scaled and the segments' stable ids: distinct, below the counter and never
+// retired, as a later run relies on all three.
+void read_segments(const RunFile& run, const File& file, const Group& model_group,
+                   RunModel& model) {
+  const auto d = static_cast<hsize_t>(model.feature_names.size());
+  const std::vector<hsize_t> centroid_dims = run.dims_of(file, "/centroids/scaled");
+  if (centroid_dims.size() != 2 || centroid_dims[1] != d || centroid_dims[0] == 0) {
+    throw run.error("has /centroids/scaled that is not k × " + std::to_string(d));
+  }
+  const hsize_t k = centroid_dims[0];
+  const auto flat = run.read<double>(file, "/centroids/scaled", {k, d});
+  model.centroids = Eigen::Map<const CentroidMatrix>(flat.data(), static_cast<Eigen::Index>(k),
+                                                     static_cast<Eigen::Index>(d));
+  SegmentIdentity& identity = model.identity;
+  identity.ids = run.read<std::int64_t>(file, "/model/segment_ids", {k});
+  identity.next_id = run.integer_attribute(model_group, "/model", "next_segment_id");
+  const std::vector<hsize_t> retired_dims = run.dims_of(file, "/model/retired_segment_ids");
+  if (retired_dims.size() != 1) throw run.error("has /model/retired_segment_ids that is not 1-D");
+  identity.retired_ids = run.read<std::int64_t>(file, "/model/retired_segment_ids", retired_dims);
+  const std::set<std::int64_t> distinct(identity.ids.begin(), identity.ids.end());
+  const std::set<std::int64_t> retired(identity.retired_ids.begin(), identity.retired_ids.end());
+  bool consistent = distinct.size() == identity.ids.size();
+  for (std::int64_t id : identity.ids) {
+    consistent = consistent && id >= 0 && id < identity.next_id && retired.count(id) == 0;
+  }
+  if (!consistent) {
+    throw run.error(
+        "has inconsistent /model/segment_ids (ids must be distinct, below next_segment_id and not "
+        "retired)");
+  }
+}
+
+// Sizes and values per segment, the customers of /assignments and their spread (/quality).
+void read_population(const RunFile& run, const File& file, const Group& model_group,
+                     RunModel& model) {
+  const auto k = static_cast<hsize_t>(model.k());
+  model.sizes = run.read<std::int64_t>(file, "/profiles/size", {k});
+  model.value_feature = run.string_attribute(model_group, "/model", "value_feature");
+  if (!model.value_feature.empty()) {
+    model.value_total = run.read<double>(file, "/profiles/value_total", {k});
+    model.value_mean = run.read<double>(file, "/profiles/value_mean", {k});
+  }
+  const std::vector<hsize_t> assignment_dims = run.dims_of(file, "/assignments/id");
+  if (assignment_dims.size() != 1) throw run.error("has /assignments/id that is not 1-D");
+  model.customers = static_cast<std::int64_t>(assignment_dims[0]);
+  model.assignments_have_value = file.has_link("/assignments/value");
+  const Group quality = run.group(file, "/quality");
+  const double inertia = run.real_attribute(quality, "/quality", "inertia");
+  if (!(inertia >= 0) || model.customers == 0) {
+    throw run.error("has a /quality inertia that is not a number ≥ 0");
+  }
+  model.customer_spread = std::sqrt(inertia / static_cast<double>(model.customers));
 }
 
 }  // namespace
@@ -225,78 +263,12 @@ RunModel read_run_model(const std::string& directory) {
   }
   const RunFile run(directory, model.file);
   // Small datasets, read by each rank on its own: plain HDF5, shared read locks.
-  PropertyListHandle access(H5Pcreate(H5P_FILE_ACCESS));
-  H5Pset_file_locking(access.get(), true, true);
-  FileHandle file(H5Fopen(model.file.c_str(), H5F_ACC_RDONLY, access.get()));
-  if (!file.valid()) throw run.error("is not a readable HDF5 file" + with_hdf5_detail());
-
-  GroupHandle model_group = open_group(file.get(), "/model", run);
-  GroupHandle scaling_group = open_group(file.get(), "/model/scaling", run);
-  model.feature_names =
-      run.string_array_attribute(scaling_group.get(), "/model/scaling", "feature_names");
-  const auto d = static_cast<hsize_t>(model.feature_names.size());
-  try {
-    model.scaling.kind =
-        parse_scale_kind(run.string_attribute(scaling_group.get(), "/model/scaling", "kind"));
-  } catch (const InputError& e) {
-    throw run.error(std::string("has an invalid /model/scaling kind: ") + e.what());
-  }
-  const auto log1p =
-      run.read<std::int8_t>(file.get(), "/model/scaling/log1p", H5T_NATIVE_INT8, {d});
-  model.scaling.log1p.assign(log1p.begin(), log1p.end());
-  model.scaling.offset =
-      run.read<double>(file.get(), "/model/scaling/offset", H5T_NATIVE_DOUBLE, {d});
-  model.scaling.scale =
-      run.read<double>(file.get(), "/model/scaling/scale", H5T_NATIVE_DOUBLE, {d});
-  model.transform = read_feature_transform(file.get(), model.feature_names,
-                                           "run '" + directory + "': '" + model.file + "'");
-
-  const std::vector<hsize_t> centroid_dims = run.dims_of(file.get(), "/centroids/scaled");
-  if (centroid_dims.size() != 2 || centroid_dims[1] != d || centroid_dims[0] == 0) {
-    throw run.error("has /centroids/scaled that is not k × " + std::to_string(d));
-  }
-  const hsize_t k = centroid_dims[0];
-  const auto flat = run.read<double>(file.get(), "/centroids/scaled", H5T_NATIVE_DOUBLE, {k, d});
-  model.centroids = Eigen::Map<const CentroidMatrix>(flat.data(), static_cast<Eigen::Index>(k),
-                                                     static_cast<Eigen::Index>(d));
-
-  model.identity.ids =
-      run.read<std::int64_t>(file.get(), "/model/segment_ids", H5T_NATIVE_INT64, {k});
-  model.identity.next_id = run.integer_attribute(model_group.get(), "/model", "next_segment_id");
-  const std::vector<hsize_t> retired_dims = run.dims_of(file.get(), "/model/retired_segment_ids");
-  if (retired_dims.size() != 1) throw run.error("has /model/retired_segment_ids that is not 1-D");
-  model.identity.retired_ids = run.read<std::int64_t>(file.get(), "/model/retired_segment_ids",
-                                                      H5T_NATIVE_INT64, retired_dims);
-  // Ids are distinct, below the counter and never retired; a later run relies on all three.
-  const std::set<std::int64_t> distinct(model.identity.ids.begin(), model.identity.ids.end());
-  const std::set<std::int64_t> retired(model.identity.retired_ids.begin(),
-                                       model.identity.retired_ids.end());
-  bool consistent = distinct.size() == model.identity.ids.size();
-  for (std::int64_t id : model.identity.ids) {
-    consistent = consistent && id >= 0 && id < model.identity.next_id && retired.count(id) == 0;
-  }
-  if (!consistent) {
-    throw run.error(
-        "has inconsistent /model/segment_ids (ids must be distinct, below next_segment_id and not "
-        "retired)");
-  }
-  model.sizes = run.read<std::int64_t>(file.get(), "/profiles/size", H5T_NATIVE_INT64, {k});
-  model.value_feature = run.string_attribute(model_group.get(), "/model", "value_feature");
-  if (!model.value_feature.empty()) {
-    model.value_total =
-        run.read<double>(file.get(), "/profiles/value_total", H5T_NATIVE_DOUBLE, {k});
-    model.value_mean = run.read<double>(file.get(), "/profiles/value_mean", H5T_NATIVE_DOUBLE, {k});
-  }
-  const std::vector<hsize_t> assignment_dims = run.dims_of(file.get(), "/assignments/id");
-  if (assignment_dims.size() != 1) throw run.error("has /assignments/id that is not 1-D");
-  model.customers = static_cast<std::int64_t>(assignment_dims[0]);
-  model.assignments_have_value = H5Lexists(file.get(), "/assignments/value", H5P_DEFAULT) > 0;
-  GroupHandle quality_group = open_group(file.get(), "/quality", run);
-  const double inertia = run.real_attribute(quality_group.get(), "/quality", "inertia");
-  if (!(inertia >= 0) || model.customers == 0) {
-    throw run.error("has a /quality inertia that is not a number ≥ 0");
-  }
-  model.customer_spread = std::sqrt(inertia / static_cast<double>(model.customers));
+  const std::optional<File> file = File::open(model.file, FileAccess::shared_lock());
+  if (!file) throw run.error("is not a readable HDF5 file" + with_hdf5_detail());
+  const Group model_group = run.group(*file, "/model");
+  read_scaling(run, *file, model);
+  read_segments(run, *file, model_group, model);
+  read_population(run, *file, model_group, model);
   return model;
 }
 
@@ -311,42 +283,27 @@ std::vector<distributed::PreviousAssignment> read_run_assignments(const RunModel
   std::vector<std::int32_t> segments(count);
   std::vector<double> distances(count), values(count, std::nan(""));
   {
-    PropertyListHandle access(H5Pcreate(H5P_FILE_ACCESS));
-    H5Pset_fapl_mpio(access.get(), comm, MPI_INFO_NULL);
-    FileHandle file(H5Fopen(model.file.c_str(), H5F_ACC_RDONLY, access.get()));
+    const std::optional<File> file = File::open(model.file, FileAccess::mpi_io(comm));
     // Every rank opens the same file, so a failure here strikes every rank alike.
-    if (!file.valid()) throw run.error("cannot be opened for reading" + with_hdf5_detail());
+    if (!file) throw run.error("cannot be opened for reading" + with_hdf5_detail());
     const auto total = static_cast<hsize_t>(model.customers);
-    PropertyListHandle transfer(H5Pcreate(H5P_DATASET_XFER));
-    H5Pset_dxpl_mpio(transfer.get(), H5FD_MPIO_COLLECTIVE);
-    const auto read_rows = [&](const std::string& path, hid_t memory_type, void* buffer) {
-      DatasetHandle dataset = run.dataset(file.get(), path);
-      if (run.dims(dataset.get()) != std::vector<hsize_t>{total}) {
+    RowReader reader(rows, false);
+    const auto read_rows = [&](const std::string& path, auto* buffer) {
+      const Dataset dataset = run.dataset(*file, path);
+      if (RunFile::dims(dataset) != std::vector<hsize_t>{total}) {
         throw run.error("has " + path + " of another length than /assignments/id");
       }
-      DataspaceHandle file_space(H5Dget_space(dataset.get()));
-      const hsize_t start = static_cast<hsize_t>(rows.begin), rows_here = count;
-      DataspaceHandle memory_space = simple_dataspace({std::max<hsize_t>(rows_here, 1)});
-      if (rows_here == 0) {
-        H5Sselect_none(file_space.get());
-        H5Sselect_none(memory_space.get());
-      } else {
-        H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &rows_here, nullptr);
-      }
-      static char placeholder = 0;  // HDF5 wants a buffer even for an empty selection
-      if (H5Dread(dataset.get(), memory_type, memory_space.get(), file_space.get(), transfer.get(),
-                  rows_here ? buffer : &placeholder) < 0 &&
-          !error) {
+      if (reader.read_column(dataset, buffer, {1, 0}) == RowRead::failed && !error) {
         error = "run '" + model.directory + "': cannot read rows " + std::to_string(rows.begin) +
                 " to " + std::to_string(rows.end - 1) + " of " + path + " in '" + model.file + "'" +
                 with_hdf5_detail();
       }
     };
-    read_rows("/assignments/id", H5T_NATIVE_INT64, ids.data());
-    read_rows("/assignments/segment", H5T_NATIVE_INT32, segments.data());
-    read_rows("/assignments/distance", H5T_NATIVE_DOUBLE, distances.data());
+    read_rows("/assignments/id", ids.data());
+    read_rows("/assignments/segment", segments.data());
+    read_rows("/assignments/distance", distances.data());
     if (model.assignments_have_value) {
-      read_rows("/assignments/value", H5T_NATIVE_DOUBLE, values.data());
+      read_rows("/assignments/value", values.data());
     }
   }
   communicator.agree(error);

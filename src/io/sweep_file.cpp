@@ -7,15 +7,14 @@
 #include <cstddef>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <optional>
 #include <regex>
 #include <variant>
 
-#include "hdf5_handle.hpp"
-#include "hdf5_write.hpp"
+#include "hdf5_object.hpp"
 #include "microseg/distributed/communicator.hpp"
+#include "output_file.hpp"
 
 namespace microseg::io {
 namespace {
@@ -56,77 +55,58 @@ double& real_field(SweepRow& row, const Column& c) {
 
 // --- writing -------------------------------------------------------------------------------
 
-// Writes datasets and attributes into one file, naming it in every error.
-class Writer {
- public:
-  explicit Writer(std::string file) : file_(std::move(file)) {}
+// A sweep file is written by one process alone, so a failed write throws at once, naming the
+// dataset and the file.
+Dataset write_dataset(const OutputGroup& parent, const std::string& name, ElementTypes types,
+                      const std::vector<hsize_t>& dims, const void* data) {
+  Dataset dataset = parent.group().create_dataset(name, types.file, dims, Layout::contiguous);
+  hsize_t count = 1;
+  for (hsize_t extent : dims) count *= extent;
+  if (count > 0 && !dataset.write(types.memory, data)) {
+    throw InputError("cannot write dataset " + name + " of output file '" +
+                     *parent.group().file_name() + "'" + with_hdf5_detail());
+  }
+  return dataset;
+}
+Dataset write_doubles(const OutputGroup& parent, const std::string& name,
+                      const std::vector<hsize_t>& dims, const double* data) {
+  return write_dataset(parent, name, ElementTypes::of<double>(), dims, data);
+}
+void write_integers(const OutputGroup& parent, const std::string& name,
+                    const std::vector<std::int64_t>& values) {
+  write_dataset(parent, name, ElementTypes::of<std::int64_t>(), {values.size()}, values.data());
+}
 
-  void dataset(hid_t parent, const std::string& name, hid_t file_type, hid_t memory_type,
-               const std::vector<hsize_t>& dims, const void* data) const {
-    DatasetHandle dataset =
-        create_dataset(parent, name, file_type, dims, Layout::contiguous, file_);
-    hsize_t count = 1;
-    for (hsize_t extent : dims) count *= extent;
-    if (count > 0 &&
-        H5Dwrite(dataset.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
-      throw InputError("cannot write dataset " + name + " of output file '" + file_ + "'" +
-                       with_hdf5_detail());
-    }
+// Writes `path` under a temporary name with `write` (given the root group) and renames it into
+// place; one process, plain HDF5. `outputs` may hold other files of the same commit.
+template <class Write>
+void write_file(PendingOutputs& outputs, const std::string& path, Write&& write) {
+  const std::string temporary = outputs.add(path);
+  OutputFile file(outputs, temporary, path, OutputFile::Driver::plain);
+  write(file.root());
+  if (!file.close()) {
+    throw InputError("cannot write output file '" + path + "'" + with_hdf5_detail());
   }
-  void doubles(hid_t parent, const std::string& name, const std::vector<hsize_t>& dims,
-               const double* data) const {
-    dataset(parent, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, dims, data);
-  }
-  void integers(hid_t parent, const std::string& name,
-                const std::vector<std::int64_t>& values) const {
-    dataset(parent, name, H5T_STD_I64LE, H5T_NATIVE_INT64, {values.size()}, values.data());
-  }
-  template <class T>
-  void attribute(hid_t object, const std::string& name, const T& value) const {
-    write_scalar_attribute(object, name, value, file_);
-  }
-  void attributes(hid_t object, const RunAttributes& values) const {
-    for (const auto& [name, value] : values) {
-      std::visit([&](const auto& v) { write_scalar_attribute(object, name, v, file_); }, value);
-    }
-  }
-  GroupHandle group(hid_t parent, const std::string& name) const {
-    return create_group(parent, name, file_);
-  }
-  const std::string& file() const { return file_; }
-
- private:
-  std::string file_;
-};
-
-// Creates `temporary` for `final_path` with plain (one-process) HDF5.
-FileHandle create_serial_file(const std::string& temporary, const std::string& final_path) {
-  FileHandle file(H5Fcreate(temporary.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
-  if (!file.valid()) {
-    throw InputError("cannot create output file '" + final_path + "' (written first as '" +
-                     temporary + "')" + with_hdf5_detail());
-  }
-  return file;
 }
 
 // The packed compound type of /sweep: file (little-endian) or memory (native, SweepRow layout).
-DatatypeHandle row_type(bool in_file) {
-  DatatypeHandle type(
-      H5Tcreate(H5T_COMPOUND, in_file ? table_columns().size() * 8 : sizeof(SweepRow)));
+Datatype row_type(bool in_file) {
+  std::vector<CompoundMember> members;
   std::size_t packed = 0;
   for (const Column& c : table_columns()) {
-    const hid_t member = in_file ? (c.integer ? H5T_STD_I64LE : H5T_IEEE_F64LE)
-                                 : (c.integer ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE);
-    H5Tinsert(type.get(), c.name, in_file ? packed : c.offset, member);
+    const ElementTypes types =
+        c.integer ? ElementTypes::of<std::int64_t>() : ElementTypes::of<double>();
+    const hid_t member = in_file ? types.file : types.memory;
+    members.push_back({c.name, in_file ? packed : c.offset, member});
     packed += 8;
   }
-  return type;
+  return Datatype::compound(in_file ? table_columns().size() * 8 : sizeof(SweepRow), members);
 }
 
-void write_csv(const std::string& temporary, const std::string& final_path,
-               const std::vector<SweepRow>& rows, const PendingOutputs& outputs) {
-  std::ofstream out(temporary, std::ios::trunc);
-  outputs.protect(temporary);
+void write_csv(const PendingFile& file, const std::vector<SweepRow>& rows,
+               const PendingOutputs& outputs) {
+  TextOutput text(outputs, file);
+  std::ostream& out = text.out();
   const char* separator = "";
   for (const Column& c : table_columns()) {
     out << separator << c.name;
@@ -143,8 +123,90 @@ void write_csv(const std::string& temporary, const std::string& final_path,
     }
     out << '\n';
   }
-  out.close();
-  if (!out) throw InputError("cannot write output file '" + final_path + "'");
+  text.close();
+}
+
+std::optional<std::string> model_problem(const SweepModel& model) {
+  const auto k = static_cast<hsize_t>(model.centroids.rows());
+  const auto d = static_cast<hsize_t>(model.centroids.cols());
+  const auto restarts = static_cast<hsize_t>(model.restart_inertia.size());
+  if (k != static_cast<hsize_t>(model.row.k) || d != model.feature_names.size() ||
+      model.segment_sizes.size() != k || model.silhouette_sample_sizes.size() != k ||
+      model.scaling.offset.size() != d || model.scaling.scale.size() != d ||
+      model.scaling.log1p.size() != d || model.restart_iterations.size() != restarts ||
+      model.restart_converged.size() != restarts ||
+      model.restart_centroids.size() != restarts * k * d) {
+    return "sweep model of k = " + std::to_string(model.row.k) +
+           ": its parts do not match k × d = " + std::to_string(k) + " × " + std::to_string(d);
+  }
+  return std::nullopt;
+}
+
+// The root attributes and /metrics: the model's row of the table.
+void write_model_row(const OutputGroup& root, const SweepModel& model) {
+  root.attribute("format", std::string(model_format));
+  root.attribute("k", model.row.k);
+  root.attribute("best_restart", model.best_restart);
+  root.attribute("iterations", model.iterations);
+  root.attribute("converged", model.converged);
+  root.attribute("seconds", model.seconds);
+  root.attribute("version_microseg", std::string(MICROSEG_VERSION));
+  const OutputGroup metrics = root.create_group("metrics");
+  SweepRow row = model.row;
+  for (const Column& c : table_columns()) {
+    if (c.name == std::string("k")) continue;
+    if (c.integer) {
+      metrics.attribute(c.name, integer_field(row, c));
+    } else {
+      metrics.attribute(c.name, real_field(row, c));
+    }
+  }
+}
+
+// /centroids, /scaling, /segments, /restarts and /settings.
+void write_model_parts(const OutputGroup& root, const SweepModel& model) {
+  const auto k = static_cast<hsize_t>(model.centroids.rows());
+  const auto d = static_cast<hsize_t>(model.centroids.cols());
+  const auto restarts = static_cast<hsize_t>(model.restart_inertia.size());
+  write_doubles(root, "centroids", {k, d}, model.centroids.data())
+      .write_attribute("feature_names", model.feature_names);
+  {
+    const OutputGroup scaling = root.create_group("scaling");
+    scaling.attribute("kind", to_string(model.scaling.kind));
+    scaling.attribute("feature_names", model.feature_names);
+    write_doubles(scaling, "offset", {d}, model.scaling.offset.data());
+    write_doubles(scaling, "scale", {d}, model.scaling.scale.data());
+    const std::vector<std::int64_t> log1p(model.scaling.log1p.begin(), model.scaling.log1p.end());
+    write_integers(scaling, "log1p", log1p);
+  }
+  {
+    const OutputGroup segments = root.create_group("segments");
+    write_integers(segments, "size", model.segment_sizes);
+    write_integers(segments, "silhouette_sample_size", model.silhouette_sample_sizes);
+  }
+  {
+    const OutputGroup group = root.create_group("restarts");
+    write_doubles(group, "inertia", {restarts}, model.restart_inertia.data());
+    write_integers(group, "iterations", model.restart_iterations);
+    write_integers(group, "converged", model.restart_converged);
+    write_doubles(group, "centroids", {restarts, k, d}, model.restart_centroids.data());
+  }
+  root.create_group("settings").attributes(model.settings);
+}
+
+void write_table_file(const OutputGroup& root, const SweepTable& table) {
+  root.attribute("format", std::string(table_format));
+  root.attribute("recommended_k", table.recommendation.k);
+  root.attribute("recommended_reason", table.recommendation.reason);
+  root.attribute("runner_up_k", table.recommendation.runner_up_k);
+  root.attribute("runner_up_reason", table.recommendation.runner_up_reason);
+  root.attribute("recommendation_rule", table.rule);
+  root.attribute("input_content_digest", table.content_digest);
+  root.attribute("version_microseg", std::string(MICROSEG_VERSION));
+  const Datatype file_type = row_type(true), memory_type = row_type(false);
+  write_dataset(root, "sweep", {file_type.id(), memory_type.id()}, {table.rows.size()},
+                table.rows.data());
+  root.create_group("settings").attributes(table.settings);
 }
 
 // --- reading -------------------------------------------------------------------------------
@@ -152,39 +214,28 @@ void write_csv(const std::string& temporary, const std::string& final_path,
 // Reads datasets and attributes of one file, naming it and the object in every error.
 class Reader {
  public:
-  explicit Reader(std::string path) : path_(std::move(path)) {
-    if (!fs::is_regular_file(path_)) throw InputError("'" + path_ + "' does not exist");
-    file_ = FileHandle(H5Fopen(path_.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
-    if (!file_.valid()) throw InputError("'" + path_ + "' is not a readable HDF5 file");
-  }
-  hid_t file() const { return file_.get(); }
+  explicit Reader(std::string path) : path_(std::move(path)), file_(open(path_)) {}
+  const File& file() const { return file_; }
 
   InputError error(const std::string& what) const { return InputError("'" + path_ + "': " + what); }
 
-  GroupHandle group(const std::string& name) const {
-    GroupHandle group(H5Lexists(file_.get(), name.c_str(), H5P_DEFAULT) > 0
-                          ? H5Gopen2(file_.get(), name.c_str(), H5P_DEFAULT)
-                          : H5I_INVALID_HID);
-    if (!group.valid()) throw error("has no group " + name);
-    return group;
+  Group group(const std::string& name) const {
+    std::optional<Group> group = exists(name) ? file_.open_group(name) : std::nullopt;
+    if (!group) throw error("has no group " + name);
+    return std::move(*group);
   }
 
   // A whole dataset under the root (path without a nested missing group) of the given shape.
   template <class T>
-  std::vector<T> read(const std::string& name, hid_t memory_type,
-                      const std::vector<hsize_t>& expected) const {
-    if (!exists(name)) throw error("has no dataset " + name);
-    DatasetHandle dataset(H5Dopen2(file_.get(), name.c_str(), H5P_DEFAULT));
-    DataspaceHandle space(H5Dget_space(dataset.get()));
-    std::vector<hsize_t> dims(
-        static_cast<std::size_t>(std::max(H5Sget_simple_extent_ndims(space.get()), 0)));
-    H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
-    if (dims != expected) throw error("dataset " + name + " has an unexpected shape");
-    hsize_t count = 1;
-    for (hsize_t extent : dims) count *= extent;
-    std::vector<T> values(count);
-    if (count > 0 &&
-        H5Dread(dataset.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) < 0) {
+  std::vector<T> read(const std::string& name, const std::vector<hsize_t>& expected,
+                      hid_t memory_type = Stored<T>::memory()) const {
+    const Dataset data = dataset(name);
+    const std::optional<Shape> shape = data.shape();
+    if (!shape || shape->dims != expected) {
+      throw error("dataset " + name + " has an unexpected shape");
+    }
+    std::vector<T> values(shape->elements());
+    if (!values.empty() && !data.read(memory_type, values.data())) {
       throw error("cannot read dataset " + name + with_hdf5_detail());
     }
     return values;
@@ -192,24 +243,20 @@ class Reader {
 
   // The first extent of a dataset (its length).
   hsize_t length(const std::string& name) const {
-    if (!exists(name)) throw error("has no dataset " + name);
-    DatasetHandle dataset(H5Dopen2(file_.get(), name.c_str(), H5P_DEFAULT));
-    DataspaceHandle space(H5Dget_space(dataset.get()));
-    hsize_t dims[3] = {0, 0, 0};
-    if (H5Sget_simple_extent_ndims(space.get()) < 1) return 0;
-    H5Sget_simple_extent_dims(space.get(), dims, nullptr);
-    return dims[0];
+    const std::optional<Shape> shape = dataset(name).shape();
+    return shape && !shape->dims.empty() ? shape->dims[0] : 0;
   }
 
-  AttributeValue attribute(hid_t object, const std::string& object_name,
+  AttributeValue attribute(const Object& object, const std::string& object_name,
                            const std::string& name) const {
-    AttributeHandle attribute(H5Aexists(object, name.c_str()) > 0
-                                  ? H5Aopen(object, name.c_str(), H5P_DEFAULT)
-                                  : H5I_INVALID_HID);
-    if (!attribute.valid()) throw error("has no attribute " + name + " on " + object_name);
-    return read_attribute(attribute.get(), object_name + " attribute " + name);
+    const std::optional<Attribute> attribute =
+        object.has_attribute(name) ? object.open_attribute(name) : std::nullopt;
+    if (!attribute) throw error("has no attribute " + name + " on " + object_name);
+    if (std::optional<AttributeValue> value = typed_value(*attribute)) return *value;
+    throw error("cannot read " + object_name + " attribute " + name +
+                " as an integer, a number or a string");
   }
-  std::int64_t integer(hid_t object, const std::string& object_name,
+  std::int64_t integer(const Object& object, const std::string& object_name,
                        const std::string& name) const {
     const AttributeValue value = attribute(object, object_name, name);
     if (!std::holds_alternative<std::int64_t>(value)) {
@@ -217,14 +264,15 @@ class Reader {
     }
     return std::get<std::int64_t>(value);
   }
-  double real(hid_t object, const std::string& object_name, const std::string& name) const {
+  double real(const Object& object, const std::string& object_name, const std::string& name) const {
     const AttributeValue value = attribute(object, object_name, name);
     if (!std::holds_alternative<double>(value)) {
       throw error(object_name + " attribute " + name + " is not a number");
     }
     return std::get<double>(value);
   }
-  std::string text(hid_t object, const std::string& object_name, const std::string& name) const {
+  std::string text(const Object& object, const std::string& object_name,
+                   const std::string& name) const {
     const AttributeValue value = attribute(object, object_name, name);
     if (!std::holds_alternative<std::string>(value)) {
       throw error(object_name + " attribute " + name + " is not a string");
@@ -232,77 +280,92 @@ class Reader {
     return std::get<std::string>(value);
   }
 
-  // A 1-D variable-length string attribute (feature_names).
-  std::vector<std::string> strings(hid_t object, const std::string& object_name,
+  // A 1-D string attribute (feature_names).
+  std::vector<std::string> strings(const Object& object, const std::string& object_name,
                                    const std::string& name) const {
-    AttributeHandle attribute(H5Aexists(object, name.c_str()) > 0
-                                  ? H5Aopen(object, name.c_str(), H5P_DEFAULT)
-                                  : H5I_INVALID_HID);
-    if (!attribute.valid()) throw error("has no attribute " + name + " on " + object_name);
-    DataspaceHandle space(H5Aget_space(attribute.get()));
-    const hssize_t count = H5Sget_simple_extent_npoints(space.get());
-    DatatypeHandle type = utf8_string_type();
-    std::vector<char*> pointers(static_cast<std::size_t>(std::max<hssize_t>(count, 0)), nullptr);
-    if (count < 0 || H5Aread(attribute.get(), type.get(), pointers.data()) < 0) {
+    const std::optional<Attribute> attribute =
+        object.has_attribute(name) ? object.open_attribute(name) : std::nullopt;
+    if (!attribute) throw error("has no attribute " + name + " on " + object_name);
+    auto values = attribute->read_strings();
+    if (!values) {
       throw error("cannot read " + object_name + " attribute " + name + with_hdf5_detail());
     }
-    std::vector<std::string> values;
-    for (char* p : pointers) values.emplace_back(p != nullptr ? p : "");
-    H5Dvlen_reclaim(type.get(), space.get(), H5P_DEFAULT, pointers.data());
-    return values;
+    return *values;
   }
 
   // Every attribute of `object` (the settings), by name.
-  RunAttributes all_attributes(hid_t object, const std::string& object_name) const {
-    std::vector<std::string> names;
-    H5Aiterate2(
-        object, H5_INDEX_NAME, H5_ITER_INC, nullptr,
-        [](hid_t, const char* name, const H5A_info_t*, void* data) -> herr_t {
-          static_cast<std::vector<std::string>*>(data)->emplace_back(name);
-          return 0;
-        },
-        &names);
+  RunAttributes all_attributes(const Object& object, const std::string& object_name) const {
     RunAttributes values;
-    for (const auto& name : names) values.emplace_back(name, attribute(object, object_name, name));
+    for (const auto& name : object.attribute_names()) {
+      values.emplace_back(name, attribute(object, object_name, name));
+    }
     return values;
   }
 
-  bool exists(const std::string& name) const {
-    return H5Lexists(file_.get(), name.c_str(), H5P_DEFAULT) > 0;
-  }
+  bool exists(const std::string& name) const { return file_.has_link(name); }
 
  private:
-  AttributeValue read_attribute(hid_t attribute, const std::string& what) const {
-    DatatypeHandle stored(H5Aget_type(attribute));
-    switch (H5Tget_class(stored.get())) {
-      case H5T_INTEGER: {
-        std::int64_t value = 0;
-        if (H5Aread(attribute, H5T_NATIVE_INT64, &value) < 0) break;
-        return value;
-      }
-      case H5T_FLOAT: {
-        double value = 0;
-        if (H5Aread(attribute, H5T_NATIVE_DOUBLE, &value) < 0) break;
-        return value;
-      }
-      case H5T_STRING: {
-        if (H5Tis_variable_str(stored.get()) <= 0) break;
-        DatatypeHandle type = utf8_string_type();
-        char* pointer = nullptr;
-        if (H5Aread(attribute, type.get(), &pointer) < 0) break;
-        std::string value = pointer != nullptr ? pointer : "";
-        H5free_memory(pointer);
-        return value;
-      }
-      default:
-        break;
-    }
-    throw error("cannot read " + what + " as an integer, a number or a string");
+  static File open(const std::string& path) {
+    if (!fs::is_regular_file(path)) throw InputError("'" + path + "' does not exist");
+    std::optional<File> file = File::open(path, FileAccess::plain());
+    if (!file) throw InputError("'" + path + "' is not a readable HDF5 file");
+    return std::move(*file);
+  }
+
+  Dataset dataset(const std::string& name) const {
+    std::optional<Dataset> dataset = exists(name) ? file_.open_dataset(name) : std::nullopt;
+    if (!dataset) throw error("has no dataset " + name);
+    return std::move(*dataset);
+  }
+
+  // An integer, a number or a string, as the attribute's class says.
+  static std::optional<AttributeValue> typed_value(const Attribute& attribute) {
+    const std::optional<Shape> shape = attribute.shape();
+    if (!shape) return std::nullopt;
+    if (shape->type_class == H5T_INTEGER) return attribute.read<std::int64_t>();
+    if (shape->type_class == H5T_FLOAT) return attribute.read<double>();
+    if (shape->type_class != H5T_STRING) return std::nullopt;
+    const auto texts = attribute.read_strings();
+    if (!texts || texts->size() != 1) return std::nullopt;
+    return texts->front();
   }
 
   std::string path_;
-  FileHandle file_;
+  File file_;
 };
+
+// /centroids, /scaling, /segments and /restarts of a model of k = model.row.k.
+void read_model_parts(const Reader& r, SweepModel& model) {
+  const auto k = static_cast<hsize_t>(model.row.k);
+  {
+    std::optional<Dataset> centroids =
+        r.exists("centroids") ? r.file().open_dataset("centroids") : std::nullopt;
+    if (!centroids) throw r.error("has no dataset /centroids");
+    model.feature_names = r.strings(*centroids, "/centroids", "feature_names");
+  }
+  const auto d = static_cast<hsize_t>(model.feature_names.size());
+  const std::vector<double> centroids = r.read<double>("centroids", {k, d});
+  model.centroids = Eigen::Map<const CentroidMatrix>(centroids.data(), static_cast<Eigen::Index>(k),
+                                                     static_cast<Eigen::Index>(d));
+  const Group scaling = r.group("scaling");
+  try {
+    model.scaling.kind = parse_scale_kind(r.text(scaling, "/scaling", "kind"));
+  } catch (const InputError& e) {
+    throw r.error(std::string("/scaling attribute kind: ") + e.what());
+  }
+  model.scaling.offset = r.read<double>("scaling/offset", {d});
+  model.scaling.scale = r.read<double>("scaling/scale", {d});
+  for (std::int64_t flag : r.read<std::int64_t>("scaling/log1p", {d})) {
+    model.scaling.log1p.push_back(static_cast<char>(flag != 0));
+  }
+  model.segment_sizes = r.read<std::int64_t>("segments/size", {k});
+  model.silhouette_sample_sizes = r.read<std::int64_t>("segments/silhouette_sample_size", {k});
+  const hsize_t restarts = r.length("restarts/inertia");
+  model.restart_inertia = r.read<double>("restarts/inertia", {restarts});
+  model.restart_iterations = r.read<std::int64_t>("restarts/iterations", {restarts});
+  model.restart_converged = r.read<std::int64_t>("restarts/converged", {restarts});
+  model.restart_centroids = r.read<double>("restarts/centroids", {restarts, k, d});
+}
 
 }  // namespace
 
@@ -338,80 +401,15 @@ void write_sweep_model(const std::string& directory, const SweepModel& model) {
     throw InputError("cannot create directory '" + fs::path(path).parent_path().string() +
                      "': " + code.message());
   }
-  const auto k = static_cast<hsize_t>(model.centroids.rows());
-  const auto d = static_cast<hsize_t>(model.centroids.cols());
-  const auto restarts = static_cast<hsize_t>(model.restart_inertia.size());
-  if (k != static_cast<hsize_t>(model.row.k) || d != model.feature_names.size() ||
-      model.segment_sizes.size() != k || model.silhouette_sample_sizes.size() != k ||
-      model.scaling.offset.size() != d || model.scaling.scale.size() != d ||
-      model.scaling.log1p.size() != d || model.restart_iterations.size() != restarts ||
-      model.restart_converged.size() != restarts ||
-      model.restart_centroids.size() != restarts * k * d) {
-    throw InputError("sweep model of k = " + std::to_string(model.row.k) +
-                     ": its parts do not match k × d = " + std::to_string(k) + " × " +
-                     std::to_string(d));
-  }
+  if (const std::optional<std::string> problem = model_problem(model)) throw InputError(*problem);
   const distributed::Communicator self(MPI_COMM_SELF);
   PendingOutputs outputs(self);
-  const std::string temporary = outputs.add(path);
   std::optional<std::string> error;
   try {
-    const Writer w(path);
-    FileHandle file = create_serial_file(temporary, path);
-    outputs.protect(temporary);
-    const hid_t root = file.get();
-    w.attribute(root, "format", std::string(model_format));
-    w.attribute(root, "k", model.row.k);
-    w.attribute(root, "best_restart", model.best_restart);
-    w.attribute(root, "iterations", model.iterations);
-    w.attribute(root, "converged", model.converged);
-    w.attribute(root, "seconds", model.seconds);
-    w.attribute(root, "version_microseg", std::string(MICROSEG_VERSION));
-    {
-      GroupHandle metrics = w.group(root, "metrics");
-      SweepRow row = model.row;
-      for (const Column& c : table_columns()) {
-        if (c.name == std::string("k")) continue;
-        if (c.integer) {
-          w.attribute(metrics.get(), c.name, integer_field(row, c));
-        } else {
-          w.attribute(metrics.get(), c.name, real_field(row, c));
-        }
-      }
-    }
-    w.doubles(root, "centroids", {k, d}, model.centroids.data());
-    {
-      DatasetHandle centroids(H5Dopen2(root, "centroids", H5P_DEFAULT));
-      write_string_array_attribute(centroids.get(), "feature_names", model.feature_names, path);
-    }
-    {
-      GroupHandle scaling = w.group(root, "scaling");
-      w.attribute(scaling.get(), "kind", to_string(model.scaling.kind));
-      write_string_array_attribute(scaling.get(), "feature_names", model.feature_names, path);
-      w.doubles(scaling.get(), "offset", {d}, model.scaling.offset.data());
-      w.doubles(scaling.get(), "scale", {d}, model.scaling.scale.data());
-      std::vector<std::int64_t> log1p(model.scaling.log1p.begin(), model.scaling.log1p.end());
-      w.integers(scaling.get(), "log1p", log1p);
-    }
-    {
-      GroupHandle segments = w.group(root, "segments");
-      w.integers(segments.get(), "size", model.segment_sizes);
-      w.integers(segments.get(), "silhouette_sample_size", model.silhouette_sample_sizes);
-    }
-    {
-      GroupHandle group = w.group(root, "restarts");
-      w.doubles(group.get(), "inertia", {restarts}, model.restart_inertia.data());
-      w.integers(group.get(), "iterations", model.restart_iterations);
-      w.integers(group.get(), "converged", model.restart_converged);
-      w.doubles(group.get(), "centroids", {restarts, k, d}, model.restart_centroids.data());
-    }
-    {
-      GroupHandle settings = w.group(root, "settings");
-      w.attributes(settings.get(), model.settings);
-    }
-    if (file.close() < 0) {
-      throw InputError("cannot write output file '" + path + "'" + with_hdf5_detail());
-    }
+    write_file(outputs, path, [&](const OutputGroup& root) {
+      write_model_row(root, model);
+      write_model_parts(root, model);
+    });
   } catch (const std::exception& e) {
     error = e.what();
   }
@@ -421,8 +419,8 @@ void write_sweep_model(const std::string& directory, const SweepModel& model) {
 SweepModel read_sweep_model(const std::string& path) {
   SilenceHdf5Errors silence;
   const Reader r(path);
-  const hid_t root = r.file();
-  if (H5Aexists(root, "format") <= 0 || r.text(root, "/", "format") != model_format) {
+  const File& root = r.file();
+  if (!root.has_attribute("format") || r.text(root, "/", "format") != model_format) {
     throw r.error("is not a microseg sweep model (root attribute format is not '" +
                   std::string(model_format) + "')");
   }
@@ -432,57 +430,18 @@ SweepModel read_sweep_model(const std::string& path) {
   model.iterations = r.integer(root, "/", "iterations");
   model.converged = r.integer(root, "/", "converged");
   model.seconds = r.real(root, "/", "seconds");
-  {
-    GroupHandle metrics = r.group("metrics");
-    for (const Column& c : table_columns()) {
-      if (c.name == std::string("k")) continue;
-      if (c.integer) {
-        integer_field(model.row, c) = r.integer(metrics.get(), "/metrics", c.name);
-      } else {
-        real_field(model.row, c) = r.real(metrics.get(), "/metrics", c.name);
-      }
+  const Group metrics = r.group("metrics");
+  for (const Column& c : table_columns()) {
+    if (c.name == std::string("k")) continue;
+    if (c.integer) {
+      integer_field(model.row, c) = r.integer(metrics, "/metrics", c.name);
+    } else {
+      real_field(model.row, c) = r.real(metrics, "/metrics", c.name);
     }
   }
   if (model.row.k < 1) throw r.error("root attribute k is " + std::to_string(model.row.k));
-  const auto k = static_cast<hsize_t>(model.row.k);
-  {
-    DatasetHandle centroids(r.exists("centroids") ? H5Dopen2(root, "centroids", H5P_DEFAULT)
-                                                  : H5I_INVALID_HID);
-    if (!centroids.valid()) throw r.error("has no dataset /centroids");
-    model.feature_names = r.strings(centroids.get(), "/centroids", "feature_names");
-  }
-  const auto d = static_cast<hsize_t>(model.feature_names.size());
-  const std::vector<double> centroids = r.read<double>("centroids", H5T_NATIVE_DOUBLE, {k, d});
-  model.centroids = Eigen::Map<const CentroidMatrix>(centroids.data(), static_cast<Eigen::Index>(k),
-                                                     static_cast<Eigen::Index>(d));
-  {
-    GroupHandle scaling = r.group("scaling");
-    try {
-      model.scaling.kind = parse_scale_kind(r.text(scaling.get(), "/scaling", "kind"));
-    } catch (const InputError& e) {
-      throw r.error(std::string("/scaling attribute kind: ") + e.what());
-    }
-  }
-  model.scaling.offset = r.read<double>("scaling/offset", H5T_NATIVE_DOUBLE, {d});
-  model.scaling.scale = r.read<double>("scaling/scale", H5T_NATIVE_DOUBLE, {d});
-  for (std::int64_t flag : r.read<std::int64_t>("scaling/log1p", H5T_NATIVE_INT64, {d})) {
-    model.scaling.log1p.push_back(static_cast<char>(flag != 0));
-  }
-  model.segment_sizes = r.read<std::int64_t>("segments/size", H5T_NATIVE_INT64, {k});
-  model.silhouette_sample_sizes =
-      r.read<std::int64_t>("segments/silhouette_sample_size", H5T_NATIVE_INT64, {k});
-  const hsize_t restarts = r.length("restarts/inertia");
-  model.restart_inertia = r.read<double>("restarts/inertia", H5T_NATIVE_DOUBLE, {restarts});
-  model.restart_iterations =
-      r.read<std::int64_t>("restarts/iterations", H5T_NATIVE_INT64, {restarts});
-  model.restart_converged =
-      r.read<std::int64_t>("restarts/converged", H5T_NATIVE_INT64, {restarts});
-  model.restart_centroids =
-      r.read<double>("restarts/centroids", H5T_NATIVE_DOUBLE, {restarts, k, d});
-  {
-    GroupHandle settings = r.group("settings");
-    model.settings = r.all_attributes(settings.get(), "/settings");
-  }
+  read_model_parts(r, model);
+  model.settings = r.all_attributes(r.group("settings"), "/settings");
   return model;
 }
 
@@ -493,35 +452,11 @@ void write_sweep_table(const std::string& directory, const SweepTable& table) {
   const std::string h5_path = (dir / "sweep.h5").string();
   const distributed::Communicator self(MPI_COMM_SELF);
   PendingOutputs outputs(self);
-  const std::string csv_temporary = outputs.add(csv_path);
-  const std::string h5_temporary = outputs.add(h5_path);
+  const PendingFile csv{csv_path, outputs.add(csv_path)};
   std::optional<std::string> error;
   try {
-    write_csv(csv_temporary, csv_path, table.rows, outputs);
-    const Writer w(h5_path);
-    FileHandle file = create_serial_file(h5_temporary, h5_path);
-    outputs.protect(h5_temporary);
-    const hid_t root = file.get();
-    w.attribute(root, "format", std::string(table_format));
-    w.attribute(root, "recommended_k", table.recommendation.k);
-    w.attribute(root, "recommended_reason", table.recommendation.reason);
-    w.attribute(root, "runner_up_k", table.recommendation.runner_up_k);
-    w.attribute(root, "runner_up_reason", table.recommendation.runner_up_reason);
-    w.attribute(root, "recommendation_rule", table.rule);
-    w.attribute(root, "input_content_digest", table.content_digest);
-    w.attribute(root, "version_microseg", std::string(MICROSEG_VERSION));
-    {
-      DatatypeHandle file_type = row_type(true), memory_type = row_type(false);
-      w.dataset(root, "sweep", file_type.get(), memory_type.get(), {table.rows.size()},
-                table.rows.data());
-    }
-    {
-      GroupHandle settings = w.group(root, "settings");
-      w.attributes(settings.get(), table.settings);
-    }
-    if (file.close() < 0) {
-      throw InputError("cannot write output file '" + h5_path + "'" + with_hdf5_detail());
-    }
+    write_csv(csv, table.rows, outputs);
+    write_file(outputs, h5_path, [&](const OutputGroup& root) { write_table_file(root, table); });
   } catch (const std::exception& e) {
     error = e.what();
   }
@@ -535,8 +470,8 @@ SweepTable read_sweep_table(const std::string& directory) {
     throw InputError("sweep '" + directory + "' has no sweep.h5: the sweep has not finished");
   }
   const Reader r(path);
-  const hid_t root = r.file();
-  if (H5Aexists(root, "format") <= 0 || r.text(root, "/", "format") != table_format) {
+  const File& root = r.file();
+  if (!root.has_attribute("format") || r.text(root, "/", "format") != table_format) {
     throw r.error("is not a microseg sweep table (root attribute format is not '" +
                   std::string(table_format) + "')");
   }
@@ -546,17 +481,12 @@ SweepTable read_sweep_table(const std::string& directory) {
   table.recommendation.runner_up_k = r.integer(root, "/", "runner_up_k");
   table.recommendation.runner_up_reason = r.text(root, "/", "runner_up_reason");
   table.rule = r.text(root, "/", "recommendation_rule");
-  if (H5Aexists(root, "input_content_digest") > 0) {
+  if (root.has_attribute("input_content_digest")) {
     table.content_digest = r.text(root, "/", "input_content_digest");
   }
-  {
-    DatatypeHandle memory_type = row_type(false);
-    table.rows = r.read<SweepRow>("sweep", memory_type.get(), {r.length("sweep")});
-  }
-  {
-    GroupHandle settings = r.group("settings");
-    table.settings = r.all_attributes(settings.get(), "/settings");
-  }
+  const Datatype memory_type = row_type(false);
+  table.rows = r.read<SweepRow>("sweep", {r.length("sweep")}, memory_type.id());
+  table.settings = r.all_attributes(r.group("settings"), "/settings");
   return table;
 }
 

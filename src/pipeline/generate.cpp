@@ -10,10 +10,9 @@ int generate(const distributed::Communicator& comm, const GeneratePlan& plan) {
   const SyntheticSpec spec{plan.customers, plan.segments, plan.separation, plan.seed};
   SyntheticBlock block;
   comm.run_agreed([&] { block = generate_synthetic_block(spec, rows); });
-  comm.run_agreed([&] {
-    io::write_customer_table(plan.output, comm.native(), plan.customers, synthetic_feature_names(),
-                             rows, block.ids, block.features, block.planted_segment);
-  });
+  const io::CustomerTableBlock table{rows,       plan.customers,  &synthetic_feature_names(),
+                                     &block.ids, &block.features, &block.planted_segment};
+  comm.run_agreed([&] { io::write_customer_table(plan.output, comm.native(), table); });
   return static_cast<int>(synthetic_feature_names().size());
 }
 

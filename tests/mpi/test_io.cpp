@@ -89,9 +89,9 @@ void write_text_on_root(const std::string& path, const std::string& text) {
 void write_synthetic_table(const std::string& path, const microseg::SyntheticSpec& spec) {
   const RowRange rows = block_of(spec.customers, world_rank(), world_size());
   const microseg::SyntheticBlock block = microseg::generate_synthetic_block(spec, rows);
-  io::write_customer_table(path, MPI_COMM_WORLD, spec.customers,
-                           microseg::synthetic_feature_names(), rows, block.ids, block.features,
-                           block.planted_segment);
+  io::write_customer_table(path, MPI_COMM_WORLD,
+                           {rows, spec.customers, &microseg::synthetic_feature_names(), &block.ids,
+                            &block.features, &block.planted_segment});
 }
 
 // The message every rank gets from `work`, or "" when it succeeds.
@@ -287,8 +287,9 @@ TEST_CASE("a failed table write keeps the previous file and leaves no partial on
   const RowRange rows = block_of(50, world_rank(), world_size());
   const auto block = microseg::generate_synthetic_block({50, 3, 3.0, 2}, rows);
   const std::string message = error_of([&] {
-    io::write_customer_table(path, MPI_COMM_WORLD, 49, microseg::synthetic_feature_names(), rows,
-                             block.ids, block.features, block.planted_segment);
+    io::write_customer_table(path, MPI_COMM_WORLD,
+                             {rows, 49, &microseg::synthetic_feature_names(), &block.ids,
+                              &block.features, &block.planted_segment});
   });
   const auto schema = io::inspect_customer_table(path, MPI_COMM_WORLD);
   const auto read = io::read_customer_block(schema, {}, rows, MPI_COMM_WORLD);

@@ -94,6 +94,11 @@ class CsvLineSplitter {
   // Reads the quoted field opening at line[position]; returns the position after it or nothing.
   std::optional<std::size_t> read_quoted(std::string_view line, std::size_t position,
                                          CsvSyntaxError& error);
+  // The two ways a line splits: on runs of blanks (whitespace) or on one separator character.
+  std::optional<CsvSyntaxError> split_on_blanks(std::string_view line);
+  std::optional<CsvSyntaxError> split_on_separator(std::string_view line, char separator);
+  // A character after a quoted field's closing quote, at line[at].
+  CsvSyntaxError after_quote_problem(std::string_view line, std::size_t at) const;
 
   CsvDelimiter delimiter_;
   std::vector<std::string_view> fields_;

@@ -46,13 +46,22 @@ CustomerBlock read_customer_block(const CustomerTableSchema& schema,
                                   const std::vector<int>& feature_columns, RowRange rows,
                                   MPI_Comm comm);
 
+/// The rows [rows.begin, rows.end) of a customer table one rank writes (all parallel). Every
+/// rank passes the same total_rows and feature_names.
+struct CustomerTableBlock {
+  RowRange rows;
+  std::int64_t total_rows = 0;  ///< the sum of all ranks' blocks
+  const std::vector<std::string>* feature_names = nullptr;
+  const std::vector<std::int64_t>* ids = nullptr;
+  const FeatureMatrix* features = nullptr;  ///< rows × feature_names
+  /// /customers/planted_segment when non-empty on some rank (null or empty: none).
+  const std::vector<std::int32_t>* planted_segment = nullptr;
+};
+
 /// Writes a customer table in the matrix layout (float32 features, chunked), plus
-/// /customers/planted_segment when `planted_segment` is non-empty. Collective: each rank writes
-/// its block of rows; `total_rows` is the sum of all blocks.
-void write_customer_table(const std::string& path, MPI_Comm comm, std::int64_t total_rows,
-                          const std::vector<std::string>& feature_names, RowRange rows,
-                          const std::vector<std::int64_t>& ids, const FeatureMatrix& features,
-                          const std::vector<std::int32_t>& planted_segment);
+/// /customers/planted_segment when the blocks have planted segments. Collective: each rank
+/// writes its block of rows.
+void write_customer_table(const std::string& path, MPI_Comm comm, const CustomerTableBlock& block);
 
 /// Reads /centroids (k × d, float or double) from an HDF5 file; every rank reads it. Throws
 /// InputError naming the file when it is missing or its shape is not expected_k × expected_d.
