@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "microseg/core/rfm.hpp"
@@ -41,6 +42,21 @@ class HugePageBuffer {
 /// key's text is std::to_string of it, so no key is lost.
 class CustomerActivityTable {
  public:
+  CustomerActivityTable() = default;
+  // The slots live in integer_memory_: a moved-from table must not keep pointing at them.
+  CustomerActivityTable(CustomerActivityTable&& other) noexcept { *this = std::move(other); }
+  CustomerActivityTable& operator=(CustomerActivityTable&& other) noexcept {
+    integer_memory_ = std::move(other.integer_memory_);
+    integer_slots_ = std::exchange(other.integer_slots_, nullptr);
+    integer_capacity_ = std::exchange(other.integer_capacity_, 0);
+    integer_count_ = std::exchange(other.integer_count_, 0);
+    text_slots_ = std::move(other.text_slots_);
+    text_activity_ = std::move(other.text_activity_);
+    key_bytes_ = std::move(other.key_bytes_);
+    key_offsets_ = std::exchange(other.key_offsets_, {0});
+    return *this;
+  }
+
   /// The activity of `key`, inserted empty when new; the caller adds a transaction to it at
   /// once (an integer-keyed slot with no transactions counts as free).
   CustomerActivity& find_or_insert(std::string_view key);
