@@ -16,15 +16,23 @@ MeasuredRun measure_and_profile(const distributed::Communicator& comm, const Ins
   MeasuredRun measured;
   measured.assignment =
       distributed::assign_and_measure(prepared.rows, centroids, sampling, std::move(nearest));
-  // The scaled features are done with: their memory takes the original-unit columns instead.
-  prepared.rows.release_features();
-  const FeatureMatrix original = read_original_features(comm, input, prepared);
   SegmentationSummary& summary = measured.summary;
+  const auto k = static_cast<int>(centroids.rows());
+  if (prepared.transform.model.is_identity()) {
+    // The features in memory are the original-unit values (x / 1 − 0 is x in float).
+    summary.profiles = distributed::profile_segments(comm, prepared.rows.features(),
+                                                     measured.assignment.segments, k);
+    prepared.rows.release_features();
+  } else {
+    // The scaled features are done with: their memory takes the original-unit columns instead.
+    prepared.rows.release_features();
+    const FeatureMatrix original = read_original_features(comm, input, prepared);
+    summary.profiles =
+        distributed::profile_segments(comm, original, measured.assignment.segments, k);
+  }
   summary.feature_names = input.feature_names;
   summary.centroids_scaled = centroids;
   summary.centroids_original = centroids_in_original_units(centroids, prepared.transform.model);
-  summary.profiles = distributed::profile_segments(comm, original, measured.assignment.segments,
-                                                   static_cast<int>(centroids.rows()));
   summary.quality = measured.assignment.quality;
   return measured;
 }

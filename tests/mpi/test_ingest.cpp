@@ -18,6 +18,7 @@
 #include "microseg/distributed/customer_exchange.hpp"
 #include "microseg/io/csv_values.hpp"
 #include "microseg/io/customer_table.hpp"
+#include "shared_temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace microseg;
@@ -25,32 +26,7 @@ using distributed::Communicator;
 
 namespace {
 
-// A directory under /tmp unique to this run, shared by all ranks, removed at the end.
-class IngestTempDir {
- public:
-  IngestTempDir() {
-    char name[256] = {};
-    const Communicator comm;
-    if (comm.is_root()) {
-      char pattern[] = "/tmp/microseg-ingest-test-XXXXXX";
-      const char* made = mkdtemp(pattern);
-      std::snprintf(name, sizeof name, "%s", made != nullptr ? made : "");
-    }
-    MPI_Bcast(name, sizeof name, MPI_CHAR, 0, MPI_COMM_WORLD);
-    path_ = name;
-  }
-  IngestTempDir(const IngestTempDir&) = delete;
-  IngestTempDir& operator=(const IngestTempDir&) = delete;
-  ~IngestTempDir() {
-    MPI_Barrier(MPI_COMM_WORLD);
-    std::error_code ignored;
-    if (Communicator().is_root() && !path_.empty()) fs::remove_all(path_, ignored);
-  }
-  std::string file(const std::string& name) const { return (fs::path(path_) / name).string(); }
-
- private:
-  std::string path_;
-};
+using IngestTempDir = microseg::test_support::SharedTempDir;
 
 // The same pseudo-random values on every rank; each rank keeps those with index ≡ rank.
 std::vector<double> all_values(std::size_t n, int distinct, std::uint64_t seed) {

@@ -15,6 +15,7 @@
 #include "microseg/core/synthetic.hpp"
 #include "microseg/io/customer_table.hpp"
 #include "microseg/io/segments_file.hpp"
+#include "shared_temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
@@ -40,32 +41,7 @@ RowRange block_of(std::int64_t n, int rank, int size) {
   return {n * rank / size, n * (rank + 1) / size};
 }
 
-// A directory under /tmp unique to this run, shared by all ranks, removed at the end.
-class SharedTempDir {
- public:
-  SharedTempDir() {
-    char name[256] = {};
-    if (world_rank() == 0) {
-      char pattern[] = "/tmp/microseg-io-test-XXXXXX";
-      const char* made = mkdtemp(pattern);
-      std::snprintf(name, sizeof name, "%s", made != nullptr ? made : "");
-    }
-    MPI_Bcast(name, sizeof name, MPI_CHAR, 0, MPI_COMM_WORLD);
-    path_ = name;
-  }
-  SharedTempDir(const SharedTempDir&) = delete;
-  SharedTempDir& operator=(const SharedTempDir&) = delete;
-  ~SharedTempDir() {
-    MPI_Barrier(MPI_COMM_WORLD);
-    std::error_code ignored;
-    if (world_rank() == 0 && !path_.empty()) fs::remove_all(path_, ignored);
-  }
-  std::string file(const std::string& name) const { return (fs::path(path_) / name).string(); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using microseg::test_support::SharedTempDir;
 
 // Rank 0 runs the fixture generator; every rank learns whether it worked.
 bool make_fixtures(const std::string& directory) {

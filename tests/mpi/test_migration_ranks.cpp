@@ -24,6 +24,7 @@
 #include "microseg/io/run_model.hpp"
 #include "microseg/io/segments_file.hpp"
 #include "scaled_synthetic.hpp"
+#include "shared_temp_dir.hpp"
 
 using namespace microseg;
 using distributed::Communicator;
@@ -353,14 +354,8 @@ TEST_CASE("small segments merge the same way on any rank count") {
 
 TEST_CASE("a run written with its model reads back as that model on any rank split") {
   Communicator comm;
-  char name[256] = {};
-  if (comm.is_root()) {
-    char pattern[] = "/tmp/microseg-migration-test-XXXXXX";
-    const char* made = mkdtemp(pattern);
-    std::snprintf(name, sizeof name, "%s", made != nullptr ? made : "");
-  }
-  MPI_Bcast(name, sizeof name, MPI_CHAR, 0, MPI_COMM_WORLD);
-  const std::string directory = std::string(name) + "/run";
+  const test_support::SharedTempDir temp("microseg-migration-test");
+  const std::string directory = temp.file("run");
   if (comm.is_root()) io::ensure_writable_directory(directory);
   comm.barrier();
 
@@ -442,6 +437,4 @@ TEST_CASE("a run written with its model reads back as that model on any rank spl
     CHECK(record.distance == 0.25 * i);
     CHECK(record.value == 10.0 * i);
   }
-  comm.barrier();
-  if (comm.is_root()) std::filesystem::remove_all(name);
 }

@@ -35,6 +35,14 @@ struct ScalingModel {
   /// scale 1. Robust: offset = median, scale = upper − lower quartile.
   static ScalingModel from_statistics(ScaleKind kind, std::vector<char> log1p,
                                       const FeatureStatistics& stats);
+  /// True when scaled values equal the values before log1p and scaling bit for bit (no log1p,
+  /// offset 0 and scale 1 in every feature: --scale none without weights).
+  bool is_identity() const {
+    for (std::size_t j = 0; j < scale.size(); ++j) {
+      if ((j < log1p.size() && log1p[j] != 0) || offset[j] != 0.0 || scale[j] != 1.0) return false;
+    }
+    return true;
+  }
   /// The original value of a scaled one (feature < scale.size(); inline: it runs per value in
   /// the profile passes).
   double inverse(std::size_t feature, double scaled) const {
