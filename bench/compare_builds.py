@@ -11,8 +11,10 @@ load hits both alike, and the medians compared as ratios.
 Per size: Lloyd ms per iteration (2 ranks x 1 thread, --lloyd plain, fixed iterations, from the
 same initial centroids), the phases of that run (read, scale, metrics, write) and its end-to-end
 wall time and summed peak RSS; at k >= 500 also a whole run from k-means|| to convergence
-(--lloyd auto, tol 1e-4): its seeding and Lloyd seconds. Output is markdown; record it in
-docs/benchmarks.md with the command.
+(--lloyd auto, tol 1e-4): its seeding and Lloyd seconds; at the sizes of --zscore-sizes (default:
+the largest) the same fixed-iteration run with --scale zscore, whose profiles read the input a
+second time (docs/architecture.md). Output is markdown; record it in docs/benchmarks.md with the
+command.
 """
 import argparse
 import os
@@ -21,21 +23,27 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# Open MPI refuses root without both (scripts/common.sh sets them for bench/run.sh).
+for variable in ("OMPI_ALLOW_RUN_AS_ROOT", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM",
+                 "OMPI_MCA_rmaps_base_oversubscribe"):
+    os.environ.setdefault(variable, "1")
 sys.path.insert(0, HERE)
 from run import PY, microseg, parse_log, sh, warm_page_cache  # noqa: E402
 
 
-def fixed_iterations(build, data, init, k, iterations, out):
+def fixed_iterations(build, data, init, k, iterations, out, scale="none"):
     warm_page_cache(data)
+    # Centroids from a file live in the scaled space; z-scored runs seed with k-means++ instead.
+    seeds = ["--init-centroids", init] if scale == "none" else ["--init", "kmeans++"]
     log, wall, rss = microseg(build, 2, 1, [
-        "segment", "--input", data, "--k", k, "--output", out, "--init-centroids", init,
-        "--scale", "none", "--max-iter", iterations, "--tol", 0, "--silhouette-sample", 1000,
-        "--lloyd", "plain"])
+        "segment", "--input", data, "--k", k, "--output", out, "--scale", scale, "--max-iter",
+        iterations, "--tol", 0, "--silhouette-sample", 1000, "--lloyd", "plain"] + seeds)
     per_iteration, seconds, inertia = parse_log(log)
-    figures = {"Lloyd ms/iteration": 1e3 * statistics.median(per_iteration),
-               "end-to-end s": wall, "peak RSS MiB (sum of ranks)": sum(rss)}
+    label = "" if scale == "none" else f" (--scale {scale})"
+    figures = {f"Lloyd ms/iteration{label}": 1e3 * statistics.median(per_iteration),
+               f"end-to-end s{label}": wall, f"peak RSS MiB (sum of ranks){label}": sum(rss)}
     for phase in ("read", "scale", "metrics", "write"):
-        figures[f"{phase} s"] = seconds.get(phase, 0.0)
+        figures[f"{phase} s{label}"] = seconds.get(phase, 0.0)
     return figures, inertia
 
 
@@ -58,6 +66,9 @@ def main():
     parser.add_argument("--sizes", default="2000000x24x64,2000000x24x1000,10000000x32x100")
     parser.add_argument("--iterations", default="20,10,10")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--zscore-sizes", default=None,
+                        help="sizes that also get a --scale zscore run (default: the largest; "
+                             "'none' for none)")
     args = parser.parse_args()
     os.makedirs(args.dir, exist_ok=True)
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
@@ -65,6 +76,12 @@ def main():
     if len(iteration_counts) == 1:
         iteration_counts *= len(sizes)
     builds = {"reference": args.reference, "candidate": args.candidate}
+    if args.zscore_sizes is None:
+        zscore = {max(sizes, key=lambda size: size[0] * size[1])}
+    elif args.zscore_sizes == "none":
+        zscore = set()
+    else:
+        zscore = {tuple(int(v) for v in s.split("x")) for s in args.zscore_sizes.split(",")}
     print(f"# {args.repeats} runs per build, taking turns; load average at start "
           f"{os.getloadavg()[0]:.2f}")
     for (n, d, k), iterations in zip(sizes, iteration_counts):
@@ -81,6 +98,9 @@ def main():
                 runs = [fixed_iterations(build, data, init, k, iterations, out)]
                 if k >= 500:
                     runs.append(whole_run(build, data, k, out + "-whole"))
+                if (n, d, k) in zscore:
+                    runs.append(fixed_iterations(build, data, init, k, iterations, out + "-z",
+                                                 "zscore"))
                 for figures, inertia in runs:
                     inertias[name].add(f"{inertia:.10g}")
                     for metric, value in figures.items():
