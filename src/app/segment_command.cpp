@@ -54,7 +54,14 @@ boost::program_options::options_description segment_options() {
        "write OUTPUT/checkpoint.h5 every N Lloyd iterations (default 0: only when SIGUSR1 or "
        "SIGTERM stops the run)")  //
       ("resume", po::value<std::string>()->implicit_value("true"),
-       "continue from OUTPUT/checkpoint.h5 if it is there (else start from the beginning)");
+       "continue from OUTPUT/checkpoint.h5 if it is there (else start from the beginning)")  //
+      ("macro-k", po::value<std::string>(),
+       "a two-level run: first this many macro segments, then --k micro-segments shared out over "
+       "them (default 0: one level)")  //
+      ("micro-k-rule", po::value<std::string>(),
+       "how --k is shared out over the macro segments: inertia (default; in proportion to each "
+       "one's within-segment inertia) | proportional (to its customers) | sweep (per macro "
+       "segment, the sweep rule's k around its inertia share)");
   add_transform_options(options);
   return options;
 }
@@ -69,6 +76,36 @@ void print_profile_table(std::ostream& log, const SegmentProfiles& profiles,
         << std::fixed << std::setprecision(1) << 100 * profiles.share[s] << "%" << std::setw(10)
         << actionable.priority.rank[s] << "  " << actionable.description[s]
         << (actionable.undersized[s] ? "  [below --min-segment-size]" : "") << "\n";
+  }
+  log << std::defaultfloat << std::setprecision(6);
+}
+
+// A two-level run's table: each macro segment with its share and description, then its
+// micro-segments.
+void print_grouped_profile_table(std::ostream& log, const pipeline::SegmentResult& result) {
+  const pipeline::MacroLevelResult& macro = *result.macro;
+  const SegmentProfiles& micro = result.profiles;
+  log << "\nmacro quality: inertia " << std::setprecision(10) << macro.quality.inertia
+      << std::setprecision(6) << ", Calinski-Harabasz " << macro.quality.calinski_harabasz
+      << ", Davies-Bouldin " << macro.quality.davies_bouldin << ", silhouette (sample of "
+      << macro.quality.silhouette_sample_size << ") " << macro.quality.silhouette_sampled << "\n";
+  for (int m = 0; m < macro.profiles.k; ++m) {
+    int count = 0;
+    for (int row : macro.macro_of_segment) count += row == m;
+    log << "\nmacro segment " << macro.identity.ids[m] << ": " << macro.profiles.size[m]
+        << " customers (" << std::fixed << std::setprecision(1) << 100 * macro.profiles.share[m]
+        << "%), " << count << " micro-segments; " << macro.description[m] << std::defaultfloat
+        << std::setprecision(6) << "\n";
+    log << "segment      size   share  priority  most distinctive features (lift in population "
+           "σ)\n";
+    for (int s = 0; s < micro.k; ++s) {
+      if (macro.macro_of_segment[s] != m) continue;
+      const ActionableProfiles& a = result.actionable;
+      log << std::setw(7) << result.identity.ids[s] << std::setw(10) << micro.size[s]
+          << std::setw(7) << std::fixed << std::setprecision(1) << 100 * micro.share[s] << "%"
+          << std::setw(10) << a.priority.rank[s] << "  " << a.description[s]
+          << (a.undersized[s] ? "  [below --min-segment-size]" : "") << "\n";
+    }
   }
   log << std::defaultfloat << std::setprecision(6);
 }
@@ -94,6 +131,46 @@ void print_migration(std::ostream& log, const pipeline::PreviousRunSummary& prev
       << s.adjusted_mutual_information << std::defaultfloat << std::setprecision(6) << "\n";
 }
 
+// --macro-k and --micro-k-rule, and what a two-level run does not combine with (yet).
+void parse_two_level_options(const OptionReader& options, SegmentPlan& config) {
+  if (!options.has("macro-k")) {
+    if (options.has("micro-k-rule")) {
+      throw InputError("segment: --micro-k-rule needs --macro-k (a two-level run)");
+    }
+    return;
+  }
+  config.macro_k = static_cast<int>(options.integer("macro-k", "0", 1, 1 << 24));
+  try {
+    config.micro_k_rule = parse_micro_budget_rule(options.text("micro-k-rule", "inertia"));
+  } catch (const InputError& e) {
+    throw InputError(std::string("segment: option --micro-k-rule: ") + e.what());
+  }
+  if (config.k < config.macro_k) {
+    throw InputError("segment: --k " + std::to_string(config.k) +
+                     " micro-segments cannot be shared out over --macro-k " +
+                     std::to_string(config.macro_k) + " macro segments (each needs at least one)");
+  }
+  const struct {
+    bool given;
+    const char* option;
+    const char* why;
+  } excluded[] = {
+      {config.warm_start, "--warm-start", "a two-level run draws its own seeds at both levels"},
+      {config.init == InitKind::file, "--init-centroids",
+       "a two-level run draws its own seeds at both levels"},
+      {config.merge_small, "--merge-small", "small segments are merged in one-level runs only"},
+      {!config.previous.empty(), "--previous",
+       "stable ids and migration at both levels are not implemented yet"},
+      {config.checkpoint_every > 0 || config.resume, "--checkpoint-every and --resume",
+       "a two-level run keeps no checkpoint yet"}};
+  for (const auto& rule : excluded) {
+    if (rule.given) {
+      throw InputError(std::string("segment: ") + rule.option + " cannot be combined with " +
+                       "--macro-k in this version: " + rule.why);
+    }
+  }
+}
+
 void print_result(std::ostream& log, const pipeline::SegmentResult& result) {
   const QualityReport& q = result.quality;
   log << (result.model.converged ? "converged" : "stopped at --max-iter") << " after "
@@ -102,7 +179,11 @@ void print_result(std::ostream& log, const pipeline::SegmentResult& result) {
       << ", Calinski-Harabasz " << q.calinski_harabasz << ", Davies-Bouldin " << q.davies_bouldin
       << ", silhouette (simplified) " << q.silhouette_simplified << ", silhouette (sample of "
       << q.silhouette_sample_size << ") " << q.silhouette_sampled << "\n";
-  print_profile_table(log, result.profiles, result.identity, result.actionable);
+  if (result.macro) {
+    print_grouped_profile_table(log, result);
+  } else {
+    print_profile_table(log, result.profiles, result.identity, result.actionable);
+  }
   if (result.previous) print_migration(log, *result.previous);
   log << "\nseconds: ";
   for (const auto& [name, value] : result.timings) {
@@ -178,6 +259,7 @@ SegmentPlan parse_segment_options(const std::vector<std::string>& arguments) {
   config.match_cutoff = parse_match_cutoff(options.text("match-max-distance"));
   config.checkpoint_every = static_cast<int>(options.integer("checkpoint-every", "0", 0, 1 << 30));
   config.resume = switch_value(options, "resume");
+  parse_two_level_options(options, config);
   return config;
 }
 

@@ -37,8 +37,9 @@ std::string rfm_column_slug(const std::string& name) {
 }
 
 void write_profiles_header(std::ostream& out, const SegmentationSummary& summary,
-                           const ActionableProfiles* actionable) {
-  out << "segment,size,share";
+                           const RunOutputs& outputs) {
+  const ActionableProfiles* actionable = outputs.actionable;
+  out << (outputs.macro ? "segment,macro_segment,size,share" : "segment,size,share");
   static const char* const statistics[] = {"mean", "std", "min", "max", "lift"};
   for (const auto& feature : summary.feature_names) {
     for (const char* statistic : statistics) out << ',' << csv_field(feature + "_" + statistic);
@@ -89,12 +90,15 @@ void write_profiles_csv(const PendingFile& file, const PendingOutputs& pending,
                         const SegmentationContent& run) {
   const SegmentProfiles& p = run.summary.profiles;
   const ActionableProfiles* actionable = run.outputs.actionable;
+  const MacroOutputs* macro = run.outputs.macro;
   const std::vector<std::int64_t> labels = segment_labels(run.summary, run.outputs);
   TextOutput text(pending, file);
   std::ostream& out = text.out();
-  write_profiles_header(out, run.summary, actionable);
+  write_profiles_header(out, run.summary, run.outputs);
   for (int s = 0; s < p.k; ++s) {
-    out << labels[s] << ',' << p.size[s] << ',' << round_trip_text(p.share[s]);
+    out << labels[s];
+    if (macro) out << ',' << (*macro->macro_of_segment)[s];
+    out << ',' << p.size[s] << ',' << round_trip_text(p.share[s]);
     for (int j = 0; j < p.d; ++j) {
       const std::size_t at = static_cast<std::size_t>(s) * p.d + j;
       for (const auto* values : {&p.mean, &p.std, &p.min, &p.max, &p.lift}) {
@@ -105,6 +109,13 @@ void write_profiles_csv(const PendingFile& file, const PendingOutputs& pending,
     out << '\n';
   }
   text.close();
+}
+
+void write_macro_profiles_csv(const PendingFile& file, const PendingOutputs& pending,
+                              const SegmentationContent& run, const MacroOutputs& macro) {
+  RunOutputs labelled;
+  labelled.identity = macro.identity;
+  write_profiles_csv(file, pending, {*macro.summary, run.assignments, labelled});
 }
 
 void write_quality_csv(const PendingFile& file, const PendingOutputs& pending,

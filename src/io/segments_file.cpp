@@ -96,6 +96,15 @@ std::optional<std::string> outputs_problem(const SegmentationSummary& summary,
       outputs.values->size() != static_cast<std::size_t>(assignments.rows.size())) {
     return prefix + "one value per assigned customer expected";
   }
+  if (const MacroOutputs* macro = outputs.macro) {
+    if (!macro->summary || !macro->identity || !macro->labels || !macro->macro_of_segment ||
+        macro->labels->size() != static_cast<std::size_t>(assignments.rows.size()) ||
+        macro->macro_of_segment->size() != k ||
+        macro->identity->ids.size() != static_cast<std::size_t>(macro->summary->profiles.k)) {
+      return prefix + "the macro level does not match the segments and the assignments";
+    }
+    if (auto problem = summary_problem(*macro->summary)) return "macro " + *problem;
+  }
   if (const MigrationReport* m = outputs.migration) {
     const auto cells = static_cast<std::size_t>(m->matrix.previous_k() + 1) *
                        static_cast<std::size_t>(m->matrix.current_k() + 1);
@@ -156,11 +165,12 @@ std::optional<std::string> segmentation_problem(const distributed::Communicator&
 // The files of a run, registered in the order they go into place: segments.h5 last, so its
 // presence means the whole output is there.
 struct SegmentationFiles {
-  PendingFile profiles, quality, migration, matrix, at_risk, segments;
+  PendingFile profiles, quality, macro_profiles, migration, matrix, at_risk, segments;
 };
 
 SegmentationFiles add_files(PendingOutputs& pending, const std::string& directory,
-                            bool with_migration) {
+                            const RunOutputs& outputs) {
+  const bool with_migration = outputs.migration != nullptr;
   const fs::path dir(directory);
   const auto add = [&](const char* name, bool wanted) {
     const std::string final_path = (dir / name).string();
@@ -169,6 +179,7 @@ SegmentationFiles add_files(PendingOutputs& pending, const std::string& director
   SegmentationFiles files;
   files.profiles = add("profiles.csv", true);
   files.quality = add("quality.csv", true);
+  files.macro_profiles = add("macro_profiles.csv", outputs.macro != nullptr);
   files.migration = add("migration.csv", with_migration);
   files.matrix = add("migration_matrix.csv", with_migration);
   files.at_risk = add("at_risk.csv", with_migration);
@@ -190,6 +201,7 @@ std::optional<std::string> write_segments_file(const PendingOutputs& pending,
     root.create_group("run").attributes(run.summary.run);
     if (run.outputs.scaling && run.outputs.identity) write_model_group(root, run);
     if (run.outputs.migration) write_migration_group(root, run.outputs);
+    if (run.outputs.macro) write_macro_group(root, run);
   }
   return file.finish();
 }
@@ -201,6 +213,9 @@ std::optional<std::string> write_root_csv_files(const SegmentationFiles& files,
   try {
     write_profiles_csv(files.profiles, pending, run);
     write_quality_csv(files.quality, pending, run.summary.quality);
+    if (const MacroOutputs* macro = run.outputs.macro) {
+      write_macro_profiles_csv(files.macro_profiles, pending, run, *macro);
+    }
     if (const MigrationReport* migration = run.outputs.migration) {
       write_migration_csv(files.migration, pending, *migration);
       write_migration_matrix_csv(files.matrix, pending, migration->matrix);
@@ -233,10 +248,12 @@ void ensure_writable_directory(const std::string& directory) {
   fs::remove(probe, code);
 }
 
-std::vector<std::string> segmentation_files(const std::string& directory, bool with_migration) {
+std::vector<std::string> segmentation_files(const std::string& directory, bool with_migration,
+                                            bool with_macro) {
   const fs::path dir(directory);
   std::vector<std::string> files{(dir / "segments.h5").string(), (dir / "profiles.csv").string(),
                                  (dir / "quality.csv").string()};
+  if (with_macro) files.push_back((dir / "macro_profiles.csv").string());
   if (with_migration) {
     files.push_back((dir / "migration.csv").string());
     files.push_back((dir / "migration_matrix.csv").string());
@@ -260,20 +277,21 @@ void write_segmentation(const std::string& directory, MPI_Comm comm,
   communicator.agree(segmentation_problem(communicator, run, segments_path));
 
   PendingOutputs pending(communicator);
-  const SegmentationFiles files = add_files(pending, directory, outputs.migration != nullptr);
+  const SegmentationFiles files = add_files(pending, directory, outputs);
 
   std::optional<std::string> error = write_segments_file(pending, files.segments, run);
   if (outputs.migration) write_at_risk_csv(files.at_risk, pending, outputs.at_risk, error);
   const bool root = communicator.is_root();
   if (root && !error) error = write_root_csv_files(files, pending, run);
   pending.commit(error);
+  std::error_code ignored;
   if (root && !outputs.migration) {
     // A migration of an earlier run in the same directory no longer describes this output.
-    std::error_code ignored;
     fs::remove(files.migration.final_path, ignored);
     fs::remove(files.matrix.final_path, ignored);
     fs::remove(files.at_risk.final_path, ignored);
   }
+  if (root && !outputs.macro) fs::remove(files.macro_profiles.final_path, ignored);
 }
 
 }  // namespace microseg::io

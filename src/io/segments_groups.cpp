@@ -121,6 +121,21 @@ void write_at_risk_group(const OutputGroup& migration, const AtRiskCustomers& ri
   group.write_rows("value_drop", rows, risk.drop.data());
 }
 
+// /model's macro level: the macro centroids and ids `assign` and `--previous` continue from,
+// and the macro segment of each micro-segment row.
+void write_macro_model(const OutputGroup& model, const MacroOutputs& macro) {
+  const SegmentationSummary& summary = *macro.summary;
+  model.write("macro_of_segment", macro.macro_of_segment->data(), {macro.macro_of_segment->size()});
+  const OutputGroup group = model.create_group("macro");
+  group.attribute("next_segment_id", macro.identity->next_id);
+  group.write("segment_ids", macro.identity->ids.data(), {macro.identity->ids.size()});
+  group.write("retired_segment_ids", macro.identity->retired_ids);
+  group
+      .write("centroids", summary.centroids_scaled.data(),
+             {static_cast<hsize_t>(summary.centroids_scaled.rows()), summary.feature_names.size()})
+      .write_attribute("feature_names", summary.feature_names);
+}
+
 }  // namespace
 
 std::vector<std::int64_t> segment_labels(const SegmentationSummary& summary,
@@ -139,6 +154,9 @@ void write_assignments_group(const OutputGroup& root, const SegmentationContent&
   group.write_rows("segment", rows, a.segments->data());
   group.write_rows("distance", rows, a.distances->data());
   if (run.outputs.values) group.write_rows("value", rows, run.outputs.values->data());
+  if (const MacroOutputs* macro = run.outputs.macro) {
+    group.write_rows("macro_segment", rows, macro->labels->data());
+  }
 }
 
 void write_centroids_group(const OutputGroup& root, const SegmentationSummary& summary) {
@@ -202,6 +220,7 @@ void write_model_group(const OutputGroup& root, const SegmentationContent& run) 
   scaling_group.write("offset", scaling.offset.data(), {d});
   scaling_group.write("scale", scaling.scale.data(), {d});
   if (run.outputs.transform) write_feature_transform(group, *run.outputs.transform);
+  if (const MacroOutputs* macro = run.outputs.macro) write_macro_model(group, *macro);
 }
 
 void write_migration_group(const OutputGroup& root, const RunOutputs& outputs) {
@@ -229,6 +248,17 @@ void write_migration_group(const OutputGroup& root, const RunOutputs& outputs) {
   write_moves_group(group, *outputs.moves);
   const AtRiskCustomers no_risk;
   write_at_risk_group(group, outputs.at_risk ? *outputs.at_risk : no_risk);
+}
+
+void write_macro_group(const OutputGroup& root, const SegmentationContent& run) {
+  const MacroOutputs& macro = *run.outputs.macro;
+  const OutputGroup group = root.create_group("macro");
+  RunOutputs labelled;
+  labelled.identity = macro.identity;
+  const SegmentationContent content{*macro.summary, run.assignments, labelled};
+  write_centroids_group(group, *macro.summary);
+  write_profiles_group(group, content);
+  write_quality_group(group, macro.summary->quality);
 }
 
 }  // namespace microseg::io::detail

@@ -34,12 +34,18 @@ void write_quality_group(const OutputGroup& root, const QualityReport& quality);
 void write_model_group(const OutputGroup& root, const SegmentationContent& run);
 /// /migration: needs the migration and the moves.
 void write_migration_group(const OutputGroup& root, const RunOutputs& outputs);
+/// /macro: the macro level of a two-level run (outputs.macro).
+void write_macro_group(const OutputGroup& root, const SegmentationContent& run);
 
 // CSV files: written by the root, except at_risk.csv. Each throws InputError naming the file.
 void write_profiles_csv(const PendingFile& file, const PendingOutputs& pending,
                         const SegmentationContent& run);
 void write_quality_csv(const PendingFile& file, const PendingOutputs& pending,
                        const QualityReport& quality);
+/// macro_profiles.csv: the macro segments' profiles, as profiles.csv without the marketers'
+/// columns.
+void write_macro_profiles_csv(const PendingFile& file, const PendingOutputs& pending,
+                              const SegmentationContent& run, const MacroOutputs& macro);
 void write_migration_csv(const PendingFile& file, const PendingOutputs& pending,
                          const MigrationReport& migration);
 void write_migration_matrix_csv(const PendingFile& file, const PendingOutputs& pending,

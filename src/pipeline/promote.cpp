@@ -169,8 +169,12 @@ PromoteResult promote(const distributed::Communicator& comm, const PromotePlan& 
   comm.run_agreed([&] {
     if (comm.is_root()) io::ensure_writable_directory(plan.output);
   });
-  MeasuredRun measured = measure_and_profile(comm, input, prepared, promoted.model.centroids,
-                                             {promoted.silhouette_sample, promoted.seed});
+  MeasuredRun measured = measure_and_profile(comm, {input,
+                                                    prepared,
+                                                    promoted.model.centroids,
+                                                    {promoted.silhouette_sample, promoted.seed},
+                                                    std::nullopt,
+                                                    nullptr});
   timings.emplace_back("seconds_metrics", phases.lap());
   RunAttributes& run = measured.summary.run;
   run = run_attributes(comm, promote_facts(promoted, prepared));

@@ -9,30 +9,50 @@
 
 namespace microseg::pipeline::detail {
 
-MeasuredRun measure_and_profile(const distributed::Communicator& comm, const InspectedInput& input,
-                                PreparedCustomers& prepared, const CentroidMatrix& centroids,
-                                const distributed::SilhouetteSampling& sampling,
-                                std::optional<NearestTwo> nearest) {
-  MeasuredRun measured;
-  measured.assignment =
-      distributed::assign_and_measure(prepared.rows, centroids, sampling, std::move(nearest));
-  SegmentationSummary& summary = measured.summary;
-  const auto k = static_cast<int>(centroids.rows());
-  if (prepared.transform.model.is_identity()) {
-    // The features in memory are the original-unit values (x / 1 − 0 is x in float).
-    summary.profiles = distributed::profile_segments(comm, prepared.rows.features(),
-                                                     measured.assignment.segments, k);
-    prepared.rows.release_features();
-  } else {
-    // The scaled features are done with: their memory takes the original-unit columns instead.
-    prepared.rows.release_features();
-    const FeatureMatrix original = read_original_features(comm, input, prepared);
-    summary.profiles =
-        distributed::profile_segments(comm, original, measured.assignment.segments, k);
-  }
-  summary.feature_names = input.feature_names;
+namespace {
+
+// The macro level's summary: its centroids, profiles on the same original-unit rows, quality.
+SegmentationSummary macro_summary(const distributed::Communicator& comm, const MeasureStage& stage,
+                                  const FeatureMatrix& original) {
+  const TwoLevelModel& model = *stage.two_level;
+  const CentroidMatrix& centroids = model.macro_fit.model.centroids;
+  SegmentationSummary summary;
+  summary.feature_names = stage.input.feature_names;
   summary.centroids_scaled = centroids;
-  summary.centroids_original = centroids_in_original_units(centroids, prepared.transform.model);
+  summary.centroids_original =
+      centroids_in_original_units(centroids, stage.prepared.transform.model);
+  summary.profiles = distributed::profile_segments(comm, original, model.macro.segments,
+                                                   static_cast<int>(centroids.rows()));
+  summary.quality = model.macro.quality;
+  return summary;
+}
+
+}  // namespace
+
+MeasuredRun measure_and_profile(const distributed::Communicator& comm, MeasureStage stage) {
+  PreparedCustomers& prepared = stage.prepared;
+  MeasuredRun measured;
+  measured.assignment = distributed::assign_and_measure(prepared.rows, stage.centroids,
+                                                        stage.sampling, std::move(stage.nearest));
+  SegmentationSummary& summary = measured.summary;
+  const auto k = static_cast<int>(stage.centroids.rows());
+  // The features in memory are the original-unit values when the transform is the identity
+  // (x / 1 − 0 is x in float); otherwise their memory takes the original-unit columns, read
+  // again, once they are done with.
+  const bool identity = prepared.transform.model.is_identity();
+  FeatureMatrix reread;
+  if (!identity) {
+    prepared.rows.release_features();
+    reread = read_original_features(comm, stage.input, prepared);
+  }
+  const FeatureMatrix& original = identity ? prepared.rows.features() : reread;
+  summary.profiles = distributed::profile_segments(comm, original, measured.assignment.segments, k);
+  if (stage.two_level) measured.macro = macro_summary(comm, stage, original);
+  prepared.rows.release_features();
+  summary.feature_names = stage.input.feature_names;
+  summary.centroids_scaled = stage.centroids;
+  summary.centroids_original =
+      centroids_in_original_units(stage.centroids, prepared.transform.model);
   summary.quality = measured.assignment.quality;
   return measured;
 }
@@ -54,6 +74,10 @@ RunAttributes run_attributes(const distributed::Communicator& comm, const RunFac
   run.emplace_back("best_restart", facts.best_restart);
   run.emplace_back("previous_run", facts.previous_run);
   run.emplace_back("warm_start", static_cast<std::int64_t>(facts.warm_start));
+  if (facts.macro_k > 0) {  // two-level runs only: flat runs record what they always did
+    run.emplace_back("macro_k", facts.macro_k);
+    run.emplace_back("micro_k_rule", facts.micro_k_rule);
+  }
   for (const auto& [library, version] : library_versions()) {
     run.emplace_back("version_" + library, version);
   }
@@ -75,7 +99,8 @@ WrittenRun write_run(const distributed::Communicator& comm, const RunWrite& run)
   }
   io::RunManifest manifest;
   manifest.command = run.command;
-  manifest.outputs = io::segmentation_files(run.output, run.outputs.migration != nullptr);
+  manifest.outputs = io::segmentation_files(run.output, run.outputs.migration != nullptr,
+                                            run.outputs.macro != nullptr);
   manifest.input = run.input;
   manifest.input_fingerprint = run.input_fingerprint;
   manifest.configuration = parse_fields(run.configuration);

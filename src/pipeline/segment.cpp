@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <sstream>
 
 #include "microseg/distributed/column_statistics.hpp"
@@ -86,6 +87,62 @@ SegmentOutputs segment_outputs(const SegmentPlan& plan, const PreparedCustomers&
   return out;
 }
 
+// The model the measure stage starts from: a flat fit (after --merge-small) or a two-level one.
+struct FittedModel {
+  distributed::FitOutcome fit;  // the flat fit, or a two-level run's macro fit
+  CentroidMatrix centroids;     // the segments' centroids (micro-segments of a two-level run)
+  std::optional<NearestTwo> nearest;
+  std::optional<TwoLevelModel> two_level;
+};
+
+FittedModel fit_model(const distributed::Communicator& comm, const FitStage& stage,
+                      std::int64_t min_size) {
+  FittedModel model;
+  if (stage.plan.macro_k > 0) {
+    model.two_level = fit_two_levels(comm, stage);
+    model.fit = model.two_level->macro_fit;
+    model.centroids = model.two_level->micro_centroids;
+    model.nearest = std::move(model.two_level->micro);
+    return model;
+  }
+  model.fit = fit_segments(comm, stage);
+  const SegmentPlan& plan = stage.plan;
+  if (plan.restarts > 1 && stage.progress.note) {
+    stage.progress.note("best of " + std::to_string(plan.restarts) + " restarts: restart " +
+                        std::to_string(model.fit.best_restart));
+  }
+  // From here on the run finishes: what is left is short next to the fit, and stopping now
+  // would throw the finished fit away.
+  model.centroids = merged_small_segments(plan, stage.prepared, model.fit.model.centroids, min_size,
+                                          stage.progress);
+  if (model.centroids.rows() == model.fit.model.centroids.rows()) {
+    model.nearest = std::move(model.fit.best_nearest);
+  }
+  return model;
+}
+
+// What a two-level run writes about its macro level; owns what io::MacroOutputs points at.
+struct MacroLevel {
+  SegmentIdentity identity;
+  std::vector<std::int32_t> labels;            // per local row, the macro segment's stable id
+  std::vector<std::int64_t> macro_of_segment;  // per micro row, its macro segment's stable id
+  io::MacroOutputs outputs;
+};
+
+std::unique_ptr<MacroLevel> macro_level(const TwoLevelModel& model,
+                                        const SegmentationSummary& summary) {
+  auto level = std::make_unique<MacroLevel>();
+  level->identity = SegmentIdentity::first_run(model.hierarchy.macro_k());
+  for (std::int32_t macro : model.macro.segments) {
+    level->labels.push_back(static_cast<std::int32_t>(level->identity.ids[macro]));
+  }
+  for (int macro : model.hierarchy.macro_of_each()) {
+    level->macro_of_segment.push_back(level->identity.ids[macro]);
+  }
+  level->outputs = {&summary, &level->identity, &level->labels, &level->macro_of_segment};
+  return level;
+}
+
 RunFacts segment_facts(const SegmentPlan& plan, const SegmentInputs& inputs,
                        const PreparedCustomers& prepared, const distributed::FitOutcome& fit,
                        int segments) {
@@ -104,6 +161,8 @@ RunFacts segment_facts(const SegmentPlan& plan, const SegmentInputs& inputs,
   facts.best_restart = fit.best_restart;
   facts.previous_run = plan.previous;
   facts.warm_start = plan.warm_start;
+  facts.macro_k = plan.macro_k;
+  if (plan.macro_k > 0) facts.micro_k_rule = to_string(plan.micro_k_rule);
   return facts;
 }
 
@@ -254,22 +313,18 @@ SegmentResult segment(const distributed::Communicator& comm, const SegmentPlan& 
   result.timings.emplace_back("seconds_scale", prepared.seconds_transform);
   report_read(inputs, prepared, comm.size(), plan, progress);
 
-  const distributed::FitOutcome fit = fit_segments(comm, {plan, inputs, prepared, progress});
+  FittedModel model = fit_model(comm, {plan, inputs, prepared, progress}, min_size);
+  const distributed::FitOutcome& fit = model.fit;
   stopwatch.lap();
   result.timings.emplace_back("seconds_init", fit.seconds_init);
   result.timings.emplace_back("seconds_iterate", fit.seconds_iterate);
-  if (plan.restarts > 1 && progress.note) {
-    progress.note("best of " + std::to_string(plan.restarts) + " restarts: restart " +
-                  std::to_string(fit.best_restart));
-  }
-  // From here on the run finishes: what is left is short next to the fit, and stopping now
-  // would throw the finished fit away.
-  const CentroidMatrix centroids =
-      merged_small_segments(plan, prepared, fit.model.centroids, min_size, progress);
-  const bool merged = centroids.rows() != fit.model.centroids.rows();
-  MeasuredRun measured = measure_and_profile(comm, inputs.input, prepared, centroids,
-                                             {plan.silhouette_sample, plan.seed},
-                                             merged ? std::nullopt : fit.best_nearest);
+  const CentroidMatrix& centroids = model.centroids;
+  MeasuredRun measured = measure_and_profile(comm, {inputs.input,
+                                                    prepared,
+                                                    centroids,
+                                                    {plan.silhouette_sample, plan.seed},
+                                                    std::move(model.nearest),
+                                                    model.two_level ? &*model.two_level : nullptr});
   ActionableProfiles actionable = actionable_profiles(comm, measured, marketing, min_size);
   result.timings.emplace_back("seconds_metrics", stopwatch.lap());
 
@@ -281,8 +336,12 @@ SegmentResult segment(const distributed::Communicator& comm, const SegmentPlan& 
   SegmentationSummary& summary = measured.summary;
   summary.run = run_attributes(comm, segment_facts(plan, inputs, prepared, fit, segments));
   summary.run.insert(summary.run.end(), result.timings.begin(), result.timings.end());
-  const SegmentOutputs out =
-      segment_outputs(plan, prepared, measured, comparison, actionable, marketing);
+  SegmentOutputs out = segment_outputs(plan, prepared, measured, comparison, actionable, marketing);
+  std::unique_ptr<MacroLevel> macro;
+  if (model.two_level) {
+    macro = macro_level(*model.two_level, *measured.macro);
+    out.outputs.macro = &macro->outputs;
+  }
   const WrittenRun written =
       write_run(comm, {"segment", plan.output, plan.input,
                        input_fingerprint(plan.input, inputs.input.schema.rows,
@@ -306,6 +365,12 @@ SegmentResult segment(const distributed::Communicator& comm, const SegmentPlan& 
     result.previous = PreviousRunSummary{inputs.previous->directory, inputs.previous->k(),
                                          comparison.match, comparison.migration->report};
   }
+  if (model.two_level) {
+    result.macro =
+        MacroLevelResult{measured.macro->profiles, macro->identity, measured.macro->quality,
+                         describe_segments(measured.macro->profiles, measured.macro->feature_names),
+                         model.two_level->hierarchy.macro_of_each()};
+  }
   return result;
 }
 
@@ -325,8 +390,11 @@ std::string describe(const SegmentPlan& plan) {
        << "\nmerge-small = " << (plan.merge_small ? "true" : "false")
        << "\nmatch-max-distance = " << plan.match_cutoff.text()
        << "\ncheckpoint-every = " << plan.checkpoint_every
-       << "\nresume = " << (plan.resume ? "true" : "false") << "\n"
-       << describe(plan.transform);
+       << "\nresume = " << (plan.resume ? "true" : "false");
+  if (plan.macro_k > 0) {
+    text << "\nmacro-k = " << plan.macro_k << "\nmicro-k-rule = " << to_string(plan.micro_k_rule);
+  }
+  text << "\n" << describe(plan.transform);
   return text.str();
 }
 

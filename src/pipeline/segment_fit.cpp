@@ -23,7 +23,7 @@ std::string joined(const std::vector<std::string>& items) {
 // the k largest previous ones, more are completed by k-means++ draws.
 CentroidMatrix warm_start_centroids(const distributed::Communicator& comm, const FitStage& stage) {
   const io::RunModel& previous = *stage.inputs.previous;
-  const int k = stage.inputs.k;
+  const int k = stage.fit_k();
   CentroidMatrix start;
   comm.run_agreed([&] {
     start = rescale_centroids(previous.centroids, previous.scaling, stage.prepared.transform.model,
@@ -57,27 +57,32 @@ TextFields fit_configuration(const FitStage& stage, InitKind init, const Centroi
   const auto& quantiles = plan.transform.clip_quantiles;
   const std::string clip =
       quantiles.empty() ? "" : round_trip_text(quantiles[0]) + "," + round_trip_text(quantiles[1]);
-  return {{"k", std::to_string(stage.inputs.k)},
-          {"features", joined(input.feature_names)},
-          {"scale", to_string(plan.scale)},
-          {"log1p", joined(log1p_names)},
-          {"init", to_string(init)},
-          {"initial-centroids", seeds},
-          {"max-iter", std::to_string(plan.max_iterations)},
-          {"tol", round_trip_text(plan.tolerance)},
-          {"seed", std::to_string(plan.seed)},
-          {"restarts", std::to_string(plan.restarts)},
-          {"silhouette-sample", std::to_string(plan.silhouette_sample)},
-          {"previous", plan.previous},
-          {"warm-start", plan.warm_start ? "true" : "false"},
-          {"value-feature", plan.value_feature},
-          {"min-segment-size", plan.min_segment_size.text()},
-          {"merge-small", plan.merge_small ? "true" : "false"},
-          {"match-max-distance", plan.match_cutoff.text()},
-          {"missing", to_string(plan.transform.missing)},
-          {"one-hot", joined(plan.transform.one_hot)},
-          {"clip-quantiles", clip},
-          {"weights", joined(plan.transform.weights)}};
+  TextFields fields{{"k", std::to_string(stage.fit_k())},
+                    {"features", joined(input.feature_names)},
+                    {"scale", to_string(plan.scale)},
+                    {"log1p", joined(log1p_names)},
+                    {"init", to_string(init)},
+                    {"initial-centroids", seeds},
+                    {"max-iter", std::to_string(plan.max_iterations)},
+                    {"tol", round_trip_text(plan.tolerance)},
+                    {"seed", std::to_string(plan.seed)},
+                    {"restarts", std::to_string(plan.restarts)},
+                    {"silhouette-sample", std::to_string(plan.silhouette_sample)},
+                    {"previous", plan.previous},
+                    {"warm-start", plan.warm_start ? "true" : "false"},
+                    {"value-feature", plan.value_feature},
+                    {"min-segment-size", plan.min_segment_size.text()},
+                    {"merge-small", plan.merge_small ? "true" : "false"},
+                    {"match-max-distance", plan.match_cutoff.text()},
+                    {"missing", to_string(plan.transform.missing)},
+                    {"one-hot", joined(plan.transform.one_hot)},
+                    {"clip-quantiles", clip},
+                    {"weights", joined(plan.transform.weights)}};
+  if (plan.macro_k > 0) {  // two-level runs only, so flat runs' checkpoints stay valid
+    fields.emplace_back("macro-k", std::to_string(plan.macro_k));
+    fields.emplace_back("micro-k-rule", to_string(plan.micro_k_rule));
+  }
+  return fields;
 }
 
 // The fingerprints a checkpoint must match, and where it lives.
@@ -136,7 +141,7 @@ std::optional<FitCheckpoint> resume_point(const distributed::Communicator& comm,
   io::CheckpointRecord record;
   comm.run_agreed([&] {
     record = io::read_checkpoint(place.path);
-    check_checkpoint(place, record, stage.inputs.k, stage.prepared.rows.d());
+    check_checkpoint(place, record, stage.fit_k(), stage.prepared.rows.d());
   });
   note("resuming from " + place.path + ": restart " + std::to_string(record.fit.restart) +
        ", after iteration " + std::to_string(record.fit.iteration));
@@ -145,7 +150,7 @@ std::optional<FitCheckpoint> resume_point(const distributed::Communicator& comm,
 
 distributed::FitSettings fit_settings(const FitStage& stage) {
   distributed::FitSettings settings;
-  settings.lloyd.k = stage.inputs.k;
+  settings.lloyd.k = stage.fit_k();
   settings.lloyd.max_iterations = stage.plan.max_iterations;
   settings.lloyd.tolerance = stage.plan.tolerance;
   settings.lloyd.mean_variance = distributed::mean_scaled_variance(stage.prepared.transform);

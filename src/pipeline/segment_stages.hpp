@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "microseg/core/hierarchy.hpp"
 #include "microseg/core/stopwatch.hpp"
 #include "microseg/distributed/kmeans_fit.hpp"
 #include "microseg/distributed/migration.hpp"
@@ -54,21 +55,49 @@ struct FitStage {
   const SegmentInputs& inputs;
   const PreparedCustomers& prepared;
   const SegmentProgress& progress;
+  int k = 0;  // the segments this fit makes; 0: inputs.k (a two-level run's macro fit: macro_k)
+  int fit_k() const { return k > 0 ? k : inputs.k; }
 };
 distributed::FitOutcome fit_segments(const distributed::Communicator& comm, const FitStage& stage);
+
+// A two-level model: the macro fit and its final assignment, then each macro segment's micro
+// fit on that segment's rows, and every customer's micro-segment inside its macro segment.
+struct TwoLevelModel {
+  distributed::FitOutcome macro_fit;
+  distributed::FinalAssignment macro;  // macro labels, distances and quality
+  SegmentHierarchy hierarchy;          // which micro rows belong to which macro segment
+  CentroidMatrix micro_centroids;      // micro_k × d, macro segment 0's first
+  std::vector<LloydOutcome> micro_fits;
+  // Per local row: its micro-segment (global micro row) and distance, and the nearest other
+  // micro centroid of any macro segment with its distance (for the simplified silhouette).
+  NearestTwo micro;
+};
+
+// The macro fit (with checkpoints, as a flat fit), the share of k for each macro segment by the
+// plan's rule, and the micro fits, each on its macro segment's rows where they live.
+TwoLevelModel fit_two_levels(const distributed::Communicator& comm, const FitStage& stage);
 
 // What the measure and profile stages produce from a model.
 struct MeasuredRun {
   SegmentationSummary summary;
   distributed::FinalAssignment assignment;
+  std::optional<SegmentationSummary> macro;  // a two-level run's macro level
+};
+
+// What the measure and profile stages start from.
+struct MeasureStage {
+  const InspectedInput& input;
+  PreparedCustomers& prepared;
+  const CentroidMatrix& centroids;
+  distributed::SilhouetteSampling sampling;
+  std::optional<NearestTwo> nearest;         // the assignment when the fit computed it
+  const TwoLevelModel* two_level = nullptr;  // its macro level is profiled too
 };
 
 // Final assignment and quality, then the features freed and read again in original units for the
-// profiles; centroids mapped back. Shared by segment and promote.
-MeasuredRun measure_and_profile(const distributed::Communicator& comm, const InspectedInput& input,
-                                PreparedCustomers& prepared, const CentroidMatrix& centroids,
-                                const distributed::SilhouetteSampling& sampling,
-                                std::optional<NearestTwo> nearest = std::nullopt);
+// profiles (at both levels of a two-level run); centroids mapped back. Shared by segment and
+// promote.
+MeasuredRun measure_and_profile(const distributed::Communicator& comm, MeasureStage stage);
 
 // Descriptions, value, RFM summary and sizes below the minimum.
 ActionableProfiles actionable_profiles(const distributed::Communicator& comm,
@@ -108,6 +137,8 @@ struct RunFacts {
   std::int64_t merged_segments = 0;
   std::string previous_run;  // --previous
   bool warm_start = false;
+  std::int64_t macro_k = 0;  // a two-level run's
+  std::string micro_k_rule;
 };
 
 // The /run attributes every full run writes before its timings: the facts, the rank count and

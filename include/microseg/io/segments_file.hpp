@@ -24,7 +24,19 @@ void ensure_writable_directory(const std::string& directory);
 
 /// The files write_segmentation writes into `directory` (with the migration ones or not), in
 /// the order a manifest lists them.
-std::vector<std::string> segmentation_files(const std::string& directory, bool with_migration);
+std::vector<std::string> segmentation_files(const std::string& directory, bool with_migration,
+                                            bool with_macro = false);
+
+/// The macro level of a two-level run: the macro segments' summary and ids, each customer's
+/// macro segment, and the macro segment of each micro-segment (docs/file-format.md, "/macro").
+struct MacroOutputs {
+  const SegmentationSummary* summary = nullptr;  ///< centroids, profiles and quality (run unused)
+  const SegmentIdentity* identity = nullptr;     ///< stable ids of the macro segments
+  /// This rank's rows of /assignments/macro_segment (stable macro ids), as the assignments.
+  const std::vector<std::int32_t>* labels = nullptr;
+  /// Per micro-segment row (the summary's rows), the stable id of its macro segment.
+  const std::vector<std::int64_t>* macro_of_segment = nullptr;
+};
 
 /// What a run writes besides SegmentationSummary: the model a later run or `microseg assign`
 /// continues from, the profiles for marketers, and the comparison with a previous run. Null
@@ -43,6 +55,7 @@ struct RunOutputs {
   const AtRiskCustomers* at_risk = nullptr;
   const SegmentMatch* match = nullptr;  ///< fresh and retired ids of this run
   std::string previous_run;             ///< the --previous directory
+  const MacroOutputs* macro = nullptr;  ///< /macro, macro_profiles.csv: a two-level run
 };
 
 /// Writes segments.h5, profiles.csv and quality.csv into `directory`. Collective over `comm`:

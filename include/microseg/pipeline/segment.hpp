@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "microseg/core/hierarchy.hpp"
 #include "microseg/core/initialisation.hpp"
 #include "microseg/core/migration.hpp"
 #include "microseg/core/pruned_assignment.hpp"
@@ -48,6 +49,8 @@ struct SegmentPlan {
   MatchCutoff match_cutoff;    ///< --match-max-distance: beyond it a matched pair is broken
   int checkpoint_every = 0;    ///< Lloyd iterations between checkpoints; 0: only on a stop signal
   bool resume = false;         ///< continue from OUTPUT/checkpoint.h5 when it is there
+  int macro_k = 0;             ///< > 0: a two-level run, k micro-segments inside macro_k segments
+  MicroBudgetRule micro_k_rule = MicroBudgetRule::inertia;  ///< how k is shared out
 
   template <class Archive>
   void serialize(Archive& archive, unsigned /*version*/) {
@@ -58,6 +61,7 @@ struct SegmentPlan {
     archive& transform;
     archive& match_cutoff;
     archive& checkpoint_every& resume;
+    archive& macro_k& micro_k_rule;
   }
 };
 
@@ -90,6 +94,15 @@ struct PreviousRunSummary {
   MigrationReport migration;
 };
 
+/// The macro level of a two-level run, for the summary.
+struct MacroLevelResult {
+  SegmentProfiles profiles;
+  SegmentIdentity identity;
+  QualityReport quality;
+  std::vector<std::string> description;  ///< per macro segment (core describe_segments)
+  std::vector<int> macro_of_segment;     ///< per micro-segment row, its macro segment's row
+};
+
 /// What a finished segmentation reports.
 struct SegmentResult {
   int k = 0;           ///< fitted
@@ -100,9 +113,10 @@ struct SegmentResult {
   SegmentIdentity identity;
   ActionableProfiles actionable;
   std::optional<PreviousRunSummary> previous;
-  RunAttributes timings;             ///< the phases recorded in /run (seconds_*)
-  double seconds_write = 0;          ///< logged, not recorded (the write cannot time itself)
-  std::vector<std::string> outputs;  ///< the files written, manifest last
+  std::optional<MacroLevelResult> macro;  ///< a two-level run (--macro-k)
+  RunAttributes timings;                  ///< the phases recorded in /run (seconds_*)
+  double seconds_write = 0;               ///< logged, not recorded (the write cannot time itself)
+  std::vector<std::string> outputs;       ///< the files written, manifest last
 };
 
 /// Collective: the whole run. Errors are agreed between ranks and thrown as AgreedError before
