@@ -29,6 +29,9 @@ std::optional<std::string> block_problem(const ScoredBlock& block) {
              " rows came with a column of " + std::to_string(size);
     }
   }
+  if (block.macro_segments && block.macro_segments->size() != count) {
+    return std::string("scored assignments: one macro segment per customer expected");
+  }
   return std::nullopt;
 }
 
@@ -42,6 +45,7 @@ void write_columns(const OutputGroup& root, const ScoredBlock& block) {
   group.write_rows("second_segment", rows, block.second_segments->data());
   group.write_rows("second_distance", rows, block.second_distances->data());
   group.write_rows("margin", rows, block.margins->data());
+  if (block.macro_segments) group.write_rows("macro_segment", rows, block.macro_segments->data());
 }
 
 }  // namespace

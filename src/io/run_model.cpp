@@ -184,6 +184,35 @@ void read_segments(const RunFile& run, const File& file, const Group& model_grou
   }
 }
 
+// /model/macro of a two-level run: the macro centroids and ids, and each micro row's macro id.
+void read_macro(const RunFile& run, const File& file, RunModel& model) {
+  if (!file.has_link("/model/macro")) return;
+  const Group macro_group = run.group(file, "/model/macro");
+  const auto d = static_cast<hsize_t>(model.feature_names.size());
+  const std::vector<hsize_t> dims = run.dims_of(file, "/model/macro/centroids");
+  if (dims.size() != 2 || dims[1] != d || dims[0] == 0) {
+    throw run.error("has /model/macro/centroids that is not macro_k × " + std::to_string(d));
+  }
+  MacroModel macro;
+  const auto flat = run.read<double>(file, "/model/macro/centroids", dims);
+  macro.centroids = Eigen::Map<const CentroidMatrix>(
+      flat.data(), static_cast<Eigen::Index>(dims[0]), static_cast<Eigen::Index>(d));
+  macro.identity.ids = run.read<std::int64_t>(file, "/model/macro/segment_ids", {dims[0]});
+  macro.identity.next_id = run.integer_attribute(macro_group, "/model/macro", "next_segment_id");
+  const std::vector<hsize_t> retired = run.dims_of(file, "/model/macro/retired_segment_ids");
+  macro.identity.retired_ids =
+      run.read<std::int64_t>(file, "/model/macro/retired_segment_ids", retired);
+  macro.macro_of_segment =
+      run.read<std::int64_t>(file, "/model/macro_of_segment", {static_cast<hsize_t>(model.k())});
+  for (std::int64_t id : macro.macro_of_segment) {
+    if (macro.identity.row_of(id) < 0) {
+      throw run.error("has /model/macro_of_segment naming macro segment " + std::to_string(id) +
+                      ", which is not among /model/macro/segment_ids");
+    }
+  }
+  model.macro = std::move(macro);
+}
+
 // Sizes and values per segment, the customers of /assignments and their spread (/quality).
 void read_population(const RunFile& run, const File& file, const Group& model_group,
                      RunModel& model) {
@@ -244,6 +273,10 @@ RunModel RunModel::with_feature_order(const std::vector<std::string>& names) con
     reordered.transform.clip_low[j] = transform.clip_low[from];
     reordered.transform.clip_high[j] = transform.clip_high[from];
     reordered.transform.weight[j] = transform.weight[from];
+    if (macro) {
+      reordered.macro->centroids.col(static_cast<Eigen::Index>(j)) =
+          macro->centroids.col(static_cast<Eigen::Index>(from));
+    }
   }
   return reordered;
 }
@@ -269,6 +302,7 @@ RunModel read_run_model(const std::string& directory) {
   read_scaling(run, *file, model);
   read_segments(run, *file, model_group, model);
   read_population(run, *file, model_group, model);
+  read_macro(run, *file, model);
   return model;
 }
 

@@ -58,6 +58,48 @@ std::vector<std::vector<std::int64_t>> category_code_maps(const io::RunModel& mo
   return maps;
 }
 
+// A two-level model: each customer's macro segment (its nearest macro centroid), then its
+// micro-segment among that macro segment's, as the run assigned its own customers; the
+// runner-up is the next micro-segment of the same macro segment (-1 when it has one).
+NearestTwo nearest_within_macro(const FeatureMatrix& features, const io::RunModel& model,
+                                std::vector<std::int32_t>& macro_labels) {
+  const io::MacroModel& macro = *model.macro;
+  const NearestTwo to_macro = nearest_two(features, macro.centroids);
+  const auto n = static_cast<std::size_t>(features.rows());
+  NearestTwo result{std::vector<std::int32_t>(n, -1), std::vector<std::int32_t>(n, -1),
+                    std::vector<double>(n, 0.0), std::vector<double>(n, 0.0)};
+  macro_labels.assign(n, -1);
+  for (Eigen::Index m = 0; m < macro.centroids.rows(); ++m) {
+    std::vector<int> micro_rows;
+    for (int s = 0; s < model.k(); ++s) {
+      if (macro.macro_of_segment[s] == macro.identity.ids[m]) micro_rows.push_back(s);
+    }
+    CentroidMatrix micro(static_cast<Eigen::Index>(micro_rows.size()), features.cols());
+    for (std::size_t r = 0; r < micro_rows.size(); ++r) {
+      micro.row(static_cast<Eigen::Index>(r)) = model.centroids.row(micro_rows[r]);
+    }
+    std::vector<std::size_t> members;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (to_macro.nearest[i] == m) members.push_back(i);
+    }
+    FeatureMatrix rows(static_cast<Eigen::Index>(members.size()), features.cols());
+    for (std::size_t a = 0; a < members.size(); ++a) {
+      rows.row(static_cast<Eigen::Index>(a)) = features.row(static_cast<Eigen::Index>(members[a]));
+    }
+    const NearestTwo local = nearest_two(rows, micro);
+    for (std::size_t a = 0; a < members.size(); ++a) {
+      const std::size_t i = members[a];
+      macro_labels[i] = static_cast<std::int32_t>(macro.identity.ids[m]);
+      result.nearest[i] = micro_rows[static_cast<std::size_t>(local.nearest[a])];
+      result.second[i] =
+          local.second[a] < 0 ? -1 : micro_rows[static_cast<std::size_t>(local.second[a])];
+      result.nearest_distance[i] = local.nearest_distance[a];
+      result.second_distance[i] = local.second_distance[a];
+    }
+  }
+  return result;
+}
+
 // Each customer's segment, runner-up and margin in stable ids, and the sizes over all ranks.
 struct Scores {
   std::vector<std::int32_t> segments, second_segments;
@@ -144,7 +186,9 @@ AssignResult assign(const distributed::Communicator& comm, const AssignPlan& pla
   // training data land on the same scaled values and the same segments.
   const distributed::PreparedCustomers prepared = distributed::apply_saved_preparation(
       comm, block, model.transform, model.scaling, code_maps, plan.input);
-  const NearestTwo nearest = nearest_two(block.features, model.centroids);
+  std::vector<std::int32_t> macro_labels;
+  const NearestTwo nearest = model.macro ? nearest_within_macro(block.features, model, macro_labels)
+                                         : nearest_two(block.features, model.centroids);
   const Scores scores = score(comm, model, nearest);
   const io::ScoredBlock scored{block.rows,
                                prepared.customers,
@@ -153,7 +197,8 @@ AssignResult assign(const distributed::Communicator& comm, const AssignPlan& pla
                                &nearest.nearest_distance,
                                &scores.second_segments,
                                &nearest.second_distance,
-                               &scores.margins};
+                               &scores.margins,
+                               model.macro ? &macro_labels : nullptr};
   const RunAttributes run = assign_attributes(comm, plan, prepared, model.k());
   comm.run_agreed([&] { io::write_assignment_scores(plan.output, comm.native(), scored, run); });
   AssignResult result;

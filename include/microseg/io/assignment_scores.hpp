@@ -21,6 +21,8 @@ struct ScoredBlock {
   const std::vector<std::int32_t>* second_segments = nullptr;  ///< -1 when the model has k = 1
   const std::vector<double>* second_distances = nullptr;       ///< +inf when k = 1
   const std::vector<double>* margins = nullptr;                ///< second − nearest distance
+  /// A two-level model's macro segment of each customer (stable ids); null for one level.
+  const std::vector<std::int32_t>* macro_segments = nullptr;
 };
 
 /// Writes DIR/assignments.h5 (/assignments/{id, segment, distance, second_segment,

@@ -5,6 +5,7 @@
 #include <mpi.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,13 @@
 namespace microseg::io {
 
 /// The model of a saved run. Rows of `centroids` are its segments, labelled by identity.ids.
+/// The macro level of a two-level run's model (/model/macro, /model/macro_of_segment).
+struct MacroModel {
+  CentroidMatrix centroids;                    ///< macro_k × d in the run's scaled space
+  SegmentIdentity identity;                    ///< stable ids of the macro segments
+  std::vector<std::int64_t> macro_of_segment;  ///< per micro row, its macro segment's stable id
+};
+
 struct RunModel {
   std::string directory;
   std::string file;  ///< directory/segments.h5
@@ -33,6 +41,7 @@ struct RunModel {
   /// Root-mean-square distance of a customer to its centroid in the run's scaled space:
   /// sqrt(/quality inertia / customers). The unit of the default matching cut-off.
   double customer_spread = 0;
+  std::optional<MacroModel> macro;  ///< a two-level run's macro level
 
   int k() const { return static_cast<int>(centroids.rows()); }
   /// The model with its feature columns in the order of `names` (a permutation of its own).
