@@ -18,6 +18,11 @@ boost::program_options::options_description generate_options() {
       ("separation", po::value<std::string>(),
        "distance between planted segment centres in within-segment σ (default 3)")  //
       ("seed", po::value<std::string>(), "random seed (default 1)")                 //
+      ("macro-segments", po::value<std::string>(),
+       "plant a two-level base: the planted segments grouped into this many macro segments "
+       "(segment s in macro segment s mod M; default 0: one level)")  //
+      ("macro-separation", po::value<std::string>(),
+       "distance between planted macro segment centres in within-segment σ (default 12)")  //
       ("output", po::value<std::string>(), "output HDF5 file");
   return options;
 }
@@ -27,7 +32,7 @@ boost::program_options::options_description generate_options() {
 std::string generate_usage() {
   std::ostringstream text;
   text << "usage: mpiexec -n P microseg generate --customers N [--segments S] [--separation X]"
-          " [--seed SEED] --output customers.h5\n\n"
+          " [--seed SEED] [--macro-segments M [--macro-separation X]] --output customers.h5\n\n"
        << generate_options();
   return text.str();
 }
@@ -40,6 +45,9 @@ GeneratePlan parse_generate_options(const std::vector<std::string>& arguments) {
   config.segments = static_cast<int>(options.integer("segments", "8", 1, 100000));
   config.separation = options.real("separation", "3", 0.0);
   config.seed = options.seed("seed", "1");
+  config.macro_segments =
+      static_cast<int>(options.integer("macro-segments", "0", 0, config.segments));
+  config.macro_separation = options.real("macro-separation", "12", 0.0);
   config.output = options.required("output");
   return config;
 }

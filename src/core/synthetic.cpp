@@ -104,6 +104,40 @@ double segment_uniform(const SyntheticSpec& spec, int segment, std::uint64_t dra
                        static_cast<std::uint64_t>(segment), draw);
 }
 
+// Unit directions in the latent space, one per index, drawn from the per-segment stream at
+// `first_key` + index; the first latent_count are made orthogonal (Gram–Schmidt) so centres on
+// them are exactly equally far apart, later ones are random directions.
+std::vector<std::array<double, latent_count>> centre_directions(const SyntheticSpec& spec,
+                                                                int count, int first_key) {
+  std::vector<std::array<double, latent_count>> directions;
+  std::vector<std::array<double, latent_count>> orthogonal;
+  for (int s = 0; s < count; ++s) {
+    const int key = first_key + s;
+    std::array<double, latent_count> direction{};
+    for (int j = 0; j < latent_count; ++j) {
+      direction[j] = standard_normal(segment_uniform(spec, key, direction_draw + 2 * j),
+                                     segment_uniform(spec, key, direction_draw + 2 * j + 1));
+    }
+    if (s < latent_count) {
+      for (const auto& earlier : orthogonal) {
+        double dot = 0;
+        for (int j = 0; j < latent_count; ++j) dot += direction[j] * earlier[j];
+        for (int j = 0; j < latent_count; ++j) direction[j] -= dot * earlier[j];
+      }
+    }
+    double norm = 0;
+    for (double x : direction) norm += x * x;
+    norm = std::sqrt(norm);
+    for (double& x : direction) x /= norm > 0 ? norm : 1.0;
+    if (s < latent_count) orthogonal.push_back(direction);
+    directions.push_back(direction);
+  }
+  return directions;
+}
+
+// The macro segments' keys in the per-segment stream lie past any planted segment's.
+constexpr int macro_key_offset = 1 << 20;
+
 PlantedSegments plant_segments(const SyntheticSpec& spec) {
   PlantedSegments planted;
   const auto segments = static_cast<std::size_t>(spec.segments);
@@ -120,31 +154,18 @@ PlantedSegments plant_segments(const SyntheticSpec& spec) {
   planted.cumulative_weight.back() = 1.0;
 
   const double radius = spec.separation / std::sqrt(2.0);
-  std::vector<std::array<double, latent_count>> directions;
+  const auto directions = centre_directions(spec, spec.segments, 0);
+  const auto macro_directions = centre_directions(spec, spec.macro_segments, macro_key_offset);
+  const double macro_radius = spec.macro_separation / std::sqrt(2.0);
   for (std::size_t s = 0; s < segments; ++s) {
     const int segment = static_cast<int>(s);
     planted.preferred_region[s] = std::min(
         9, static_cast<int>(10.0 * segment_uniform(spec, segment, region_preference_draw)));
-    std::array<double, latent_count> direction{};
-    for (int j = 0; j < latent_count; ++j) {
-      direction[j] = standard_normal(segment_uniform(spec, segment, direction_draw + 2 * j),
-                                     segment_uniform(spec, segment, direction_draw + 2 * j + 1));
+    for (int j = 0; j < latent_count; ++j) planted.centre[s][j] = radius * directions[s][j];
+    if (spec.macro_segments > 0) {
+      const auto& macro = macro_directions[s % static_cast<std::size_t>(spec.macro_segments)];
+      for (int j = 0; j < latent_count; ++j) planted.centre[s][j] += macro_radius * macro[j];
     }
-    // Gram–Schmidt against the earlier directions while there is room, so the first
-    // latent_count centres are exactly `separation` apart; later ones are random directions.
-    if (s < static_cast<std::size_t>(latent_count)) {
-      for (const auto& earlier : directions) {
-        double dot = 0;
-        for (int j = 0; j < latent_count; ++j) dot += direction[j] * earlier[j];
-        for (int j = 0; j < latent_count; ++j) direction[j] -= dot * earlier[j];
-      }
-    }
-    double norm = 0;
-    for (double x : direction) norm += x * x;
-    norm = std::sqrt(norm);
-    for (double& x : direction) x /= norm > 0 ? norm : 1.0;
-    if (s < static_cast<std::size_t>(latent_count)) directions.push_back(direction);
-    for (int j = 0; j < latent_count; ++j) planted.centre[s][j] = radius * direction[j];
   }
   return planted;
 }
@@ -185,6 +206,13 @@ SyntheticBlock generate_synthetic_block(const SyntheticSpec& spec, RowRange rows
   if (!std::isfinite(spec.separation) || spec.separation < 0) {
     throw InputError("synthetic customers: separation must be a finite number >= 0, got " +
                      std::to_string(spec.separation));
+  }
+  if (spec.macro_segments < 0 || spec.macro_segments > spec.segments ||
+      !std::isfinite(spec.macro_separation) || spec.macro_separation < 0) {
+    throw InputError("synthetic customers: " + std::to_string(spec.macro_segments) +
+                     " macro segments requested, expected 0 to the " +
+                     std::to_string(spec.segments) +
+                     " planted segments, with a finite macro separation >= 0");
   }
   if (rows.begin < 0 || rows.end < rows.begin || rows.end > spec.customers) {
     throw InputError("synthetic customers: rows [" + std::to_string(rows.begin) + ", " +
@@ -267,6 +295,10 @@ SyntheticBlock generate_synthetic_block(const SyntheticSpec& spec, RowRange rows
     }
     block.ids[static_cast<std::size_t>(i)] = customer_id(row);
     block.planted_segment[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(segment);
+    if (spec.macro_segments > 0) {
+      block.planted_macro_segment.push_back(
+          static_cast<std::int32_t>(segment % static_cast<std::size_t>(spec.macro_segments)));
+    }
   }
   return block;
 }

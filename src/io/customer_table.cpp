@@ -216,16 +216,25 @@ std::optional<std::string> table_argument_problem(const std::string& path,
     return target + "features have " + std::to_string(features.cols()) + " columns but " +
            std::to_string(block.feature_names->size()) + " names";
   }
-  const std::size_t planted = block.planted_segment ? block.planted_segment->size() : 0;
-  if (planted != 0 && planted != count) {
-    return target + "a block of " + std::to_string(count) + " rows came with " +
-           std::to_string(planted) + " planted segments";
+  for (const auto* column : {block.planted_segment, block.planted_macro_segment}) {
+    const std::size_t planted = column ? column->size() : 0;
+    if (planted != 0 && planted != count) {
+      return target + "a block of " + std::to_string(count) + " rows came with " +
+             std::to_string(planted) + " planted segments";
+    }
   }
   return std::nullopt;
 }
 
-// /customers/{id, features, planted_segment}, each rank writing its rows.
-void write_table(const OutputGroup& root, const CustomerTableBlock& block, bool planted) {
+// Which planted columns the table has: every rank must create the same datasets, so the ranks
+// agree on them even when some hold no rows.
+struct PlantedColumns {
+  bool segment = false, macro_segment = false;
+};
+
+// /customers/{id, features, planted_segment, planted_macro_segment}, each rank writing its rows.
+void write_table(const OutputGroup& root, const CustomerTableBlock& block,
+                 const PlantedColumns& planted) {
   const OutputGroup group = root.create_group("customers");
   const RowBlock rows{block.rows.begin, block.rows.size(), static_cast<hsize_t>(block.total_rows)};
   group.write_rows("id", rows, block.ids->data());
@@ -233,9 +242,13 @@ void write_table(const OutputGroup& root, const CustomerTableBlock& block, bool 
   feature_rows.width = block.feature_names->size();
   const Dataset features = group.write_rows("features", feature_rows, block.features->data());
   features.write_attribute("feature_names", *block.feature_names);
-  if (planted) {
+  if (planted.segment) {
     group.write_rows("planted_segment", rows,
                      block.planted_segment ? block.planted_segment->data() : nullptr);
+  }
+  if (planted.macro_segment) {
+    group.write_rows("planted_macro_segment", rows,
+                     block.planted_macro_segment ? block.planted_macro_segment->data() : nullptr);
   }
 }
 
@@ -282,12 +295,14 @@ void write_customer_table(const std::string& path, MPI_Comm comm, const Customer
   // column even when some of them hold no rows.
   const std::int64_t written_rows = communicator.sum(rows.size());
   const bool has_planted = block.planted_segment && !block.planted_segment->empty();
-  const bool planted = communicator.max(std::int64_t{has_planted}) > 0;
+  const bool has_macro = block.planted_macro_segment && !block.planted_macro_segment->empty();
+  const PlantedColumns planted{communicator.any(has_planted), communicator.any(has_macro)};
   if (!problem && written_rows != block.total_rows) {
     problem = "writing customer table '" + path + "': the ranks' blocks hold " +
               std::to_string(written_rows) + " rows, expected " + std::to_string(block.total_rows);
   }
-  if (!problem && planted && !has_planted && rows.size() != 0) {
+  if (!problem && ((planted.segment && !has_planted) || (planted.macro_segment && !has_macro)) &&
+      rows.size() != 0) {
     problem = "writing customer table '" + path + "': rows [" + std::to_string(rows.begin) + ", " +
               std::to_string(rows.end) + ") have no planted segments";
   }

@@ -149,7 +149,7 @@ void inspect_column(const Group& group, const std::string& name, hsize_t rows,
 void inspect_columns_layout(const Group& group, hsize_t rows, CustomerTableSchema& schema) {
   for (const std::string& name : group.link_names()) {
     // The planted truth of a synthetic table is an answer key, never a feature.
-    if (name == "id" || name == "planted_segment") continue;
+    if (name == "id" || name == "planted_segment" || name == "planted_macro_segment") continue;
     inspect_column(group, name, rows, schema);
   }
   if (schema.feature_names.empty()) {

@@ -1,8 +1,11 @@
 // The fit stage of a two-level `segment` (--macro-k): a macro fit on every customer, k shared
 // out over the macro segments, and a micro fit per macro segment on its own rows.
 #include <algorithm>
+#include <limits>
 
 #include "microseg/core/assignment.hpp"
+#include "microseg/core/k_selection.hpp"
+#include "microseg/core/partition_agreement.hpp"
 #include "microseg/core/random.hpp"
 #include "microseg/distributed/partition_measures.hpp"
 #include "microseg/pipeline/stop_signal.hpp"
@@ -51,42 +54,120 @@ distributed::FitSettings micro_settings(const FitStage& stage, int k, int macro_
   settings.seed = keyed_hash(stage.plan.seed, RandomStream::micro_fit,
                              static_cast<std::uint64_t>(macro_segment));
   settings.restarts = stage.plan.restarts;
+  settings.keep_restart_labels = stage.plan.micro_k_rule == MicroBudgetRule::sweep;
   return settings;
 }
 
-// One macro segment's micro fit on its rows (a table of their own in global order, on the ranks
-// that hold them), and each of those rows' micro-segment written back at its place.
-void fit_micro_segments(const FitStage& stage, int macro_segment, int k, TwoLevelModel& model) {
-  const distributed::RankRows& rows = stage.prepared.rows;
-  std::vector<char> members(model.macro.segments.size());
-  for (std::size_t i = 0; i < members.size(); ++i) {
-    members[i] = model.macro.segments[i] == macro_segment;
-  }
-  const distributed::RankRows part = rows.subset(members);
+// One macro segment's micro fit, on that segment's rows.
+struct MicroFit {
+  distributed::FitOutcome fit;
+  NearestTwo local;  // per member row, its micro-segment among this fit's
+};
+
+MicroFit fit_part(const FitStage& stage, const distributed::RankRows& part, int k,
+                  int macro_segment) {
   distributed::FitControl control;
   control.stop_requested = [] { return stop_signal_received() != 0; };
-  const distributed::FitOutcome fit =
-      distributed::fit_kmeans(part, *distributed::make_seeding(stage.plan.init),
-                              micro_settings(stage, k, macro_segment), control);
-  const NearestTwo local = nearest_two(part.features(), fit.model.centroids);
-  const int first = model.hierarchy.first[macro_segment];
-  model.micro_centroids.middleRows(first, k) = fit.model.centroids;
-  std::size_t at = 0;
-  for (std::size_t i = 0; i < members.size(); ++i) {
-    if (!members[i]) continue;
-    model.micro.nearest[i] = first + local.nearest[at];
-    model.micro.nearest_distance[i] = local.nearest_distance[at];
-    ++at;
+  MicroFit micro;
+  micro.fit = distributed::fit_kmeans(part, *distributed::make_seeding(stage.plan.init),
+                                      micro_settings(stage, k, macro_segment), control);
+  micro.local = micro.fit.best_nearest ? std::move(*micro.fit.best_nearest)
+                                       : nearest_two(part.features(), micro.fit.model.centroids);
+  micro.fit.best_nearest.reset();
+  return micro;
+}
+
+// The sweep rule's measures of one candidate k (core recommend_k): inertia, Davies-Bouldin, the
+// sampled silhouette, and the restarts' agreement (NaN with one restart).
+SweepRow candidate_row(const FitStage& stage, const distributed::RankRows& part, int k,
+                       MicroFit& micro) {
+  const distributed::FinalAssignment measured =
+      distributed::assign_and_measure(part, micro.fit.model.centroids,
+                                      {stage.plan.silhouette_sample, stage.plan.seed}, micro.local);
+  SweepRow row;
+  row.k = k;
+  row.inertia = measured.quality.inertia;
+  row.calinski_harabasz = measured.quality.calinski_harabasz;
+  row.davies_bouldin = measured.quality.davies_bouldin;
+  row.silhouette_sampled = measured.quality.silhouette_sampled;
+  const auto& labels = micro.fit.restart_labels;
+  double agreement = 0;
+  int pairs = 0;
+  for (std::size_t a = 0; a < labels.size(); ++a) {
+    for (std::size_t b = a + 1; b < labels.size(); ++b) {
+      agreement += adjusted_rand_index(
+          distributed::contingency_table(part.comm(), labels[a], labels[b], k, k), k, k);
+      ++pairs;
+    }
   }
-  model.micro_fits.push_back(fit.model);
-  model.macro_fit.seconds_init += fit.seconds_init;  // the run's init and iterate phases
-  model.macro_fit.seconds_iterate += fit.seconds_iterate;
+  row.stability = pairs > 0 ? agreement / pairs : std::numeric_limits<double>::quiet_NaN();
+  micro.fit.restart_labels.clear();
+  return row;
+}
+
+// --micro-k-rule sweep: the k of at most 7 candidates from half to twice the inertia share,
+// chosen by the sweep's rule (core recommend_k).
+MicroFit sweep_part(const FitStage& stage, const distributed::RankRows& part, int share,
+                    int macro_segment) {
+  const int low = std::max(1, (share + 1) / 2);
+  const int high = static_cast<int>(std::min<std::int64_t>(2 * share, part.total()));
+  const int step = std::max(1, (high - low + 5) / 6);
+  std::vector<SweepRow> rows;
+  std::vector<MicroFit> fits;
+  for (int k = low; k <= high; k += step) {
+    fits.push_back(fit_part(stage, part, k, macro_segment));
+    rows.push_back(candidate_row(stage, part, k, fits.back()));
+  }
+  const std::int64_t chosen = recommend_k(rows).k;
+  for (std::size_t c = 0; c < rows.size(); ++c) {
+    if (rows[c].k == chosen) return std::move(fits[c]);
+  }
+  return std::move(fits.front());
+}
+
+// One macro segment's micro fit on its rows (a table of their own in global order, on the ranks
+// that hold them).
+MicroFit fit_micro_segments(const FitStage& stage, const std::vector<char>& members, int share,
+                            int macro_segment) {
+  const distributed::RankRows part = stage.prepared.rows.subset(members);
+  MicroFit micro = stage.plan.micro_k_rule == MicroBudgetRule::sweep
+                       ? sweep_part(stage, part, share, macro_segment)
+                       : fit_part(stage, part, share, macro_segment);
   if (stage.progress.note) {
+    const LloydOutcome& model = micro.fit.model;
     stage.progress.note(
         "macro segment " + std::to_string(macro_segment) + ": " + std::to_string(part.total()) +
-        " customers, " + std::to_string(k) + " micro-segments, " +
-        std::to_string(fit.model.iterations) +
-        (fit.model.converged ? " iterations, converged" : " iterations, stopped at --max-iter"));
+        " customers, " + std::to_string(model.centroids.rows()) + " micro-segments, " +
+        std::to_string(model.iterations) +
+        (model.converged ? " iterations, converged" : " iterations, stopped at --max-iter"));
+  }
+  return micro;
+}
+
+// The micro fits put together: the hierarchy, the micro centroids in macro order, and each row's
+// micro-segment written back at its place.
+void assemble(std::vector<MicroFit>& fits, TwoLevelModel& model) {
+  std::vector<int> counts;
+  for (const MicroFit& micro : fits) {
+    counts.push_back(static_cast<int>(micro.fit.model.centroids.rows()));
+  }
+  model.hierarchy = SegmentHierarchy::from_counts(counts);
+  model.micro_centroids.resize(model.hierarchy.micro_k(), fits.front().fit.model.centroids.cols());
+  std::vector<std::size_t> next(fits.size(), 0);
+  for (std::size_t i = 0; i < model.macro.segments.size(); ++i) {
+    const int m = model.macro.segments[i];
+    const NearestTwo& local = fits[static_cast<std::size_t>(m)].local;
+    const std::size_t at = next[static_cast<std::size_t>(m)]++;
+    model.micro.nearest[i] = model.hierarchy.first[m] + local.nearest[at];
+    model.micro.nearest_distance[i] = local.nearest_distance[at];
+  }
+  for (std::size_t m = 0; m < fits.size(); ++m) {
+    const LloydOutcome& outcome = fits[m].fit.model;
+    model.micro_centroids.middleRows(model.hierarchy.first[m], outcome.centroids.rows()) =
+        outcome.centroids;
+    model.micro_fits.push_back(outcome);
+    model.macro_fit.seconds_init += fits[m].fit.seconds_init;  // the run's init and iterate
+    model.macro_fit.seconds_iterate += fits[m].fit.seconds_iterate;
   }
 }
 
@@ -115,22 +196,21 @@ TwoLevelModel fit_two_levels(const distributed::Communicator& comm, const FitSta
                                                 std::move(model.macro_fit.best_nearest));
   model.macro_fit.best_nearest.reset();
   const std::vector<int> budget = micro_budget(stage, model.macro);
-  model.hierarchy = SegmentHierarchy::from_counts(budget);
-  model.micro_centroids.resize(model.hierarchy.micro_k(), rows.d());
   const std::size_t n = model.macro.segments.size();
-  model.micro.nearest.assign(n, -1);
-  model.micro.second.assign(n, -1);
-  model.micro.nearest_distance.assign(n, 0.0);
-  model.micro.second_distance.assign(n, 0.0);
+  model.micro = NearestTwo{std::vector<std::int32_t>(n, -1), std::vector<std::int32_t>(n, -1),
+                           std::vector<double>(n, 0.0), std::vector<double>(n, 0.0)};
+  std::vector<MicroFit> fits;
   for (int m = 0; m < stage.plan.macro_k; ++m) {
     if (stop_agreed(comm)) {
       throw distributed::FitInterrupted(
           stopped_on_signal(comm) + " before the micro fit of macro segment " + std::to_string(m) +
-          "; two-level runs keep no checkpoint "
-          "yet, so the run starts from the beginning next time");
+          "; a two-level run keeps no checkpoint yet, so it starts from the beginning next time");
     }
-    fit_micro_segments(stage, m, budget[m], model);
+    std::vector<char> members(n);
+    for (std::size_t i = 0; i < n; ++i) members[i] = model.macro.segments[i] == m;
+    fits.push_back(fit_micro_segments(stage, members, budget[m], m));
   }
+  assemble(fits, model);
   second_nearest_micro(rows, model);
   return model;
 }

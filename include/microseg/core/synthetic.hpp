@@ -15,6 +15,11 @@ struct SyntheticSpec {
   int segments = 8;
   double separation = 3.0;  ///< distance between planted segment centres, in within-segment σ
   std::uint64_t seed = 1;
+  /// > 0: a two-level base. Planted segment s lies in macro segment s mod macro_segments: its
+  /// centre is its macro segment's centre plus its own offset (`separation` apart from the other
+  /// segments' offsets), and macro centres are `macro_separation` apart.
+  int macro_segments = 0;
+  double macro_separation = 12.0;
 };
 
 /// The feature columns, grouped as marketers do: demographic, behavioural (RFM and channels),
@@ -25,6 +30,7 @@ struct SyntheticBlock {
   std::vector<std::int64_t> ids;
   FeatureMatrix features;  ///< rows × synthetic_feature_names().size()
   std::vector<std::int32_t> planted_segment;
+  std::vector<std::int32_t> planted_macro_segment;  ///< empty unless spec.macro_segments > 0
 };
 
 /// Rows [rows.begin, rows.end) of the base described by spec.

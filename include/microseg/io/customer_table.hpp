@@ -56,6 +56,8 @@ struct CustomerTableBlock {
   const FeatureMatrix* features = nullptr;  ///< rows × feature_names
   /// /customers/planted_segment when non-empty on some rank (null or empty: none).
   const std::vector<std::int32_t>* planted_segment = nullptr;
+  /// /customers/planted_macro_segment of a two-level base, likewise.
+  const std::vector<std::int32_t>* planted_macro_segment = nullptr;
 };
 
 /// Writes a customer table in the matrix layout (float32 features, chunked), plus

@@ -16,10 +16,13 @@ struct GeneratePlan {
   double separation = 3.0;
   std::uint64_t seed = 1;
   std::string output;
+  int macro_segments = 0;  ///< > 0: a two-level base (core SyntheticSpec)
+  double macro_separation = 12.0;
 
   template <class Archive>
   void serialize(Archive& archive, unsigned /*version*/) {
     archive& customers& segments& separation& seed& output;
+    archive& macro_segments& macro_separation;
   }
 };
 
