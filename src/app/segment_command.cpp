@@ -173,8 +173,10 @@ void parse_two_level_options(const OptionReader& options, SegmentPlan& config) {
 
 void print_result(std::ostream& log, const pipeline::SegmentResult& result) {
   const QualityReport& q = result.quality;
-  log << (result.model.converged ? "converged" : "stopped at --max-iter") << " after "
-      << result.model.iterations << " iterations\n"
+  log << (result.macro ? "macro fit " : "")
+      << (result.model.converged ? "converged" : "stopped at --max-iter") << " after "
+      << result.model.iterations << " iterations"
+      << (result.macro ? " (the micro fits: the lines above)" : "") << "\n"
       << "quality: inertia " << std::setprecision(10) << q.inertia << std::setprecision(6)
       << ", Calinski-Harabasz " << q.calinski_harabasz << ", Davies-Bouldin " << q.davies_bouldin
       << ", silhouette (simplified) " << q.silhouette_simplified << ", silhouette (sample of "
