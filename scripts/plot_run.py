@@ -8,6 +8,9 @@ Reads RUN_DIR/segments.h5 (h5py) and writes, with Debian's matplotlib:
   profile_lift.png      segments × features, coloured by lift (segment mean − population mean,
                         in population σ); rows are labelled with the stable segment id, its share
                         of customers and its priority rank.
+  hierarchy.png         only for a two-level run (--macro-k): one panel per macro segment, its
+                        micro-segments' sizes as bars labelled with their two largest lifts,
+                        the panel titled with the macro segment's share and largest lifts.
   migration_matrix.png  only for a run made with --previous: customers by previous segment (rows,
                         plus the row of new customers) and new segment (columns, plus the column
                         of lost customers), coloured by the share of the row, annotated with counts.
@@ -73,6 +76,47 @@ def plot_lift(f, path):
     plt.close(fig)
 
 
+def top_lifts(lift, features, count=2):
+    order = np.argsort(-np.abs(lift), kind="stable")[:count]
+    return ", ".join(f"{features[j]} {lift[j]:+.1f}σ" for j in order)
+
+
+def plot_hierarchy(f, path):
+    features = [text(n) for n in f["profiles"].attrs["feature_names"]]
+    macro_ids = f["macro/profiles/segment_id"][...]
+    macro_share = f["macro/profiles/share"][...]
+    macro_lift = f["macro/profiles/lift"][...]
+    micro_ids = segment_ids(f)
+    micro_size = f["profiles/size"][...]
+    micro_lift = f["profiles/lift"][...]
+    macro_of = f["model/macro_of_segment"][...]
+    panels = len(macro_ids)
+    columns = min(3, panels)
+    rows = (panels + columns - 1) // columns
+    most = max(int(np.sum(macro_of == m)) for m in macro_ids)
+    fig, axes = plt.subplots(rows, columns, squeeze=False,
+                             figsize=(6.5 * columns, max(2.5, 0.38 * most + 1.4) * rows))
+    for panel, m in enumerate(sorted(range(panels), key=lambda i: macro_ids[i])):
+        ax = axes[panel // columns][panel % columns]
+        members = [s for s in np.argsort(micro_ids, kind="stable") if macro_of[s] == macro_ids[m]]
+        ax.barh(range(len(members)), micro_size[members], color="tab:blue")
+        ax.set_yticks(range(len(members)))
+        ax.set_yticklabels([f"{micro_ids[s]}" for s in members])
+        ax.invert_yaxis()
+        for row, s in enumerate(members):
+            ax.text(0, row, "  " + top_lifts(micro_lift[s], features), va="center", fontsize=7,
+                    color="white" if micro_size[s] > 0.45 * micro_size[members].max() else "black")
+        ax.set_title(f"macro {macro_ids[m]} ({100 * macro_share[m]:.1f}%): "
+                     f"{top_lifts(macro_lift[m], features)}", fontsize=9)
+        ax.set_xlabel("customers")
+    for panel in range(panels, rows * columns):
+        axes[panel // columns][panel % columns].axis("off")
+    fig.suptitle("Macro segments and their micro-segments (bars: size; labels: largest lifts)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def plot_migration(f, path):
     group = f["migration"]
     row_ids = group["counts"].attrs["prev_segment_ids"]
@@ -127,6 +171,9 @@ def main(argv):
             return 2
         written.append(os.path.join(out, "profile_lift.png"))
         plot_lift(f, written[-1])
+        if "macro" in f:
+            written.append(os.path.join(out, "hierarchy.png"))
+            plot_hierarchy(f, written[-1])
         if "migration" in f:
             written.append(os.path.join(out, "migration_matrix.png"))
             plot_migration(f, written[-1])

@@ -1,5 +1,5 @@
-"""scripts/plot_run.py draws the profile lift heatmap of any run and the migration matrix of a run
-made with --previous, as PNG files matplotlib can read back; a directory that is not a run is an
+"""scripts/plot_run.py draws the profile lift heatmap of any run, the migration matrix of a run
+made with --previous and the hierarchy of a two-level run, as PNG files matplotlib can read back; a directory that is not a run is an
 error with exit status 2."""
 import os
 import subprocess
@@ -31,6 +31,8 @@ class PlotRun(unittest.TestCase):
         cls.second = os.path.join(d, "second")
         run(2, "segment", "--input", data, "--k", 6, "--seed", 3, "--previous", cls.first,
             "--output", cls.second)
+        cls.two_level = os.path.join(d, "two-level")
+        run(2, "segment", "--input", data, "--macro-k", 2, "--k", 5, "--output", cls.two_level)
 
     def assert_chart(self, path):
         image = matplotlib.image.imread(path)
@@ -51,6 +53,16 @@ class PlotRun(unittest.TestCase):
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assert_chart(os.path.join(self.first, "profile_lift.png"))
         self.assertFalse(os.path.exists(os.path.join(self.first, "migration_matrix.png")))
+
+    def test_a_two_level_run_gets_the_hierarchy_with_one_panel_per_macro_segment(self):
+        out = os.path.join(self.dir, "hierarchy")
+        proc = plot(self.two_level, "--output", out)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(sorted(os.listdir(out)), ["hierarchy.png", "profile_lift.png"])
+        self.assert_chart(os.path.join(out, "hierarchy.png"))
+        # Two panels side by side: wider than tall.
+        image = matplotlib.image.imread(os.path.join(out, "hierarchy.png"))
+        self.assertGreater(image.shape[1], image.shape[0])
 
     def test_a_directory_without_a_run_is_an_error(self):
         proc = plot(self.dir)
