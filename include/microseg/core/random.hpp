@@ -21,6 +21,7 @@ enum class RandomStream : std::uint64_t {
   restart = 10,
   stability_half = 11,
   content_digest = 12,
+  bisect_split = 13,
 };
 
 /// A well-mixed 64-bit hash of the key (SplitMix64 finaliser over a combination of the parts).
