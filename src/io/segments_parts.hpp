@@ -34,6 +34,9 @@ void write_quality_group(const OutputGroup& root, const QualityReport& quality);
 void write_model_group(const OutputGroup& root, const SegmentationContent& run);
 /// /migration: needs the migration and the moves.
 void write_migration_group(const OutputGroup& root, const RunOutputs& outputs);
+/// /tree: a bisecting run's split tree, centres in the scaled space and, with a scaling, in
+/// original units.
+void write_tree_group(const OutputGroup& root, const SegmentationContent& run);
 
 // CSV files: written by the root, except at_risk.csv. Each throws InputError naming the file.
 void write_profiles_csv(const PendingFile& file, const PendingOutputs& pending,

@@ -254,11 +254,15 @@ SegmentResult segment(const distributed::Communicator& comm, const SegmentPlan& 
   result.timings.emplace_back("seconds_scale", prepared.seconds_transform);
   report_read(inputs, prepared, comm.size(), plan, progress);
 
-  const distributed::FitOutcome fit = fit_segments(comm, {plan, inputs, prepared, progress});
+  const FitStage stage{plan, inputs, prepared, progress};
+  const SegmentFit fitted = plan.method == FitMethod::bisecting
+                                ? bisect_segments(comm, stage)
+                                : SegmentFit{fit_segments(comm, stage), std::nullopt};
+  const distributed::FitOutcome& fit = fitted.outcome;
   stopwatch.lap();
   result.timings.emplace_back("seconds_init", fit.seconds_init);
   result.timings.emplace_back("seconds_iterate", fit.seconds_iterate);
-  if (plan.restarts > 1 && progress.note) {
+  if (plan.restarts > 1 && !fitted.tree && progress.note) {
     progress.note("best of " + std::to_string(plan.restarts) + " restarts: restart " +
                   std::to_string(fit.best_restart));
   }
@@ -281,8 +285,8 @@ SegmentResult segment(const distributed::Communicator& comm, const SegmentPlan& 
   SegmentationSummary& summary = measured.summary;
   summary.run = run_attributes(comm, segment_facts(plan, inputs, prepared, fit, segments));
   summary.run.insert(summary.run.end(), result.timings.begin(), result.timings.end());
-  const SegmentOutputs out =
-      segment_outputs(plan, prepared, measured, comparison, actionable, marketing);
+  SegmentOutputs out = segment_outputs(plan, prepared, measured, comparison, actionable, marketing);
+  out.outputs.tree = fitted.tree ? &*fitted.tree : nullptr;
   const WrittenRun written =
       write_run(comm, {"segment", plan.output, plan.input,
                        input_fingerprint(plan.input, inputs.input.schema.rows,
@@ -325,8 +329,10 @@ std::string describe(const SegmentPlan& plan) {
        << "\nmerge-small = " << (plan.merge_small ? "true" : "false")
        << "\nmatch-max-distance = " << plan.match_cutoff.text()
        << "\ncheckpoint-every = " << plan.checkpoint_every
-       << "\nresume = " << (plan.resume ? "true" : "false") << "\n"
-       << describe(plan.transform);
+       << "\nresume = " << (plan.resume ? "true" : "false")
+       << "\nmethod = " << to_string(plan.method) << "\n";
+  if (plan.method == FitMethod::bisecting) text << "bisect = " << to_string(plan.bisect) << "\n";
+  text << describe(plan.transform);
   return text.str();
 }
 

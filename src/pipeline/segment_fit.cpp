@@ -77,7 +77,9 @@ TextFields fit_configuration(const FitStage& stage, InitKind init, const Centroi
           {"missing", to_string(plan.transform.missing)},
           {"one-hot", joined(plan.transform.one_hot)},
           {"clip-quantiles", clip},
-          {"weights", joined(plan.transform.weights)}};
+          {"weights", joined(plan.transform.weights)},
+          {"method", to_string(plan.method)},
+          {"bisect", plan.method == FitMethod::bisecting ? to_string(plan.bisect) : ""}};
 }
 
 // The fingerprints a checkpoint must match, and where it lives.
@@ -143,6 +145,8 @@ std::optional<FitCheckpoint> resume_point(const distributed::Communicator& comm,
   return record.fit;
 }
 
+}  // namespace
+
 distributed::FitSettings fit_settings(const FitStage& stage) {
   distributed::FitSettings settings;
   settings.lloyd.k = stage.inputs.k;
@@ -154,8 +158,6 @@ distributed::FitSettings fit_settings(const FitStage& stage) {
   settings.restarts = stage.plan.restarts;
   return settings;
 }
-
-}  // namespace
 
 distributed::FitOutcome fit_segments(const distributed::Communicator& comm, const FitStage& stage) {
   const SegmentPlan& plan = stage.plan;

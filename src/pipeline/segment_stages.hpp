@@ -57,6 +57,17 @@ struct FitStage {
 };
 distributed::FitOutcome fit_segments(const distributed::Communicator& comm, const FitStage& stage);
 
+// Each fit's Lloyd settings, seed and restarts as the plan gives them.
+distributed::FitSettings fit_settings(const FitStage& stage);
+
+// The fit of either method: a bisecting fit's leaves are its model, its split tree comes along.
+struct SegmentFit {
+  distributed::FitOutcome outcome;
+  std::optional<SplitTree> tree;  // --method bisecting
+};
+// --method bisecting: the split tree grown to k leaves (no checkpoints; a stop ends the run).
+SegmentFit bisect_segments(const distributed::Communicator& comm, const FitStage& stage);
+
 // What the measure and profile stages produce from a model.
 struct MeasuredRun {
   SegmentationSummary summary;

@@ -15,6 +15,7 @@
 #include "microseg/core/scaling.hpp"
 #include "microseg/core/segment_description.hpp"
 #include "microseg/core/segment_matching.hpp"
+#include "microseg/core/split_tree.hpp"
 
 namespace microseg::io {
 
@@ -43,6 +44,8 @@ struct RunOutputs {
   const AtRiskCustomers* at_risk = nullptr;
   const SegmentMatch* match = nullptr;  ///< fresh and retired ids of this run
   std::string previous_run;             ///< the --previous directory
+  /// /tree: a bisecting run's split tree; its leaves are the segment rows (SplitTree::segment).
+  const SplitTree* tree = nullptr;
 };
 
 /// Writes segments.h5, profiles.csv and quality.csv into `directory`. Collective over `comm`:

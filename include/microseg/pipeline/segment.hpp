@@ -17,6 +17,7 @@
 #include "microseg/core/segment_description.hpp"
 #include "microseg/core/segment_matching.hpp"
 #include "microseg/core/small_segments.hpp"
+#include "microseg/core/split_tree.hpp"
 #include "microseg/distributed/communicator.hpp"
 #include "microseg/distributed/kmeans_fit.hpp"
 #include "microseg/pipeline/customer_input.hpp"
@@ -48,6 +49,10 @@ struct SegmentPlan {
   MatchCutoff match_cutoff;    ///< --match-max-distance: beyond it a matched pair is broken
   int checkpoint_every = 0;    ///< Lloyd iterations between checkpoints; 0: only on a stop signal
   bool resume = false;         ///< continue from OUTPUT/checkpoint.h5 when it is there
+  /// --method: flat k-means, or bisecting k-means (the app rejects it with --warm-start,
+  /// --init-centroids, --merge-small, --checkpoint-every and --resume).
+  FitMethod method = FitMethod::kmeans;
+  BisectStrategy bisect = BisectStrategy::largest_inertia;  ///< --bisect: the leaf split next
 
   template <class Archive>
   void serialize(Archive& archive, unsigned /*version*/) {
@@ -58,6 +63,7 @@ struct SegmentPlan {
     archive& transform;
     archive& match_cutoff;
     archive& checkpoint_every& resume;
+    archive& method& bisect;
   }
 };
 
