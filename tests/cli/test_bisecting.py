@@ -9,7 +9,8 @@ import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from microseg_run import h5diff, run, temp_dir  # noqa: E402
+from microseg_run import (h5diff, read_planted, read_table, run, temp_dir,  # noqa: E402
+                          write_matrix)
 
 
 def run_attributes(path):
@@ -92,6 +93,25 @@ class SameTreeOnAnyRankCount(unittest.TestCase):
         with h5py.File(os.path.join(self.size_outputs[1], "segments.h5"), "r") as f:
             self.assertEqual(f["tree"].attrs["strategy"], "largest-size")
             self.assertIn("bisect = largest-size", f["run"].attrs["configuration"])
+
+
+class LeavesHeldByFewRanks(unittest.TestCase):
+    def test_rows_sorted_by_segment_give_the_same_tree_on_1_and_4_ranks(self):
+        # Sorted by planted segment, most leaves live on one or two ranks, and the others hold
+        # none of their rows while the leaf is split.
+        fixture = Fixture.get()
+        ids, features, names = read_table(fixture.customers)
+        order = np.argsort(read_planted(fixture.customers), kind="stable")
+        sorted_input = os.path.join(fixture.dir, "sorted.h5")
+        write_matrix(sorted_input, ids[order], features[order], names, dtype=np.float32)
+        outs = []
+        for ranks in (1, 4):
+            out = os.path.join(fixture.dir, f"sorted-{ranks}")
+            run(ranks, "segment", "--input", sorted_input, "--k", 12, "--method", "bisecting",
+                "--bisect", "largest-size", "--seed", 6, "--silhouette-sample", 300,
+                "--output", out)
+            outs.append(out)
+        same_outputs(self, outs[0], outs[1])
 
 
 class KMeansUnchanged(unittest.TestCase):
