@@ -21,6 +21,13 @@ boost::program_options::options_description segment_options() {
       ("features", po::value<std::string>(), "comma-separated feature names (default: all)")   //
       ("scale", po::value<std::string>(), "zscore | minmax | robust | none (default zscore)")  //
       ("log1p", po::value<std::string>(), "comma-separated features to log1p before scaling")  //
+      ("method", po::value<std::string>(),
+       "kmeans | bisecting: one k-means over every customer, or bisecting k-means, which splits "
+       "one segment in two with a 2-means until k exist and writes the split tree (default "
+       "kmeans)")  //
+      ("bisect", po::value<std::string>(),
+       "with --method bisecting, the segment split next: largest-inertia | largest-size "
+       "(default largest-inertia, as scikit-learn)")  //
       ("init", po::value<std::string>(),
        "kmeans-parallel | kmeans++ | file (default kmeans-parallel)")  //
       ("init-centroids", po::value<std::string>(),
@@ -159,6 +166,8 @@ void parse_two_level_options(const OptionReader& options, SegmentPlan& config) {
       {config.init == InitKind::file, "--init-centroids",
        "a two-level run draws its own seeds at both levels"},
       {config.merge_small, "--merge-small", "small segments are merged in one-level runs only"},
+      {config.method == FitMethod::bisecting, "--method bisecting",
+       "a two-level run fits k-means at both levels"},
       {!config.previous.empty(), "--previous",
        "stable ids and migration at both levels are not implemented yet"},
       {config.checkpoint_every > 0 || config.resume, "--checkpoint-every and --resume",
@@ -198,6 +207,46 @@ void print_result(std::ostream& log, const pipeline::SegmentResult& result) {
     log << (i ? ", " : "") << result.outputs[i];
   }
   log << "\n";
+}
+
+// --method and --bisect, and the options a bisecting fit has no use for.
+void parse_method_options(const OptionReader& options, SegmentPlan& config) {
+  try {
+    config.method = parse_fit_method(options.text("method", "kmeans"));
+    config.bisect = parse_bisect_strategy(options.text("bisect", "largest-inertia"));
+  } catch (const InputError& e) {
+    throw InputError(std::string("segment: ") + e.what());
+  }
+  if (config.method != FitMethod::bisecting) {
+    if (options.has("bisect")) {
+      throw InputError(
+          "segment: --bisect chooses the segment a bisecting fit splits next; it "
+          "needs --method bisecting");
+    }
+    return;
+  }
+  const auto refuse = [](const std::string& option, const std::string& why) {
+    throw InputError("segment: --method bisecting cannot be combined with " + option + ": " + why);
+  };
+  if (config.warm_start) {
+    refuse("--warm-start",
+           "a bisecting fit grows its segments from one by splitting, it does not "
+           "start from centroids (--previous alone keeps the previous ids)");
+  }
+  if (config.init == InitKind::file) {
+    refuse("--init-centroids",
+           "each split seeds its own 2-means; choose how with --init "
+           "kmeans-parallel or kmeans++");
+  }
+  if (config.merge_small) {
+    refuse("--merge-small",
+           "merging after the fit would make the segments no longer the leaves "
+           "of the split tree; ask for a smaller --k instead");
+  }
+  if (config.checkpoint_every > 0 || config.resume) {
+    refuse(config.resume ? "--resume" : "--checkpoint-every",
+           "bisecting runs keep no checkpoint; a stopped run starts over");
+  }
 }
 
 }  // namespace
@@ -261,6 +310,7 @@ SegmentPlan parse_segment_options(const std::vector<std::string>& arguments) {
   config.match_cutoff = parse_match_cutoff(options.text("match-max-distance"));
   config.checkpoint_every = static_cast<int>(options.integer("checkpoint-every", "0", 0, 1 << 30));
   config.resume = switch_value(options, "resume");
+  parse_method_options(options, config);
   parse_two_level_options(options, config);
   return config;
 }

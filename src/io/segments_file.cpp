@@ -134,6 +134,23 @@ std::optional<std::string> outputs_problem(const SegmentationSummary& summary,
   return std::nullopt;
 }
 
+// A split tree must be whole and have one leaf per segment row.
+std::optional<std::string> tree_problem(const SegmentationSummary& summary, const SplitTree& tree) {
+  const auto nodes = static_cast<std::size_t>(tree.nodes());
+  const auto splits = tree.split_node.size();
+  const auto d = static_cast<std::size_t>(tree.d);
+  const auto leaves = static_cast<Eigen::Index>(tree.leaves().size());
+  if (tree.children.size() != 2 * nodes || tree.size.size() != nodes ||
+      tree.inertia.size() != nodes || tree.center.size() != nodes * d ||
+      tree.segment.size() != nodes || tree.initial_centers.size() != 2 * splits * d ||
+      tree.split_iterations.size() != splits || nodes != 2 * splits + 1 ||
+      d != summary.feature_names.size() || leaves != summary.centroids_scaled.rows()) {
+    return "run outputs: the split tree does not match " +
+           std::to_string(summary.centroids_scaled.rows()) + " segments";
+  }
+  return std::nullopt;
+}
+
 // Every check before the first collective of the writing, so every rank fails alike.
 std::optional<std::string> segmentation_problem(const distributed::Communicator& comm,
                                                 const SegmentationContent& run,
@@ -142,6 +159,7 @@ std::optional<std::string> segmentation_problem(const distributed::Communicator&
   std::optional<std::string> problem = summary_problem(run.summary);
   if (!problem) problem = assignment_problem(run.assignments);
   if (!problem) problem = outputs_problem(run.summary, outputs, run.assignments);
+  if (!problem && outputs.tree) problem = tree_problem(run.summary, *outputs.tree);
   const std::int64_t written_rows = comm.sum(run.assignments.rows.size());
   if (!problem && written_rows != run.assignments.total_rows) {
     problem = "assignments: the ranks' blocks hold " + std::to_string(written_rows) +
@@ -202,6 +220,7 @@ std::optional<std::string> write_segments_file(const PendingOutputs& pending,
     if (run.outputs.scaling && run.outputs.identity) write_model_group(root, run);
     if (run.outputs.migration) write_migration_group(root, run.outputs);
     if (run.outputs.macro) write_macro_group(root, run);
+    if (run.outputs.tree) write_tree_group(root, run);
   }
   return file.finish();
 }

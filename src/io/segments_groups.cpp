@@ -261,4 +261,36 @@ void write_macro_group(const OutputGroup& root, const SegmentationContent& run) 
   write_quality_group(group, macro.summary->quality);
 }
 
+void write_tree_group(const OutputGroup& root, const SegmentationContent& run) {
+  const SplitTree& tree = *run.outputs.tree;
+  const auto nodes = static_cast<hsize_t>(tree.nodes());
+  const auto splits = static_cast<hsize_t>(tree.split_node.size());
+  const auto d = static_cast<hsize_t>(tree.d);
+  const OutputGroup group = root.create_group("tree");
+  group.attribute("strategy", to_string(tree.strategy));
+  group.attribute("feature_names", run.summary.feature_names);
+  group.write("parent", tree.parent);
+  group.write("children", tree.children.data(), {nodes, 2});
+  group.write("size", tree.size);
+  group.write("inertia", tree.inertia);
+  group.write("center", tree.center.data(), {nodes, d});
+  if (const ScalingModel* scaling = run.outputs.scaling) {
+    const CentroidMatrix scaled =
+        Eigen::Map<const CentroidMatrix>(tree.center.data(), tree.nodes(), tree.d);
+    group.write("center_original", centroids_in_original_units(scaled, *scaling).data(),
+                {nodes, d});
+  }
+  // The leaf's segment row, and its stable id (that row of /model/segment_ids).
+  const std::vector<std::int64_t> labels = segment_labels(run.summary, run.outputs);
+  std::vector<std::int64_t> segment_id(tree.segment.size(), -1);
+  for (std::size_t node = 0; node < segment_id.size(); ++node) {
+    if (tree.segment[node] >= 0) segment_id[node] = labels[tree.segment[node]];
+  }
+  group.write("segment", tree.segment);
+  group.write("segment_id", segment_id);
+  group.write("split_node", tree.split_node);
+  group.write("split_iterations", tree.split_iterations);
+  group.write("split_initial_centers", tree.initial_centers.data(), {splits, 2, d});
+}
+
 }  // namespace microseg::io::detail

@@ -36,6 +36,9 @@ void write_model_group(const OutputGroup& root, const SegmentationContent& run);
 void write_migration_group(const OutputGroup& root, const RunOutputs& outputs);
 /// /macro: the macro level of a two-level run (outputs.macro).
 void write_macro_group(const OutputGroup& root, const SegmentationContent& run);
+/// /tree: a bisecting run's split tree, centres in the scaled space and, with a scaling, in
+/// original units.
+void write_tree_group(const OutputGroup& root, const SegmentationContent& run);
 
 // CSV files: written by the root, except at_risk.csv. Each throws InputError naming the file.
 void write_profiles_csv(const PendingFile& file, const PendingOutputs& pending,

@@ -93,6 +93,7 @@ struct FittedModel {
   CentroidMatrix centroids;     // the segments' centroids (micro-segments of a two-level run)
   std::optional<NearestTwo> nearest;
   std::optional<TwoLevelModel> two_level;
+  std::optional<SplitTree> tree;  // --method bisecting
 };
 
 FittedModel fit_model(const distributed::Communicator& comm, const FitStage& stage,
@@ -105,8 +106,15 @@ FittedModel fit_model(const distributed::Communicator& comm, const FitStage& sta
     model.nearest = std::move(model.two_level->micro);
     return model;
   }
-  model.fit = fit_segments(comm, stage);
   const SegmentPlan& plan = stage.plan;
+  if (plan.method == FitMethod::bisecting) {
+    SegmentFit fitted = bisect_segments(comm, stage);
+    model.fit = std::move(fitted.outcome);
+    model.tree = std::move(fitted.tree);
+    model.centroids = model.fit.model.centroids;
+    return model;
+  }
+  model.fit = fit_segments(comm, stage);
   if (plan.restarts > 1 && stage.progress.note) {
     stage.progress.note("best of " + std::to_string(plan.restarts) + " restarts: restart " +
                         std::to_string(model.fit.best_restart));
@@ -342,6 +350,7 @@ SegmentResult segment(const distributed::Communicator& comm, const SegmentPlan& 
     macro = macro_level(*model.two_level, *measured.macro);
     out.outputs.macro = &macro->outputs;
   }
+  out.outputs.tree = model.tree ? &*model.tree : nullptr;
   const WrittenRun written =
       write_run(comm, {"segment", plan.output, plan.input,
                        input_fingerprint(plan.input, inputs.input.schema.rows,
@@ -391,6 +400,8 @@ std::string describe(const SegmentPlan& plan) {
        << "\nmatch-max-distance = " << plan.match_cutoff.text()
        << "\ncheckpoint-every = " << plan.checkpoint_every
        << "\nresume = " << (plan.resume ? "true" : "false");
+  text << "\nmethod = " << to_string(plan.method);
+  if (plan.method == FitMethod::bisecting) text << "\nbisect = " << to_string(plan.bisect);
   if (plan.macro_k > 0) {
     text << "\nmacro-k = " << plan.macro_k << "\nmicro-k-rule = " << to_string(plan.micro_k_rule);
   }

@@ -78,6 +78,10 @@ TextFields fit_configuration(const FitStage& stage, InitKind init, const Centroi
                     {"one-hot", joined(plan.transform.one_hot)},
                     {"clip-quantiles", clip},
                     {"weights", joined(plan.transform.weights)}};
+  if (plan.method == FitMethod::bisecting) {  // so k-means runs' checkpoints stay valid
+    fields.emplace_back("method", to_string(plan.method));
+    fields.emplace_back("bisect", to_string(plan.bisect));
+  }
   if (plan.macro_k > 0) {  // two-level runs only, so flat runs' checkpoints stay valid
     fields.emplace_back("macro-k", std::to_string(plan.macro_k));
     fields.emplace_back("micro-k-rule", to_string(plan.micro_k_rule));
@@ -148,6 +152,8 @@ std::optional<FitCheckpoint> resume_point(const distributed::Communicator& comm,
   return record.fit;
 }
 
+}  // namespace
+
 distributed::FitSettings fit_settings(const FitStage& stage) {
   distributed::FitSettings settings;
   settings.lloyd.k = stage.fit_k();
@@ -159,8 +165,6 @@ distributed::FitSettings fit_settings(const FitStage& stage) {
   settings.restarts = stage.plan.restarts;
   return settings;
 }
-
-}  // namespace
 
 distributed::FitOutcome fit_segments(const distributed::Communicator& comm, const FitStage& stage) {
   const SegmentPlan& plan = stage.plan;

@@ -76,6 +76,16 @@ struct TwoLevelModel {
 // The macro fit (with checkpoints, as a flat fit), the share of k for each macro segment by the
 // plan's rule, and the micro fits, each on its macro segment's rows where they live.
 TwoLevelModel fit_two_levels(const distributed::Communicator& comm, const FitStage& stage);
+// Each fit's Lloyd settings, seed and restarts as the plan gives them.
+distributed::FitSettings fit_settings(const FitStage& stage);
+
+// The fit of either method: a bisecting fit's leaves are its model, its split tree comes along.
+struct SegmentFit {
+  distributed::FitOutcome outcome;
+  std::optional<SplitTree> tree;  // --method bisecting
+};
+// --method bisecting: the split tree grown to k leaves (no checkpoints; a stop ends the run).
+SegmentFit bisect_segments(const distributed::Communicator& comm, const FitStage& stage);
 
 // What the measure and profile stages produce from a model.
 struct MeasuredRun {

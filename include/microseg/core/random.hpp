@@ -22,6 +22,7 @@ enum class RandomStream : std::uint64_t {
   stability_half = 11,
   content_digest = 12,
   micro_fit = 20,  ///< the seed of each macro segment's micro fit (two-level runs)
+  bisect_split = 13,
 };
 
 /// A well-mixed 64-bit hash of the key (SplitMix64 finaliser over a combination of the parts).

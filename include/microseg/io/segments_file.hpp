@@ -15,6 +15,7 @@
 #include "microseg/core/scaling.hpp"
 #include "microseg/core/segment_description.hpp"
 #include "microseg/core/segment_matching.hpp"
+#include "microseg/core/split_tree.hpp"
 
 namespace microseg::io {
 
@@ -56,6 +57,8 @@ struct RunOutputs {
   const SegmentMatch* match = nullptr;  ///< fresh and retired ids of this run
   std::string previous_run;             ///< the --previous directory
   const MacroOutputs* macro = nullptr;  ///< /macro, macro_profiles.csv: a two-level run
+  /// /tree: a bisecting run's split tree; its leaves are the segment rows (SplitTree::segment).
+  const SplitTree* tree = nullptr;
 };
 
 /// Writes segments.h5, profiles.csv and quality.csv into `directory`. Collective over `comm`:

@@ -18,6 +18,7 @@
 #include "microseg/core/segment_description.hpp"
 #include "microseg/core/segment_matching.hpp"
 #include "microseg/core/small_segments.hpp"
+#include "microseg/core/split_tree.hpp"
 #include "microseg/distributed/communicator.hpp"
 #include "microseg/distributed/kmeans_fit.hpp"
 #include "microseg/pipeline/customer_input.hpp"
@@ -51,6 +52,10 @@ struct SegmentPlan {
   bool resume = false;         ///< continue from OUTPUT/checkpoint.h5 when it is there
   int macro_k = 0;             ///< > 0: a two-level run, k micro-segments inside macro_k segments
   MicroBudgetRule micro_k_rule = MicroBudgetRule::inertia;  ///< how k is shared out
+  /// --method: flat k-means, or bisecting k-means (the app rejects it with --warm-start,
+  /// --init-centroids, --merge-small, --checkpoint-every and --resume).
+  FitMethod method = FitMethod::kmeans;
+  BisectStrategy bisect = BisectStrategy::largest_inertia;  ///< --bisect: the leaf split next
 
   template <class Archive>
   void serialize(Archive& archive, unsigned /*version*/) {
@@ -62,6 +67,7 @@ struct SegmentPlan {
     archive& match_cutoff;
     archive& checkpoint_every& resume;
     archive& macro_k& micro_k_rule;
+    archive& method& bisect;
   }
 };
 
