@@ -105,13 +105,14 @@ int main(int argc, char** argv) {
   }
   const std::vector<float> norms = row_squared_norms(rows);
   const std::vector<FixedPointFormat64> formats(d, FixedPointFormat64::for_bound(30.0, n));
+  const LloydRows lloyd_rows{rows, norms, formats};
   // What the exact sums cost, on one thread: assign_and_accumulate (kernel, squared distances,
   // int64 fixed-point sums) against the kernel, the same squared distances and plain double
   // sums, whose result would depend on the order of the rows (and so on the rank count).
   omp_set_num_threads(1);
   const Timing exact = time_runs(repeats, [&] {
     LloydSums sums(k, d);
-    assign_and_accumulate(rows, norms, layout, formats, labels, values, sums);
+    assign_and_accumulate(lloyd_rows, layout, labels, values, sums);
   });
   std::vector<double> double_sums;
   const Timing inexact = time_runs(repeats, [&] {
@@ -134,7 +135,7 @@ int main(int argc, char** argv) {
     report("assign_and_accumulate (" + to_string(active_kernel()) + ")", threads,
            time_runs(repeats, [&] {
              LloydSums sums(k, d);
-             assign_and_accumulate(rows, norms, layout, formats, labels, values, sums);
+             assign_and_accumulate(lloyd_rows, layout, labels, values, sums);
            }));
   }
   return 0;

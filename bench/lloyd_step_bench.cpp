@@ -44,8 +44,8 @@ Fit lloyd(const FeatureMatrix& rows, const CentroidMatrix& initial, int groups, 
   for (int iteration = 1; iteration <= 300; ++iteration) {
     LloydSums sums(k, d);
     if (groups == 0) {
-      assign_and_accumulate(rows, norms, AssignmentCentroids(fit.centroids), formats, labels,
-                            distances, sums);
+      assign_and_accumulate(LloydRows{rows, norms, formats}, AssignmentCentroids(fit.centroids),
+                            labels, distances, sums);
     } else {
       pruned.assign(rows, norms, fit.centroids, formats, labels, distances, sums);
       if (iteration > 1) evaluations += pruned.last_evaluations();

@@ -188,16 +188,17 @@ void nearest_centroids(const FeatureMatrix& features, const AssignmentCentroids&
 #pragma omp parallel for schedule(static)
   for (Eigen::Index chunk = 0; chunk < chunks; ++chunk) {
     const Eigen::Index begin = chunk * kChunkRows, end = std::min(n, begin + kChunkRows);
-    kernel(features.row(begin).data(), end - begin, centroids.d(), centroids,
+    kernel({features.row(begin).data(), end - begin, centroids.d()}, centroids,
            nearest.data() + begin, partial_distances.data() + begin);
   }
 }
 
-void assign_and_accumulate(const FeatureMatrix& features, const std::vector<float>& row_norms,
-                           const AssignmentCentroids& centroids,
-                           const std::vector<FixedPointFormat64>& formats,
+void assign_and_accumulate(const LloydRows& rows, const AssignmentCentroids& centroids,
                            std::vector<std::int32_t>& labels, std::vector<float>& squared_distances,
                            LloydSums& sums) {
+  const FeatureMatrix& features = rows.features;
+  const std::vector<float>& row_norms = rows.row_norms;
+  const std::vector<FixedPointFormat64>& formats = rows.formats;
   check_shapes(features, centroids, "assign_and_accumulate");
   const int k = centroids.k(), d = centroids.d();
   const Eigen::Index n = features.rows();
@@ -229,14 +230,13 @@ void assign_and_accumulate(const FeatureMatrix& features, const std::vector<floa
       LloydSums& mine = thread_sums[omp_get_thread_num()];
       const Eigen::Index begin = chunk * kChunkRows, end = std::min(n, begin + kChunkRows);
       std::copy(labels.begin() + begin, labels.begin() + end, old_labels.begin());
-      kernel(features.row(begin).data(), end - begin, d, centroids, labels.data() + begin,
-             squared_distances.data() + begin);
+      const kernels::RowBlock block{features.row(begin).data(), end - begin, d};
+      kernel(block, centroids, labels.data() + begin, squared_distances.data() + begin);
       for (Eigen::Index i = begin; i < end; ++i) {
         squared_distances[i] = std::max(0.0f, row_norms[i] + squared_distances[i]);
         mine.reassigned += labels[i] != old_labels[i - begin];
       }
-      accumulate(features.row(begin).data(), end - begin, d, labels.data() + begin, scales.data(),
-                 mine.sums.data(), mine.counts.data());
+      accumulate(block, labels.data() + begin, scales.data(), mine);
     }
   }
   // Integer sums: the merge order cannot change the result.
@@ -299,7 +299,7 @@ NearestTwo nearest_two(const FeatureMatrix& features, const CentroidMatrix& cent
 #pragma omp parallel for schedule(static)
     for (Eigen::Index chunk = 0; chunk < chunks; ++chunk) {
       const Eigen::Index begin = chunk * kChunkRows, end = std::min(n, begin + kChunkRows);
-      kernels::nearest_two_avx512(features.row(begin).data(), end - begin, d, layout,
+      kernels::nearest_two_avx512({features.row(begin).data(), end - begin, d}, layout,
                                   result.nearest.data() + begin, result.second.data() + begin);
     }
   } else {

@@ -283,10 +283,10 @@ double weighted_potential(const CentroidMatrix& candidates, const std::vector<do
 WeightedSeeding best_weighted_kmeans_plus_plus(const CentroidMatrix& candidates,
                                                const std::vector<double>& weights, int k,
                                                std::uint64_t seed, int lloyd_iterations,
-                                               int restarts, int first_restart, int restart_step) {
+                                               const RestartShare& share) {
   WeightedSeeding best;
-  for (int restart = first_restart; restart < std::max(1, restarts);
-       restart += std::max(1, restart_step)) {
+  for (int restart = share.first; restart < std::max(1, share.count);
+       restart += std::max(1, share.step)) {
     const std::uint64_t restart_seed =
         restart == 0 ? seed
                      : keyed_hash(seed, RandomStream::local_kmeans, static_cast<std::uint64_t>(k),

@@ -8,8 +8,7 @@ class PlainLloydStep final : public LloydStep {
  public:
   using LloydStep::LloydStep;
   void step(const CentroidMatrix& centroids, LloydSums& sums) override {
-    assign_and_accumulate(rows_.features, rows_.row_norms, AssignmentCentroids(centroids),
-                          rows_.formats, labels_, squared_distances_, sums);
+    assign_and_accumulate(rows_, AssignmentCentroids(centroids), labels_, squared_distances_, sums);
   }
 };
 

@@ -34,9 +34,11 @@ inline void reduce_lanes(const float* values, const std::int32_t* indices, std::
 }  // namespace
 
 // Portable: the same lane arithmetic with std::fma (a single rounding, like the vector FMAs).
-void nearest_centroid_portable(const float* rows, std::int64_t n, int d,
-                               const AssignmentCentroids& centroids, std::int32_t* nearest,
-                               float* partial_distance) {
+void nearest_centroid_portable(const RowBlock& block, const AssignmentCentroids& centroids,
+                               std::int32_t* nearest, float* partial_distance) {
+  const float* rows = block.rows;
+  const std::int64_t n = block.n;
+  const int d = block.d;
   const int k = centroids.k(), k_padded = centroids.k_padded();
   const float* minus_two_c = centroids.minus_two_transposed();
   const float* norms = centroids.squared_norms();
@@ -64,12 +66,14 @@ void nearest_centroid_portable(const float* rows, std::int64_t n, int d,
 }
 
 // AVX2: 4 rows × 16 lanes (two ymm) per tile, a running minimum per lane across blocks.
-__attribute__((target("avx2,fma"))) void nearest_centroid_avx2(const float* rows, std::int64_t n,
-                                                               int d,
+__attribute__((target("avx2,fma"))) void nearest_centroid_avx2(const RowBlock& block,
                                                                const AssignmentCentroids& centroids,
                                                                std::int32_t* nearest,
                                                                float* partial_distance) {
   constexpr int R = 4;
+  const float* rows = block.rows;
+  const std::int64_t n = block.n;
+  const int d = block.d;
   const int k_padded = centroids.k_padded();
   const float* minus_two_c = centroids.minus_two_transposed();
   const float* norms = centroids.squared_norms();
@@ -163,9 +167,12 @@ __attribute__((target("avx512f"))) inline void load_tile(const float* tile, int 
 // buffer (the cause was not pinned down; __restrict on the heap pointer did not help).
 template <bool LocalBuffer>
 __attribute__((target("avx512f"), always_inline)) inline void nearest_in_tiles(
-    const float* rows, std::int64_t n, int d, const AssignmentCentroids& centroids,
-    std::int32_t* nearest, float* partial_distance, float* x_by_column) {
+    const RowBlock& block, const AssignmentCentroids& centroids, std::int32_t* nearest,
+    float* partial_distance, float* x_by_column) {
   constexpr int B = AssignmentCentroids::kPackedBlock;
+  const float* rows = block.rows;
+  const std::int64_t n = block.n;
+  const int d = block.d;
   const int k_padded = centroids.k_padded();
   const float* packed = centroids.minus_two_packed();
   const float* norms = centroids.squared_norms();
@@ -219,19 +226,19 @@ constexpr int kLocalColumns = 64;
 }  // namespace
 
 __attribute__((target("avx512f"))) void nearest_centroid_avx512(
-    const float* rows, std::int64_t n, int d, const AssignmentCentroids& centroids,
-    std::int32_t* nearest, float* partial_distance) {
-  if (d <= kLocalColumns) {
+    const RowBlock& block, const AssignmentCentroids& centroids, std::int32_t* nearest,
+    float* partial_distance) {
+  const RowBlock rows = block;  // read before the allocation, see nearest_two_avx512
+  if (rows.d <= kLocalColumns) {
     alignas(64) float x_by_column[kLocalColumns * kTileRows];
-    nearest_in_tiles<true>(rows, n, d, centroids, nearest, partial_distance, x_by_column);
+    nearest_in_tiles<true>(rows, centroids, nearest, partial_distance, x_by_column);
     return;
   }
   struct alignas(64) Lanes {
     float value[16];
   };
-  std::vector<Lanes> x_storage(2 * static_cast<std::size_t>(d));  // d × 32 floats, aligned
-  nearest_in_tiles<false>(rows, n, d, centroids, nearest, partial_distance,
-                          x_storage.data()->value);
+  std::vector<Lanes> x_storage(2 * static_cast<std::size_t>(rows.d));  // d × 32 floats, aligned
+  nearest_in_tiles<false>(rows, centroids, nearest, partial_distance, x_storage.data()->value);
 }
 
 namespace {
@@ -240,9 +247,12 @@ namespace {
 // index), updated over the centroids in index order exactly as nearest_two's scalar scan.
 template <bool LocalBuffer>
 __attribute__((target("avx512f"), always_inline)) inline void nearest_two_in_tiles(
-    const float* rows, std::int64_t n, int d, const AssignmentCentroids& centroids,
-    std::int32_t* first, std::int32_t* second, float* x_by_column) {
+    const RowBlock& block, const AssignmentCentroids& centroids, std::int32_t* first,
+    std::int32_t* second, float* x_by_column) {
   constexpr int B = AssignmentCentroids::kPackedBlock;
+  const float* rows = block.rows;
+  const std::int64_t n = block.n;
+  const int d = block.d;
   const int k = centroids.k(), k_padded = centroids.k_padded();
   const float* packed = centroids.minus_two_packed();
   const float* norms = centroids.squared_norms();
@@ -292,24 +302,32 @@ __attribute__((target("avx512f"), always_inline)) inline void nearest_two_in_til
 
 }  // namespace
 
-__attribute__((target("avx512f"))) void nearest_two_avx512(const float* rows, std::int64_t n, int d,
+__attribute__((target("avx512f"))) void nearest_two_avx512(const RowBlock& block,
                                                            const AssignmentCentroids& centroids,
                                                            std::int32_t* first,
                                                            std::int32_t* second) {
-  if (d <= kLocalColumns) {
+  // A copy read before the buffer's allocation: with the fields read after it, GCC 12 stored the
+  // tile's 16 accumulators to the stack on every feature when d > 64.
+  const RowBlock rows = block;
+  if (rows.d <= kLocalColumns) {
     alignas(64) float x_by_column[kLocalColumns * kTileRows];
-    nearest_two_in_tiles<true>(rows, n, d, centroids, first, second, x_by_column);
+    nearest_two_in_tiles<true>(rows, centroids, first, second, x_by_column);
     return;
   }
   struct alignas(64) Lanes {
     float value[16];
   };
-  std::vector<Lanes> x_storage(2 * static_cast<std::size_t>(d));
-  nearest_two_in_tiles<false>(rows, n, d, centroids, first, second, x_storage.data()->value);
+  std::vector<Lanes> x_storage(2 * static_cast<std::size_t>(rows.d));
+  nearest_two_in_tiles<false>(rows, centroids, first, second, x_storage.data()->value);
 }
 
-void accumulate_fixed_portable(const float* rows, std::int64_t n, int d, const std::int32_t* labels,
-                               const double* scales, std::int64_t* sums, std::int64_t* counts) {
+void accumulate_fixed_portable(const RowBlock& block, const std::int32_t* labels,
+                               const double* scales, LloydSums& out) {
+  const float* rows = block.rows;
+  const std::int64_t n = block.n;
+  const int d = block.d;
+  std::int64_t* sums = out.sums.data();
+  std::int64_t* counts = out.counts.data();
   for (std::int64_t i = 0; i < n; ++i) {
     const float* x = rows + i * d;
     std::int64_t* segment = sums + static_cast<std::size_t>(labels[i]) * d;
@@ -325,9 +343,15 @@ void accumulate_fixed_portable(const float* rows, std::int64_t n, int d, const s
 // gives the scalar cast's result, 2^63 pattern out of range included. Full groups use unmasked
 // loads and stores (masked stores are slow on some AVX-512 cores); only the last group is
 // masked. `float_scales` are the scales as floats, or null when one is outside float's range.
-__attribute__((target("avx512f,avx512dq"))) void accumulate_fixed_avx512(
-    const float* rows, std::int64_t n, int d, const std::int32_t* labels, const double* scales,
-    std::int64_t* sums, std::int64_t* counts) {
+__attribute__((target("avx512f,avx512dq"))) void accumulate_fixed_avx512(const RowBlock& block,
+                                                                         const std::int32_t* labels,
+                                                                         const double* scales,
+                                                                         LloydSums& out) {
+  const float* rows = block.rows;
+  const std::int64_t n = block.n;
+  const int d = block.d;
+  std::int64_t* sums = out.sums.data();
+  std::int64_t* counts = out.counts.data();
   float float_scales[kMaxFloatScaleColumns];
   bool as_float = d <= kMaxFloatScaleColumns;
   for (int j = 0; j < d && as_float; ++j) {

@@ -8,37 +8,36 @@
 
 namespace microseg::kernels {
 
-/// For rows [0, n) of a row-major n × d block: the index of the nearest centroid (tie → lowest)
-/// and its partial distance ‖c‖² − 2x·c.
-using NearestCentroidKernel = void (*)(const float* rows, std::int64_t n, int d,
-                                       const AssignmentCentroids& centroids, std::int32_t* nearest,
-                                       float* partial_distance);
+/// The rows a kernel walks over: rows [0, n) of a row-major n × d block.
+struct RowBlock {
+  const float* rows;
+  std::int64_t n;
+  int d;
+};
 
-void nearest_centroid_portable(const float*, std::int64_t, int, const AssignmentCentroids&,
-                               std::int32_t*, float*);
-void nearest_centroid_avx2(const float*, std::int64_t, int, const AssignmentCentroids&,
-                           std::int32_t*, float*);
-void nearest_centroid_avx512(const float*, std::int64_t, int, const AssignmentCentroids&,
-                             std::int32_t*, float*);
+/// For every row of the block: the index of the nearest centroid (tie → lowest) and its partial
+/// distance ‖c‖² − 2x·c.
+using NearestCentroidKernel = void (*)(const RowBlock& block, const AssignmentCentroids& centroids,
+                                       std::int32_t* nearest, float* partial_distance);
 
-/// Adds rows [0, n) of a row-major n × d block to the fixed-point sums of their labels:
-/// sums[label · d + j] += trunc(x_j · scales[j]) (scales are powers of two, so the product is
-/// exact and the result is FixedPointFormat64::to_fixed's), and counts[label] += 1.
-using FixedPointAccumulator = void (*)(const float* rows, std::int64_t n, int d,
-                                       const std::int32_t* labels, const double* scales,
-                                       std::int64_t* sums, std::int64_t* counts);
+void nearest_centroid_portable(const RowBlock&, const AssignmentCentroids&, std::int32_t*, float*);
+void nearest_centroid_avx2(const RowBlock&, const AssignmentCentroids&, std::int32_t*, float*);
+void nearest_centroid_avx512(const RowBlock&, const AssignmentCentroids&, std::int32_t*, float*);
 
-void accumulate_fixed_portable(const float*, std::int64_t, int, const std::int32_t*, const double*,
-                               std::int64_t*, std::int64_t*);
-void accumulate_fixed_avx512(const float*, std::int64_t, int, const std::int32_t*, const double*,
-                             std::int64_t*, std::int64_t*);
+/// Adds every row of the block to the fixed-point sums of its label:
+/// sums.sums[label · d + j] += trunc(x_j · scales[j]) (scales are powers of two, so the product
+/// is exact and the result is FixedPointFormat64::to_fixed's), and sums.counts[label] += 1.
+using FixedPointAccumulator = void (*)(const RowBlock& block, const std::int32_t* labels,
+                                       const double* scales, LloydSums& sums);
 
-/// For rows [0, n): the nearest and second-nearest centroid by the kernel values, in the
-/// order of nearest_two's scalar scan (c = 0 first; a strictly smaller value takes the first
+void accumulate_fixed_portable(const RowBlock&, const std::int32_t*, const double*, LloydSums&);
+void accumulate_fixed_avx512(const RowBlock&, const std::int32_t*, const double*, LloydSums&);
+
+/// For every row of the block: the nearest and second-nearest centroid by the kernel values, in
+/// the order of nearest_two's scalar scan (c = 0 first; a strictly smaller value takes the first
 /// place and pushes the old first to second; otherwise the value takes the second place if it is
 /// strictly smaller than the second's or no second exists yet); second is −1 when k = 1.
-void nearest_two_avx512(const float* rows, std::int64_t n, int d,
-                        const AssignmentCentroids& centroids, std::int32_t* first,
-                        std::int32_t* second);
+void nearest_two_avx512(const RowBlock& block, const AssignmentCentroids& centroids,
+                        std::int32_t* first, std::int32_t* second);
 
 }  // namespace microseg::kernels

@@ -154,7 +154,7 @@ CentroidMatrix reduce_candidates(const RankRows& rows, const CentroidMatrix& can
   const double work = static_cast<double>(k) * static_cast<double>(candidates.rows());
   const int restarts = static_cast<int>(std::clamp(2e7 / std::max(work, 1.0), 1.0, 10.0));
   const WeightedSeeding mine = best_weighted_kmeans_plus_plus(candidates, weights, k, seed, 30,
-                                                              restarts, comm.rank(), comm.size());
+                                                              {restarts, comm.rank(), comm.size()});
   struct Offer {
     double potential;
     int restart;

@@ -90,8 +90,9 @@ Assignment assign(const FeatureMatrix& features, const CentroidMatrix& centroids
                   const std::vector<FixedPointFormat64>& formats) {
   Assignment result{
       {}, {}, LloydSums(static_cast<int>(centroids.rows()), static_cast<int>(centroids.cols()))};
-  assign_and_accumulate(features, row_squared_norms(features), AssignmentCentroids(centroids),
-                        formats, result.labels, result.distances, result.sums);
+  const std::vector<float> norms = row_squared_norms(features);
+  assign_and_accumulate(LloydRows{features, norms, formats}, AssignmentCentroids(centroids),
+                        result.labels, result.distances, result.sums);
   return result;
 }
 

@@ -302,18 +302,18 @@ TEST_CASE("best_weighted_kmeans_plus_plus keeps the restart of lowest potential"
   const std::vector<double> weights(400, 1.0);
   const int k = 12;
   // One restart is exactly the single reduction.
-  const WeightedSeeding one = best_weighted_kmeans_plus_plus(candidates, weights, k, 5, 3, 1);
+  const WeightedSeeding one = best_weighted_kmeans_plus_plus(candidates, weights, k, 5, 3, {1});
   CHECK(one.centers == weighted_kmeans_plus_plus(candidates, weights, k, 5, 3));
   CHECK(one.restart == 0);
   CHECK(one.potential == weighted_potential(candidates, weights, one.centers));
-  const WeightedSeeding all = best_weighted_kmeans_plus_plus(candidates, weights, k, 5, 3, 8);
+  const WeightedSeeding all = best_weighted_kmeans_plus_plus(candidates, weights, k, 5, 3, {8});
   CHECK(all.potential <= one.potential);
   CHECK(all.potential == weighted_potential(candidates, weights, all.centers));
   // Shared out as three ranks would (every third restart), the best of the bests is the best.
   WeightedSeeding best_of_parts;
   for (int first = 0; first < 3; ++first) {
     const WeightedSeeding part =
-        best_weighted_kmeans_plus_plus(candidates, weights, k, 5, 3, 8, first, 3);
+        best_weighted_kmeans_plus_plus(candidates, weights, k, 5, 3, {8, first, 3});
     if (best_of_parts.restart < 0 || part.potential < best_of_parts.potential ||
         (part.potential == best_of_parts.potential && part.restart < best_of_parts.restart)) {
       best_of_parts = part;

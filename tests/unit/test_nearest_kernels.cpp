@@ -117,7 +117,7 @@ TEST_CASE("Lloyd sums and labels are the same for any thread count") {
     std::vector<std::int32_t> labels;
     std::vector<float> distances;
     LloydSums sums(k, d);
-    assign_and_accumulate(rows, norms, layout, formats, labels, distances, sums);
+    assign_and_accumulate(LloydRows{rows, norms, formats}, layout, labels, distances, sums);
     return std::make_tuple(labels, distances, sums.sums, sums.counts);
   };
   const auto one = run_with(1);
@@ -137,8 +137,9 @@ void check_sums_are_row_by_row(const FeatureMatrix& rows, const CentroidMatrix& 
   std::vector<std::int32_t> labels;
   std::vector<float> distances;
   LloydSums sums(k, d);
-  assign_and_accumulate(rows, row_squared_norms(rows), AssignmentCentroids(centroids), formats,
-                        labels, distances, sums);
+  const std::vector<float> norms = row_squared_norms(rows);
+  assign_and_accumulate(LloydRows{rows, norms, formats}, AssignmentCentroids(centroids), labels,
+                        distances, sums);
   LloydSums expected(k, d);
   for (Eigen::Index i = 0; i < rows.rows(); ++i) {
     for (int j = 0; j < d; ++j) {

@@ -61,13 +61,18 @@ struct LloydSums {
 /// ‖x‖² of every row, in float, computed once per run.
 std::vector<float> row_squared_norms(const FeatureMatrix& features);
 
+/// What a Lloyd step walks over, held by reference: a rank's rows with what every step reuses.
+struct LloydRows {
+  const FeatureMatrix& features;
+  const std::vector<float>& row_norms;             ///< ‖x‖² per row (row_squared_norms)
+  const std::vector<FixedPointFormat64>& formats;  ///< one grid per feature for the sums
+};
+
 /// Assigns every row to its nearest centroid (tie → lowest index), writes the label and the
 /// squared distance (‖x‖² + ‖c‖² − 2x·c, clamped at 0), and adds the row to its segment's sums.
 /// Rows are split over the OpenMP threads in fixed chunks; each thread sums into its own
 /// integer sums, so the result does not depend on the thread count.
-void assign_and_accumulate(const FeatureMatrix& features, const std::vector<float>& row_norms,
-                           const AssignmentCentroids& centroids,
-                           const std::vector<FixedPointFormat64>& formats,
+void assign_and_accumulate(const LloydRows& rows, const AssignmentCentroids& centroids,
                            std::vector<std::int32_t>& labels, std::vector<float>& squared_distances,
                            LloydSums& sums);
 

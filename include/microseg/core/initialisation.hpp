@@ -42,16 +42,22 @@ struct WeightedSeeding {
   int restart = -1;      ///< which restart they came from; -1 when no restart ran
 };
 
-/// The reduction step of k-means|| run for restarts first_restart, first_restart + step, … below
-/// `restarts`, each with its own draws (restart 0 with `seed` itself, so one restart equals
-/// weighted_kmeans_plus_plus); returns the centres of lowest weighted potential, ties to the
-/// earliest restart. A restart's result does not depend on which others run, so the restarts
-/// can be shared out (the distributed layer gives each rank every P-th) and the best of the
-/// bests is the best of all.
+/// Which restarts of the reduction step one caller runs: first, first + step, … below count.
+/// A restart's result does not depend on which others run, so the restarts can be shared out
+/// (the distributed layer gives rank r of P the share {count, r, P}) and the best of the bests
+/// is the best of all.
+struct RestartShare {
+  int count;      ///< restarts in all (below 1 counts as 1)
+  int first = 0;  ///< the first this caller runs
+  int step = 1;   ///< the distance between the ones it runs (below 1 counts as 1)
+};
+
+/// The reduction step of k-means|| run for the restarts of `share`, each with its own draws
+/// (restart 0 with `seed` itself, so one restart equals weighted_kmeans_plus_plus); returns the
+/// centres of lowest weighted potential, ties to the earliest restart.
 WeightedSeeding best_weighted_kmeans_plus_plus(const CentroidMatrix& candidates,
                                                const std::vector<double>& weights, int k,
                                                std::uint64_t seed, int lloyd_iterations,
-                                               int restarts, int first_restart = 0,
-                                               int restart_step = 1);
+                                               const RestartShare& share);
 
 }  // namespace microseg

@@ -15,13 +15,6 @@
 
 namespace microseg {
 
-/// What a Lloyd step walks over, held by reference for the life of the step.
-struct LloydRows {
-  const FeatureMatrix& features;
-  const std::vector<float>& row_norms;             ///< ‖x‖² per row (row_squared_norms)
-  const std::vector<FixedPointFormat64>& formats;  ///< one grid per feature for the sums
-};
-
 /// One Lloyd assignment step over a rank's rows: each row goes to its nearest centroid (ties to
 /// the lowest index) and `sums` receives the rank's per-segment sums, counts and the number of
 /// rows whose segment changed since the previous step.
