@@ -7,12 +7,14 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <random>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "microseg/core/assignment.hpp"
+#include "microseg/core/lloyd_step.hpp"
 #include "microseg/core/pruned_assignment.hpp"
 
 using namespace microseg;
@@ -34,22 +36,21 @@ Fit lloyd(const FeatureMatrix& rows, const CentroidMatrix& initial, int groups, 
     bound = std::max<double>(bound, std::abs(rows.data()[i]));
   const std::vector<FixedPointFormat64> formats(d,
                                                 FixedPointFormat64::for_bound(bound, rows.rows()));
-  PrunedAssignment pruned(rows.rows(), k, d, std::max(groups, 1));
-  std::vector<std::int32_t> labels;
-  std::vector<float> distances;
+  // groups 0: the plain step.
+  const LloydRows lloyd_rows{rows, norms, formats};
+  const std::unique_ptr<PrunedLloydStep> pruned =
+      groups == 0 ? nullptr : std::make_unique<PrunedLloydStep>(lloyd_rows, k, groups);
+  const std::unique_ptr<LloydStep> plain =
+      groups == 0 ? make_lloyd_step(LloydStepKind::plain, lloyd_rows, k) : nullptr;
+  LloydStep& step = pruned ? *pruned : *plain;
   Fit fit;
   fit.centroids = initial;
   std::int64_t evaluations = 0;
   const auto start = std::chrono::steady_clock::now();
   for (int iteration = 1; iteration <= 300; ++iteration) {
     LloydSums sums(k, d);
-    if (groups == 0) {
-      assign_and_accumulate(LloydRows{rows, norms, formats}, AssignmentCentroids(fit.centroids),
-                            labels, distances, sums);
-    } else {
-      pruned.assign(rows, norms, fit.centroids, formats, labels, distances, sums);
-      if (iteration > 1) evaluations += pruned.last_evaluations();
-    }
+    step.step(fit.centroids, sums);
+    if (pruned && iteration > 1) evaluations += pruned->last_evaluations();
     if (iteration == 1) {
       fit.first_seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

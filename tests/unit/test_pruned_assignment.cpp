@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include <catch2/catch.hpp>
+#include <memory>
 #include <random>
 
 #include "microseg/core/assignment.hpp"
@@ -96,9 +97,10 @@ TEST_CASE("pruned Lloyd equals plain Lloyd bit for bit on adversarial data, ever
     const std::vector<FixedPointFormat64> formats(
         d, FixedPointFormat64::for_bound(offset + 4.0, rows.rows()));
     CentroidMatrix centroids = adversarial_centroids(rows, k, 5 + k);
-    std::vector<PrunedAssignment> pruned;  // one per thread count
-    std::vector<std::vector<std::int32_t>> pruned_labels(2);
-    for (int t = 0; t < 2; ++t) pruned.emplace_back(rows.rows(), k, d, groups);
+    const LloydRows lloyd_rows{rows, norms, formats};
+    std::vector<std::unique_ptr<PrunedLloydStep>> pruned;  // one per thread count
+    for (int t = 0; t < 2; ++t)
+      pruned.push_back(std::make_unique<PrunedLloydStep>(lloyd_rows, k, groups));
     std::mt19937_64 engine(k);
     std::normal_distribution<double> jitter(0.0, 1.0);
     std::int64_t evaluations = 0;
@@ -114,14 +116,14 @@ TEST_CASE("pruned Lloyd equals plain Lloyd bit for bit on adversarial data, ever
         omp_set_num_threads(t + 1);
         StepResult mine;
         LloydSums sums(k, d);
-        pruned[t].assign(rows, norms, centroids, formats, pruned_labels[t], mine.squared_distances,
-                         sums);
-        mine.labels = pruned_labels[t];
+        pruned[t]->step(centroids, sums);
+        mine.labels = pruned[t]->labels();
+        mine.squared_distances = pruned[t]->squared_distances();
         mine.sums = sums.sums;
         mine.counts = sums.counts;
         INFO("threads " << t + 1);
         REQUIRE(mine == reference);
-        if (t == 0 && iteration > 0) evaluations += pruned[t].last_evaluations();
+        if (t == 0 && iteration > 0) evaluations += pruned[t]->last_evaluations();
       }
       omp_set_num_threads(1);
       // The next centroids: the Lloyd update, and every third step a jolt: some centroids jump
