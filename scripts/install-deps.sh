@@ -14,8 +14,8 @@ packages=(
   libeigen3-dev
   libboost-program-options-dev libboost-serialization-dev
   catch2
-  # SHA-256: libcrypto's EVP interface.
-  libssl-dev
+  # SHA-256 (libcrypto's EVP interface) and JSON (header-only) for the manifest.
+  libssl-dev nlohmann-json3-dev
   # The CSV parser's fuzz test: clang with libFuzzer and the sanitizer runtimes.
   clang-14 libclang-rt-14-dev
   # Test oracles and plotting, from Debian (not pip): /usr/bin/python3 sees them.
