@@ -1,0 +1,128 @@
+"""`cmake --install` lays out microseg as a site or a downstream project uses it: a separate
+CMake project (tests/install) finds the installed package with find_package(microseg) alone,
+links microseg::microseg, and fits k-means through the public API under mpiexec, with the same
+centroids bit for bit on 1 and 3 ranks; the pkg-config file compiles and links a program with
+mpicxx; the environment module puts the installed microseg on PATH and names the Slurm
+directory; every installed file is where docs/operations.md says."""
+import hashlib
+import os
+import re
+import stat
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
+from microseg_run import MPIEXEC, temp_dir  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+BUILD = os.environ["MICROSEG_BUILD_DIR"]
+CMAKE = os.environ.get("CMAKE", "cmake")
+VERSION = re.search(r"project\(microseg VERSION (\S+)",
+                    open(os.path.join(ROOT, "CMakeLists.txt")).read()).group(1)
+
+
+def call(*args, **kwargs):
+    proc = subprocess.run([str(a) for a in args], capture_output=True, text=True, **kwargs)
+    if proc.returncode != 0:
+        raise AssertionError(f"{' '.join(map(str, args))} failed ({proc.returncode}):\n"
+                             f"{proc.stdout}\n{proc.stderr}")
+    return proc.stdout
+
+
+class InstalledTree(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.work = temp_dir()
+        cls.prefix = os.path.join(cls.work, "prefix")
+        call(CMAKE, "--install", BUILD, "--prefix", cls.prefix)
+        libdirs = [d for d in ("lib", "lib64", "lib/x86_64-linux-gnu")
+                   if os.path.exists(os.path.join(cls.prefix, d, "libmicroseg.a"))]
+        cls.libdir = os.path.join(cls.prefix, libdirs[0]) if libdirs else None
+
+    def test_the_layout_is_the_documented_one(self):
+        p = self.prefix
+        self.assertIsNotNone(self.libdir, "no libmicroseg.a installed")
+        executables = ["bin/microseg", "bin/microseg-plot-run", "bin/microseg-plot-sweep",
+                       "share/microseg/slurm/segment.sbatch",
+                       "share/microseg/slurm/quarterly.sbatch",
+                       "share/microseg/slurm/sweep-array.sbatch",
+                       "share/microseg/slurm/sweep-merge.sbatch",
+                       "share/microseg/slurm/submit-sweep.sh"]
+        files = ["include/microseg/version.hpp", "include/microseg/core/sha256.hpp",
+                 "include/microseg/distributed/kmeans_fit.hpp",
+                 "share/microseg/slurm/common.sh", "share/microseg/jobs/demo.ini",
+                 "share/microseg/jobs/quarterly.ini", f"share/modulefiles/microseg/{VERSION}",
+                 os.path.join(self.libdir, "cmake/microseg/microsegConfig.cmake"),
+                 os.path.join(self.libdir, "cmake/microseg/microsegConfigVersion.cmake"),
+                 os.path.join(self.libdir, "pkgconfig/microseg.pc")]
+        for name in executables + files:
+            path = os.path.join(p, name)
+            with self.subTest(file=name):
+                self.assertTrue(os.path.isfile(path), f"{path} is not installed")
+                if name in executables:
+                    self.assertTrue(os.stat(path).st_mode & stat.S_IXUSR, f"{path} not executable")
+        # Every public header of the source tree is installed.
+        source = os.path.join(ROOT, "include", "microseg")
+        for root, _, names in os.walk(source):
+            for name in names:
+                relative = os.path.relpath(os.path.join(root, name), source)
+                self.assertTrue(os.path.isfile(os.path.join(p, "include/microseg", relative)),
+                                relative)
+        version = call(os.path.join(p, "bin/microseg"), "--version")
+        self.assertEqual(version.splitlines()[0], f"microseg {VERSION}")
+
+    def test_a_downstream_cmake_project_fits_kmeans_under_mpiexec(self):
+        build = os.path.join(self.work, "downstream")
+        # Nothing but the prefix: MPI, HDF5, Eigen, Boost, OpenMP come from the package.
+        call(CMAKE, "-S", HERE, "-B", build, f"-DCMAKE_PREFIX_PATH={self.prefix}")
+        call(CMAKE, "--build", build)
+        program = os.path.join(build, "fit_kmeans")
+        centroids = {}
+        for ranks in (1, 3):
+            out = call(MPIEXEC, "--oversubscribe", "--bind-to", "none", "-n", ranks, program,
+                       timeout=120)
+            self.assertIn(f"microseg {VERSION}: k-means on 30 rows, {ranks} ranks", out)
+            centroids[ranks] = sorted(tuple(float(v) for v in line.split()[1:])
+                                      for line in out.splitlines()
+                                      if line.startswith("centroid "))
+        planted = [(0.0, 0.0), (0.0, 10.0), (10.0, 0.0)]
+        self.assertEqual(len(centroids[1]), 3)
+        for got, want in zip(centroids[1], planted):
+            self.assertAlmostEqual(got[0], want[0], delta=0.1)
+            self.assertAlmostEqual(got[1], want[1], delta=0.1)
+        self.assertEqual(centroids[1], centroids[3])
+
+    def test_the_pkg_config_file_compiles_and_links_a_program(self):
+        env = dict(os.environ, PKG_CONFIG_PATH=os.path.join(self.libdir, "pkgconfig"))
+        flags = call("pkg-config", "--cflags", "--libs", "microseg", env=env).split()
+        self.assertIn(f"-I{os.path.join(self.prefix, 'include')}",
+                      [os.path.normpath(f) if f.startswith("-I/") else f for f in flags])
+        source = os.path.join(self.work, "digest.cpp")
+        with open(source, "w") as f:
+            f.write('#include <iostream>\n#include "microseg/core/sha256.hpp"\n'
+                    '#include "microseg/version.hpp"\n'
+                    'int main() { std::cout << microseg::version_number << " "\n'
+                    '  << microseg::sha256_hex("microseg") << "\\n"; }\n')
+        program = os.path.join(self.work, "digest")
+        call("mpicxx", "-std=c++17", source, "-o", program, *flags)
+        expected = hashlib.sha256(b"microseg").hexdigest()
+        self.assertEqual(call(program).split(), [VERSION, expected])
+
+    def test_the_environment_module_puts_the_installed_tree_on_path(self):
+        script = ("source /usr/share/modules/init/bash && "
+                  f"module use '{self.prefix}/share/modulefiles' && module load microseg && "
+                  'command -v microseg && echo "$MICROSEG_SLURM_DIR" && '
+                  'echo "$MICROSEG_JOBS_DIR" && microseg --version | head -n 1 && '
+                  "module unload microseg && (command -v microseg || echo gone)")
+        lines = call("bash", "-c", script,
+                     env=dict(os.environ, PATH="/usr/bin:/bin")).splitlines()
+        self.assertEqual(lines, [os.path.join(self.prefix, "bin/microseg"),
+                                 os.path.join(self.prefix, "share/microseg/slurm"),
+                                 os.path.join(self.prefix, "share/microseg/jobs"),
+                                 f"microseg {VERSION}", "gone"])
+
+
+if __name__ == "__main__":
+    unittest.main()
