@@ -74,3 +74,27 @@ install(CODE "
                  @ONLY)")
 install(FILES ${MICROSEG_MODULEFILE} DESTINATION ${CMAKE_INSTALL_DATADIR}/modulefiles/microseg)
 
+# The man page, generated from the --help texts (every command's, through --help-all) by
+# help2man when the program is built, and the bash completion script.
+option(MICROSEG_MAN_PAGE "Generate the man page with help2man (Debian package help2man)" ON)
+if(MICROSEG_MAN_PAGE)
+  find_program(MICROSEG_HELP2MAN help2man)
+  if(NOT MICROSEG_HELP2MAN)
+    message(FATAL_ERROR "help2man not found: install it (scripts/install-deps.sh) or configure "
+                        "with -DMICROSEG_MAN_PAGE=OFF")
+  endif()
+  set(MICROSEG_MAN ${PROJECT_BINARY_DIR}/microseg.1)
+  add_custom_command(
+    OUTPUT ${MICROSEG_MAN}
+    COMMAND ${CMAKE_COMMAND} -E env ${MICROSEG_MPIEXEC_ENV}
+            ${MICROSEG_HELP2MAN} --no-info --section 1 --help-option=--help-all
+            --version-option=--version --include ${CMAKE_CURRENT_LIST_DIR}/microseg.h2m
+            --name "customer micro-segmentation on MPI clusters" --output ${MICROSEG_MAN}
+            $<TARGET_FILE:microseg>
+    DEPENDS microseg ${CMAKE_CURRENT_LIST_DIR}/microseg.h2m
+    COMMENT "Generating the man page microseg.1 from the --help texts (help2man)")
+  add_custom_target(microseg_man_page ALL DEPENDS ${MICROSEG_MAN})
+  install(FILES ${MICROSEG_MAN} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+endif()
+install(FILES ${PROJECT_SOURCE_DIR}/scripts/completion/microseg.bash
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME microseg)

@@ -10,15 +10,14 @@ namespace microseg::app {
 namespace {
 
 boost::program_options::options_description generate_options() {
-  namespace po = boost::program_options;
-  po::options_description options("microseg generate options");
-  options.add_options()                                                                 //
-      ("customers", po::value<std::string>(), "number of customers to generate")        //
-      ("segments", po::value<std::string>(), "number of planted segments (default 8)")  //
-      ("separation", po::value<std::string>(),
-       "distance between planted segment centres in within-segment σ (default 3)")  //
-      ("seed", po::value<std::string>(), "random seed (default 1)")                 //
-      ("output", po::value<std::string>(), "output HDF5 file");
+  boost::program_options::options_description options("microseg generate options");
+  add_option(options, "customers", "number of customers to generate", "required",
+             "--customers 200000");
+  add_option(options, "segments", "number of planted segments", "8", "--segments 12");
+  add_option(options, "separation", "distance between planted segment centres in within-segment σ",
+             "3", "--separation 5");
+  add_option(options, "seed", "random seed", "1", "--seed 2026");
+  add_option(options, "output", "output HDF5 file", "required", "--output customers.h5");
   return options;
 }
 
@@ -28,7 +27,8 @@ std::string generate_usage() {
   std::ostringstream text;
   text << "usage: mpiexec -n P microseg generate --customers N [--segments S] [--separation X]"
           " [--seed SEED] --output customers.h5\n\n"
-       << generate_options();
+       << generate_options() << "\n"
+       << common_options();
   return text.str();
 }
 

@@ -53,6 +53,7 @@ class InstalledTree(unittest.TestCase):
         files = ["include/microseg/version.hpp", "include/microseg/core/sha256.hpp",
                  "include/microseg/distributed/kmeans_fit.hpp",
                  "share/microseg/slurm/common.sh", "share/microseg/jobs/demo.ini",
+                 "share/man/man1/microseg.1", "share/bash-completion/completions/microseg",
                  "share/microseg/jobs/quarterly.ini", f"share/modulefiles/microseg/{VERSION}",
                  os.path.join(self.libdir, "cmake/microseg/microsegConfig.cmake"),
                  os.path.join(self.libdir, "cmake/microseg/microsegConfigVersion.cmake"),
