@@ -98,3 +98,5 @@ if(MICROSEG_MAN_PAGE)
 endif()
 install(FILES ${PROJECT_SOURCE_DIR}/scripts/completion/microseg.bash
         DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME microseg)
+
+include(${CMAKE_CURRENT_LIST_DIR}/package.cmake)
