@@ -124,6 +124,39 @@ class InstalledTree(unittest.TestCase):
                                  os.path.join(self.prefix, "share/microseg/jobs"),
                                  f"microseg {VERSION}", "gone"])
 
+    def test_the_installed_segment_sbatch_finds_microseg_on_path_alone(self):
+        # segment.sbatch as Slurm runs it (a copy in a spool directory, the submit directory
+        # elsewhere, no MICROSEG_* variable) with a stand-in srun that runs the step with
+        # mpiexec; tests/slurm runs the installed scripts on a real Slurm.
+        work = os.path.join(self.work, "submit")
+        spool, shims = os.path.join(work, "spool"), os.path.join(work, "shims")
+        os.makedirs(spool)
+        os.makedirs(shims)
+        with open(os.path.join(shims, "srun"), "w") as f:
+            f.write(f'#!/bin/bash\n[[ "$1" == --mpi=* ]] && shift\n'
+                    f'exec {MPIEXEC} --oversubscribe -n "$SLURM_NTASKS" "$@"\n')
+        os.chmod(os.path.join(shims, "srun"), 0o755)
+        script = os.path.join(spool, "slurm_script")
+        with open(os.path.join(self.prefix, "share/microseg/slurm/segment.sbatch")) as f:
+            text = f.read()
+        with open(script, "w") as f:
+            f.write(text)
+        data = os.path.join(work, "customers.h5")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MICROSEG_")}
+        env.update(PATH=f"{shims}:{self.prefix}/bin:/usr/bin:/bin", SLURM_JOB_ID="4242",
+                   SLURM_NTASKS="2", SLURM_SUBMIT_DIR=work)
+        call(os.path.join(self.prefix, "bin/microseg"), "generate", "--customers", 500,
+             "--output", data)
+        out = subprocess.run(["bash", script,
+                              os.path.join(self.prefix, "share/microseg/jobs/demo.ini"),
+                              "--input", data, "--k", "3"],
+                             cwd=spool, env=env, capture_output=True, text=True, timeout=120)
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        runs = os.path.join(work, "runs", "segment")
+        [run_dir] = os.listdir(runs)
+        self.assertTrue(run_dir.endswith("-4242"))
+        self.assertTrue(os.path.isfile(os.path.join(runs, run_dir, "segments.h5")))
+
 
 if __name__ == "__main__":
     unittest.main()
