@@ -23,6 +23,8 @@ packages=(
   clang-14 libclang-rt-14-dev
   # Test oracles and plotting, from Debian (not pip): /usr/bin/python3 sees them.
   python3 python3-numpy python3-sklearn python3-h5py python3-pandas python3-matplotlib
+  # docs/reading-outputs.md's R snippet (tests/cli/test_reading_outputs.py).
+  r-base-core r-cran-hdf5r
 )
 if [[ "${1:-}" == "--slurm" ]]; then
   packages+=(slurmctld slurmd slurm-client munge)
