@@ -16,9 +16,9 @@ packages=(
   catch2
   # SHA-256 (libcrypto's EVP interface) and JSON (header-only) for the manifest.
   libssl-dev nlohmann-json3-dev
-  # The man page is generated from the --help texts; tests/install loads the modulefile and
-  # checks the Debian package (dpkg-deb, dpkg-shlibdeps from dpkg-dev).
-  help2man environment-modules dpkg-dev
+  # The man page is generated from the --help texts (the tests render it with man); tests/install
+  # loads the modulefile and checks the Debian package (dpkg-deb, dpkg-shlibdeps of dpkg-dev).
+  help2man man-db environment-modules dpkg-dev
   # The CSV parser's fuzz test: clang with libFuzzer and the sanitizer runtimes.
   clang-14 libclang-rt-14-dev
   # Test oracles and plotting, from Debian (not pip): /usr/bin/python3 sees them.

@@ -116,13 +116,16 @@ class InstalledTree(unittest.TestCase):
                   f"module use '{self.prefix}/share/modulefiles' && module load microseg && "
                   'command -v microseg && echo "$MICROSEG_SLURM_DIR" && '
                   'echo "$MICROSEG_JOBS_DIR" && microseg --version | head -n 1 && '
+                  "man -w microseg && man -w bash >/dev/null && echo system-pages && "
                   "module unload microseg && (command -v microseg || echo gone)")
-        lines = call("bash", "-c", script,
-                     env=dict(os.environ, PATH="/usr/bin:/bin")).splitlines()
+        env = {k: v for k, v in os.environ.items() if k != "MANPATH"}
+        lines = call("bash", "-c", script, env=dict(env, PATH="/usr/bin:/bin")).splitlines()
         self.assertEqual(lines, [os.path.join(self.prefix, "bin/microseg"),
                                  os.path.join(self.prefix, "share/microseg/slurm"),
                                  os.path.join(self.prefix, "share/microseg/jobs"),
-                                 f"microseg {VERSION}", "gone"])
+                                 f"microseg {VERSION}",
+                                 os.path.join(self.prefix, "share/man/man1/microseg.1"),
+                                 "system-pages", "gone"])
 
     def test_the_installed_segment_sbatch_finds_microseg_on_path_alone(self):
         # segment.sbatch as Slurm runs it (a copy in a spool directory, the submit directory
