@@ -81,12 +81,14 @@ class DebianPackage(unittest.TestCase):
         for path in ("./usr/bin/microseg", "./usr/bin/microseg-plot-run",
                      "./usr/include/microseg/version.hpp", "./usr/lib/libmicroseg.a",
                      "./usr/lib/cmake/microseg/microsegConfig.cmake",
-                     "./usr/lib/pkgconfig/microseg.pc", "./usr/share/man/man1/microseg.1",
+                     "./usr/lib/pkgconfig/microseg.pc",
                      "./usr/share/bash-completion/completions/microseg",
                      "./usr/share/microseg/slurm/segment.sbatch",
                      "./usr/share/microseg/jobs/demo.ini",
                      f"./usr/share/modulefiles/microseg/{VERSION}"):
             self.assertIn(path, self.contents)
+        if os.environ.get("MICROSEG_MAN_PAGE") != "off":  # unless configured without it
+            self.assertIn("./usr/share/man/man1/microseg.1", self.contents)
         self.assertFalse([p for p in self.contents if not p.startswith("./usr/")])
 
     def test_extracted_into_a_scratch_root_the_program_runs(self):

@@ -53,11 +53,13 @@ class InstalledTree(unittest.TestCase):
         files = ["include/microseg/version.hpp", "include/microseg/core/sha256.hpp",
                  "include/microseg/distributed/kmeans_fit.hpp",
                  "share/microseg/slurm/common.sh", "share/microseg/jobs/demo.ini",
-                 "share/man/man1/microseg.1", "share/bash-completion/completions/microseg",
+                 "share/bash-completion/completions/microseg",
                  "share/microseg/jobs/quarterly.ini", f"share/modulefiles/microseg/{VERSION}",
                  os.path.join(self.libdir, "cmake/microseg/microsegConfig.cmake"),
                  os.path.join(self.libdir, "cmake/microseg/microsegConfigVersion.cmake"),
                  os.path.join(self.libdir, "pkgconfig/microseg.pc")]
+        if os.environ.get("MICROSEG_MAN_PAGE") != "off":  # unless configured without it
+            files.append("share/man/man1/microseg.1")
         for name in executables + files:
             path = os.path.join(p, name)
             with self.subTest(file=name):
@@ -112,20 +114,22 @@ class InstalledTree(unittest.TestCase):
         self.assertEqual(call(program).split(), [VERSION, expected])
 
     def test_the_environment_module_puts_the_installed_tree_on_path(self):
+        man = os.environ.get("MICROSEG_MAN_PAGE") != "off"  # unless configured without it
         script = ("source /usr/share/modules/init/bash && "
                   f"module use '{self.prefix}/share/modulefiles' && module load microseg && "
                   'command -v microseg && echo "$MICROSEG_SLURM_DIR" && '
                   'echo "$MICROSEG_JOBS_DIR" && microseg --version | head -n 1 && '
-                  "man -w microseg && man -w bash >/dev/null && echo system-pages && "
+                  + ("man -w microseg && " if man else "") +
+                  "man -w bash >/dev/null && echo system-pages && "
                   "module unload microseg && (command -v microseg || echo gone)")
         env = {k: v for k, v in os.environ.items() if k != "MANPATH"}
         lines = call("bash", "-c", script, env=dict(env, PATH="/usr/bin:/bin")).splitlines()
         self.assertEqual(lines, [os.path.join(self.prefix, "bin/microseg"),
                                  os.path.join(self.prefix, "share/microseg/slurm"),
                                  os.path.join(self.prefix, "share/microseg/jobs"),
-                                 f"microseg {VERSION}",
-                                 os.path.join(self.prefix, "share/man/man1/microseg.1"),
-                                 "system-pages", "gone"])
+                                 f"microseg {VERSION}"]
+                         + ([os.path.join(self.prefix, "share/man/man1/microseg.1")] if man else [])
+                         + ["system-pages", "gone"])
 
     def test_the_installed_segment_sbatch_finds_microseg_on_path_alone(self):
         # segment.sbatch as Slurm runs it (a copy in a spool directory, the submit directory
