@@ -42,6 +42,7 @@ if(MICROSEG_NATIVE)
   set(MICROSEG_PC_NATIVE " -march=native")
 endif()
 file(RELATIVE_PATH MICROSEG_PC_TO_PREFIX /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig /prefix)
+string(REGEX REPLACE "/$" "" MICROSEG_PC_TO_PREFIX "${MICROSEG_PC_TO_PREFIX}")
 configure_file(${CMAKE_CURRENT_LIST_DIR}/microseg.pc.in ${PROJECT_BINARY_DIR}/microseg.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/microseg.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 
