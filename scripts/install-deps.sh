@@ -14,10 +14,17 @@ packages=(
   libeigen3-dev
   libboost-program-options-dev libboost-serialization-dev
   catch2
+  # SHA-256 (libcrypto's EVP interface) and JSON (header-only) for the manifest.
+  libssl-dev nlohmann-json3-dev
+  # The man page is generated from the --help texts (the tests render it with man); tests/install
+  # loads the modulefile and checks the Debian package (dpkg-deb, dpkg-shlibdeps of dpkg-dev).
+  help2man man-db environment-modules dpkg-dev
   # The CSV parser's fuzz test: clang with libFuzzer and the sanitizer runtimes.
   clang-14 libclang-rt-14-dev
   # Test oracles and plotting, from Debian (not pip): /usr/bin/python3 sees them.
   python3 python3-numpy python3-sklearn python3-h5py python3-pandas python3-matplotlib
+  # docs/reading-outputs.md's R snippet (tests/cli/test_reading_outputs.py).
+  r-base-core r-cran-hdf5r
 )
 if [[ "${1:-}" == "--slurm" ]]; then
   packages+=(slurmctld slurmd slurm-client munge)

@@ -9,16 +9,18 @@
 #include <vector>
 
 #include "microseg/app/command.hpp"
+#include "microseg/app/version.hpp"
 #include "microseg/distributed/communicator.hpp"
 #include "microseg/distributed/kmeans_fit.hpp"
 #include "microseg/pipeline/stop_signal.hpp"
+#include "microseg/version.hpp"
 
 namespace {
 
 constexpr int exit_usage = 2;
 
 std::string program_usage() {
-  std::string text = std::string("microseg ") + MICROSEG_VERSION +
+  std::string text = std::string("microseg ") + microseg::version_number +
                      ": customer micro-segmentation on MPI clusters\n\n"
                      "usage: mpiexec -n P microseg <command> [options]\n\ncommands:\n";
   for (const auto& command : microseg::app::commands()) {
@@ -27,8 +29,19 @@ std::string program_usage() {
     text += "  " + name + command.summary + "\n";
   }
   return text +
-         "\n'microseg <command> --help' lists a command's options. Every command also takes\n"
-         "--threads T: OpenMP threads per rank (default 1, or OMP_NUM_THREADS).\n";
+         "\n'microseg <command> --help' lists a command's options, 'microseg --help-all' those of\n"
+         "every command, 'microseg --version' the version and the libraries. Every command also\n"
+         "takes --threads T: OpenMP threads per rank (default 1, or OMP_NUM_THREADS; e.g.\n"
+         "--threads 4).\n";
+}
+
+// The program's usage and every command's options: the text of the man page (help2man).
+std::string every_usage() {
+  std::string text = program_usage();
+  for (const auto& command : microseg::app::commands()) {
+    text += std::string("\nmicroseg ") + command.name + ":\n" + command.usage();
+  }
+  return text;
 }
 
 // --threads T applies to every command, so it is taken out here: one OpenMP thread per rank
@@ -68,8 +81,12 @@ int run(const microseg::distributed::Communicator& comm, std::vector<std::string
     if (comm.is_root()) std::cout << program_usage();
     return name.empty() ? exit_usage : 0;
   }
+  if (name == "--help-all") {
+    if (comm.is_root()) std::cout << every_usage();
+    return 0;
+  }
   if (name == "--version") {
-    if (comm.is_root()) std::cout << "microseg " << MICROSEG_VERSION << "\n";
+    if (comm.is_root()) std::cout << microseg::app::version_text();
     return 0;
   }
   for (const auto& command : microseg::app::commands()) {

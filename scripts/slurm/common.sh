@@ -1,12 +1,18 @@
 # shellcheck shell=bash
-# Shared by the microseg batch scripts in scripts/slurm/ (sourced, not run).
+# Shared by the microseg batch scripts (sourced, not run). They work from a clone
+# (scripts/slurm) and from an installed tree (PREFIX/share/microseg/slurm).
 #
-# sbatch copies a batch script to the node's spool directory, so the scripts find this file, the
-# binary and the runs directory through MICROSEG_ROOT, which defaults to the directory sbatch was
-# called from (submit from the repository root, or export MICROSEG_ROOT).
+# sbatch copies a batch script to the node's spool directory, so a script cannot find this file
+# next to itself: it looks in MICROSEG_SLURM_DIR (the environment module sets it), then in the
+# clone it was submitted from (MICROSEG_ROOT, default the submit directory), then in the
+# installed tree of the `microseg` on PATH (docs/operations.md).
 #
-#   MICROSEG_ROOT          the repository (default: $SLURM_SUBMIT_DIR)
-#   MICROSEG_BIN           the microseg binary (default: $MICROSEG_ROOT/build/microseg)
+#   MICROSEG_SLURM_DIR     the directory of these scripts (default: where this file is)
+#   MICROSEG_ROOT          a clone of the repository, or the directory runs go under (default:
+#                          $SLURM_SUBMIT_DIR)
+#   MICROSEG_BIN           the microseg binary (default: the installed tree's PREFIX/bin/microseg
+#                          when these scripts are installed, else $MICROSEG_ROOT/build/microseg
+#                          when it exists, else microseg on PATH)
 #   MICROSEG_RUNS          where run directories go (default: $MICROSEG_ROOT/runs)
 #   MICROSEG_MAX_REQUEUES  requeues after a time-limit signal before giving up (default 3)
 
@@ -14,10 +20,31 @@
 export OMPI_ALLOW_RUN_AS_ROOT=1
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 
+MICROSEG_SLURM_DIR="${MICROSEG_SLURM_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}"
 MICROSEG_ROOT="${MICROSEG_ROOT:-${SLURM_SUBMIT_DIR:-$PWD}}"
-MICROSEG_BIN="${MICROSEG_BIN:-$MICROSEG_ROOT/build/microseg}"
+# An installed tree: PREFIX/share/microseg/slurm beside PREFIX/bin.
+microseg_prefix=""
+if [[ "$MICROSEG_SLURM_DIR" == */share/microseg/slurm ]]; then
+  microseg_prefix="${MICROSEG_SLURM_DIR%/share/microseg/slurm}"
+fi
+if [[ -z "${MICROSEG_BIN:-}" ]]; then
+  if [[ -n "$microseg_prefix" && -x "$microseg_prefix/bin/microseg" ]]; then
+    MICROSEG_BIN="$microseg_prefix/bin/microseg"
+  elif [[ -x "$MICROSEG_ROOT/build/microseg" ]]; then
+    MICROSEG_BIN="$MICROSEG_ROOT/build/microseg"
+  else
+    MICROSEG_BIN="$(command -v microseg || echo "$MICROSEG_ROOT/build/microseg")"
+  fi
+fi
+if [[ -n "$microseg_prefix" ]]; then
+  MICROSEG_PLOT_SWEEP="$microseg_prefix/bin/microseg-plot-sweep"
+else
+  MICROSEG_PLOT_SWEEP="$MICROSEG_SLURM_DIR/../plot_sweep.py"
+fi
 MICROSEG_RUNS="${MICROSEG_RUNS:-$MICROSEG_ROOT/runs}"
 MICROSEG_MAX_REQUEUES="${MICROSEG_MAX_REQUEUES:-3}"
+# A job that submits another (quarterly's successor) finds the same scripts and program.
+export MICROSEG_SLURM_DIR MICROSEG_BIN
 
 microseg_log() {
   echo "microseg-slurm [$(date '+%F %T')] job ${SLURM_JOB_ID:-?}: $*"
@@ -31,7 +58,7 @@ microseg_die() {
 # Checks made before any work: the binary exists; the job config exists.
 microseg_check_binary() {
   [[ -x "$MICROSEG_BIN" ]] ||
-    microseg_die "no microseg binary at '$MICROSEG_BIN' (set MICROSEG_BIN or MICROSEG_ROOT)"
+    microseg_die "no microseg binary at '$MICROSEG_BIN' (set MICROSEG_BIN, put microseg on PATH, or submit from a clone with build/microseg)"
 }
 microseg_check_config() {
   [[ -n "$1" && -r "$1" ]] || microseg_die "job config '$1' does not exist or cannot be read"

@@ -12,7 +12,13 @@
 # RUNS/sweep/DATE-ARRAYJOBID.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-export MICROSEG_ROOT="${MICROSEG_ROOT:-$(cd "$here/../.." && pwd)}"
+# From a clone, runs go under the clone; from an installed tree, under the current directory.
+if [[ "$here" == */share/microseg/slurm ]]; then
+  export MICROSEG_ROOT="${MICROSEG_ROOT:-$PWD}"
+else
+  export MICROSEG_ROOT="${MICROSEG_ROOT:-$(cd "$here/../.." && pwd)}"
+fi
+export MICROSEG_SLURM_DIR="$here"
 source "$here/common.sh"
 
 tasks=4

@@ -11,12 +11,13 @@ namespace microseg::app {
 namespace {
 
 boost::program_options::options_description assign_options() {
-  namespace po = boost::program_options;
-  po::options_description options("microseg assign options");
-  options.add_options()                                                                  //
-      ("model", po::value<std::string>(), "output directory of a microseg segment run")  //
-      ("input", po::value<std::string>(), "customer HDF5 file to score")                 //
-      ("output", po::value<std::string>(), "output directory (assignments.h5 is written)");
+  boost::program_options::options_description options("microseg assign options");
+  add_option(options, "model", "output directory of a microseg segment run", "required",
+             "--model run/");
+  add_option(options, "input", "customer HDF5 file to score", "required",
+             "--input new_customers.h5");
+  add_option(options, "output", "output directory (assignments.h5 is written)", "required",
+             "--output scored/");
   return options;
 }
 
@@ -26,8 +27,8 @@ std::string assign_usage() {
   std::ostringstream text;
   text << "usage: mpiexec -n P microseg assign --model RUN_DIR --input customers.h5 --output DIR"
           " [--config job.ini]\n\n"
-       << assign_options()
-       << "  --config arg              INI job file (key = value; the command line wins)\n";
+       << assign_options() << "\n"
+       << common_options();
   return text.str();
 }
 

@@ -4,6 +4,7 @@
 #include "microseg/app/ingest.hpp"
 #include "microseg/app/segment.hpp"
 #include "microseg/app/sweep.hpp"
+#include "microseg/app/version.hpp"
 
 namespace microseg::app {
 
@@ -22,6 +23,8 @@ const std::vector<Command>& commands() {
        sweep_merge_command},
       {"promote", "write a full run's outputs for one k of a sweep, without refitting",
        promote_usage, promote_command},
+      {"version", "print the version, the git commit and the MPI, HDF5, Eigen, Boost versions",
+       version_usage, version_command},
   };
   return table;
 }

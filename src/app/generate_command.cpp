@@ -10,20 +10,21 @@ namespace microseg::app {
 namespace {
 
 boost::program_options::options_description generate_options() {
-  namespace po = boost::program_options;
-  po::options_description options("microseg generate options");
-  options.add_options()                                                                 //
-      ("customers", po::value<std::string>(), "number of customers to generate")        //
-      ("segments", po::value<std::string>(), "number of planted segments (default 8)")  //
-      ("separation", po::value<std::string>(),
-       "distance between planted segment centres in within-segment σ (default 3)")  //
-      ("seed", po::value<std::string>(), "random seed (default 1)")                 //
-      ("macro-segments", po::value<std::string>(),
-       "plant a two-level base: the planted segments grouped into this many macro segments "
-       "(segment s in macro segment s mod M; default 0: one level)")  //
-      ("macro-separation", po::value<std::string>(),
-       "distance between planted macro segment centres in within-segment σ (default 12)")  //
-      ("output", po::value<std::string>(), "output HDF5 file");
+  boost::program_options::options_description options("microseg generate options");
+  add_option(options, "customers", "number of customers to generate", "required",
+             "--customers 200000");
+  add_option(options, "segments", "number of planted segments", "8", "--segments 12");
+  add_option(options, "separation", "distance between planted segment centres in within-segment σ",
+             "3", "--separation 5");
+  add_option(options, "seed", "random seed", "1", "--seed 2026");
+  add_option(options, "macro-segments",
+             "plant a two-level base: the planted segments grouped into this many macro segments "
+             "(segment s in macro segment s mod M); 0: one level",
+             "0", "--macro-segments 4");
+  add_option(options, "macro-separation",
+             "distance between planted macro segment centres in within-segment σ", "12",
+             "--macro-separation 16");
+  add_option(options, "output", "output HDF5 file", "required", "--output customers.h5");
   return options;
 }
 
@@ -33,7 +34,8 @@ std::string generate_usage() {
   std::ostringstream text;
   text << "usage: mpiexec -n P microseg generate --customers N [--segments S] [--separation X]"
           " [--seed SEED] [--macro-segments M [--macro-separation X]] --output customers.h5\n\n"
-       << generate_options();
+       << generate_options() << "\n"
+       << common_options();
   return text.str();
 }
 

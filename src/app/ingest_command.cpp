@@ -19,41 +19,56 @@ using pipeline::with_thousands;
 // ---------------------------------------------------------------------------------------------
 // Options
 
+// A switch that takes no value on the command line (--skip-bad-rows, --no-header).
+void add_flag(po::options_description& options, const char* name, const std::string& what,
+              const std::string& example) {
+  options.add_options()(name, po::value<std::string>()->zero_tokens()->implicit_value("true"),
+                        option_help(what, "off", example).c_str());
+}
+
+void add_csv_options(po::options_description& options) {
+  add_option(options, "delimiter", "field delimiter: , | ; | tab | whitespace", ",",
+             "--delimiter tab");
+  add_flag(options, "skip-bad-rows",
+           "skip and count malformed rows instead of stopping at the first", "--skip-bad-rows");
+}
+
 po::options_description features_options() {
   po::options_description options("microseg ingest features options");
-  options.add_options()                                                                      //
-      ("csv", po::value<std::string>(), "customer table: one row per customer, header row")  //
-      ("id-column", po::value<std::string>(), "header name of the customer id column")       //
-      ("output", po::value<std::string>(), "output HDF5 file")                               //
-      ("delimiter", po::value<std::string>(), ", (default) | ; | tab | whitespace")          //
-      ("categorical", po::value<std::string>(),
-       "columns of categories, comma-separated: stored as codes with their names")  //
-      ("skip-bad-rows", po::value<std::string>()->zero_tokens()->implicit_value("true"),
-       "skip and count malformed rows instead of stopping at the first");
+  add_option(options, "csv", "customer table: one row per customer, header row", "required",
+             "--csv crm.csv");
+  add_option(options, "id-column", "header name of the customer id column", "required",
+             "--id-column customer_id");
+  add_option(options, "output", "output HDF5 file", "required", "--output customers.h5");
+  add_option(options, "categorical",
+             "columns of categories, comma-separated: stored as codes with their names", "none",
+             "--categorical region,channel");
+  add_csv_options(options);
   return options;
 }
 
 po::options_description transactions_options() {
   po::options_description options("microseg ingest transactions options");
-  options.add_options()                                                           //
-      ("csv", po::value<std::string>(), "transaction log: one row per purchase")  //
-      ("customer-column", po::value<std::string>(),
-       "customer id column (header name, or 1-based position with --no-header)")  //
-      ("date-column", po::value<std::string>(),
-       "purchase date column: YYYY-MM-DD, ISO 8601 date-time or YYYYMMDD")          //
-      ("amount-column", po::value<std::string>(), "amount column (money per row)")  //
-      ("quantity-column", po::value<std::string>(),
-       "quantity column: a row is then worth amount × quantity")  //
-      ("as-of", po::value<std::string>(),
-       "the date RFM is computed at (YYYY-MM-DD); later transactions are ignored")  //
-      ("window-days", po::value<std::string>(),
-       "only count the N days ending on the as-of date (default: all)")  //
-      ("no-header", po::value<std::string>()->zero_tokens()->implicit_value("true"),
-       "the first line is data; columns are named by position")                      //
-      ("delimiter", po::value<std::string>(), ", (default) | ; | tab | whitespace")  //
-      ("skip-bad-rows", po::value<std::string>()->zero_tokens()->implicit_value("true"),
-       "skip and count malformed rows instead of stopping at the first")  //
-      ("output", po::value<std::string>(), "output HDF5 file");
+  add_option(options, "csv", "transaction log: one row per purchase", "required", "--csv tx.csv");
+  add_option(options, "customer-column",
+             "customer id column (header name, or 1-based position with --no-header)", "required",
+             "--customer-column customer_id");
+  add_option(options, "date-column",
+             "purchase date column: YYYY-MM-DD, ISO 8601 date-time or YYYYMMDD", "required",
+             "--date-column order_date");
+  add_option(options, "amount-column", "amount column (money per row)", "required",
+             "--amount-column amount");
+  add_option(options, "quantity-column", "quantity column: a row is then worth amount × quantity",
+             "none, a row is worth its amount", "--quantity-column quantity");
+  add_option(options, "as-of",
+             "the date RFM is computed at (YYYY-MM-DD); later transactions are ignored", "required",
+             "--as-of 2024-12-31");
+  add_option(options, "window-days", "only count the N days ending on the as-of date", "every day",
+             "--window-days 365");
+  add_flag(options, "no-header", "the first line is data; columns are named by position",
+           "--no-header");
+  add_csv_options(options);
+  add_option(options, "output", "output HDF5 file", "required", "--output rfm.h5");
   return options;
 }
 
@@ -185,7 +200,8 @@ std::string ingest_usage() {
           "           [--window-days N] [--no-header] [--delimiter …] [--skip-bad-rows]\n"
           "           --output customers.h5\n\n"
        << features_options() << "\n"
-       << transactions_options();
+       << transactions_options() << "\n"
+       << common_options();
   return text.str();
 }
 

@@ -19,6 +19,36 @@ void invalid_option_value(const std::string& option, const std::string& value,
                    ")");
 }
 
+std::string option_help(const std::string& what, const std::string& fallback,
+                        const std::string& example) {
+  const bool required = fallback.rfind("required", 0) == 0;
+  return what + " (" + (required ? "" : "default: ") + fallback + "; e.g. " + example + ")";
+}
+
+void add_option(po::options_description& options, const char* name, const std::string& what,
+                const std::string& fallback, const std::string& example) {
+  options.add_options()(name, po::value<std::string>(),
+                        option_help(what, fallback, example).c_str());
+}
+
+void add_switch(po::options_description& options, const char* name, const std::string& what,
+                const std::string& example) {
+  options.add_options()(name, po::value<std::string>()->implicit_value("true"),
+                        option_help(what, "off", example).c_str());
+}
+
+po::options_description common_options() {
+  po::options_description options("options of every command");
+  options.add_options()  //
+      ("config", po::value<std::string>(),
+       option_help("INI job file of key = value lines, one per option; the command line wins",
+                   "none", "--config jobs/demo.ini")
+           .c_str())  //
+      ("threads", po::value<std::string>(),
+       option_help("OpenMP threads per rank", "1, or OMP_NUM_THREADS", "--threads 4").c_str());
+  return options;
+}
+
 OptionReader::OptionReader(const std::string& command, const po::options_description& options,
                            const std::vector<std::string>& arguments)
     : command_(command) {
@@ -120,16 +150,15 @@ bool switch_value(const OptionReader& options, const std::string& key) {
 }
 
 void add_transform_options(boost::program_options::options_description& options) {
-  namespace po = boost::program_options;
-  options.add_options()  //
-      ("missing", po::value<std::string>(),
-       "missing values (NaN): reject | mean | median | drop (default reject)")  //
-      ("one-hot", po::value<std::string>(),
-       "categorical code columns to expand into one 0/1 column per category")  //
-      ("clip-quantiles", po::value<std::string>(),
-       "clip numeric features at these quantiles, e.g. 0.01,0.99")  //
-      ("weights", po::value<std::string>(),
-       "per-feature weights after scaling, e.g. monetary=2,age=0.5 (default 1)");
+  add_option(options, "missing", "missing values (NaN): reject | mean | median | drop", "reject",
+             "--missing median");
+  add_option(options, "one-hot",
+             "categorical code columns to expand into one 0/1 column per category", "none",
+             "--one-hot region,channel");
+  add_option(options, "clip-quantiles", "clip every numeric feature at these two quantiles", "none",
+             "--clip-quantiles 0.01,0.99");
+  add_option(options, "weights", "per-feature weights applied after scaling", "1 for every feature",
+             "--weights monetary=2,age=0.5");
 }
 
 pipeline::TransformOptions parse_transform_options(const OptionReader& options) {

@@ -12,63 +12,69 @@ namespace microseg::app {
 namespace {
 
 boost::program_options::options_description segment_options() {
-  namespace po = boost::program_options;
-  po::options_description options("microseg segment options");
-  options.add_options()                                                                        //
-      ("input", po::value<std::string>(), "customer HDF5 file")                                //
-      ("output", po::value<std::string>(), "output directory")                                 //
-      ("k", po::value<std::string>(), "number of segments")                                    //
-      ("features", po::value<std::string>(), "comma-separated feature names (default: all)")   //
-      ("scale", po::value<std::string>(), "zscore | minmax | robust | none (default zscore)")  //
-      ("log1p", po::value<std::string>(), "comma-separated features to log1p before scaling")  //
-      ("method", po::value<std::string>(),
-       "kmeans | bisecting: one k-means over every customer, or bisecting k-means, which splits "
-       "one segment in two with a 2-means until k exist and writes the split tree (default "
-       "kmeans)")  //
-      ("bisect", po::value<std::string>(),
-       "with --method bisecting, the segment split next: largest-inertia | largest-size "
-       "(default largest-inertia, as scikit-learn)")  //
-      ("init", po::value<std::string>(),
-       "kmeans-parallel | kmeans++ | file (default kmeans-parallel)")  //
-      ("init-centroids", po::value<std::string>(),
-       "HDF5 file with /centroids (k × d, scaled space)")                               //
-      ("max-iter", po::value<std::string>(), "maximum Lloyd iterations (default 300)")  //
-      ("tol", po::value<std::string>(),
-       "relative tolerance on the centroid shift (default 1e-4)")  //
-      ("lloyd", po::value<std::string>(),
-       "auto | plain | pruned: the Lloyd step; pruned skips distances bounds prove useless, "
-       "with identical results (default auto: pruned when k >= 64 and k x d >= 2048)")  //
-      ("seed", po::value<std::string>(), "random seed (default 0)")                     //
-      ("restarts", po::value<std::string>(),
-       "seedings + fits to run; the lowest inertia wins (default 1)")  //
-      ("silhouette-sample", po::value<std::string>(),
-       "customers in the exact silhouette sample (default 10000)")  //
-      ("previous", po::value<std::string>(),
-       "output directory of an earlier run: keep its segment ids, write the migration")  //
-      ("warm-start", po::value<std::string>()->implicit_value("true"),
-       "start from the --previous run's centroids (k defaults to its k)")  //
-      ("value-feature", po::value<std::string>(),
-       "feature that measures customer value (default: monetary or monetary_total when present; "
-       "none: off)")  //
-      ("min-segment-size", po::value<std::string>(),
-       "flag segments below this many customers (500) or this share (0.02 or 2%)")  //
-      ("merge-small", po::value<std::string>()->implicit_value("true"),
-       "merge segments below --min-segment-size into their nearest before the final assignment")  //
-      ("match-max-distance", po::value<std::string>(),
-       "with --previous: a matched segment farther than this from its partner gets a fresh id; a "
-       "multiple of the previous run's customer spread (default 2x), a distance, or none")  //
-      ("checkpoint-every", po::value<std::string>(),
-       "write OUTPUT/checkpoint.h5 every N Lloyd iterations (default 0: only when SIGUSR1 or "
-       "SIGTERM stops the run)")  //
-      ("resume", po::value<std::string>()->implicit_value("true"),
-       "continue from OUTPUT/checkpoint.h5 if it is there (else start from the beginning)")  //
-      ("macro-k", po::value<std::string>(),
-       "a two-level run: first this many macro segments, then --k micro-segments shared out over "
-       "them (default 0: one level)")  //
-      ("micro-k-rule", po::value<std::string>(),
-       "how --k is shared out over the macro segments: inertia (default; in proportion to each "
-       "one's within-segment inertia) | proportional (to its customers) | sweep (per macro "
-       "segment, the sweep rule's k around its inertia share)");
+  boost::program_options::options_description options("microseg segment options");
+  const auto add = [&options](const char* name, const char* what, const char* fallback,
+                              const char* example) {
+    add_option(options, name, what, fallback, example);
+  };
+  add("input", "customer HDF5 file (group /customers)", "required", "--input customers.h5");
+  add("output", "output directory", "required", "--output run/");
+  add("k", "number of segments", "required, or with --warm-start the previous run's k", "--k 12");
+  add("features", "comma-separated feature names", "all numeric datasets of /customers",
+      "--features recency_days,frequency,monetary");
+  add("scale", "zscore | minmax | robust | none", "zscore", "--scale robust");
+  add("log1p", "comma-separated features to log1p before scaling", "none",
+      "--log1p monetary,frequency");
+  add("method",
+      "kmeans | bisecting: one k-means over every customer, or bisecting k-means, which splits "
+      "one segment in two with a 2-means until k exist and writes the split tree",
+      "kmeans", "--method bisecting");
+  add("bisect", "with --method bisecting, the segment split next: largest-inertia | largest-size",
+      "largest-inertia, as scikit-learn", "--bisect largest-size");
+  add("init", "seeding: kmeans-parallel | kmeans++ | file", "kmeans-parallel", "--init kmeans++");
+  add("init-centroids", "HDF5 file with /centroids (k × d, scaled space); implies --init file",
+      "none", "--init-centroids seeds.h5");
+  add("max-iter", "maximum Lloyd iterations", "300", "--max-iter 100");
+  add("tol", "relative tolerance on the centroid shift", "1e-4", "--tol 1e-6");
+  add("lloyd",
+      "the Lloyd step: auto | plain | pruned; pruned skips distances bounds prove useless, with "
+      "identical results",
+      "auto: pruned when k >= 64 and k x d >= 2048", "--lloyd pruned");
+  add("seed", "random seed", "0", "--seed 2026");
+  add("restarts", "seedings + fits to run; the lowest inertia wins", "1", "--restarts 5");
+  add("silhouette-sample", "customers in the exact silhouette sample", "10000",
+      "--silhouette-sample 50000");
+  add("previous", "output directory of an earlier run: keep its segment ids, write the migration",
+      "none", "--previous run-q1/");
+  add_switch(options, "warm-start", "start from the --previous run's centroids", "--warm-start");
+  add("value-feature", "feature that measures customer value; none: no value feature",
+      "monetary or monetary_total when present", "--value-feature spend");
+  add("min-segment-size", "flag segments below this many customers or this share", "none",
+      "--min-segment-size 2%");
+  add_switch(options, "merge-small",
+             "merge segments below --min-segment-size into their nearest before the final "
+             "assignment",
+             "--merge-small");
+  add("match-max-distance",
+      "with --previous: a matched segment farther than this from its partner gets a fresh id; a "
+      "multiple of the previous run's customer spread, a distance, or none",
+      "2x", "--match-max-distance 1.5x");
+  add("checkpoint-every",
+      "write OUTPUT/checkpoint.h5 every N Lloyd iterations; 0: only when SIGUSR1 or SIGTERM "
+      "stops the run",
+      "0", "--checkpoint-every 10");
+  add_switch(options, "resume",
+             "continue from OUTPUT/checkpoint.h5 if it is there (else start from the beginning)",
+             "--resume");
+  add("macro-k",
+      "a two-level run: first this many macro segments, then --k micro-segments shared out over "
+      "them; 0: one level",
+      "0", "--macro-k 6");
+  add("micro-k-rule",
+      "how --k is shared out over the macro segments: inertia (in proportion to each one's "
+      "within-segment inertia) | proportional (to its customers) | sweep (per macro segment, the "
+      "sweep rule's k around its inertia share)",
+      "inertia", "--micro-k-rule sweep");
   add_transform_options(options);
   return options;
 }
@@ -255,8 +261,8 @@ std::string segment_usage() {
   std::ostringstream text;
   text << "usage: mpiexec -n P microseg segment --input customers.h5 --k K --output DIR"
           " [--config job.ini] [options]\n\n"
-       << segment_options()
-       << "  --config arg              INI job file (key = value; the command line wins)\n";
+       << segment_options() << "\n"
+       << common_options();
   return text.str();
 }
 

@@ -17,41 +17,46 @@ namespace po = boost::program_options;
 
 po::options_description sweep_options() {
   po::options_description options("microseg sweep options");
-  options.add_options()                                                          //
-      ("input", po::value<std::string>(), "input HDF5 file (group /customers)")  //
-      ("output", po::value<std::string>(),
-       "output directory: sweep.csv, sweep.h5 and models/k-NNNN.h5")  //
-      ("k", po::value<std::string>(),
-       "k values: FIRST:LAST[:STEP] (inclusive) or K1,K2,...; each at least 2")  //
-      ("restarts", po::value<std::string>(),
-       "fits per k with different seeds; the lowest inertia is kept and the agreement between "
-       "the fits is the k's stability (default 3)")  //
-      ("task", po::value<std::string>(),
-       "I/T: fit only share I (0-based) of T of the k values, as one task of a Slurm job array; "
-       "'microseg sweep-merge' joins the shares")                                               //
-      ("features", po::value<std::string>(), "comma-separated features (default: all)")         //
-      ("scale", po::value<std::string>(), "zscore|minmax|none (default zscore)")                //
-      ("log1p", po::value<std::string>(), "comma-separated features to log1p before scaling")   //
-      ("init", po::value<std::string>(), "kmeans-parallel|kmeans++ (default kmeans-parallel)")  //
-      ("max-iter", po::value<std::string>(), "maximum Lloyd iterations per fit (default 300)")  //
-      ("tol", po::value<std::string>(),
-       "relative tolerance on the centroid shift (default 1e-4)")    //
-      ("seed", po::value<std::string>(), "random seed (default 0)")  //
-      ("silhouette-sample", po::value<std::string>(),
-       "customers in the exact silhouette sample, stratified by segment (default 10000)");
+  const auto add = [&options](const char* name, const char* what, const char* fallback,
+                              const char* example) {
+    add_option(options, name, what, fallback, example);
+  };
+  add("input", "customer HDF5 file (group /customers)", "required", "--input customers.h5");
+  add("output", "output directory: sweep.csv, sweep.h5 and models/k-NNNN.h5", "required",
+      "--output sweep/");
+  add("k", "k values: FIRST:LAST[:STEP] (inclusive) or K1,K2,...; each at least 2", "required",
+      "--k 2:30");
+  add("restarts",
+      "fits per k with different seeds; the lowest inertia is kept and the agreement between "
+      "the fits is the k's stability",
+      "3", "--restarts 5");
+  add("task",
+      "I/T: fit only share I (0-based) of T of the k values, as one task of a Slurm job array; "
+      "'microseg sweep-merge' joins the shares",
+      "0/1, every k", "--task 2/8");
+  add("features", "comma-separated feature names", "all numeric datasets of /customers",
+      "--features recency_days,frequency,monetary");
+  add("scale", "zscore | minmax | robust | none", "zscore", "--scale robust");
+  add("log1p", "comma-separated features to log1p before scaling", "none",
+      "--log1p monetary,frequency");
+  add("init", "seeding: kmeans-parallel | kmeans++", "kmeans-parallel", "--init kmeans++");
+  add("max-iter", "maximum Lloyd iterations per fit", "300", "--max-iter 100");
+  add("tol", "relative tolerance on the centroid shift", "1e-4", "--tol 1e-6");
+  add("seed", "random seed", "0", "--seed 2026");
+  add("silhouette-sample", "customers in the exact silhouette sample, stratified by segment",
+      "10000", "--silhouette-sample 50000");
   add_transform_options(options);
   return options;
 }
 
 po::options_description promote_options() {
   po::options_description options("microseg promote options");
-  options.add_options()  //
-      ("sweep", po::value<std::string>(),
-       "a finished sweep's directory (or one holding k's model)")                               //
-      ("k", po::value<std::string>(), "the k to promote (default: the sweep's recommended k)")  //
-      ("output", po::value<std::string>(), "output directory of the run")                       //
-      ("input", po::value<std::string>(),
-       "the customer table, if it moved since the sweep (default: the one the sweep read)");
+  add_option(options, "sweep", "a finished sweep's directory (or one holding k's model)",
+             "required", "--sweep sweep/");
+  add_option(options, "k", "the k to promote", "the sweep's recommended k", "--k 12");
+  add_option(options, "output", "output directory of the run", "required", "--output run/");
+  add_option(options, "input", "the customer table, if it moved since the sweep",
+             "the one the sweep read", "--input /data/customers.h5");
   return options;
 }
 
@@ -185,9 +190,9 @@ std::string sweep_usage() {
   std::ostringstream text;
   text << "usage: mpiexec -n P microseg sweep --input customers.h5 --k 2:64[:STEP] | --k 5,10,20"
           " [--restarts R] --output DIR [--config job.ini] [options]\n\n"
-       << sweep_options()
-       << "  --config arg              INI job file (key = value; the command line wins)\n\n"
-          "A sweep killed midway and run again with the same options fits only the k it had not "
+       << sweep_options() << "\n"
+       << common_options()
+       << "\nA sweep killed midway and run again with the same options fits only the k it had not "
           "finished.\nPromote one k to a full run with 'microseg promote --sweep DIR --k K "
           "--output RUN'.\n";
   return text.str();
@@ -276,8 +281,8 @@ std::string promote_usage() {
          "Writes RUN/segments.h5, profiles.csv and quality.csv for one k of a sweep from its saved "
          "model,\nwithout refitting: the same outputs as 'microseg segment' with the sweep's "
          "options, --k K\nand --restarts R.\n\n"
-      << promote_options()
-      << "  --config arg              INI job file (key = value; the command line wins)\n";
+      << promote_options() << "\n"
+      << common_options();
   return text.str();
 }
 

@@ -14,13 +14,13 @@ namespace po = boost::program_options;
 
 po::options_description sweep_merge_options() {
   po::options_description options("microseg sweep-merge options");
-  options.add_options()  //
-      ("parts", po::value<std::string>(),
-       "comma-separated sweep directories, each a finished share of one sweep (--task I/T)")  //
-      ("output", po::value<std::string>(), "the directory of the whole sweep")                //
-      ("k", po::value<std::string>(),
-       "the k values the parts must cover together, as for 'microseg sweep --k' (default: "
-       "whatever they hold)");
+  add_option(options, "parts",
+             "comma-separated sweep directories, each a finished share of one sweep (--task I/T)",
+             "required", "--parts sweep-0,sweep-1");
+  add_option(options, "output", "the directory of the whole sweep", "required", "--output sweep/");
+  add_option(options, "k",
+             "the k values the parts must cover together, as for 'microseg sweep --k'",
+             "whatever they hold", "--k 2:30");
   return options;
 }
 
@@ -32,8 +32,8 @@ std::string sweep_merge_usage() {
           "Joins the shares of a sweep run as a Slurm job array ('microseg sweep --task I/T') into "
           "one sweep\ndirectory: the same sweep.csv, sweep.h5, models/ and manifest.json as one "
           "'microseg sweep'\nover every k.\n\n"
-       << sweep_merge_options()
-       << "  --config arg              INI job file (key = value; the command line wins)\n";
+       << sweep_merge_options() << "\n"
+       << common_options();
   return text.str();
 }
 

@@ -240,6 +240,20 @@ std::string Communicator::library_version() {
   return version.substr(0, version.find(','));
 }
 
+std::string Communicator::header_version() {
+  const std::string standard =
+      "MPI " + std::to_string(MPI_VERSION) + "." + std::to_string(MPI_SUBVERSION);
+#if defined(OMPI_MAJOR_VERSION)
+  return "Open MPI " + std::to_string(OMPI_MAJOR_VERSION) + "." +
+         std::to_string(OMPI_MINOR_VERSION) + "." + std::to_string(OMPI_RELEASE_VERSION) + " (" +
+         standard + ")";
+#elif defined(MPICH_VERSION)
+  return std::string("MPICH ") + MPICH_VERSION + " (" + standard + ")";
+#else
+  return standard;
+#endif
+}
+
 void Communicator::agree(const std::optional<std::string>& local_error) const {
   // The lowest failing rank speaks for all, so every rank throws the same message. The flags
   // travel point to point, not by MPI_Allreduce: a rank that failed alone may arrive here while

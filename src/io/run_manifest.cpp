@@ -6,11 +6,11 @@
 
 #include <cerrno>
 #include <chrono>
-#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "microseg/core/sha256.hpp"
@@ -20,47 +20,12 @@ namespace microseg::io {
 namespace {
 namespace fs = std::filesystem;
 
-// A JSON string: quotes, backslashes and control characters escaped; UTF-8 passes through.
-std::string json_string(const std::string& text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (c < 0x20) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
-          out += escaped;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
+using Json = nlohmann::ordered_json;  // keys in the order written, as docs/file-format.md lists
 
-std::string json_object(const TextFields& fields, const std::string& indent) {
-  if (fields.empty()) return "{}";
-  std::string out = "{\n";
-  for (std::size_t i = 0; i < fields.size(); ++i) {
-    out += indent + "  " + json_string(fields[i].first) + ": " + json_string(fields[i].second) +
-           (i + 1 < fields.size() ? ",\n" : "\n");
-  }
-  return out + indent + "}";
+Json json_object(const TextFields& fields) {
+  Json object = Json::object();
+  for (const auto& [key, value] : fields) object[key] = value;
+  return object;
 }
 
 std::string utc_now() {
@@ -90,10 +55,10 @@ std::string sha256_of_file(const std::string& path) {
 namespace {
 
 // The "outputs" list: each file's name relative to `directory`, its size and its SHA-256.
-std::string outputs_json(const std::string& directory, const std::vector<std::string>& outputs) {
-  std::string json = "[";
-  for (std::size_t i = 0; i < outputs.size(); ++i) {
-    const fs::path path(outputs[i]);
+Json outputs_json(const std::string& directory, const std::vector<std::string>& outputs) {
+  Json list = Json::array();
+  for (const auto& output : outputs) {
+    const fs::path path(output);
     std::error_code code;
     const auto bytes = fs::file_size(path, code);
     if (code) {
@@ -102,28 +67,31 @@ std::string outputs_json(const std::string& directory, const std::vector<std::st
     }
     // Names relative to the manifest, so a directory that moves stays checkable.
     const std::string name = fs::relative(path, directory, code).generic_string();
-    json += std::string(i ? "," : "") +
-            "\n    {\"file\": " + json_string(code || name.empty() ? path.generic_string() : name) +
-            ", \"bytes\": " + std::to_string(bytes) +
-            ", \"sha256\": " + json_string(sha256_of_file(path.string())) + "}";
+    list.push_back({{"file", code || name.empty() ? path.generic_string() : name},
+                    {"bytes", static_cast<std::uint64_t>(bytes)},
+                    {"sha256", sha256_of_file(path.string())}});
   }
-  return json + (outputs.empty() ? "]" : "\n  ]");
+  return list;
 }
 
 std::string manifest_json(const std::string& directory, const RunManifest& manifest) {
-  std::string json = "{\n  \"format\": \"microseg-manifest\",\n  \"format_version\": 1,\n";
-  json += "  \"command\": " + json_string(manifest.command) + ",\n";
-  json += "  \"created_utc\": " + json_string(utc_now()) + ",\n";
-  json += "  \"outputs\": " + outputs_json(directory, manifest.outputs) + ",\n";
   std::error_code code;
   const fs::path input = fs::absolute(manifest.input, code).lexically_normal();
-  json += "  \"input\": {\n    \"path\": " + json_string(code ? manifest.input : input.string()) +
-          ",\n    \"fingerprint\": " + json_object(manifest.input_fingerprint, "    ") + "\n  },\n";
-  json += "  \"configuration\": " + json_object(manifest.configuration, "  ") + ",\n";
-  json += "  \"ranks\": " + std::to_string(manifest.ranks) + ",\n";
-  json += "  \"threads_per_rank\": " + std::to_string(manifest.threads) + ",\n";
-  json += "  \"versions\": " + json_object(manifest.versions, "  ") + "\n}\n";
-  return json;
+  Json json;
+  json["format"] = "microseg-manifest";
+  json["format_version"] = 1;
+  json["command"] = manifest.command;
+  json["created_utc"] = utc_now();
+  json["outputs"] = outputs_json(directory, manifest.outputs);
+  json["input"] = {{"path", code ? manifest.input : input.string()},
+                   {"fingerprint", json_object(manifest.input_fingerprint)}};
+  json["configuration"] = json_object(manifest.configuration);
+  json["ranks"] = manifest.ranks;
+  json["threads_per_rank"] = manifest.threads;
+  json["versions"] = json_object(manifest.versions);
+  // Text that is not UTF-8 (a path in another encoding) is written with U+FFFD in its place
+  // rather than failing a finished run; everything else is kept exactly.
+  return json.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
 // Writes `text` to a new file `path` with mode 0640 and syncs it; what failed, or "".

@@ -8,6 +8,7 @@
 
 #include "microseg/core/content_digest.hpp"
 #include "microseg/io/library_version.hpp"
+#include "microseg/version.hpp"
 
 namespace microseg::pipeline {
 
@@ -70,16 +71,35 @@ std::optional<std::string> fingerprint_difference(const TextFields& saved, const
   return std::nullopt;
 }
 
+namespace {
+
+std::string eigen_version() {
+  return std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) + "." +
+         std::to_string(EIGEN_MINOR_VERSION);
+}
+
+std::string boost_version() {
+  return std::to_string(BOOST_VERSION / 100000) + "." + std::to_string(BOOST_VERSION / 100 % 1000) +
+         "." + std::to_string(BOOST_VERSION % 100);
+}
+
+}  // namespace
+
 TextFields library_versions() {
-  return {
-      {"microseg", MICROSEG_VERSION},
-      {"mpi", distributed::Communicator::library_version()},
-      {"hdf5", io::hdf5_library_version()},
-      {"eigen", std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) +
-                    "." + std::to_string(EIGEN_MINOR_VERSION)},
-      {"boost", std::to_string(BOOST_VERSION / 100000) + "." +
-                    std::to_string(BOOST_VERSION / 100 % 1000) + "." +
-                    std::to_string(BOOST_VERSION % 100)}};
+  return {{"microseg", MICROSEG_VERSION},
+          {"mpi", distributed::Communicator::library_version()},
+          {"hdf5", io::hdf5_library_version()},
+          {"eigen", eigen_version()},
+          {"boost", boost_version()}};
+}
+
+TextFields build_versions() {
+  return {{"git commit", git_commit},
+          {"MPI", distributed::Communicator::header_version() + "; running " +
+                      distributed::Communicator::library_version()},
+          {"HDF5", io::hdf5_header_version() + "; running " + io::hdf5_library_version()},
+          {"Eigen", eigen_version()},
+          {"Boost", boost_version()}};
 }
 
 void write_run_manifest(const distributed::Communicator& comm, const std::string& directory,

@@ -297,6 +297,28 @@ class Slurm(unittest.TestCase):
             self.assertEqual(f["assignments/segment"].shape, (3000,))
         self.assertIn("on 2 ranks", text(log))
 
+    def test_installed_segment_sbatch_finds_microseg_on_path(self):
+        # An installed tree (cmake --install), submitted from a directory that is no clone, with
+        # no MICROSEG_* variable: the script finds common.sh and the program through PATH.
+        prefix = os.path.join(self.work, "prefix")
+        subprocess.run([os.environ.get("CMAKE", "cmake"), "--install",
+                        os.environ["MICROSEG_BUILD_DIR"], "--prefix", prefix],
+                       check=True, capture_output=True)
+        env = {k: v for k, v in self.env.items() if not k.startswith("MICROSEG_")}
+        env["PATH"] = f"{prefix}/bin:{env.get('PATH', '/usr/bin:/bin')}"
+        job = self.sbatch("--ntasks=2", "--time=5",
+                          os.path.join(prefix, "share/microseg/slurm/segment.sbatch"),
+                          os.path.join(prefix, "share/microseg/jobs/demo.ini"), "--input",
+                          self.data, "--k", 4, env=env)
+        log = os.path.join(self.work, f"microseg-segment-{job}.out")
+        states = self.wait_for(job, log)
+        self.assert_completed(states, log)
+        # Runs go under the submit directory (MICROSEG_ROOT defaults to it).
+        run_dir = os.path.join(self.work, "runs", "segment", f"{start_date(states[job])}-{job}")
+        with h5py.File(os.path.join(run_dir, "segments.h5"), "r") as f:
+            self.assertEqual(f["run"].attrs["ranks"], 2)
+            self.assertEqual(f["assignments/segment"].shape, (3000,))
+
     def test_sweep_array_tasks_and_merge_after_all_succeed(self):
         proc = subprocess.run([os.path.join(SCRIPTS, "submit-sweep.sh"), "--tasks", "2",
                                "--sbatch", "--ntasks=1 --time=5", self.job_file, "2:7",

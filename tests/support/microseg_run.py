@@ -117,8 +117,11 @@ def manifest_problems(directory, command):
         output = os.path.join(directory, name)
         if not os.path.exists(output):
             continue
-        sha = subprocess.run(["sha256sum", output], capture_output=True, text=True,
-                             check=True).stdout.split()[0]
+        # On standard input: sha256sum escapes a file name holding a backslash or a newline
+        # and then marks the digest with a leading backslash.
+        with open(output, "rb") as content:
+            sha = subprocess.run(["sha256sum"], stdin=content, capture_output=True, text=True,
+                                 check=True).stdout.split()[0]
         if entry["sha256"] != sha:
             problems.append(f"{name}: sha256 {entry['sha256']}, sha256sum says {sha}")
         if entry["bytes"] != os.path.getsize(output):

@@ -1,7 +1,14 @@
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "microseg/core/sha256.hpp"
+#include "microseg/io/run_manifest.hpp"
 
 using microseg::Sha256;
 using microseg::sha256_hex;
@@ -47,4 +54,54 @@ TEST_CASE("sha256 pads messages around the block boundary as sha256sum does", "[
     for (std::size_t i = 0; i < length; ++i) bytewise.update("x", 1);
     CHECK(Sha256::hex(bytewise.digest()) == expected);
   }
+}
+
+namespace {
+
+// What coreutils' sha256sum prints for a file: the independent oracle.
+std::string sha256sum_of(const std::string& path) {
+  const std::string command = "sha256sum '" + path + "'";
+  FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  char digest[65] = {};
+  const std::size_t got = std::fread(digest, 1, 64, pipe);
+  REQUIRE(pclose(pipe) == 0);
+  REQUIRE(got == 64);
+  return digest;
+}
+
+}  // namespace
+
+// Files of bytes from a fixed generator around the sizes where the manifest's 1 MiB read buffer
+// and the 64-byte block meet, hashed whole (io::sha256_of_file) and in uneven pieces.
+TEST_CASE("sha256 of output files agrees with sha256sum at buffer and block edges", "[sha256]") {
+  const auto directory =
+      std::filesystem::temp_directory_path() / ("microseg-sha256-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(directory);
+  std::uint64_t state = 2026;
+  for (std::size_t length : {std::size_t{0}, std::size_t{1}, std::size_t{65}, std::size_t{1} << 20,
+                             (std::size_t{1} << 20) + 3, (std::size_t{3} << 20) - 1}) {
+    INFO("length " << length);
+    std::string bytes(length, '\0');
+    for (char& c : bytes) {
+      state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+      c = static_cast<char>(state >> 56);
+    }
+    const std::string path = (directory / ("bytes-" + std::to_string(length))).string();
+    std::ofstream(path, std::ios::binary)
+        .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    const std::string expected = sha256sum_of(path);
+    CHECK(microseg::io::sha256_of_file(path) == expected);
+    Sha256 pieces;
+    for (std::size_t at = 0; at < length; at += 4099) {
+      pieces.update(bytes.data() + at, std::min<std::size_t>(4099, length - at));
+    }
+    CHECK(Sha256::hex(pieces.digest()) == expected);
+  }
+  std::filesystem::remove_all(directory);
+}
+
+TEST_CASE("sha256 of a file that cannot be read is an error naming it", "[sha256]") {
+  CHECK_THROWS_WITH(microseg::io::sha256_of_file("/nonexistent/microseg/out.h5"),
+                    Catch::Contains("/nonexistent/microseg/out.h5"));
 }

@@ -39,6 +39,23 @@ class OptionReader {
   boost::program_options::variables_map values_;
 };
 
+/// An option's help text, worded alike in every command's --help (and so in the man page):
+/// `what`, then "(default: FALLBACK; e.g. EXAMPLE)", or "(FALLBACK; e.g. EXAMPLE)" when the
+/// fallback starts with "required". The example is the option as typed, e.g. "--k 12".
+std::string option_help(const std::string& what, const std::string& fallback,
+                        const std::string& example);
+
+/// Adds --NAME taking a value, described by option_help(what, fallback, example).
+void add_option(boost::program_options::options_description& options, const char* name,
+                const std::string& what, const std::string& fallback, const std::string& example);
+/// Adds the switch --NAME, off unless given (alone or as --NAME=true|false, or in a job file).
+void add_switch(boost::program_options::options_description& options, const char* name,
+                const std::string& what, const std::string& example);
+
+/// The options every command takes besides its own, for its --help: --config (read by
+/// OptionReader) and --threads (taken out by the program before the command sees it).
+boost::program_options::options_description common_options();
+
 /// Throws InputError "option --NAME: invalid value 'VALUE' (expected EXPECTED)".
 [[noreturn]] void invalid_option_value(const std::string& option, const std::string& value,
                                        const std::string& expected);

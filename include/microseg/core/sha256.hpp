@@ -1,11 +1,15 @@
 #pragma once
-/// \file SHA-256 (FIPS 180-4), for the sha256 of every output a run's manifest lists. Written
-/// here because microseg takes no dependency beyond MPI, HDF5, Eigen, Boost and Catch2.
+/// \file SHA-256, for the sha256 of every output a run's manifest lists and the fingerprint of a
+/// fit's seeds: OpenSSL's libcrypto (the EVP digest interface) behind a small class, so callers
+/// include no OpenSSL header.
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
+
+struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX
 
 namespace microseg {
 
@@ -14,6 +18,7 @@ class Sha256 {
  public:
   using Digest = std::array<std::uint8_t, 32>;
 
+  /// Throws std::runtime_error when libcrypto cannot set up the digest.
   Sha256();
   void update(const void* data, std::size_t bytes);
   void update(std::string_view text) { update(text.data(), text.size()); }
@@ -24,12 +29,10 @@ class Sha256 {
   static std::string hex(const Digest& digest);
 
  private:
-  void compress(const std::uint8_t* block);
-
-  std::array<std::uint32_t, 8> state_;
-  std::array<std::uint8_t, 64> block_{};
-  std::size_t block_used_ = 0;
-  std::uint64_t message_bytes_ = 0;
+  struct ContextDeleter {
+    void operator()(evp_md_ctx_st* context) const;
+  };
+  std::unique_ptr<evp_md_ctx_st, ContextDeleter> context_;
 };
 
 /// Hex SHA-256 of a byte string.

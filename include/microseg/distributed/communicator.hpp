@@ -131,6 +131,9 @@ class Communicator {
 
   /// The MPI library's own version string.
   static std::string library_version();
+  /// The MPI headers microseg was compiled with: the implementation's version when it says
+  /// (Open MPI, MPICH) and the MPI standard, e.g. "Open MPI 4.1.4 (MPI 3.1)".
+  static std::string header_version();
 
   /// Collective: rotates `block` one step around the ring of ranks (receives from rank − 1,
   /// sends to rank + 1) and returns what arrived. Blocks may differ in size.

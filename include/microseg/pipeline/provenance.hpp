@@ -33,6 +33,11 @@ std::optional<std::string> fingerprint_difference(const TextFields& saved, const
 /// microseg, MPI library, HDF5, Eigen and Boost versions.
 TextFields library_versions();
 
+/// What `microseg --version` prints after its first line: the git commit the tree was configured
+/// from ("unknown" outside git), and MPI, HDF5, Eigen and Boost as built with (headers) and, for
+/// MPI and HDF5, as running (the shared libraries loaded).
+TextFields build_versions();
+
 /// Collective: rank 0 writes DIR/manifest.json over `outputs` (io::write_manifest) with the rank
 /// and thread counts and library versions; a failure is agreed and thrown as AgreedError.
 void write_run_manifest(const distributed::Communicator& comm, const std::string& directory,

@@ -1,0 +1,81 @@
+# shellcheck shell=bash
+# Bash completion for microseg: its subcommands, each one's options, and the values of options
+# that take a fixed set of them or a path. Installed as
+# share/bash-completion/completions/microseg, where bash-completion loads it on first use; or
+# `source` it. tests/cli/test_help.py checks that it offers exactly the options of each
+# command's --help.
+
+_microseg_options() {
+  local common="--config --threads --help"
+  case "$1" in
+    generate)
+      echo "--customers --segments --separation --seed --macro-segments --macro-separation" \
+        "--output $common"
+      ;;
+    segment)
+      echo "--input --output --k --features --scale --log1p --method --bisect --init" \
+        "--init-centroids --max-iter --tol --lloyd --seed --restarts --silhouette-sample" \
+        "--previous --warm-start --value-feature --min-segment-size --merge-small" \
+        "--match-max-distance --checkpoint-every --resume --macro-k --micro-k-rule --missing" \
+        "--one-hot --clip-quantiles --weights $common"
+      ;;
+    assign) echo "--model --input --output $common" ;;
+    "ingest features")
+      echo "--csv --id-column --output --categorical --delimiter --skip-bad-rows $common"
+      ;;
+    "ingest transactions")
+      echo "--csv --customer-column --date-column --amount-column --quantity-column --as-of" \
+        "--window-days --no-header --delimiter --skip-bad-rows --output $common"
+      ;;
+    sweep)
+      echo "--input --output --k --restarts --task --features --scale --log1p --init --max-iter" \
+        "--tol --seed --silhouette-sample --missing --one-hot --clip-quantiles --weights $common"
+      ;;
+    sweep-merge) echo "--parts --output --k $common" ;;
+    promote) echo "--sweep --k --output --input $common" ;;
+    version) echo "--help" ;;
+  esac
+}
+
+_microseg() {
+  local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD - 1]}"
+  local commands="generate segment assign ingest sweep sweep-merge promote version"
+  local command="" i
+  for ((i = 1; i < COMP_CWORD; i++)); do
+    case "${COMP_WORDS[i]}" in
+      -*) ;;
+      *)
+        command="${COMP_WORDS[i]}"
+        break
+        ;;
+    esac
+  done
+  if [[ -z "$command" ]]; then
+    mapfile -t COMPREPLY < <(compgen -W "$commands --help --help-all --version" -- "$cur")
+    return
+  fi
+  if [[ "$command" == ingest ]]; then
+    local kind="${COMP_WORDS[i + 1]:-}"
+    if ((COMP_CWORD == i + 1)); then
+      mapfile -t COMPREPLY < <(compgen -W "features transactions" -- "$cur")
+      return
+    fi
+    command="ingest $kind"
+  fi
+  case "$prev" in
+    --scale) mapfile -t COMPREPLY < <(compgen -W "zscore minmax robust none" -- "$cur") && return ;;
+    --init) mapfile -t COMPREPLY < <(compgen -W "kmeans-parallel kmeans++ file" -- "$cur") && return ;;
+    --method) mapfile -t COMPREPLY < <(compgen -W "kmeans bisecting" -- "$cur") && return ;;
+    --bisect) mapfile -t COMPREPLY < <(compgen -W "largest-inertia largest-size" -- "$cur") && return ;;
+    --micro-k-rule) mapfile -t COMPREPLY < <(compgen -W "inertia proportional sweep" -- "$cur") && return ;;
+    --lloyd) mapfile -t COMPREPLY < <(compgen -W "auto plain pruned" -- "$cur") && return ;;
+    --missing) mapfile -t COMPREPLY < <(compgen -W "reject mean median drop" -- "$cur") && return ;;
+    --delimiter) mapfile -t COMPREPLY < <(compgen -W ", ';' tab whitespace" -- "$cur") && return ;;
+    --input | --config | --init-centroids | --csv | --output | --model | --previous | --sweep | --parts)
+      mapfile -t COMPREPLY < <(compgen -f -- "$cur") && return
+      ;;
+  esac
+  mapfile -t COMPREPLY < <(compgen -W "$(_microseg_options "$command")" -- "$cur")
+}
+
+complete -o filenames -F _microseg microseg
