@@ -218,9 +218,14 @@ void assign_and_accumulate(const LloydRows& rows, const AssignmentCentroids& cen
           : kernels::accumulate_fixed_portable;
   std::vector<double> scales(d);
   for (int j = 0; j < d; ++j) scales[j] = formats[j].scale();
+  const bool weighted = rows.weights != nullptr;
+  if (weighted && (sums.weights.size() != static_cast<std::size_t>(k) ||
+                   rows.weights->size() != static_cast<std::size_t>(n))) {
+    throw std::invalid_argument("assign_and_accumulate: weights do not match the rows or sums");
+  }
   const Eigen::Index chunks = (n + kChunkRows - 1) / kChunkRows;
   const int threads = static_cast<int>(std::min<Eigen::Index>(omp_get_max_threads(), chunks));
-  std::vector<LloydSums> thread_sums(std::max(threads, 1), LloydSums(k, d));
+  std::vector<LloydSums> thread_sums(std::max(threads, 1), LloydSums(k, d, weighted));
 #pragma omp parallel num_threads(std::max(threads, 1))
   {
     // The chunk's labels before the step, to count the changes without a copy of every label.
@@ -236,7 +241,14 @@ void assign_and_accumulate(const LloydRows& rows, const AssignmentCentroids& cen
         squared_distances[i] = std::max(0.0f, row_norms[i] + squared_distances[i]);
         mine.reassigned += labels[i] != old_labels[i - begin];
       }
-      accumulate(block, labels.data() + begin, scales.data(), mine);
+      // Weighted rows take the scalar accumulator: the unweighted path keeps its vector one.
+      if (weighted) {
+        kernels::accumulate_fixed_weighted(block, labels.data() + begin,
+                                           rows.weights->data() + begin, scales.data(),
+                                           rows.weight_format.scale(), mine);
+      } else {
+        accumulate(block, labels.data() + begin, scales.data(), mine);
+      }
     }
   }
   // Integer sums: the merge order cannot change the result.
@@ -244,24 +256,29 @@ void assign_and_accumulate(const LloydRows& rows, const AssignmentCentroids& cen
     sums.reassigned += partial.reassigned;
     for (std::size_t i = 0; i < partial.sums.size(); ++i) sums.sums[i] += partial.sums[i];
     for (std::size_t c = 0; c < partial.counts.size(); ++c) sums.counts[c] += partial.counts[c];
+    for (std::size_t c = 0; c < partial.weights.size(); ++c) sums.weights[c] += partial.weights[c];
   }
 }
 
 CentroidMatrix centroids_from_sums(const LloydSums& global_sums,
                                    const std::vector<FixedPointFormat64>& formats,
-                                   const CentroidMatrix& previous) {
+                                   const CentroidMatrix& previous,
+                                   const FixedPointFormat64& weight_format) {
   const Eigen::Index k = previous.rows(), d = previous.cols();
+  const bool weighted = !global_sums.weights.empty();
   if (global_sums.counts.size() != static_cast<std::size_t>(k) ||
       global_sums.sums.size() != static_cast<std::size_t>(k * d) ||
-      formats.size() != static_cast<std::size_t>(d)) {
+      formats.size() != static_cast<std::size_t>(d) ||
+      (weighted && global_sums.weights.size() != static_cast<std::size_t>(k))) {
     throw std::invalid_argument("centroids_from_sums: sums, formats and centroids do not match");
   }
   CentroidMatrix next = previous;
   for (Eigen::Index c = 0; c < k; ++c) {
-    const std::int64_t count = global_sums.counts[c];
-    if (count == 0) continue;
+    if (segment_is_empty(global_sums, static_cast<std::size_t>(c))) continue;
+    const double divisor = weighted ? weight_format.to_double(global_sums.weights[c])
+                                    : static_cast<double>(global_sums.counts[c]);
     for (Eigen::Index j = 0; j < d; ++j) {
-      next(c, j) = formats[j].to_double(global_sums.sums[c * d + j]) / static_cast<double>(count);
+      next(c, j) = formats[j].to_double(global_sums.sums[c * d + j]) / divisor;
     }
   }
   return next;

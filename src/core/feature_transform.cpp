@@ -187,10 +187,12 @@ void keep_rows(CustomerBlock& block, const std::vector<char>& keep) {
     if (static_cast<std::size_t>(kept) < block.ids.size() && i < block.ids.size()) {
       block.ids[kept] = block.ids[i];
     }
+    if (i < block.weights.size()) block.weights[static_cast<std::size_t>(kept)] = block.weights[i];
     ++kept;
   }
   block.features.conservativeResize(kept, block.features.cols());
   if (!block.ids.empty()) block.ids.resize(static_cast<std::size_t>(kept));
+  if (!block.weights.empty()) block.weights.resize(static_cast<std::size_t>(kept));
 }
 
 void fill_missing(FeatureMatrix& features, const std::vector<double>& fill) {

@@ -338,6 +338,25 @@ void accumulate_fixed_portable(const RowBlock& block, const std::int32_t* labels
   }
 }
 
+void accumulate_fixed_weighted(const RowBlock& block, const std::int32_t* labels,
+                               const float* weights, const double* scales, double weight_scale,
+                               LloydSums& out) {
+  const float* rows = block.rows;
+  const int d = block.d;
+  std::int64_t* sums = out.sums.data();
+  for (std::int64_t i = 0; i < block.n; ++i) {
+    const float* x = rows + i * d;
+    const double w = weights[i];
+    std::int64_t* segment = sums + static_cast<std::size_t>(labels[i]) * d;
+    // (x · w) · 2^e: the product of two floats is exact in double, the scale a power of two.
+    for (int j = 0; j < d; ++j) {
+      segment[j] += static_cast<std::int64_t>(static_cast<double>(x[j]) * w * scales[j]);
+    }
+    out.weights[labels[i]] += static_cast<std::int64_t>(w * weight_scale);
+    ++out.counts[labels[i]];
+  }
+}
+
 // Eight features at a time: x · 2^e in float (exact: e is a power-of-two scale, and the bounds
 // keep the product far from float overflow) truncated straight to int64 by vcvttps2qq, which
 // gives the scalar cast's result, 2^63 pattern out of range included. Full groups use unmasked

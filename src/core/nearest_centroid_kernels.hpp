@@ -33,6 +33,13 @@ using FixedPointAccumulator = void (*)(const RowBlock& block, const std::int32_t
 void accumulate_fixed_portable(const RowBlock&, const std::int32_t*, const double*, LloydSums&);
 void accumulate_fixed_avx512(const RowBlock&, const std::int32_t*, const double*, LloydSums&);
 
+/// The same with sample weights (one per row of the block): sums.sums[label · d + j] +=
+/// FixedPointFormat64::to_fixed_product(x_j, w) on scales[j], sums.weights[label] += w on
+/// weight_scale, sums.counts[label] += 1.
+void accumulate_fixed_weighted(const RowBlock& block, const std::int32_t* labels,
+                               const float* weights, const double* scales, double weight_scale,
+                               LloydSums& sums);
+
 /// For every row of the block: the nearest and second-nearest centroid by the kernel values, in
 /// the order of nearest_two's scalar scan (c = 0 first; a strictly smaller value takes the first
 /// place and pushes the old first to second; otherwise the value takes the second place if it is

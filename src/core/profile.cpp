@@ -28,7 +28,20 @@ void check_inputs(const FeatureMatrix& values, const std::vector<std::int32_t>& 
   }
 }
 
+void check_weights(const std::vector<std::int32_t>& labels, const ProfileSums& sums,
+                   const std::vector<float>* weights, const char* caller) {
+  if (weights ? (weights->size() != labels.size() || !sums.weighted()) : sums.weighted()) {
+    throw std::invalid_argument(std::string(caller) +
+                                ": weighted sums need one weight per row, and only they");
+  }
+}
+
 }  // namespace
+
+ProfileSums::ProfileSums(int k_, int d_, const FixedPointFormat& format) : ProfileSums(k_, d_) {
+  weights.assign(static_cast<std::size_t>(k_) + 1, 0);
+  weight_format = format;
+}
 
 ProfileSums::ProfileSums(int k_, int d_)
     : k(k_),
@@ -40,8 +53,10 @@ ProfileSums::ProfileSums(int k_, int d_)
       max((static_cast<std::size_t>(k_) + 1) * d_, -std::numeric_limits<double>::infinity()) {}
 
 void accumulate_profile_sums(const FeatureMatrix& values, const std::vector<std::int32_t>& labels,
-                             const std::vector<FixedPointFormat>& formats, ProfileSums& sums) {
+                             const std::vector<FixedPointFormat>& formats, ProfileSums& sums,
+                             const std::vector<float>* weights) {
   check_inputs(values, labels, formats, sums, "accumulate_profile_sums");
+  check_weights(labels, sums, weights, "accumulate_profile_sums");
   const int k = sums.k, d = sums.d;
   // This call's rows by segment first; the population row is then their fold, which is exact
   // (integer sums, min and max), so each value is converted and added once, not twice.
@@ -50,15 +65,19 @@ void accumulate_profile_sums(const FeatureMatrix& values, const std::vector<std:
   std::vector<double> segment_min(cells, std::numeric_limits<double>::infinity());
   std::vector<double> segment_max(cells, -std::numeric_limits<double>::infinity());
   std::vector<std::int64_t> segment_counts(k, 0);
+  std::vector<ExactSum> segment_weights(weights ? k : 0, 0);
   for (Eigen::Index i = 0; i < values.rows(); ++i) {
     const std::size_t segment = static_cast<std::size_t>(labels[i]) * d;
+    // The weighted term x·w of float values is exact in double, so rounded once on its grid.
+    const double w = weights ? (*weights)[static_cast<std::size_t>(i)] : 1.0;
     for (int j = 0; j < d; ++j) {
       const double x = values(i, j);
-      segment_sums[segment + j] += formats[j].to_fixed(x);
+      segment_sums[segment + j] += formats[j].to_fixed(weights ? x * w : x);
       segment_min[segment + j] = std::min(segment_min[segment + j], x);
       segment_max[segment + j] = std::max(segment_max[segment + j], x);
     }
     ++segment_counts[labels[i]];
+    if (weights) segment_weights[labels[i]] += sums.weight_format.to_fixed(w);
   }
   const std::size_t population = cells;
   for (int s = 0; s < k; ++s) {
@@ -72,15 +91,20 @@ void accumulate_profile_sums(const FeatureMatrix& values, const std::vector<std:
     }
     sums.counts[s] += segment_counts[s];
     sums.counts[k] += segment_counts[s];
+    if (weights) {
+      sums.weights[s] += segment_weights[s];
+      sums.weights[k] += segment_weights[s];
+    }
   }
 }
 
 void accumulate_profile_deviations(const FeatureMatrix& values,
                                    const std::vector<std::int32_t>& labels,
                                    const std::vector<double>& group_means,
-                                   const std::vector<FixedPointFormat>& formats,
-                                   ProfileSums& sums) {
+                                   const std::vector<FixedPointFormat>& formats, ProfileSums& sums,
+                                   const std::vector<float>* weights) {
   check_inputs(values, labels, formats, sums, "accumulate_profile_deviations");
+  check_weights(labels, sums, weights, "accumulate_profile_deviations");
   if (group_means.size() != sums.sums.size()) {
     throw std::invalid_argument("accumulate_profile_deviations: (k + 1) x d group means expected");
   }
@@ -88,11 +112,13 @@ void accumulate_profile_deviations(const FeatureMatrix& values,
   const std::size_t population = static_cast<std::size_t>(sums.k) * d;
   for (Eigen::Index i = 0; i < values.rows(); ++i) {
     const std::size_t segment = static_cast<std::size_t>(labels[i]) * d;
+    const double w = weights ? (*weights)[static_cast<std::size_t>(i)] : 1.0;
     for (int j = 0; j < d; ++j) {
       const double x = values(i, j);
       for (std::size_t at : {segment + j, population + j}) {
         const double deviation = x - group_means[at];
-        sums.deviations[at] += formats[j].to_fixed(deviation * deviation);
+        const double squared = deviation * deviation;
+        sums.deviations[at] += formats[j].to_fixed(weights ? squared * w : squared);
       }
     }
   }
@@ -120,19 +146,28 @@ SegmentProfiles profiles_from_sums(const ProfileSums& global_sums,
   profiles.population_mean.assign(d, kNaN);
   profiles.population_std.assign(d, kNaN);
 
+  // Group g's size: its customers, or with sample weights its total weight.
+  std::vector<double> group_size(static_cast<std::size_t>(k) + 1);
+  for (int g = 0; g <= k; ++g) {
+    group_size[g] = global_sums.weighted()
+                        ? global_sums.weight_format.to_double(global_sums.weights[g])
+                        : static_cast<double>(global_sums.counts[g]);
+  }
+  if (global_sums.weighted()) {
+    profiles.weight.assign(group_size.begin(), group_size.begin() + k);
+    profiles.total_weight = group_size[k];
+  }
   // Group g's mean and population std of feature j; NaN for an empty group.
   auto mean_of = [&](int g, int j) {
     const std::size_t at = static_cast<std::size_t>(g) * d + j;
-    return sum_formats[j].to_double(global_sums.sums[at]) /
-           static_cast<double>(global_sums.counts[g]);
+    return sum_formats[j].to_double(global_sums.sums[at]) / group_size[g];
   };
   auto std_of = [&](int g, int j) {
     const std::size_t at = static_cast<std::size_t>(g) * d + j;
-    return std::sqrt(deviation_formats[j].to_double(global_sums.deviations[at]) /
-                     static_cast<double>(global_sums.counts[g]));
+    return std::sqrt(deviation_formats[j].to_double(global_sums.deviations[at]) / group_size[g]);
   };
 
-  const std::int64_t total = global_sums.counts[k];
+  const double total = group_size[k];
   if (total > 0) {
     for (int j = 0; j < d; ++j) {
       profiles.population_mean[j] = mean_of(k, j);
@@ -140,8 +175,7 @@ SegmentProfiles profiles_from_sums(const ProfileSums& global_sums,
     }
   }
   for (int c = 0; c < k; ++c) {
-    profiles.share[c] =
-        total > 0 ? static_cast<double>(global_sums.counts[c]) / static_cast<double>(total) : kNaN;
+    profiles.share[c] = total > 0 ? group_size[c] / total : kNaN;
     if (global_sums.counts[c] == 0) continue;
     for (int j = 0; j < d; ++j) {
       const std::size_t at = static_cast<std::size_t>(c) * d + j;

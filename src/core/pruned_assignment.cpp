@@ -25,23 +25,27 @@ PrunedLloydStep::PrunedLloydStep(const LloydRows& rows, int k, int groups)
       k_(k),
       d_(static_cast<int>(rows.features.cols())),
       requested_groups_(std::clamp(groups, 1, std::max(k, 1))),
-      local_sums_(k, d_) {
+      local_sums_(k, d_, rows.weights != nullptr) {
   if (k < 1 || d_ < 1) throw std::invalid_argument("PrunedLloydStep: k and d must be positive");
   if (rows.row_norms.size() != labels_.size() ||
-      rows.formats.size() != static_cast<std::size_t>(d_)) {
-    throw std::invalid_argument("PrunedLloydStep: row norms or formats do not match the rows");
+      rows.formats.size() != static_cast<std::size_t>(d_) ||
+      (rows.weights && rows.weights->size() != labels_.size())) {
+    throw std::invalid_argument(
+        "PrunedLloydStep: row norms, formats or weights do not match the rows");
   }
 }
 
 std::size_t PrunedLloydStep::bytes() const {
   return lower_bounds_.size() * sizeof(float) + label_values_.size() * sizeof(float) +
-         previous_.size() * sizeof(float) + local_sums_.sums.size() * sizeof(std::int64_t);
+         previous_.size() * sizeof(float) +
+         (local_sums_.sums.size() + local_sums_.weights.size()) * sizeof(std::int64_t);
 }
 
 void PrunedLloydStep::check_shapes(const CentroidMatrix& centroids, const LloydSums& sums) const {
   if (centroids.rows() != k_ || centroids.cols() != d_ ||
       sums.counts.size() != static_cast<std::size_t>(k_) ||
-      sums.sums.size() != static_cast<std::size_t>(k_) * d_) {
+      sums.sums.size() != static_cast<std::size_t>(k_) * d_ ||
+      sums.weights.size() != local_sums_.weights.size()) {
     throw std::invalid_argument("PrunedLloydStep::step: centroids or sums do not match");
   }
 }
@@ -75,7 +79,7 @@ void PrunedLloydStep::step(const CentroidMatrix& centroids, LloydSums& sums) {
   const int threads = static_cast<int>(
       std::max<Eigen::Index>(1, std::min<Eigen::Index>(omp_get_max_threads(), chunks)));
   const int chunk_capacity = static_cast<int>(std::min(n, kChunkRows));
-  std::vector<LloydSums> thread_sums(threads, LloydSums(k_, d_));
+  std::vector<LloydSums> thread_sums(threads, LloydSums(k_, d_, rows_.weights != nullptr));
   std::vector<std::int64_t> thread_evaluations(threads, 0);
 #pragma omp parallel num_threads(threads)
   {
@@ -95,11 +99,15 @@ void PrunedLloydStep::step(const CentroidMatrix& centroids, LloydSums& sums) {
     for (std::size_t i = 0; i < local_sums_.sums.size(); ++i)
       local_sums_.sums[i] += thread_sums[t].sums[i];
     for (int c = 0; c < k_; ++c) local_sums_.counts[c] += thread_sums[t].counts[c];
+    for (std::size_t c = 0; c < local_sums_.weights.size(); ++c) {
+      local_sums_.weights[c] += thread_sums[t].weights[c];
+    }
     last_evaluations_ += thread_evaluations[t];
     sums.reassigned += thread_sums[t].reassigned;
   }
   sums.sums = local_sums_.sums;
   sums.counts = local_sums_.counts;
+  sums.weights = local_sums_.weights;
   previous_ = std::move(current.floats);
   started_ = true;
 }

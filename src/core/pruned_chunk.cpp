@@ -310,19 +310,15 @@ void ChunkWork::evaluate_groups(Eigen::Index begin) {
 // Per row: the nearest centroid (value, then lowest index) over the label and the opened
 // groups, fresh bounds for the opened groups, and the row moved between segments if it changed.
 void ChunkWork::fold(Eigen::Index begin, int count, LloydSums& sums) {
-  const int groups = groups_, d = step_.centroids.d;
+  const int groups = groups_;
   const bool first = step_.first;
-  const float* base = step_.rows.features.data();
   const float* row_norms = step_.rows.row_norms.data();
-  const FixedPointFormat64* formats = step_.rows.formats.data();
   const int* group_of = step_.groups.group_of.data();
   const StepMargins margins_of_step = step_.margins;
   const char* open = open_.data();
   const GroupMinima* minima = minima_.data();
   const float* old_values = old_values_.data();
   const RowState state = state_;
-  std::int64_t* segment_sums = sums.sums.data();
-  std::int64_t* counts = sums.counts.data();
   for (int r = 0; r < count; ++r) {
     const Eigen::Index i = begin + r;
     const char* row_open = open + static_cast<std::size_t>(r) * groups;
@@ -357,18 +353,40 @@ void ChunkWork::fold(Eigen::Index begin, int count, LloydSums& sums) {
     state.squared_distances[i] = std::max(0.0f, row_norms[i] + best_value);
     state.label_values[i] = best_value;
     if (first || best != old_label) {
-      const float* row = base + i * d;
-      std::int64_t* to = segment_sums + static_cast<std::size_t>(best) * d;
-      for (int j = 0; j < d; ++j) to[j] += formats[j].to_fixed(row[j]);
-      ++counts[best];
-      if (!first) {
-        std::int64_t* from = segment_sums + static_cast<std::size_t>(old_label) * d;
-        for (int j = 0; j < d; ++j) from[j] -= formats[j].to_fixed(row[j]);
-        --counts[old_label];
-      }
+      move_row(i, first ? -1 : old_label, best, sums);
       state.labels[i] = best;
       ++sums.reassigned;
     }
+  }
+}
+
+// Row i into segment `to` of the sums and, unless `from` is −1, out of segment `from`: the
+// terms the plain step's accumulators add (x, or with weights x·w and w), so the kept sums
+// equal a fresh pass's.
+void ChunkWork::move_row(Eigen::Index i, int from, int to, LloydSums& sums) const {
+  const int d = step_.centroids.d;
+  const float* row = step_.rows.features.data() + i * d;
+  const FixedPointFormat64* formats = step_.rows.formats.data();
+  std::int64_t* into = sums.sums.data() + static_cast<std::size_t>(to) * d;
+  std::int64_t* out_of = from < 0 ? nullptr : sums.sums.data() + static_cast<std::size_t>(from) * d;
+  ++sums.counts[to];
+  if (from >= 0) --sums.counts[from];
+  if (const std::vector<float>* weights = step_.rows.weights) {
+    const float w = (*weights)[static_cast<std::size_t>(i)];
+    for (int j = 0; j < d; ++j) {
+      const std::int64_t term = formats[j].to_fixed_product(row[j], w);
+      into[j] += term;
+      if (out_of) out_of[j] -= term;
+    }
+    const std::int64_t weight = step_.rows.weight_format.to_fixed(w);
+    sums.weights[to] += weight;
+    if (from >= 0) sums.weights[from] -= weight;
+    return;
+  }
+  for (int j = 0; j < d; ++j) {
+    const std::int64_t term = formats[j].to_fixed(row[j]);
+    into[j] += term;
+    if (out_of) out_of[j] -= term;
   }
 }
 

@@ -56,6 +56,7 @@ class ChunkWork {
   void open_groups(Eigen::Index begin, int count);
   void evaluate_groups(Eigen::Index begin);
   void fold(Eigen::Index begin, int count, LloydSums& sums);
+  void move_row(Eigen::Index i, int from, int to, LloydSums& sums) const;
 
   const StepInputs& step_;
   RowState state_;

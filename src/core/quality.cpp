@@ -60,10 +60,14 @@ inline ExactSum truncate_non_negative(double value) {
 
 }  // namespace
 
-void accumulate_dispersion(const FeatureMatrix& features, const std::vector<std::int32_t>& labels,
-                           const CentroidMatrix& segment_means,
-                           const FixedPointFormat& distance_format,
-                           const FixedPointFormat& squared_format, DispersionSums& sums) {
+namespace {
+
+// Both dispersions row by row; weight_of(i) is the row's weight, or 1.0 without weights (a
+// product with 1.0 is exact, so the unweighted terms are the plain distances).
+template <class WeightOf>
+void add_dispersion(const FeatureMatrix& features, const std::vector<std::int32_t>& labels,
+                    const CentroidMatrix& segment_means, const DispersionGrids& grids,
+                    WeightOf weight_of, DispersionSums& sums) {
   const Eigen::Index n = features.rows();
   const int d = static_cast<int>(features.cols());
   const std::size_t k = sums.distance_sums.size();
@@ -78,34 +82,78 @@ void accumulate_dispersion(const FeatureMatrix& features, const std::vector<std:
     }
     const double squared =
         squared_distance(features.row(i).data(), segment_means.row(label).data(), d);
-    sums.distance_sums[label] += distance_format.to_fixed(std::sqrt(squared));
-    sums.squared_distance_sum += squared_format.to_fixed(squared);
+    const double w = weight_of(i);
+    sums.distance_sums[label] += grids.distance.to_fixed(w * std::sqrt(squared));
+    sums.squared_distance_sum += grids.squared.to_fixed(w * squared);
   }
 }
 
-double calinski_harabasz(std::int64_t n, const std::vector<std::int64_t>& counts,
-                         const CentroidMatrix& segment_means,
-                         const std::vector<double>& overall_mean, double within_dispersion) {
-  if (static_cast<std::size_t>(segment_means.rows()) != counts.size() ||
+// Σ size · ‖mean − overall‖² · (n − k) / (within · (k − 1)) over the occupied segments.
+double calinski_harabasz_of(double n, const std::vector<double>& sizes,
+                            const CentroidMatrix& segment_means,
+                            const std::vector<double>& overall_mean, double within_dispersion) {
+  if (static_cast<std::size_t>(segment_means.rows()) != sizes.size() ||
       static_cast<std::size_t>(segment_means.cols()) != overall_mean.size()) {
     throw std::invalid_argument("calinski_harabasz: counts, means and overall mean do not match");
   }
   // scikit-learn counts only the labels that occur, so empty segments do not count towards k.
   std::int64_t occupied = 0;
   double between = 0;
-  for (std::size_t c = 0; c < counts.size(); ++c) {
-    if (counts[c] <= 0) continue;
+  for (std::size_t c = 0; c < sizes.size(); ++c) {
+    if (sizes[c] <= 0) continue;
     ++occupied;
     double squared = 0;
     for (std::size_t j = 0; j < overall_mean.size(); ++j) {
       const double delta = segment_means(c, j) - overall_mean[j];
       squared += delta * delta;
     }
-    between += static_cast<double>(counts[c]) * squared;
+    between += sizes[c] * squared;
   }
   if (within_dispersion == 0.0 || occupied < 2) return 1.0;
-  return between * static_cast<double>(n - occupied) /
+  return between * (n - static_cast<double>(occupied)) /
          (within_dispersion * (static_cast<double>(occupied) - 1.0));
+}
+
+}  // namespace
+
+void accumulate_dispersion(const FeatureMatrix& features, const std::vector<std::int32_t>& labels,
+                           const CentroidMatrix& segment_means,
+                           const FixedPointFormat& distance_format,
+                           const FixedPointFormat& squared_format, DispersionSums& sums) {
+  add_dispersion(
+      features, labels, segment_means, {distance_format, squared_format},
+      [](Eigen::Index) { return 1.0; }, sums);
+}
+
+void accumulate_weighted_dispersion(const FeatureMatrix& features,
+                                    const std::vector<float>& weights,
+                                    const std::vector<std::int32_t>& labels,
+                                    const CentroidMatrix& segment_means,
+                                    const DispersionGrids& grids, DispersionSums& sums) {
+  if (weights.size() != labels.size()) {
+    throw std::invalid_argument("accumulate_weighted_dispersion: one weight per row expected");
+  }
+  add_dispersion(
+      features, labels, segment_means, grids,
+      [&](Eigen::Index i) { return static_cast<double>(weights[static_cast<std::size_t>(i)]); },
+      sums);
+}
+
+double calinski_harabasz(std::int64_t n, const std::vector<std::int64_t>& counts,
+                         const CentroidMatrix& segment_means,
+                         const std::vector<double>& overall_mean, double within_dispersion) {
+  // Counts and n below 2^53 are exact doubles, so this is the integer formula's value.
+  return calinski_harabasz_of(static_cast<double>(n),
+                              std::vector<double>(counts.begin(), counts.end()), segment_means,
+                              overall_mean, within_dispersion);
+}
+
+double weighted_calinski_harabasz(double total_weight, const std::vector<double>& segment_weights,
+                                  const CentroidMatrix& segment_means,
+                                  const std::vector<double>& overall_mean,
+                                  double within_dispersion) {
+  return calinski_harabasz_of(total_weight, segment_weights, segment_means, overall_mean,
+                              within_dispersion);
 }
 
 double davies_bouldin(const CentroidMatrix& segment_means,

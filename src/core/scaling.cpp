@@ -164,6 +164,44 @@ std::vector<ExactSum> local_squared_deviations(const FeatureMatrix& features,
   return sums;
 }
 
+std::vector<ExactSum> local_weighted_column_sums(const FeatureMatrix& features,
+                                                 const std::vector<float>& weights,
+                                                 const std::vector<FixedPointFormat>& formats) {
+  const Eigen::Index n = features.rows(), d = features.cols();
+  if (formats.size() != static_cast<std::size_t>(d) ||
+      weights.size() != static_cast<std::size_t>(n)) {
+    throw std::invalid_argument(
+        "local_weighted_column_sums: one format per feature and one weight per row expected");
+  }
+  std::vector<ExactSum> sums(d, 0);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    const double w = weights[static_cast<std::size_t>(i)];
+    for (Eigen::Index j = 0; j < d; ++j) sums[j] += formats[j].to_fixed(features(i, j) * w);
+  }
+  return sums;
+}
+
+std::vector<ExactSum> local_weighted_squared_deviations(
+    const FeatureMatrix& features, const std::vector<float>& weights,
+    const std::vector<double>& mean, const std::vector<FixedPointFormat>& formats) {
+  const Eigen::Index n = features.rows(), d = features.cols();
+  if (formats.size() != static_cast<std::size_t>(d) || mean.size() != formats.size() ||
+      weights.size() != static_cast<std::size_t>(n)) {
+    throw std::invalid_argument(
+        "local_weighted_squared_deviations: one mean and format per feature and one weight per "
+        "row expected");
+  }
+  std::vector<ExactSum> sums(d, 0);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    const double w = weights[static_cast<std::size_t>(i)];
+    for (Eigen::Index j = 0; j < d; ++j) {
+      const double deviation = static_cast<double>(features(i, j)) - mean[j];
+      sums[j] += formats[j].to_fixed(deviation * deviation * w);
+    }
+  }
+  return sums;
+}
+
 void apply_scaling(FeatureMatrix& features, const ScalingModel& model) {
   const Eigen::Index n = features.rows(), d = features.cols();
   if (model.offset.size() != static_cast<std::size_t>(d) ||

@@ -25,7 +25,7 @@ inline ScaledSynthetic scaled_synthetic(const distributed::Communicator& comm,
   const RowRange rows = distributed::block_of_rows(spec.customers, comm.rank(), comm.size());
   SyntheticBlock synthetic = generate_synthetic_block(spec, rows);
   const std::vector<std::string>& names = synthetic_feature_names();
-  CustomerBlock block{rows, synthetic.ids, synthetic.features, names};
+  CustomerBlock block{rows, synthetic.ids, synthetic.features, names, {}};
   FeatureMatrix original = block.features;
   if (log1p.empty()) log1p.assign(names.size(), 0);
   distributed::TransformSettings settings;

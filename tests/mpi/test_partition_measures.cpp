@@ -41,7 +41,7 @@ GroupResult measure_on(MPI_Comm group) {
   result.table =
       distributed::contingency_table(comm, block.planted_segment, other, k_planted, k_other);
   result.sizes = distributed::segment_sizes(comm, block.planted_segment, k_planted);
-  const distributed::RankRows rank_rows(comm, {rows, block.ids, block.features, {}});
+  const distributed::RankRows rank_rows(comm, {rows, block.ids, block.features, {}, {}});
   result.full =
       distributed::stratified_silhouette(rank_rows, block.planted_segment, result.sizes, {1000, 3});
   result.sampled =

@@ -127,7 +127,7 @@ TEST_CASE("fill, clip and keep_rows change only what they should", "[transform]"
   CHECK(static_cast<double>(m(3, 0)) >= 4.3);
   CHECK(static_cast<double>(std::nextafter(m(3, 0), 0.0f)) < 4.3);
 
-  CustomerBlock block{{0, 4}, {10, 11, 12, 13}, column({1, nan, 3, nan}), {"x"}};
+  CustomerBlock block{{0, 4}, {10, 11, 12, 13}, column({1, nan, 3, nan}), {"x"}, {}};
   const std::vector<char> keep = rows_without_missing(block.features);
   CHECK(keep == std::vector<char>{1, 0, 1, 0});
   keep_rows(block, keep);

@@ -50,12 +50,15 @@ void nearest_centroids(const FeatureMatrix& features, const AssignmentCentroids&
                        KernelIsa isa, std::vector<std::int32_t>& nearest,
                        std::vector<float>& partial_distances);
 
-/// Per-segment sums for a Lloyd update, on per-feature 64-bit fixed-point grids.
+/// Per-segment sums for a Lloyd update, on per-feature 64-bit fixed-point grids. With sample
+/// weights the sums are of w·x and `weights` holds Σ w per segment on its own grid.
 struct LloydSums {
-  LloydSums(int k, int d) : sums(static_cast<std::size_t>(k) * d, 0), counts(k, 0) {}
-  std::vector<std::int64_t> sums;    ///< k × d, row-major
-  std::vector<std::int64_t> counts;  ///< k
-  std::int64_t reassigned = 0;       ///< rows whose label changed in this step
+  LloydSums(int k, int d, bool weighted = false)
+      : sums(static_cast<std::size_t>(k) * d, 0), counts(k, 0), weights(weighted ? k : 0, 0) {}
+  std::vector<std::int64_t> sums;     ///< k × d, row-major
+  std::vector<std::int64_t> counts;   ///< k: rows
+  std::vector<std::int64_t> weights;  ///< k: Σ w on the weight grid; empty without weights
+  std::int64_t reassigned = 0;        ///< rows whose label changed in this step
 };
 
 /// ‖x‖² of every row, in float, computed once per run.
@@ -66,6 +69,11 @@ struct LloydRows {
   const FeatureMatrix& features;
   const std::vector<float>& row_norms;             ///< ‖x‖² per row (row_squared_norms)
   const std::vector<FixedPointFormat64>& formats;  ///< one grid per feature for the sums
+  /// Sample weights, one per row, or null when every row weighs 1 (a rank without rows of a
+  /// weighted table passes its empty vector). With weights the sums are of w·x (`formats` must
+  /// bound |w·x|) and of w on `weight_format`.
+  const std::vector<float>* weights = nullptr;
+  FixedPointFormat64 weight_format = {};
 };
 
 /// Assigns every row to its nearest centroid (tie → lowest index), writes the label and the
@@ -76,11 +84,17 @@ void assign_and_accumulate(const LloydRows& rows, const AssignmentCentroids& cen
                            std::vector<std::int32_t>& labels, std::vector<float>& squared_distances,
                            LloydSums& sums);
 
-/// The new centroids from global sums. Rows of empty segments are left as in `previous`; the
-/// caller re-seeds them.
+/// The new centroids from global sums: the means, or with weights Σ w·x / Σ w. Rows of empty
+/// segments (no rows, or a weight of 0) are left as in `previous`; the caller re-seeds them.
 CentroidMatrix centroids_from_sums(const LloydSums& global_sums,
                                    const std::vector<FixedPointFormat64>& formats,
-                                   const CentroidMatrix& previous);
+                                   const CentroidMatrix& previous,
+                                   const FixedPointFormat64& weight_format = {});
+
+/// Whether segment c of global sums is empty: no rows, or (with weights) a total weight of 0.
+inline bool segment_is_empty(const LloydSums& global_sums, std::size_t c) {
+  return global_sums.weights.empty() ? global_sums.counts[c] == 0 : global_sums.weights[c] == 0;
+}
 
 /// Σ_c ‖new_c − old_c‖², the shift that the convergence test compares with tol · mean variance.
 double total_squared_shift(const CentroidMatrix& old_centroids,

@@ -64,6 +64,11 @@ class FixedPointFormat64 {
   static FixedPointFormat64 for_bound(double max_abs_term, std::int64_t max_terms);
 
   std::int64_t to_fixed(double term) const { return static_cast<std::int64_t>(term * scale_); }
+  /// to_fixed(x · w) for float x and w: their product is exact in double (two 24-bit
+  /// significands), so a weighted term is rounded once, on the grid, wherever it is computed.
+  std::int64_t to_fixed_product(float x, float w) const {
+    return to_fixed(static_cast<double>(x) * static_cast<double>(w));
+  }
   double to_double(std::int64_t total) const { return static_cast<double>(total) / scale_; }
   double scale() const { return scale_; }
 

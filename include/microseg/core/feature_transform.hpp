@@ -78,7 +78,8 @@ std::vector<std::int64_t> count_missing(const FeatureMatrix& features);
 /// 1 for each row without a NaN.
 std::vector<char> rows_without_missing(const FeatureMatrix& features);
 
-/// Keeps the flagged rows of the block (ids and features); the caller renumbers block.rows.
+/// Keeps the flagged rows of the block (ids, features and weights); the caller renumbers
+/// block.rows.
 void keep_rows(CustomerBlock& block, const std::vector<char>& keep);
 
 /// Replaces NaN in column j by fill[j] (rounded to float), where fill[j] is not NaN.

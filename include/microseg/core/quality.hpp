@@ -26,11 +26,33 @@ void accumulate_dispersion(const FeatureMatrix& features, const std::vector<std:
                            const FixedPointFormat& distance_format,
                            const FixedPointFormat& squared_format, DispersionSums& sums);
 
+/// The grids of weighted dispersion sums: `distance` bounds one w·distance, `squared` one
+/// w·squared distance.
+struct DispersionGrids {
+  FixedPointFormat distance, squared;
+};
+
+/// accumulate_dispersion with sample weights (one per row): Σ w‖x − mean_l‖ per segment and
+/// Σ w‖x − mean_l‖², each term the double product rounded once onto its grid.
+void accumulate_weighted_dispersion(const FeatureMatrix& features,
+                                    const std::vector<float>& weights,
+                                    const std::vector<std::int32_t>& labels,
+                                    const CentroidMatrix& segment_means,
+                                    const DispersionGrids& grids, DispersionSums& sums);
+
 /// sklearn.metrics.calinski_harabasz_score from global pieces (1.0 when k = 1, as sklearn
 /// would refuse; callers report it only for k >= 2).
 double calinski_harabasz(std::int64_t n, const std::vector<std::int64_t>& counts,
                          const CentroidMatrix& segment_means,
                          const std::vector<double>& overall_mean, double within_dispersion);
+
+/// The same with sample weights: segment sizes are their total weights, n the total weight
+/// and the means and dispersion weighted, so integer weights give the score of the table with
+/// each customer repeated w times. Segments of weight 0 do not count towards k.
+double weighted_calinski_harabasz(double total_weight, const std::vector<double>& segment_weights,
+                                  const CentroidMatrix& segment_means,
+                                  const std::vector<double>& overall_mean,
+                                  double within_dispersion);
 
 /// sklearn.metrics.davies_bouldin_score from global pieces.
 double davies_bouldin(const CentroidMatrix& segment_means,

@@ -69,6 +69,17 @@ std::vector<ExactSum> local_squared_deviations(const FeatureMatrix& features,
                                                const std::vector<double>& mean,
                                                const std::vector<FixedPointFormat>& formats);
 
+/// Per-feature local sums of w·x (sample weights, one per row; each product exact in double)
+/// on the given grids.
+std::vector<ExactSum> local_weighted_column_sums(const FeatureMatrix& features,
+                                                 const std::vector<float>& weights,
+                                                 const std::vector<FixedPointFormat>& formats);
+
+/// Per-feature local sums of w·(x − mean)² on the given grids.
+std::vector<ExactSum> local_weighted_squared_deviations(
+    const FeatureMatrix& features, const std::vector<float>& weights,
+    const std::vector<double>& mean, const std::vector<FixedPointFormat>& formats);
+
 /// Centroids (k × d, scaled space) mapped back through the model, into original units.
 CentroidMatrix centroids_in_original_units(const CentroidMatrix& scaled, const ScalingModel& model);
 

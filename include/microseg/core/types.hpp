@@ -26,6 +26,9 @@ struct CustomerBlock {
   std::vector<std::int64_t> ids;
   FeatureMatrix features;
   std::vector<std::string> feature_names;
+  /// One non-negative weight per row (--sample-weight), travelling with the rows through every
+  /// stage; empty when every customer weighs 1.
+  std::vector<float> weights;
 };
 
 /// An error the user can fix: bad input, bad option, unwritable output. Its message names
