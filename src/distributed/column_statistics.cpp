@@ -46,6 +46,86 @@ FeatureStatistics feature_statistics(const Communicator& comm, const FeatureMatr
   return stats;
 }
 
+FeatureStatistics weighted_feature_statistics(const Communicator& comm,
+                                              const FeatureMatrix& features,
+                                              const std::vector<float>& weights) {
+  const int d = static_cast<int>(features.cols());
+  FeatureStatistics stats;
+  stats.count = comm.sum(static_cast<std::int64_t>(features.rows()));
+  local_min_max(features, stats.min, stats.max);
+  comm.min_in_place(stats.min);
+  comm.max_in_place(stats.max);
+  double weight_bound = 0;
+  for (float w : weights) weight_bound = std::max(weight_bound, static_cast<double>(w));
+  weight_bound = comm.max(weight_bound);
+  const FixedPointFormat weight_format = FixedPointFormat::for_bound(weight_bound, stats.count);
+  ExactSum local_weight = 0;
+  for (float w : weights) local_weight += weight_format.to_fixed(w);
+  const double total_weight = weight_format.to_double(comm.sum(local_weight));
+  std::vector<double> bounds(d), deviation_bounds(d);
+  for (int j = 0; j < d; ++j) {
+    bounds[j] = std::max(std::abs(stats.min[j]), std::abs(stats.max[j])) * weight_bound;
+    deviation_bounds[j] =
+        (stats.max[j] - stats.min[j]) * (stats.max[j] - stats.min[j]) * weight_bound;
+  }
+  // Two passes, as feature_statistics, each term weighted.
+  const auto sum_formats = formats_for_bounds(bounds, stats.count);
+  std::vector<ExactSum> sums = local_weighted_column_sums(features, weights, sum_formats);
+  comm.sum_in_place(sums);
+  stats.mean.resize(d);
+  for (int j = 0; j < d; ++j) {
+    stats.mean[j] = total_weight > 0 ? sum_formats[j].to_double(sums[j]) / total_weight : 0;
+  }
+  const auto deviation_formats = formats_for_bounds(deviation_bounds, stats.count);
+  std::vector<ExactSum> deviations =
+      local_weighted_squared_deviations(features, weights, stats.mean, deviation_formats);
+  comm.sum_in_place(deviations);
+  stats.std.resize(d);
+  for (int j = 0; j < d; ++j) {
+    const double variance =
+        total_weight > 0 ? deviation_formats[j].to_double(deviations[j]) / total_weight : 0;
+    stats.std[j] = std::sqrt(std::max(0.0, variance));
+  }
+  return stats;
+}
+
+void check_sample_weights(const Communicator& comm, const CustomerBlock& block,
+                          const std::string& path, const std::string& column) {
+  // The first bad weight in global row order: the lowest rank holding one has it.
+  std::int64_t bad = 0, positive = 0;
+  std::optional<std::string> first;
+  for (std::size_t i = 0; i < block.weights.size(); ++i) {
+    const float w = block.weights[i];
+    positive += w > 0;
+    if (std::isfinite(w) && w >= 0) continue;
+    if (bad++ == 0) {
+      std::ostringstream text;
+      text << "customer id " << block.ids[i] << " (row "
+           << block.rows.begin + static_cast<std::int64_t>(i) << ") has weight " << w;
+      first = text.str();
+    }
+  }
+  const std::string where = "input file '" + path + "': column '" + column + "' (--sample-weight)";
+  bad = comm.sum(bad);
+  if (bad > 0) {
+    // agree() keeps the lowest rank's message, and ranks hold rows in order.
+    comm.agree(first ? std::optional<std::string>(
+                           where + " holds " + std::to_string(bad) +
+                           " weights that are negative, NaN or infinite; the first: " + *first +
+                           ". Weights must be finite and >= 0")
+                     : std::nullopt);
+    return;
+  }
+  if (comm.sum(positive) > 0) return;
+  // Global rows start at 0: the rank holding row 0 names the first customer.
+  const bool holds_first = block.rows.begin == 0 && !block.ids.empty();
+  comm.agree(holds_first ? std::optional<std::string>(
+                               where + " holds only weights of 0 (the first customer, id " +
+                               std::to_string(block.ids.front()) +
+                               ", has weight 0): at least one customer must weigh more than 0")
+                         : std::nullopt);
+}
+
 void check_finite(const Communicator& comm, const CustomerBlock& block, const std::string& path) {
   const int d = static_cast<int>(block.features.cols());
   std::vector<std::int64_t> bad_counts(d, 0);
@@ -128,36 +208,53 @@ std::vector<std::vector<double>> column_quantiles(const Communicator& comm,
 }
 
 std::vector<double> column_means_ignoring_missing(const Communicator& comm,
-                                                  const FeatureMatrix& features) {
+                                                  const FeatureMatrix& features,
+                                                  const std::vector<float>* weights) {
   const auto d = static_cast<std::size_t>(features.cols());
-  std::vector<double> bounds(d, 0.0);
+  // A row's term is x, or w·x with weights (exact in double); its size 1, or w.
+  const auto weight_of = [&](Eigen::Index i) {
+    return weights ? static_cast<double>((*weights)[static_cast<std::size_t>(i)]) : 1.0;
+  };
+  std::vector<double> bounds(d, 0.0), weight_bounds(d, 0.0);
   std::vector<std::int64_t> counts(d, 0);
   for (Eigen::Index i = 0; i < features.rows(); ++i) {
     for (std::size_t j = 0; j < d; ++j) {
       const float x = features(i, static_cast<Eigen::Index>(j));
       if (std::isnan(x)) continue;
-      bounds[j] = std::max(bounds[j], std::abs(static_cast<double>(x)));
+      bounds[j] = std::max(bounds[j], std::abs(static_cast<double>(x) * weight_of(i)));
+      weight_bounds[j] = std::max(weight_bounds[j], weight_of(i));
       ++counts[j];
     }
   }
   comm.max_in_place(bounds);
   comm.sum_in_place(counts);
-  std::vector<FixedPointFormat> formats;
+  if (weights) comm.max_in_place(weight_bounds);
+  std::vector<FixedPointFormat> formats, weight_formats;
   for (std::size_t j = 0; j < d; ++j) {
-    formats.push_back(FixedPointFormat::for_bound(bounds[j], std::max<std::int64_t>(counts[j], 1)));
+    const std::int64_t terms = std::max<std::int64_t>(counts[j], 1);
+    formats.push_back(FixedPointFormat::for_bound(bounds[j], terms));
+    weight_formats.push_back(FixedPointFormat::for_bound(weight_bounds[j], terms));
   }
-  std::vector<ExactSum> sums(d, 0);
+  std::vector<ExactSum> sums(d, 0), weight_sums(weights ? d : 0, 0);
   for (Eigen::Index i = 0; i < features.rows(); ++i) {
     for (std::size_t j = 0; j < d; ++j) {
       const float x = features(i, static_cast<Eigen::Index>(j));
-      if (!std::isnan(x)) sums[j] += formats[j].to_fixed(x);
+      if (std::isnan(x)) continue;
+      if (!weights) {
+        sums[j] += formats[j].to_fixed(x);
+        continue;
+      }
+      sums[j] += formats[j].to_fixed(x * weight_of(i));
+      weight_sums[j] += weight_formats[j].to_fixed(weight_of(i));
     }
   }
   comm.sum_in_place(sums);
+  if (weights) comm.sum_in_place(weight_sums);
   std::vector<double> means(d);
   for (std::size_t j = 0; j < d; ++j) {
-    means[j] = counts[j] == 0 ? std::nan("")
-                              : formats[j].to_double(sums[j]) / static_cast<double>(counts[j]);
+    const double size =
+        weights ? weight_formats[j].to_double(weight_sums[j]) : static_cast<double>(counts[j]);
+    means[j] = counts[j] == 0 || size == 0 ? std::nan("") : formats[j].to_double(sums[j]) / size;
   }
   return means;
 }

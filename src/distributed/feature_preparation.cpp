@@ -76,6 +76,15 @@ PreparedCustomers fit_and_apply_preparation(const Communicator& comm, CustomerBl
                                             const TransformSettings& settings,
                                             const std::string& path) {
   PreparedCustomers out;
+  const bool weighted = !settings.sample_weight.empty();
+  if (weighted && (settings.scale == ScaleKind::robust || settings.clip_low || settings.clip_high ||
+                   plan.missing == MissingPolicy::median)) {
+    // Every rank has the same settings, so every rank throws alike.
+    throw AgreedError(
+        "--sample-weight cannot be combined with quantiles (--scale robust, "
+        "--clip-quantiles, --missing median): weighted quantiles are not implemented");
+  }
+  if (weighted) check_sample_weights(comm, block, path, settings.sample_weight);
   out.missing = agreed_missing_counts(comm, block, plan.sources, plan.missing, path,
                                       "fix the input or choose --missing mean, median or drop");
   // Without one-hot columns the features are the sources: no copy (it would double the memory).
@@ -87,9 +96,12 @@ PreparedCustomers fit_and_apply_preparation(const Communicator& comm, CustomerBl
   out.kept.assign(static_cast<std::size_t>(block.features.rows()), 1);
   if (plan.missing == MissingPolicy::drop) {
     drop_missing_rows(comm, block, out, path);
+    // The customers left must still hold some weight.
+    if (weighted) check_sample_weights(comm, block, path, settings.sample_weight);
   } else if (plan.missing != MissingPolicy::reject) {
     plan.fill = plan.missing == MissingPolicy::mean
-                    ? column_means_ignoring_missing(comm, block.features)
+                    ? column_means_ignoring_missing(comm, block.features,
+                                                    weighted ? &block.weights : nullptr)
                     : [&] {
                         std::vector<double> medians(d);
                         const auto q = column_quantiles(comm, block.features, {0.5});
@@ -122,7 +134,8 @@ PreparedCustomers fit_and_apply_preparation(const Communicator& comm, CustomerBl
   comm.run_agreed(
       [&] { apply_log1p(block.features, settings.log1p, block.feature_names, block.ids); });
   FittedTransform& fitted = out.scaling;
-  fitted.statistics = feature_statistics(comm, block.features);
+  fitted.statistics = weighted ? weighted_feature_statistics(comm, block.features, block.weights)
+                               : feature_statistics(comm, block.features);
   if (settings.scale == ScaleKind::robust) {
     const auto q = column_quantiles(comm, block.features, {0.25, 0.5, 0.75});
     for (std::size_t j = 0; j < d; ++j) {

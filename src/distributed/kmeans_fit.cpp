@@ -25,21 +25,30 @@ bool farther(const FarRow& a, const FarRow& b) {
   return a.global_row < b.global_row;
 }
 
+// A segment with no rows, or with weights none of positive weight, takes the farthest rows; with
+// weights only rows of positive weight qualify (a row of weight 0 would leave it empty).
 void reseed_empty_segments(const RankRows& rows, const std::vector<float>& squared_distances,
-                           const std::vector<std::int64_t>& counts, CentroidMatrix& centroids) {
+                           const LloydSums& sums, CentroidMatrix& centroids) {
   std::vector<int> empty;
-  for (std::size_t c = 0; c < counts.size(); ++c) {
-    if (counts[c] == 0) empty.push_back(static_cast<int>(c));
+  for (std::size_t c = 0; c < sums.counts.size(); ++c) {
+    if (segment_is_empty(sums, c)) empty.push_back(static_cast<int>(c));
   }
   if (empty.empty()) return;
+  const std::vector<float>& weights = rows.weights();
   const std::vector<FarRow> local = first_items<FarRow>(
       squared_distances.size(), empty.size(),
       [&](std::size_t i) {
-        return FarRow{squared_distances[i], rows.rows().begin + static_cast<std::int64_t>(i)};
+        const bool counts = weights.empty() || weights[i] > 0;
+        return FarRow{counts ? squared_distances[i] : -1.0f,
+                      rows.rows().begin + static_cast<std::int64_t>(i)};
       },
       farther);
   std::vector<FarRow> all = rows.comm().all_gather(local);
   std::sort(all.begin(), all.end(), farther);
+  // Rows of weight 0 were ranked below every other (squared distances are never negative).
+  all.erase(
+      std::find_if(all.begin(), all.end(), [](const FarRow& r) { return r.squared_distance < 0; }),
+      all.end());
   for (std::size_t e = 0; e < empty.size() && e < all.size(); ++e) {
     const std::vector<double> row = rows.broadcast_row(all[e].global_row);
     for (Eigen::Index j = 0; j < centroids.cols(); ++j) centroids(empty[e], j) = row[j];
@@ -54,23 +63,52 @@ struct LloydHooks {
   std::function<bool(int iteration, const CentroidMatrix&)> after_iteration;
 };
 
+// The grids of a fit's Lloyd sums: per feature from max |x| (max |w·x| with weights) and, with
+// weights, one for Σ w.
+struct LloydGrids {
+  explicit LloydGrids(const RankRows& rows)
+      : weight(FixedPointFormat64::for_bound(rows.weight_bound(), rows.total())) {
+    for (double bound : rows.weighted_feature_bounds()) {
+      features.push_back(FixedPointFormat64::for_bound(bound, rows.total()));
+    }
+  }
+  std::vector<FixedPointFormat64> features;
+  FixedPointFormat64 weight;
+};
+
+// The exact Σ d² of an iteration, or with weights Σ w·d², each w·d² rounded to float once per
+// row (the same on any rank), summed per float exponent: a few integer operations per row.
+FloatExactSum iteration_inertia(const RankRows& rows, const std::vector<float>& squared) {
+  FloatExactSum inertia;
+  if (!rows.weighted()) {
+    inertia.add(squared.data(), squared.size());
+    return inertia;
+  }
+  std::vector<float> terms(squared.size());
+  for (std::size_t i = 0; i < squared.size(); ++i) terms[i] = rows.weights()[i] * squared[i];
+  inertia.add(terms.data(), terms.size());
+  return inertia;
+}
+
 // One iteration: assign and sum locally, one allreduce of everything integer (sums, counts,
-// reassigned, the inertia's exponent bins), new centroids, empty segments re-seeded.
-IterationReport lloyd_iteration(const RankRows& rows, LloydStep& step,
-                                const std::vector<FixedPointFormat64>& formats,
+// weights, reassigned, the inertia's exponent bins), new centroids, empty segments re-seeded.
+IterationReport lloyd_iteration(const RankRows& rows, LloydStep& step, const LloydGrids& grids,
                                 CentroidMatrix& centroids) {
   const Stopwatch stopwatch;
   const auto k = static_cast<int>(centroids.rows());
-  LloydSums sums(k, rows.d());
+  LloydSums sums(k, rows.d(), rows.weighted());
   step.step(centroids, sums);
   const std::vector<float>& squared_distances = step.squared_distances();
-  // The inertia is summed exactly per float exponent: a few integer operations per row.
-  FloatExactSum inertia_sum;
-  inertia_sum.add(squared_distances.data(), squared_distances.size());
+  FloatExactSum inertia_sum = iteration_inertia(rows, squared_distances);
   std::vector<std::int64_t> reassigned{sums.reassigned};
-  rows.comm().sum_in_place({&sums.sums, &sums.counts, &reassigned, &inertia_sum.bins});
-  CentroidMatrix updated = centroids_from_sums(sums, formats, centroids);
-  reseed_empty_segments(rows, squared_distances, sums.counts, updated);
+  if (rows.weighted()) {
+    rows.comm().sum_in_place(
+        {&sums.sums, &sums.counts, &sums.weights, &reassigned, &inertia_sum.bins});
+  } else {
+    rows.comm().sum_in_place({&sums.sums, &sums.counts, &reassigned, &inertia_sum.bins});
+  }
+  CentroidMatrix updated = centroids_from_sums(sums, grids.features, centroids, grids.weight);
+  reseed_empty_segments(rows, squared_distances, sums, updated);
   const double shift = total_squared_shift(centroids, updated);
   centroids = std::move(updated);
   return {0, inertia_sum.total(), shift, reassigned[0], stopwatch.elapsed()};
@@ -78,18 +116,18 @@ IterationReport lloyd_iteration(const RankRows& rows, LloydStep& step,
 
 LloydOutcome lloyd_iterations(const RankRows& rows, const CentroidMatrix& initial,
                               const LloydSettings& settings, const LloydHooks& hooks) {
-  std::vector<FixedPointFormat64> formats;
-  for (double bound : rows.feature_bounds()) {
-    formats.push_back(FixedPointFormat64::for_bound(bound, rows.total()));
-  }
+  const LloydGrids grids(rows);
   const double tolerance = settings.tolerance * settings.mean_variance;
-  const std::unique_ptr<LloydStep> step = make_lloyd_step(
-      settings.step, LloydRows{rows.features(), rows.row_norms(), formats}, settings.k);
+  const std::unique_ptr<LloydStep> step =
+      make_lloyd_step(settings.step,
+                      LloydRows{rows.features(), rows.row_norms(), grids.features,
+                                rows.lloyd_weights(), grids.weight},
+                      settings.k);
   LloydOutcome outcome;
   outcome.centroids = initial;
   outcome.iterations = hooks.first_iteration - 1;
   for (int iteration = hooks.first_iteration; iteration <= settings.max_iterations; ++iteration) {
-    IterationReport report = lloyd_iteration(rows, *step, formats, outcome.centroids);
+    IterationReport report = lloyd_iteration(rows, *step, grids, outcome.centroids);
     const double shift = report.relative_shift;
     report.iteration = iteration;
     if (settings.mean_variance > 0) report.relative_shift = shift / settings.mean_variance;

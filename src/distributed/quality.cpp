@@ -16,41 +16,71 @@ namespace {
 const double nan = std::numeric_limits<double>::quiet_NaN();
 
 // The fixed-point grids of the final assignment's sums, from the global bounds: a distance is at
-// most twice the largest row norm (centroids lie in the rows' convex hull).
+// most twice the largest row norm (centroids lie in the rows' convex hull). With sample weights
+// every term is weighted, so each bound is times the largest weight (1 without weights).
 struct QualityFormats {
   explicit QualityFormats(const RankRows& rows)
-      : distance(FixedPointFormat::for_bound(2 * rows.max_row_norm(), rows.total())),
-        squared(FixedPointFormat::for_bound(4 * rows.max_row_norm() * rows.max_row_norm(),
-                                            rows.total())),
-        unit(FixedPointFormat::for_bound(1.0, rows.total())),
-        features(formats_for_bounds(rows.feature_bounds(), rows.total())) {}
-  FixedPointFormat distance, squared, unit;
+      : distance(FixedPointFormat::for_bound(2 * rows.max_row_norm() * rows.weight_bound(),
+                                             rows.total())),
+        squared(FixedPointFormat::for_bound(
+            4 * rows.max_row_norm() * rows.max_row_norm() * rows.weight_bound(), rows.total())),
+        unit(FixedPointFormat::for_bound(std::max(1.0, rows.weight_bound()), rows.total())),
+        weight(FixedPointFormat::for_bound(rows.weight_bound(), rows.total())),
+        features(formats_for_bounds(rows.weighted_feature_bounds(), rows.total())) {}
+  FixedPointFormat distance, squared, unit, weight;
   std::vector<FixedPointFormat> features;
 };
 
-// Segment means from the labels, as scikit-learn's metrics take them.
+// Segment means from the labels, as scikit-learn's metrics take them (weighted means with sample
+// weights), and each segment's size: its customers, or its total weight.
 struct SegmentMeans {
   CentroidMatrix means;
   std::vector<double> overall_mean;
   std::vector<std::int64_t> counts;
+  std::vector<double> sizes;  // counts, or Σ w
 };
+
+// Per segment and feature Σ x (Σ w·x with weights) and per segment Σ w, summed across ranks.
+struct SegmentSums {
+  std::vector<ExactSum> features, weights;
+  std::vector<std::int64_t> counts;
+};
+
+SegmentSums segment_sums(const RankRows& rows, const std::vector<std::int32_t>& labels, int k,
+                         const QualityFormats& formats) {
+  const int d = rows.d();
+  const std::vector<float>& weights = rows.weights();
+  SegmentSums sums{std::vector<ExactSum>(static_cast<std::size_t>(k) * d, 0),
+                   std::vector<ExactSum>(rows.weighted() ? k : 0, 0),
+                   std::vector<std::int64_t>(k, 0)};
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    const int s = labels[i];
+    ++sums.counts[s];
+    ExactSum* segment = sums.features.data() + static_cast<std::size_t>(s) * d;
+    const auto row = static_cast<Eigen::Index>(i);
+    if (rows.weighted()) {
+      const double w = weights[i];
+      sums.weights[s] += formats.weight.to_fixed(w);
+      for (int j = 0; j < d; ++j) {
+        segment[j] += formats.features[j].to_fixed(rows.features()(row, j) * w);
+      }
+    } else {
+      for (int j = 0; j < d; ++j)
+        segment[j] += formats.features[j].to_fixed(rows.features()(row, j));
+    }
+  }
+  rows.comm().sum_in_place(sums.features);
+  rows.comm().sum_in_place(sums.counts);
+  if (rows.weighted()) rows.comm().sum_in_place(sums.weights);
+  return sums;
+}
 
 SegmentMeans segment_means(const RankRows& rows, const std::vector<std::int32_t>& labels, int k,
                            const QualityFormats& formats) {
   const int d = rows.d();
-  std::vector<ExactSum> sums(static_cast<std::size_t>(k) * d, 0);
+  const SegmentSums sums = segment_sums(rows, labels, k, formats);
   SegmentMeans result;
-  result.counts.assign(k, 0);
-  for (std::size_t i = 0; i < labels.size(); ++i) {
-    const int s = labels[i];
-    ++result.counts[s];
-    for (int j = 0; j < d; ++j) {
-      sums[static_cast<std::size_t>(s) * d + j] +=
-          formats.features[j].to_fixed(rows.features()(static_cast<Eigen::Index>(i), j));
-    }
-  }
-  rows.comm().sum_in_place(sums);
-  rows.comm().sum_in_place(result.counts);
+  result.counts = sums.counts;
   for (int s = 0; s < k; ++s) {
     if (result.counts[s] == 0) {
       rows.comm().agree("segment " + std::to_string(s) + " of k = " + std::to_string(k) +
@@ -58,40 +88,52 @@ SegmentMeans segment_means(const RankRows& rows, const std::vector<std::int32_t>
                         "k distinct customers, or the fit stopped at --max-iter long before "
                         "converging (raise --max-iter)");
     }
+    result.sizes.push_back(rows.weighted() ? formats.weight.to_double(sums.weights[s])
+                                           : static_cast<double>(result.counts[s]));
+    if (result.sizes.back() == 0) {
+      rows.comm().agree("segment " + std::to_string(s) + " of k = " + std::to_string(k) +
+                        " holds only customers of sample weight 0 nearest to its final centroid: "
+                        "the fit stopped at --max-iter before converging (raise --max-iter)");
+    }
   }
   result.means.resize(k, d);
   result.overall_mean.assign(d, 0.0);
   for (int j = 0; j < d; ++j) {
     ExactSum column_total = 0;
     for (int s = 0; s < k; ++s) {
-      const ExactSum sum = sums[static_cast<std::size_t>(s) * d + j];
+      const ExactSum sum = sums.features[static_cast<std::size_t>(s) * d + j];
       column_total += sum;
-      result.means(s, j) =
-          formats.features[j].to_double(sum) / static_cast<double>(result.counts[s]);
+      result.means(s, j) = formats.features[j].to_double(sum) / result.sizes[s];
     }
-    result.overall_mean[j] =
-        formats.features[j].to_double(column_total) / static_cast<double>(rows.total());
+    result.overall_mean[j] = formats.features[j].to_double(column_total) / rows.total_weight();
   }
   return result;
 }
 
-// Calinski–Harabasz and Davies–Bouldin from the dispersion around the segment means.
+// Calinski–Harabasz and Davies–Bouldin from the dispersion around the segment means (weighted
+// dispersion, sizes and means with sample weights).
 void dispersion_metrics(const RankRows& rows, const std::vector<std::int32_t>& labels,
                         const QualityFormats& formats, const SegmentMeans& means,
                         QualityReport& quality) {
   const auto k = static_cast<int>(means.counts.size());
   DispersionSums dispersion(k);
-  accumulate_dispersion(rows.features(), labels, means.means, formats.distance, formats.squared,
-                        dispersion);
+  if (rows.weighted()) {
+    accumulate_weighted_dispersion(rows.features(), rows.weights(), labels, means.means,
+                                   {formats.distance, formats.squared}, dispersion);
+  } else {
+    accumulate_dispersion(rows.features(), labels, means.means, formats.distance, formats.squared,
+                          dispersion);
+  }
   rows.comm().sum_in_place(dispersion.distance_sums);
-  const ExactSum within = rows.comm().sum(dispersion.squared_distance_sum);
+  const double within = formats.squared.to_double(rows.comm().sum(dispersion.squared_distance_sum));
   quality.calinski_harabasz =
-      calinski_harabasz(rows.total(), means.counts, means.means, means.overall_mean,
-                        formats.squared.to_double(within));
+      rows.weighted()
+          ? weighted_calinski_harabasz(rows.total_weight(), means.sizes, means.means,
+                                       means.overall_mean, within)
+          : calinski_harabasz(rows.total(), means.counts, means.means, means.overall_mean, within);
   std::vector<double> mean_distance(k);
   for (int s = 0; s < k; ++s) {
-    mean_distance[s] = formats.distance.to_double(dispersion.distance_sums[s]) /
-                       static_cast<double>(means.counts[s]);
+    mean_distance[s] = formats.distance.to_double(dispersion.distance_sums[s]) / means.sizes[s];
   }
   quality.davies_bouldin = davies_bouldin(means.means, mean_distance);
 }
@@ -172,10 +214,17 @@ GatheredSample gather_sample(const RankRows& rows, const std::vector<std::int32_
 }
 
 double exact_inertia(const RankRows& rows, const std::vector<double>& nearest_distances) {
-  const FixedPointFormat squared_format =
-      FixedPointFormat::for_bound(4 * rows.max_row_norm() * rows.max_row_norm(), rows.total());
+  const FixedPointFormat squared_format = FixedPointFormat::for_bound(
+      4 * rows.max_row_norm() * rows.max_row_norm() * rows.weight_bound(), rows.total());
   ExactSum local = 0;
-  for (double distance : nearest_distances) local += squared_format.to_fixed(distance * distance);
+  if (rows.weighted()) {
+    for (std::size_t i = 0; i < nearest_distances.size(); ++i) {
+      const double distance = nearest_distances[i];
+      local += squared_format.to_fixed(distance * distance * rows.weights()[i]);
+    }
+  } else {
+    for (double distance : nearest_distances) local += squared_format.to_fixed(distance * distance);
+  }
   return squared_format.to_double(rows.comm().sum(local));
 }
 
@@ -190,14 +239,16 @@ FinalAssignment assign_and_measure(const RankRows& rows, const CentroidMatrix& c
     // The second-nearest distances serve the simplified silhouette only; they are freed at once,
     // so the final assignment holds no more per row than the fit did.
     NearestTwo assigned = nearest ? std::move(*nearest) : nearest_two(rows.features(), centroids);
+    // With sample weights the weighted mean Σ w·s / Σ w (w·s rounded once per row).
     ExactSum simplified = 0;
     for (std::size_t i = 0; i < assigned.nearest.size(); ++i) {
-      simplified += formats.unit.to_fixed(
-          simplified_silhouette(assigned.nearest_distance[i], assigned.second_distance[i]));
+      const double s =
+          simplified_silhouette(assigned.nearest_distance[i], assigned.second_distance[i]);
+      simplified += formats.unit.to_fixed(rows.weighted() ? s * rows.weights()[i] : s);
     }
     quality.inertia = exact_inertia(rows, assigned.nearest_distance);
     quality.silhouette_simplified =
-        formats.unit.to_double(rows.comm().sum(simplified)) / static_cast<double>(rows.total());
+        formats.unit.to_double(rows.comm().sum(simplified)) / rows.total_weight();
     result.segments = std::move(assigned.nearest);
     result.distances = std::move(assigned.nearest_distance);
   }

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "microseg/core/assignment.hpp"
+#include "microseg/core/exact_sum.hpp"
 #include "microseg/core/scaling.hpp"
 
 namespace microseg::distributed {
@@ -27,6 +28,32 @@ RankRows::RankRows(const Communicator& comm, CustomerBlock block)
     local_norm = std::max(local_norm, block_.features.row(i).cast<double>().norm());
   }
   max_row_norm_ = comm.max(local_norm);
+  weighted_ = comm.any(!block_.weights.empty());
+  if (weighted_) find_weight_bounds();
+}
+
+void RankRows::find_weight_bounds() {
+  const FeatureMatrix& x = block_.features;
+  if (block_.weights.size() != static_cast<std::size_t>(x.rows())) {
+    throw std::invalid_argument("RankRows: " + std::to_string(block_.weights.size()) +
+                                " weights for " + std::to_string(x.rows()) + " rows");
+  }
+  double local_weight = 0;
+  std::vector<double> bounds(static_cast<std::size_t>(x.cols()), 0.0);
+  for (Eigen::Index i = 0; i < x.rows(); ++i) {
+    const double w = block_.weights[static_cast<std::size_t>(i)];
+    local_weight = std::max(local_weight, w);
+    for (Eigen::Index j = 0; j < x.cols(); ++j) {
+      bounds[j] = std::max(bounds[j], std::abs(static_cast<double>(x(i, j)) * w));
+    }
+  }
+  weight_bound_ = comm_->max(local_weight);
+  comm_->max_in_place(bounds);
+  weighted_feature_bounds_ = std::move(bounds);
+  const FixedPointFormat format = FixedPointFormat::for_bound(weight_bound_, total_);
+  ExactSum local_total = 0;
+  for (float w : block_.weights) local_total += format.to_fixed(w);
+  total_weight_ = format.to_double(comm_->sum(local_total));
 }
 
 const std::vector<float>& RankRows::row_norms() const {
@@ -68,6 +95,7 @@ RankRows RankRows::subset(const std::vector<char>& members) const {
     if (!members[i]) continue;
     part.features.row(at++) = block_.features.row(static_cast<Eigen::Index>(i));
     part.ids.push_back(block_.ids[i]);
+    if (weighted_) part.weights.push_back(block_.weights[i]);
   }
   const std::int64_t begin = comm_->exclusive_prefix_sum(count);
   part.rows = {begin, begin + count};

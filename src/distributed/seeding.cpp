@@ -65,9 +65,28 @@ std::int64_t draw_weighted_row(const RankRows& rows, const std::vector<double>& 
   return find_cumulative_row(rows, d2, sum.format, target);
 }
 
+// With sample weights a row is drawn in proportion to w·D² (scikit-learn's k-means++ with
+// sample_weight, and Spark's weighted k-means||): the D² of every row times its weight, each
+// product rounded once in double, the same on any rank. Without weights, `d2` itself.
+const std::vector<double>& draw_weights(const RankRows& rows, const std::vector<double>& d2,
+                                        std::vector<double>& scratch) {
+  if (!rows.weighted()) return d2;
+  scratch.resize(d2.size());
+  for (std::size_t i = 0; i < d2.size(); ++i) {
+    const double w = rows.weights()[i];
+    scratch[i] = w == 0 ? 0.0 : w * d2[i];  // never 0 · inf
+  }
+  return scratch;
+}
+
+// The first centre: a uniform draw of a row, or with sample weights a draw in proportion to w.
 std::int64_t first_center_row(const RankRows& rows, std::uint64_t seed) {
-  return static_cast<std::int64_t>(keyed_uniform(seed, RandomStream::init_first_center, 0) *
-                                   static_cast<double>(rows.total()));
+  const double u = keyed_uniform(seed, RandomStream::init_first_center, 0);
+  if (rows.weighted()) {
+    const std::vector<double> weights(rows.weights().begin(), rows.weights().end());
+    return draw_weighted_row(rows, weights, u);
+  }
+  return static_cast<std::int64_t>(u * static_cast<double>(rows.total()));
 }
 
 // k-means++ from the centres in `start` (none: the first centre is a uniform draw): centre c is
@@ -84,9 +103,11 @@ CentroidMatrix kmeans_plus_plus(const RankRows& rows, int k, std::uint64_t seed,
     chosen.assign(start.data(), start.data() + start.size());  // row-major, as to_centroid_matrix
     update_min_squared_distances(rows.features(), start, d2);
   }
+  std::vector<double> scratch;
   for (int c = given; c < k; ++c) {
     if (c > 0) {
-      row = draw_weighted_row(rows, d2, keyed_uniform(seed, RandomStream::init_kmeanspp, c));
+      row = draw_weighted_row(rows, draw_weights(rows, d2, scratch),
+                              keyed_uniform(seed, RandomStream::init_kmeanspp, c));
     }
     std::vector<double> center = rows.broadcast_row(row);
     chosen.insert(chosen.end(), center.begin(), center.end());
@@ -126,12 +147,14 @@ void lower_squared_distances(const RankRows& rows, const CentroidMatrix& centers
 bool oversample_round(const RankRows& rows, std::uint64_t seed, int round, double oversampling,
                       std::vector<double>& candidates, NearestCandidates& nearest) {
   const int d = rows.d();
-  const ExactTotal cost = exact_total(rows, nearest.d2);
+  std::vector<double> scratch;
+  const std::vector<double>& cost_of_row = draw_weights(rows, nearest.d2, scratch);
+  const ExactTotal cost = exact_total(rows, cost_of_row);
   const double phi = cost.format.to_double(cost.total);
   if (phi <= 0) return false;
   std::vector<double> sampled;
   for (std::int64_t i = 0; i < rows.rows().size(); ++i) {
-    const double p = oversampling * nearest.d2[i] / phi;
+    const double p = oversampling * cost_of_row[i] / phi;
     if (keyed_uniform(seed, RandomStream::init_oversample, rows.rows().begin + i, round) < p) {
       for (int j = 0; j < d; ++j) sampled.push_back(rows.features()(i, j));
     }
@@ -142,6 +165,29 @@ bool oversample_round(const RankRows& rows, std::uint64_t seed, int round, doubl
   lower_squared_distances(rows, to_centroid_matrix(round_candidates, d), first_new, nearest);
   candidates.insert(candidates.end(), round_candidates.begin(), round_candidates.end());
   return true;
+}
+
+// Each candidate's weight for the reduction: the rows nearest to it, or with sample weights
+// their total weight (an exact sum).
+std::vector<double> candidate_weights(const RankRows& rows,
+                                      const std::vector<std::int32_t>& nearest,
+                                      Eigen::Index candidates) {
+  const auto count = static_cast<std::size_t>(candidates);
+  if (!rows.weighted()) {
+    std::vector<std::int64_t> counts(count, 0);
+    for (std::int32_t c : nearest) ++counts[c];
+    rows.comm().sum_in_place(counts);
+    return std::vector<double>(counts.begin(), counts.end());
+  }
+  const FixedPointFormat format = FixedPointFormat::for_bound(rows.weight_bound(), rows.total());
+  std::vector<ExactSum> sums(count, 0);
+  for (std::size_t i = 0; i < nearest.size(); ++i) {
+    sums[nearest[i]] += format.to_fixed(rows.weights()[i]);
+  }
+  rows.comm().sum_in_place(sums);
+  std::vector<double> weights(count);
+  for (std::size_t c = 0; c < count; ++c) weights[c] = format.to_double(sums[c]);
+  return weights;
 }
 
 // The reduction of the weighted candidates to k centres: its restarts are shared out, rank r
@@ -203,11 +249,9 @@ CentroidMatrix KMeansParallelSeeding::seed(const RankRows& rows, int k, std::uin
     if (!oversample_round(rows, seed, round, oversampling, candidates, nearest)) break;
   }
   const CentroidMatrix candidate_matrix = to_centroid_matrix(candidates, rows.d());
-  std::vector<std::int64_t> counts(static_cast<std::size_t>(candidate_matrix.rows()), 0);
-  for (std::int32_t c : nearest.nearest) ++counts[c];
-  rows.comm().sum_in_place(counts);
   return reduce_candidates(rows, candidate_matrix,
-                           std::vector<double>(counts.begin(), counts.end()), k, seed);
+                           candidate_weights(rows, nearest.nearest, candidate_matrix.rows()), k,
+                           seed);
 }
 
 std::unique_ptr<Seeding> make_seeding(InitKind kind, CentroidMatrix given) {

@@ -31,20 +31,34 @@ void check_labels(const std::vector<std::int32_t>& labels, std::size_t rows, int
 
 SegmentValue value_by_segment(const Communicator& comm, const std::string& feature,
                               const std::vector<double>& values,
-                              const std::vector<std::int32_t>& labels, int k) {
+                              const std::vector<std::int32_t>& labels, int k,
+                              const std::vector<float>* weights) {
   check_labels(labels, values.size(), k, "value_by_segment");
-  double local_bound = 0;
-  for (double v : values) local_bound = std::max(local_bound, std::abs(v));
+  if (weights && weights->size() != values.size()) {
+    throw std::invalid_argument("value_by_segment: one weight per row expected");
+  }
+  // A term is the value, or w·value (exact in double: both are float values).
+  const auto term = [&](std::size_t i) { return weights ? values[i] * (*weights)[i] : values[i]; };
+  double local_bound = 0, local_weight = 0;
+  for (std::size_t i = 0; i < values.size(); ++i)
+    local_bound = std::max(local_bound, std::abs(term(i)));
+  if (weights) {
+    for (float w : *weights) local_weight = std::max(local_weight, static_cast<double>(w));
+  }
   const std::int64_t n = comm.sum(static_cast<std::int64_t>(values.size()));
   const FixedPointFormat format = FixedPointFormat::for_bound(comm.max(local_bound), n);
-  std::vector<ExactSum> sums(static_cast<std::size_t>(k), 0);
+  const FixedPointFormat weight_format =
+      FixedPointFormat::for_bound(weights ? comm.max(local_weight) : 1.0, n);
+  std::vector<ExactSum> sums(static_cast<std::size_t>(k), 0), weight_sums(weights ? k : 0, 0);
   std::vector<std::int64_t> counts(static_cast<std::size_t>(k), 0);
   for (std::size_t i = 0; i < values.size(); ++i) {
-    sums[labels[i]] += format.to_fixed(values[i]);
+    sums[labels[i]] += format.to_fixed(term(i));
     ++counts[labels[i]];
+    if (weights) weight_sums[labels[i]] += weight_format.to_fixed((*weights)[i]);
   }
   comm.sum_in_place(sums);
   comm.sum_in_place(counts);
+  if (weights) comm.sum_in_place(weight_sums);
   ExactSum grand_total = 0;
   for (ExactSum s : sums) grand_total += s;
   const double total_value = format.to_double(grand_total);
@@ -53,8 +67,10 @@ SegmentValue value_by_segment(const Communicator& comm, const std::string& featu
   value.feature = feature;
   for (int s = 0; s < k; ++s) {
     const double total = format.to_double(sums[s]);
+    const double size =
+        weights ? weight_format.to_double(weight_sums[s]) : static_cast<double>(counts[s]);
     value.total.push_back(total);
-    value.mean.push_back(counts[s] > 0 ? total / static_cast<double>(counts[s]) : kNaN);
+    value.mean.push_back(size > 0 ? total / size : kNaN);
     value.share.push_back(total_value > 0 ? total / total_value : kNaN);
   }
   return value;

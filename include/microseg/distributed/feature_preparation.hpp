@@ -31,6 +31,9 @@ struct TransformSettings {
   std::vector<char> log1p;         ///< per transformed feature
   std::optional<double> clip_low;  ///< quantile levels, e.g. 0.01 and 0.99
   std::optional<double> clip_high;
+  /// The --sample-weight column the block's weights came from ("" for none): they are checked,
+  /// and the mean imputation and z-score statistics are weighted.
+  std::string sample_weight;
 };
 
 /// What the transform stage did to this rank's block.
@@ -44,10 +47,12 @@ struct PreparedCustomers {
   std::int64_t unknown_categories = 0;  ///< assign: codes the model does not know
 };
 
-/// Collective. On entry `block` holds the source columns of `plan` as read; on exit the
-/// transformed, scaled and weighted features (block.rows renumbered over the kept rows).
-/// Throws AgreedError naming `path` and the columns with missing values (reject), a column
-/// without values to impute from, an invalid code, ±Inf values, or no customers left.
+/// Collective. On entry `block` holds the source columns of `plan` as read (and with
+/// settings.sample_weight its weights); on exit the transformed, scaled and weighted features
+/// (block.rows renumbered over the kept rows, the weights kept with them). Throws AgreedError
+/// naming `path` and the columns with missing values (reject), a column without values to
+/// impute from, an invalid code, ±Inf values, no customers left, or a negative, NaN or infinite
+/// sample weight or none above 0.
 PreparedCustomers fit_and_apply_preparation(const Communicator& comm, CustomerBlock& block,
                                             FeatureTransform plan,
                                             const TransformSettings& settings,

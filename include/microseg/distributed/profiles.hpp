@@ -11,8 +11,10 @@ namespace microseg::distributed {
 
 /// Collective: the profiles of segments 0 … k−1 from this rank's rows in original units (one
 /// label per row). Two exact passes (means, then squared deviations from them), so the numbers
-/// are the same for any rank count.
+/// are the same for any rank count. With `weights` (sample weights, one per row; every rank
+/// passes them or none) shares, means, stds and lifts are weighted.
 SegmentProfiles profile_segments(const Communicator& comm, const FeatureMatrix& original,
-                                 const std::vector<std::int32_t>& labels, int k);
+                                 const std::vector<std::int32_t>& labels, int k,
+                                 const std::vector<float>* weights = nullptr);
 
 }  // namespace microseg::distributed

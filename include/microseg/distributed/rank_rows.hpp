@@ -4,6 +4,7 @@
 /// the exact fixed-point sums (ArborX's distributed object owning the communicator and the local
 /// data, so stages take one argument instead of (communicator, features, row range)).
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -27,8 +28,25 @@ class RankRows {
   std::int64_t total() const { return total_; }
   int d() const { return static_cast<int>(block_.features.cols()); }
 
+  /// Sample weights of the local rows (--sample-weight): empty when every row weighs 1 (and on a
+  /// rank without rows).
+  const std::vector<float>& weights() const { return block_.weights; }
+  /// Whether the table has sample weights (the same on every rank, those without rows too).
+  bool weighted() const { return weighted_; }
+  /// The local weights for a Lloyd step: null when every row weighs 1.
+  const std::vector<float>* lloyd_weights() const { return weighted_ ? &block_.weights : nullptr; }
+  /// Max w over all ranks (1 without weights).
+  double weight_bound() const { return weight_bound_; }
+  /// Σ w over all ranks, summed exactly (the row count without weights).
+  double total_weight() const { return weighted_ ? total_weight_ : static_cast<double>(total_); }
+
   /// Per feature, max |x| over all ranks: bounds every value and every segment mean.
   const std::vector<double>& feature_bounds() const { return feature_bounds_; }
+  /// Per feature, max |w·x| over all ranks: bounds every weighted term (feature_bounds() without
+  /// weights).
+  const std::vector<double>& weighted_feature_bounds() const {
+    return weighted_ ? weighted_feature_bounds_ : feature_bounds_;
+  }
   /// Max ‖x‖ over all ranks: a distance between rows and centroids (means of rows, inside their
   /// convex hull) is at most twice this.
   double max_row_norm() const { return max_row_norm_; }
@@ -44,15 +62,18 @@ class RankRows {
   /// their own in global order (an exclusive prefix sum places each rank's share).
   RankRows subset(const std::vector<char>& members) const;
 
-  /// Frees the features once no stage needs them (the ids and bounds stay).
+  /// Frees the features once no stage needs them (the ids, weights and bounds stay).
   void release_features();
 
  private:
+  void find_weight_bounds();
   const Communicator* comm_;
   CustomerBlock block_;
   std::int64_t total_ = 0;
   std::vector<std::int64_t> begins_;  ///< per rank, then the total
-  std::vector<double> feature_bounds_;
+  std::vector<double> feature_bounds_, weighted_feature_bounds_;
+  bool weighted_ = false;
+  double weight_bound_ = 1, total_weight_ = 0;
   double max_row_norm_ = 0;
   mutable std::vector<float> row_norms_;
   mutable bool have_row_norms_ = false;

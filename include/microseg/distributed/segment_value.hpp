@@ -12,10 +12,12 @@
 namespace microseg::distributed {
 
 /// Σ and mean of `values` (one per local row) per segment (`labels` in 0 … k−1), and each
-/// segment's share of the total.
+/// segment's share of the total. With sample `weights` (one per row; every rank passes them or
+/// none): Σ w·value, Σ w·value / Σ w and the share of Σ w·value.
 SegmentValue value_by_segment(const Communicator& comm, const std::string& feature,
                               const std::vector<double>& values,
-                              const std::vector<std::int32_t>& labels, int k);
+                              const std::vector<std::int32_t>& labels, int k,
+                              const std::vector<float>* weights = nullptr);
 
 /// One recency, frequency and monetary value per local row, in original units.
 struct RfmValues {
