@@ -286,6 +286,38 @@ CustomerBlock read_customer_block(const CustomerTableSchema& schema,
   return block;
 }
 
+std::vector<float> read_customer_column(const CustomerTableSchema& schema, const std::string& name,
+                                        RowRange rows, MPI_Comm comm) {
+  SilenceHdf5Errors silence;
+  const distributed::Communicator communicator(comm);
+  communicator.agree(block_argument_problem(schema, {}, rows));
+  const std::string& path = schema.path;
+  const std::string object = customers_path(name);
+  std::vector<float> values(static_cast<std::size_t>(rows.size()));
+  BlockReader reader(path, rows);
+  {
+    File file = open_input_file(path, comm);
+    run_while_file_open(communicator, [&] {
+      const Group group = open_customers_group(file, path);
+      if (name.empty() || !group.has_link(name) || group.kind_of(name) != ObjectKind::dataset) {
+        throw InputError("input file '" + path + "' has no dataset " + object);
+      }
+      const Dataset dataset = open_customers_dataset(group, name, path);
+      const Shape shape = shape_of(dataset, object, path);
+      const std::vector<hsize_t> expected{static_cast<hsize_t>(schema.rows)};
+      if (!is_numeric(shape.type_class) || shape.dims != expected) {
+        throw InputError(in_file(object, path) + " must be 1-D and numeric with one value per " +
+                         "customer (" + describe_dims(expected) + "), but holds " +
+                         describe_class(shape.type_class) + " as " + describe_dims(shape.dims));
+      }
+      reader.read_column(dataset, object, values.data(), {1, 0});
+    });
+    if (!file.close()) reader.note("cannot close input file '" + path + "'" + with_hdf5_detail());
+  }
+  communicator.agree(reader.error());
+  return values;
+}
+
 void write_customer_table(const std::string& path, MPI_Comm comm, const CustomerTableBlock& block) {
   SilenceHdf5Errors silence;
   const distributed::Communicator communicator(comm);

@@ -40,6 +40,7 @@ void write_profiles_header(std::ostream& out, const SegmentationSummary& summary
                            const RunOutputs& outputs) {
   const ActionableProfiles* actionable = outputs.actionable;
   out << (outputs.macro ? "segment,macro_segment,size,share" : "segment,size,share");
+  if (!summary.profiles.weight.empty()) out << ",weight";
   static const char* const statistics[] = {"mean", "std", "min", "max", "lift"};
   for (const auto& feature : summary.feature_names) {
     for (const char* statistic : statistics) out << ',' << csv_field(feature + "_" + statistic);
@@ -99,6 +100,7 @@ void write_profiles_csv(const PendingFile& file, const PendingOutputs& pending,
     out << labels[s];
     if (macro) out << ',' << (*macro->macro_of_segment)[s];
     out << ',' << p.size[s] << ',' << round_trip_text(p.share[s]);
+    if (!p.weight.empty()) out << ',' << round_trip_text(p.weight[s]);
     for (int j = 0; j < p.d; ++j) {
       const std::size_t at = static_cast<std::size_t>(s) * p.d + j;
       for (const auto* values : {&p.mean, &p.std, &p.min, &p.max, &p.lift}) {

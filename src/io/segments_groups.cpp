@@ -184,6 +184,10 @@ void write_profiles_group(const OutputGroup& root, const SegmentationContent& ru
   group.write("lift", p.lift.data(), {k, d});
   group.write("population_mean", p.population_mean.data(), {d});
   group.write("population_std", p.population_std.data(), {d});
+  if (!p.weight.empty()) {  // --sample-weight runs only: other runs' files stay as they were
+    group.write("weight", p.weight.data(), {k});
+    group.attribute("total_weight", p.total_weight);
+  }
   if (run.outputs.identity) {
     group.write("segment_id", segment_labels(run.summary, run.outputs).data(), {k});
   }

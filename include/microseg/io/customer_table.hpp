@@ -46,6 +46,13 @@ CustomerBlock read_customer_block(const CustomerTableSchema& schema,
                                   const std::vector<int>& feature_columns, RowRange rows,
                                   MPI_Comm comm);
 
+/// Reads rows `rows` of the 1-D numeric dataset /customers/NAME as float32, in either layout and
+/// whether or not it is a feature (the --sample-weight column). Collective. Throws InputError
+/// (every rank alike) naming the file and dataset when it is missing, not numeric, not one value
+/// per customer, or holds a value outside float32's range.
+std::vector<float> read_customer_column(const CustomerTableSchema& schema, const std::string& name,
+                                        RowRange rows, MPI_Comm comm);
+
 /// The rows [rows.begin, rows.end) of a customer table one rank writes (all parallel). Every
 /// rank passes the same total_rows and feature_names.
 struct CustomerTableBlock {
