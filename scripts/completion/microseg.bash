@@ -16,8 +16,8 @@ _microseg_options() {
       echo "--input --output --k --features --scale --log1p --method --bisect --init" \
         "--init-centroids --max-iter --tol --lloyd --seed --restarts --silhouette-sample" \
         "--previous --warm-start --value-feature --min-segment-size --merge-small" \
-        "--match-max-distance --checkpoint-every --resume --macro-k --micro-k-rule --missing" \
-        "--one-hot --clip-quantiles --weights $common"
+        "--match-max-distance --checkpoint-every --resume --macro-k --micro-k-rule" \
+        "--sample-weight --missing --one-hot --clip-quantiles --weights $common"
       ;;
     assign) echo "--model --input --output $common" ;;
     "ingest features")

@@ -75,6 +75,11 @@ boost::program_options::options_description segment_options() {
       "within-segment inertia) | proportional (to its customers) | sweep (per macro segment, the "
       "sweep rule's k around its inertia share)",
       "inertia", "--micro-k-rule sweep");
+  add("sample-weight",
+      "a 1-D numeric dataset of /customers holding each customer's weight (>= 0), used in every "
+      "sum as scikit-learn's sample_weight: centroids, inertia, scaling, seeding, quality and "
+      "profiles; it is not a feature",
+      "none: every customer weighs 1", "--sample-weight purchases");
   add_transform_options(options);
   return options;
 }
@@ -182,6 +187,35 @@ void parse_two_level_options(const OptionReader& options, SegmentPlan& config) {
     if (rule.given) {
       throw InputError(std::string("segment: ") + rule.option + " cannot be combined with " +
                        "--macro-k in this version: " + rule.why);
+    }
+  }
+}
+
+// --sample-weight, and what a weighted run does not support in this version, with why.
+void parse_sample_weight_option(const OptionReader& options, SegmentPlan& config) {
+  if (!options.has("sample-weight")) return;
+  config.sample_weight = options.text("sample-weight");
+  if (config.sample_weight.empty()) {
+    invalid_option_value("sample-weight", "", "the name of a dataset of /customers");
+  }
+  const char* const quantiles = "weighted quantiles are not implemented";
+  const struct {
+    bool given;
+    const char* option;
+    const char* why;
+  } excluded[] = {
+      {config.macro_k > 0, "--macro-k", "two-level runs are not weighted yet"},
+      {config.method == FitMethod::bisecting, "--method bisecting",
+       "bisecting runs are not weighted yet"},
+      {config.merge_small, "--merge-small",
+       "merging compares segment sizes in customers, not in weight"},
+      {config.scale == ScaleKind::robust, "--scale robust", quantiles},
+      {!config.transform.clip_quantiles.empty(), "--clip-quantiles", quantiles},
+      {config.transform.missing == MissingPolicy::median, "--missing median", quantiles}};
+  for (const auto& rule : excluded) {
+    if (rule.given) {
+      throw InputError(std::string("segment: --sample-weight cannot be combined with ") +
+                       rule.option + " in this version: " + rule.why);
     }
   }
 }
@@ -318,6 +352,7 @@ SegmentPlan parse_segment_options(const std::vector<std::string>& arguments) {
   config.resume = switch_value(options, "resume");
   parse_method_options(options, config);
   parse_two_level_options(options, config);
+  parse_sample_weight_option(options, config);
   return config;
 }
 
@@ -335,6 +370,11 @@ void segment_command(const distributed::Communicator& comm,
         << "\n";
     if (read.dropping) {
       log << "dropped " << read.dropped << " customers with missing values (--missing drop)\n";
+    }
+    if (!read.sample_weight.empty()) {
+      log << "customers weighted by '" << read.sample_weight << "' (total weight "
+          << std::setprecision(10) << read.total_weight << std::setprecision(6)
+          << "): shares, means, inertia and quality are weighted; sizes count customers\n";
     }
   };
   progress.iteration = [&](int restart, const distributed::IterationReport& r) {

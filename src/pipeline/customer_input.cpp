@@ -39,6 +39,46 @@ std::vector<std::vector<std::string>> one_hot_categories(const InspectedInput& i
   return categories;
 }
 
+// The selected source columns without the --sample-weight column, which is never a feature:
+// left out of "every feature", refused when --features names it.
+std::vector<int> columns_without_weight(const CustomerSelection& selection,
+                                        const io::CustomerTableSchema& schema,
+                                        std::vector<int> columns) {
+  const std::string& weight = selection.sample_weight;
+  if (weight.empty()) return columns;
+  if (std::find(selection.features.begin(), selection.features.end(), weight) !=
+      selection.features.end()) {
+    throw InputError("option --sample-weight: column '" + weight +
+                     "' is also named in --features; the weight column cannot be a feature");
+  }
+  columns.erase(std::remove_if(columns.begin(), columns.end(),
+                               [&](int c) { return schema.feature_names[c] == weight; }),
+                columns.end());
+  if (columns.empty()) {
+    throw InputError("option --sample-weight: input file '" + selection.input +
+                     "' has no features besides the weight column '" + weight + "'");
+  }
+  return columns;
+}
+
+// The --sample-weight column of this rank's rows, with its digest (the input fingerprint's).
+void read_sample_weights(const distributed::Communicator& comm, const InspectedInput& input,
+                         CustomerBlock& block, std::string& digest) {
+  const std::string& name = input.selection.sample_weight;
+  if (name.empty()) return;
+  comm.run_agreed([&] {
+    try {
+      block.weights = io::read_customer_column(input.schema, name, block.rows, comm.native());
+    } catch (const InputError& e) {
+      throw InputError(std::string("option --sample-weight: ") + e.what());
+    }
+  });
+  CustomerBlock weights{block.rows, block.ids, FeatureMatrix(), {name}, {}};
+  weights.features = Eigen::Map<const FeatureMatrix>(
+      block.weights.data(), static_cast<Eigen::Index>(block.weights.size()), 1);
+  digest = content_digest(comm, weights);
+}
+
 // Per feature, 1 where --log1p names it.
 std::vector<char> log1p_flags(const CustomerSelection& selection,
                               const std::vector<std::string>& names) {
@@ -106,6 +146,7 @@ distributed::TransformSettings transform_settings(const InspectedInput& input) {
   distributed::TransformSettings settings;
   settings.scale = input.selection.scale;
   settings.log1p = input.log1p;
+  settings.sample_weight = input.selection.sample_weight;
   const auto& clip = input.selection.transform.clip_quantiles;
   if (!clip.empty()) {
     settings.clip_low = clip[0];
@@ -140,7 +181,8 @@ InspectedInput inspect_customer_input(const distributed::Communicator& comm,
   inspected.largest_k = largest_k;
   comm.run_agreed([&] {
     inspected.schema = io::inspect_customer_table(selection.input, comm.native());
-    inspected.columns = io::select_features(inspected.schema, selection.features);
+    inspected.columns = columns_without_weight(
+        selection, inspected.schema, io::select_features(inspected.schema, selection.features));
     std::vector<std::string> sources;
     for (int c : inspected.columns) sources.push_back(inspected.schema.feature_names[c]);
     std::vector<std::vector<std::string>> categories = one_hot_categories(inspected, sources);
@@ -165,6 +207,8 @@ PreparedCustomers read_and_prepare(const distributed::Communicator& comm,
   distributed::check_unique_ids(comm, block.ids, input.selection.input);
   // The digest is of the rows as read, before any value is filled, clipped or dropped.
   const std::string digest = content_digest(comm, block);
+  std::string weight_digest;
+  read_sample_weights(comm, input, block, weight_digest);
   std::vector<std::vector<double>> extra = extra_columns_of(comm, input, block, extra_columns);
   const double seconds_read = stopwatch.lap();
   distributed::PreparedCustomers prepared = distributed::fit_and_apply_preparation(
@@ -177,6 +221,7 @@ PreparedCustomers read_and_prepare(const distributed::Communicator& comm,
                               prepared.dropped,
                               std::move(prepared.kept),
                               digest,
+                              weight_digest,
                               seconds_read,
                               stopwatch.lap(),
                               std::move(extra)};

@@ -46,7 +46,8 @@ MeasuredRun measure_and_profile(const distributed::Communicator& comm, MeasureSt
     reread = read_original_features(comm, stage.input, prepared);
   }
   const FeatureMatrix& original = identity ? prepared.rows.features() : reread;
-  summary.profiles = distributed::profile_segments(comm, original, measured.assignment.segments, k);
+  summary.profiles = distributed::profile_segments(comm, original, measured.assignment.segments, k,
+                                                   prepared.rows.lloyd_weights());
   if (stage.two_level) measured.macro = macro_summary(comm, stage, original);
   prepared.rows.release_features();
   summary.feature_names = stage.input.feature_names;
@@ -78,6 +79,7 @@ RunAttributes run_attributes(const distributed::Communicator& comm, const RunFac
     run.emplace_back("macro_k", facts.macro_k);
     run.emplace_back("micro_k_rule", facts.micro_k_rule);
   }
+  if (!facts.sample_weight.empty()) run.emplace_back("sample_weight", facts.sample_weight);
   for (const auto& [library, version] : library_versions()) {
     run.emplace_back("version_" + library, version);
   }

@@ -171,6 +171,7 @@ RunFacts segment_facts(const SegmentPlan& plan, const SegmentInputs& inputs,
   facts.warm_start = plan.warm_start;
   facts.macro_k = plan.macro_k;
   if (plan.macro_k > 0) facts.micro_k_rule = to_string(plan.micro_k_rule);
+  facts.sample_weight = plan.sample_weight;
   return facts;
 }
 
@@ -184,6 +185,8 @@ void report_read(const SegmentInputs& inputs, const PreparedCustomers& prepared,
   read.ranks = ranks;
   read.k = inputs.k;
   read.dropping = plan.transform.missing == MissingPolicy::drop;
+  read.sample_weight = plan.sample_weight;
+  read.total_weight = prepared.rows.total_weight();
   progress.read(read);
 }
 
@@ -219,8 +222,8 @@ SegmentInputs inspect_segment_inputs(const distributed::Communicator& comm,
   if (plan.warm_start && plan.k == 0) {
     comm.run_agreed([&] { inputs.k = io::read_run_model(plan.previous).k(); });
   }
-  const CustomerSelection selection{plan.input, plan.features, plan.log1p_features, plan.scale,
-                                    plan.transform};
+  const CustomerSelection selection{plan.input, plan.features,  plan.log1p_features,
+                                    plan.scale, plan.transform, plan.sample_weight};
   inputs.input = inspect_customer_input(comm, selection, inputs.k);
   const io::CustomerTableSchema& schema = inputs.input.schema;
   comm.run_agreed([&] {
@@ -333,7 +336,8 @@ SegmentResult segment(const distributed::Communicator& comm, const SegmentPlan& 
                                                     {plan.silhouette_sample, plan.seed},
                                                     std::move(model.nearest),
                                                     model.two_level ? &*model.two_level : nullptr});
-  ActionableProfiles actionable = actionable_profiles(comm, measured, marketing, min_size);
+  ActionableProfiles actionable =
+      actionable_profiles(comm, measured, marketing, min_size, prepared.rows.lloyd_weights());
   result.timings.emplace_back("seconds_metrics", stopwatch.lap());
 
   const Comparison comparison =
@@ -351,11 +355,9 @@ SegmentResult segment(const distributed::Communicator& comm, const SegmentPlan& 
     out.outputs.macro = &macro->outputs;
   }
   out.outputs.tree = model.tree ? &*model.tree : nullptr;
-  const WrittenRun written =
-      write_run(comm, {"segment", plan.output, plan.input,
-                       input_fingerprint(plan.input, inputs.input.schema.rows,
-                                         inputs.input.feature_names, prepared.content_digest),
-                       describe(plan), summary, out.assignments, out.outputs, true});
+  const WrittenRun written = write_run(
+      comm, {"segment", plan.output, plan.input, segment_input_fingerprint(plan, inputs, prepared),
+             describe(plan), summary, out.assignments, out.outputs, true});
   if (!written.removed_checkpoint.empty() && progress.note) {
     progress.note("removed the checkpoint " + written.removed_checkpoint +
                   " (the run is complete)");
@@ -405,6 +407,7 @@ std::string describe(const SegmentPlan& plan) {
   if (plan.macro_k > 0) {
     text << "\nmacro-k = " << plan.macro_k << "\nmicro-k-rule = " << to_string(plan.micro_k_rule);
   }
+  if (!plan.sample_weight.empty()) text << "\nsample-weight = " << plan.sample_weight;
   text << "\n" << describe(plan.transform);
   return text.str();
 }

@@ -75,15 +75,16 @@ distributed::MigrationResult migration_from_previous(const distributed::Communic
 ActionableProfiles actionable_profiles(const distributed::Communicator& comm,
                                        const MeasuredRun& measured,
                                        const MarketingColumns& marketing,
-                                       std::int64_t min_segment_size) {
+                                       std::int64_t min_segment_size,
+                                       const std::vector<float>* weights) {
   const SegmentationSummary& summary = measured.summary;
   const std::vector<std::int32_t>& labels = measured.assignment.segments;
   const int k = summary.profiles.k;
   ActionableProfiles actionable;
   actionable.description = describe_segments(summary.profiles, summary.feature_names);
   if (!marketing.value_feature.empty()) {
-    actionable.value =
-        distributed::value_by_segment(comm, marketing.value_feature, marketing.value, labels, k);
+    actionable.value = distributed::value_by_segment(comm, marketing.value_feature, marketing.value,
+                                                     labels, k, weights);
   }
   if (marketing.rfm) {
     actionable.rfm = distributed::rfm_quintile_summary(

@@ -86,6 +86,7 @@ TextFields fit_configuration(const FitStage& stage, InitKind init, const Centroi
     fields.emplace_back("macro-k", std::to_string(plan.macro_k));
     fields.emplace_back("micro-k-rule", to_string(plan.micro_k_rule));
   }
+  if (!plan.sample_weight.empty()) fields.emplace_back("sample-weight", plan.sample_weight);
   return fields;
 }
 
@@ -154,6 +155,17 @@ std::optional<FitCheckpoint> resume_point(const distributed::Communicator& comm,
 
 }  // namespace
 
+TextFields segment_input_fingerprint(const SegmentPlan& plan, const SegmentInputs& inputs,
+                                     const PreparedCustomers& prepared) {
+  TextFields fields = input_fingerprint(plan.input, inputs.input.schema.rows,
+                                        inputs.input.feature_names, prepared.content_digest);
+  if (!plan.sample_weight.empty()) {  // weighted runs only: other fingerprints stay as they were
+    fields.emplace_back("sample_weight", plan.sample_weight);
+    fields.emplace_back("sample_weight_digest", prepared.weight_digest);
+  }
+  return fields;
+}
+
 distributed::FitSettings fit_settings(const FitStage& stage) {
   distributed::FitSettings settings;
   settings.lloyd.k = stage.fit_k();
@@ -181,8 +193,7 @@ distributed::FitOutcome fit_segments(const distributed::Communicator& comm, cons
                                       place.path + " is left as it was); run again to continue");
   }
   place.configuration = fit_configuration(stage, init, given);
-  place.input = input_fingerprint(plan.input, stage.inputs.input.schema.rows,
-                                  stage.inputs.input.feature_names, stage.prepared.content_digest);
+  place.input = segment_input_fingerprint(plan, stage.inputs, stage.prepared);
   const std::optional<FitCheckpoint> resume = resume_point(comm, stage, place);
   distributed::FitControl control;
   control.on_iteration = stage.progress.iteration;

@@ -76,6 +76,10 @@ struct TwoLevelModel {
 // The macro fit (with checkpoints, as a flat fit), the share of k for each macro segment by the
 // plan's rule, and the micro fits, each on its macro segment's rows where they live.
 TwoLevelModel fit_two_levels(const distributed::Communicator& comm, const FitStage& stage);
+// The input fingerprint a segment run records and its checkpoint must match: the file, the
+// customers, the features, the content digest and, with --sample-weight, the weights' digest.
+TextFields segment_input_fingerprint(const SegmentPlan& plan, const SegmentInputs& inputs,
+                                     const PreparedCustomers& prepared);
 // Each fit's Lloyd settings, seed and restarts as the plan gives them.
 distributed::FitSettings fit_settings(const FitStage& stage);
 
@@ -109,11 +113,12 @@ struct MeasureStage {
 // promote.
 MeasuredRun measure_and_profile(const distributed::Communicator& comm, MeasureStage stage);
 
-// Descriptions, value, RFM summary and sizes below the minimum.
+// Descriptions, value (weighted with sample weights), RFM summary and sizes below the minimum.
 ActionableProfiles actionable_profiles(const distributed::Communicator& comm,
                                        const MeasuredRun& measured,
                                        const MarketingColumns& marketing,
-                                       std::int64_t min_segment_size);
+                                       std::int64_t min_segment_size,
+                                       const std::vector<float>* weights = nullptr);
 
 // Stable ids (matched to the previous run, or 0 … k−1), the migration and the priorities.
 struct Comparison {
@@ -149,6 +154,7 @@ struct RunFacts {
   bool warm_start = false;
   std::int64_t macro_k = 0;  // a two-level run's
   std::string micro_k_rule;
+  std::string sample_weight;  // --sample-weight's column, "" for none
 };
 
 // The /run attributes every full run writes before its timings: the facts, the rank count and

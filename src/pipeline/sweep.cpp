@@ -247,8 +247,9 @@ io::SweepTable write_table(const distributed::Communicator& comm, const SweepPla
 SweepResult sweep(const distributed::Communicator& comm, const SweepPlan& plan,
                   const SweepProgress& progress) {
   const Stopwatch stopwatch;
-  const CustomerSelection selection{plan.input, plan.features, plan.log1p_features, plan.scale,
-                                    plan.transform};
+  // A sweep takes no --sample-weight: every customer weighs 1.
+  const CustomerSelection selection{plan.input, plan.features,  plan.log1p_features,
+                                    plan.scale, plan.transform, std::string()};
   const InspectedInput input = inspect_customer_input(comm, selection, plan.ks.back());
   comm.run_agreed([&] {
     if (comm.is_root()) io::ensure_writable_directory(plan.output);

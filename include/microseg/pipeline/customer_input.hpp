@@ -46,6 +46,9 @@ struct CustomerSelection {
   std::vector<std::string> log1p_features;
   ScaleKind scale = ScaleKind::zscore;
   TransformOptions transform;
+  /// --sample-weight: the /customers dataset holding each customer's weight ("" for none); it
+  /// is never a feature.
+  std::string sample_weight;
 };
 
 /// The table's metadata and the selection resolved against it.
@@ -60,8 +63,9 @@ struct InspectedInput {
 };
 
 /// Collective: reads the metadata on every rank and checks the features, the --one-hot and
-/// --log1p names and that `largest_k` does not exceed the number of customers. Throws
-/// AgreedError (every rank alike) naming the file, the feature or the option.
+/// --log1p names and that `largest_k` does not exceed the number of customers; the
+/// --sample-weight column is left out of the features. Throws AgreedError (every rank alike)
+/// naming the file, the feature or the option.
 InspectedInput inspect_customer_input(const distributed::Communicator& comm,
                                       const CustomerSelection& selection, std::int64_t largest_k);
 
@@ -78,16 +82,17 @@ struct PreparedCustomers {
   std::int64_t dropped = 0;    ///< dropped for missing values over all ranks
   std::vector<char> kept;      ///< per row this rank read: 1 unless dropped
   std::string content_digest;  ///< of the rows as read (core/content_digest.hpp), every rank
+  std::string weight_digest;   ///< of the --sample-weight column as read ("" without one)
   double seconds_read = 0, seconds_transform = 0;
   /// The columns asked for beside the features (`extra_columns` of read_and_prepare), raw as
   /// read, one value per kept customer: the value feature and RFM columns.
   std::vector<std::vector<double>> extra;
 };
 
-/// Collective: reads each rank's rows once (the selected columns, and `extra_columns` by name:
-/// those among the features are taken from the same read), checks ids are unique, digests the
-/// rows as read, then fits and applies the transform. Throws AgreedError naming the file, feature
-/// or customer.
+/// Collective: reads each rank's rows once (the selected columns, the --sample-weight column
+/// into the block's weights, and `extra_columns` by name: those among the features are taken
+/// from the same read), checks ids are unique, digests the rows as read, then fits and applies
+/// the transform. Throws AgreedError naming the file, feature or customer.
 PreparedCustomers read_and_prepare(const distributed::Communicator& comm,
                                    const InspectedInput& input,
                                    const std::vector<std::string>& extra_columns = {});

@@ -56,6 +56,9 @@ struct SegmentPlan {
   /// --init-centroids, --merge-small, --checkpoint-every and --resume).
   FitMethod method = FitMethod::kmeans;
   BisectStrategy bisect = BisectStrategy::largest_inertia;  ///< --bisect: the leaf split next
+  /// --sample-weight: the /customers dataset of per-customer weights ("" for none); the app
+  /// rejects it with --macro-k, --method bisecting, --merge-small and the quantile options.
+  std::string sample_weight;
 
   template <class Archive>
   void serialize(Archive& archive, unsigned /*version*/) {
@@ -68,6 +71,7 @@ struct SegmentPlan {
     archive& checkpoint_every& resume;
     archive& macro_k& micro_k_rule;
     archive& method& bisect;
+    archive& sample_weight;
   }
 };
 
@@ -81,7 +85,9 @@ struct SegmentReadSummary {
   int features = 0;
   int ranks = 1;
   int k = 0;
-  bool dropping = false;  ///< --missing drop
+  bool dropping = false;      ///< --missing drop
+  std::string sample_weight;  ///< --sample-weight's column, "" for none
+  double total_weight = 0;    ///< Σ weight of the kept customers (with --sample-weight)
 };
 
 /// Progress as it happens; every rank calls it alike (the command prints on rank 0).
