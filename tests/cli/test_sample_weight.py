@@ -5,6 +5,9 @@ missing or malformed column) or unsupported combinations stopping every rank wit
 naming the file, the column and the first customer, nothing written."""
 import json
 import os
+import shutil
+import signal
+import subprocess
 import sys
 import unittest
 
@@ -13,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from microseg_run import h5diff, run, temp_dir, write_columns, write_matrix  # noqa: E402
+from microseg_run import (MICROSEG, MPIEXEC, h5diff, run, temp_dir, write_columns,  # noqa: E402
+                          write_matrix)
 
 RANKS = 3
 
@@ -133,6 +137,71 @@ class WeightedRuns(unittest.TestCase):
         run(2, "segment", "--config", job)
         with h5py.File(os.path.join(out, "segments.h5"), "r") as f:
             self.assertEqual(f["run"].attrs["sample_weight"], "weight")
+
+
+class WeightedResume(unittest.TestCase):
+    """A weighted fit stopped by SIGUSR1 resumes bit-identical to one that never stopped, on
+    another rank count; the checkpoint is refused once the weights changed."""
+
+    FIT = ["--k", 8, "--restarts", 2, "--seed", 7, "--sample-weight", "weight",
+           "--silhouette-sample", 500]
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = temp_dir()
+        cls.data = os.path.join(cls.dir, "customers.h5")
+        run(2, "generate", "--customers", 4000, "--segments", 8, "--separation", 1.5, "--seed",
+            3, "--output", cls.data)
+        add_weights(cls.data, "weight", np.random.default_rng(5).uniform(0, 4, 4000))
+        cls.reference = os.path.join(cls.dir, "reference")
+        run(2, "segment", "--input", cls.data, "--output", cls.reference, *cls.FIT)
+
+    def interrupt(self, out):
+        """Runs the fit on 2 ranks, iterations slowed by fault injection, and sends SIGUSR1 to
+        mpiexec after the second iteration; returns (exit status, output)."""
+        cmd = [MPIEXEC, "--oversubscribe", "--bind-to", "none", "-n", "2", MICROSEG, "segment",
+               "--input", self.data, "--output", out] + [str(a) for a in self.FIT]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                env=dict(os.environ, MICROSEG_INJECT_FAILURE="0:iteration:stall"),
+                                start_new_session=True)
+        lines = []
+        try:
+            for line in proc.stdout:
+                lines.append(line)
+                if "restart 0  iteration    2 " in line:
+                    os.kill(proc.pid, signal.SIGUSR1)
+                    break
+            lines += proc.stdout.readlines()
+            status = proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+            proc.stdout.close()
+        return status, "".join(lines)
+
+    def test_resume_is_bit_identical_and_refused_with_other_weights(self):
+        out = os.path.join(self.dir, "stopped")
+        status, log = self.interrupt(out)
+        self.assertEqual(status, 75, log)
+        self.assertEqual(os.listdir(out), ["checkpoint.h5"])
+        with h5py.File(os.path.join(out, "checkpoint.h5"), "r") as f:
+            self.assertIn("sample-weight = weight", f.attrs["configuration_fingerprint"])
+            self.assertIn("sample_weight_digest = ", f.attrs["input_fingerprint"])
+        # Other weights: refused, naming the digest, and the checkpoint left as it was.
+        changed = os.path.join(self.dir, "changed.h5")
+        shutil.copyfile(self.data, changed)
+        add_weights(changed, "weight", np.ones(4000))
+        proc = run(3, "segment", "--input", changed, "--output", out, "--resume", *self.FIT,
+                   check=False)
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertIn("sample_weight_digest", proc.stderr)
+        self.assertEqual(os.listdir(out), ["checkpoint.h5"])
+        log = run(3, "segment", "--input", self.data, "--output", out, "--resume",
+                  *self.FIT).stdout
+        self.assertIn("resuming from", log)
+        same_outputs(self, self.reference, out)
+        self.assertFalse(os.path.exists(os.path.join(out, "checkpoint.h5")))
 
 
 class BadWeights(unittest.TestCase):
