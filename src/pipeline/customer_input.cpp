@@ -46,6 +46,9 @@ std::vector<int> columns_without_weight(const CustomerSelection& selection,
                                         std::vector<int> columns) {
   const std::string& weight = selection.sample_weight;
   if (weight.empty()) return columns;
+  if (weight == "id") {
+    throw InputError("option --sample-weight: /customers/id holds the customer ids, not weights");
+  }
   if (std::find(selection.features.begin(), selection.features.end(), weight) !=
       selection.features.end()) {
     throw InputError("option --sample-weight: column '" + weight +

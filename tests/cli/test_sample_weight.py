@@ -294,6 +294,10 @@ class BadWeights(unittest.TestCase):
                                    self.columns["w"].astype(np.float32).astype(float).sum(),
                                    delta=1e-9)
 
+    def test_customer_ids_are_no_weights(self):
+        self.assert_fails(self.segment(self.table(), weight="id"), "--sample-weight",
+                          "/customers/id")
+
     def test_weight_column_named_as_a_feature(self):
         self.assert_fails(self.segment(self.table(), "--features", "age,w"), "--sample-weight",
                           "'w'", "--features")
