@@ -138,16 +138,19 @@ struct MacroLevel {
 };
 
 std::unique_ptr<MacroLevel> macro_level(const TwoLevelModel& model,
-                                        const SegmentationSummary& summary) {
+                                        const SegmentationSummary& summary,
+                                        const MacroComparison& comparison) {
   auto level = std::make_unique<MacroLevel>();
-  level->identity = SegmentIdentity::first_run(model.hierarchy.macro_k());
-  for (std::int32_t macro : model.macro.segments) {
-    level->labels.push_back(static_cast<std::int32_t>(level->identity.ids[macro]));
-  }
+  level->identity = comparison.match.identity;
+  level->labels = comparison.stable_segments;
   for (int macro : model.hierarchy.macro_of_each()) {
     level->macro_of_segment.push_back(level->identity.ids[macro]);
   }
   level->outputs = {&summary, &level->identity, &level->labels, &level->macro_of_segment};
+  if (comparison.migration) {
+    level->outputs.migration = &comparison.migration->report;
+    level->outputs.match = &comparison.match;
+  }
   return level;
 }
 
@@ -172,6 +175,23 @@ RunFacts segment_facts(const SegmentPlan& plan, const SegmentInputs& inputs,
   facts.macro_k = plan.macro_k;
   if (plan.macro_k > 0) facts.micro_k_rule = to_string(plan.micro_k_rule);
   return facts;
+}
+
+// When one run is two-level and the other is not, only the micro level is compared.
+void note_levels(const SegmentPlan& plan, const SegmentInputs& inputs,
+                 const SegmentProgress& progress) {
+  if (!inputs.previous || !progress.note) return;
+  const bool previous_two_level = inputs.previous->macro.has_value();
+  if (previous_two_level && plan.macro_k == 0) {
+    progress.note("note: the previous run " + inputs.previous->directory +
+                  " is two-level; this one-level run keeps the ids of its micro-segments and "
+                  "leaves its macro level out of the comparison");
+  } else if (!previous_two_level && plan.macro_k > 0) {
+    progress.note("note: the previous run " + inputs.previous->directory +
+                  " has one level; its segments are matched as micro-segments inside the macro "
+                  "segment holding most of their customers, the macro segments get the ids of a "
+                  "first run and no macro migration is written");
+  }
 }
 
 void report_read(const SegmentInputs& inputs, const PreparedCustomers& prepared, int ranks,
@@ -320,6 +340,7 @@ SegmentResult segment(const distributed::Communicator& comm, const SegmentPlan& 
   result.timings.emplace_back("seconds_read", seconds_read_and_scale - prepared.seconds_transform);
   result.timings.emplace_back("seconds_scale", prepared.seconds_transform);
   report_read(inputs, prepared, comm.size(), plan, progress);
+  note_levels(plan, inputs, progress);
 
   FittedModel model = fit_model(comm, {plan, inputs, prepared, progress}, min_size);
   const distributed::FitOutcome& fit = model.fit;
@@ -336,8 +357,10 @@ SegmentResult segment(const distributed::Communicator& comm, const SegmentPlan& 
   ActionableProfiles actionable = actionable_profiles(comm, measured, marketing, min_size);
   result.timings.emplace_back("seconds_metrics", stopwatch.lap());
 
-  const Comparison comparison =
-      compare_with_previous_run(comm, {plan, inputs, prepared, measured, marketing}, actionable);
+  const Comparison comparison = compare_with_previous_run(
+      comm,
+      {plan, inputs, prepared, measured, marketing, model.two_level ? &*model.two_level : nullptr},
+      actionable);
   result.timings.emplace_back("seconds_compare", stopwatch.lap());
 
   const int segments = static_cast<int>(centroids.rows());
@@ -347,7 +370,7 @@ SegmentResult segment(const distributed::Communicator& comm, const SegmentPlan& 
   SegmentOutputs out = segment_outputs(plan, prepared, measured, comparison, actionable, marketing);
   std::unique_ptr<MacroLevel> macro;
   if (model.two_level) {
-    macro = macro_level(*model.two_level, *measured.macro);
+    macro = macro_level(*model.two_level, *measured.macro, *comparison.macro);
     out.outputs.macro = &macro->outputs;
   }
   out.outputs.tree = model.tree ? &*model.tree : nullptr;
@@ -371,8 +394,16 @@ SegmentResult segment(const distributed::Communicator& comm, const SegmentPlan& 
   result.identity = comparison.match.identity;
   result.actionable = std::move(actionable);
   if (comparison.migration) {
-    result.previous = PreviousRunSummary{inputs.previous->directory, inputs.previous->k(),
-                                         comparison.match, comparison.migration->report};
+    result.previous = PreviousRunSummary{inputs.previous->directory,
+                                         inputs.previous->k(),
+                                         comparison.match,
+                                         comparison.migration->report,
+                                         {}};
+    if (comparison.macro && comparison.macro->migration) {
+      result.previous->macro =
+          PreviousMacroSummary{inputs.previous->macro->identity.ids.size(), comparison.macro->match,
+                               comparison.macro->migration->report};
+    }
   }
   if (model.two_level) {
     result.macro =

@@ -115,11 +115,21 @@ ActionableProfiles actionable_profiles(const distributed::Communicator& comm,
                                        const MarketingColumns& marketing,
                                        std::int64_t min_segment_size);
 
+// A two-level run's macro level compared with the previous run: its stable ids (matched to the
+// previous macro segments, or 0 … macro_k−1) and, when the previous run has a macro level too,
+// its migration.
+struct MacroComparison {
+  SegmentMatch match;
+  std::vector<std::int32_t> stable_segments;  // per local row, the macro segment's stable id
+  std::optional<distributed::MigrationResult> migration;
+};
+
 // Stable ids (matched to the previous run, or 0 … k−1), the migration and the priorities.
 struct Comparison {
   SegmentMatch match;
   std::optional<distributed::MigrationResult> migration;
   std::vector<std::int32_t> stable_segments;  // per local row
+  std::optional<MacroComparison> macro;       // a two-level run
 };
 struct CompareStage {
   const SegmentPlan& plan;
@@ -127,9 +137,37 @@ struct CompareStage {
   const PreparedCustomers& prepared;
   const MeasuredRun& measured;
   const MarketingColumns& marketing;
+  const TwoLevelModel* two_level = nullptr;  // a two-level run: ids and migration at both levels
 };
 Comparison compare_with_previous_run(const distributed::Communicator& comm,
                                      const CompareStage& stage, ActionableProfiles& actionable);
+
+// The stages compare_with_previous_run is made of, shared by both kinds of run.
+// The segments of both runs as the migration sees them (ids, drift, reference values).
+distributed::MigrationSegments migration_segments(const io::RunModel& previous,
+                                                  const SegmentMatch& match,
+                                                  const std::optional<SegmentValue>& value);
+// Stable ids by optimal matching of centroids in the previous run's scaled space: `centroids`
+// (this run's scaled space) against `previous_centroids` (the previous run's), ids from
+// `previous_ids`, the cut-off for a customer spread of `previous_spread`.
+struct CentroidMatching {
+  const CentroidMatrix& centroids;
+  const CentroidMatrix& previous_centroids;
+  const SegmentIdentity& previous_ids;
+  double previous_spread = 0;
+};
+SegmentMatch stable_ids_of(const distributed::Communicator& comm, const CompareStage& stage,
+                           const CentroidMatching& matching, const MatchGroups* groups = nullptr);
+// This rank's block of the previous run's /assignments.
+std::vector<distributed::PreviousAssignment> previous_records(const distributed::Communicator& comm,
+                                                              const io::RunModel& previous);
+// This rank's customers with their stable ids, as the migration reads them.
+distributed::CurrentCustomers current_customers(const CompareStage& stage,
+                                                const std::vector<std::int32_t>& stable_segments);
+// A two-level run's ids at both levels and its migration (compare_with_previous_run without the
+// priorities).
+Comparison compare_two_levels(const distributed::Communicator& comm, const CompareStage& stage,
+                              const ActionableProfiles& actionable);
 
 // The facts of a fit that /run records.
 struct RunFacts {
