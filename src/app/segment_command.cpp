@@ -62,8 +62,8 @@ boost::program_options::options_description segment_options() {
       "multiple of the previous run's customer spread, a distance, or none",
       "2x", "--match-max-distance 1.5x");
   add("checkpoint-every",
-      "write OUTPUT/checkpoint.h5 every N Lloyd iterations; 0: only when SIGUSR1 or SIGTERM "
-      "stops the run",
+      "write OUTPUT/checkpoint.h5 every N Lloyd iterations (a two-level run: of the macro fit, "
+      "then after each macro segment's micro fit); 0: only when SIGUSR1 or SIGTERM stops the run",
       "0", "--checkpoint-every 10");
   add_switch(options, "resume",
              "continue from OUTPUT/checkpoint.h5 if it is there (else start from the beginning)",
@@ -194,9 +194,7 @@ void parse_two_level_options(const OptionReader& options, SegmentPlan& config) {
        "a two-level run draws its own seeds at both levels"},
       {config.merge_small, "--merge-small", "small segments are merged in one-level runs only"},
       {config.method == FitMethod::bisecting, "--method bisecting",
-       "a two-level run fits k-means at both levels"},
-      {config.checkpoint_every > 0 || config.resume, "--checkpoint-every and --resume",
-       "a two-level run keeps no checkpoint yet"}};
+       "a two-level run fits k-means at both levels"}};
   for (const auto& rule : excluded) {
     if (rule.given) {
       throw InputError(std::string("segment: ") + rule.option + " cannot be combined with " +

@@ -10,6 +10,7 @@
 #include "microseg/distributed/kmeans_fit.hpp"
 #include "microseg/distributed/migration.hpp"
 #include "microseg/distributed/quality.hpp"
+#include "microseg/io/checkpoint_file.hpp"
 #include "microseg/io/run_model.hpp"
 #include "microseg/io/segments_file.hpp"
 #include "microseg/pipeline/customer_input.hpp"
@@ -59,6 +60,28 @@ struct FitStage {
   int fit_k() const { return k > 0 ? k : inputs.k; }
 };
 distributed::FitOutcome fit_segments(const distributed::Communicator& comm, const FitStage& stage);
+
+// Where a fit's checkpoint lives and the fingerprints it must match.
+struct CheckpointPlace {
+  std::string path;
+  TextFields configuration;
+  TextFields input;
+};
+// Where a fit starts: its seeds (a warm start's or a file's), its checkpoint, and with --resume
+// the checked record it continues from. Throws FitInterrupted when a stop came before the fit.
+struct FitStart {
+  InitKind init = InitKind::kmeans_parallel;
+  CentroidMatrix given;
+  CheckpointPlace place;
+  std::optional<io::CheckpointRecord> resumed;
+};
+FitStart fit_start(const distributed::Communicator& comm, const FitStage& stage);
+// fit_segments from a start made by fit_start (a two-level run reads its checkpoint first).
+distributed::FitOutcome fit_segments(const distributed::Communicator& comm, const FitStage& stage,
+                                     const FitStart& start);
+// Writes `record` to the place's checkpoint file (collective), with a note.
+void write_fit_checkpoint(const distributed::Communicator& comm, const FitStage& stage,
+                          const CheckpointPlace& place, io::CheckpointRecord record);
 
 // A two-level model: the macro fit and its final assignment, then each macro segment's micro
 // fit on that segment's rows, and every customer's micro-segment inside its macro segment.

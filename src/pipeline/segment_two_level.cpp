@@ -1,5 +1,6 @@
 // The fit stage of a two-level `segment` (--macro-k): a macro fit on every customer, k shared
-// out over the macro segments, and a micro fit per macro segment on its own rows.
+// out over the macro segments, and a micro fit per macro segment on its own rows, with one
+// checkpoint file for both levels.
 #include <algorithm>
 #include <limits>
 
@@ -144,6 +145,83 @@ MicroFit fit_micro_segments(const FitStage& stage, const std::vector<char>& memb
   return micro;
 }
 
+// A macro segment whose micro fit a checkpoint holds: its centroids as they were, and each
+// member row's micro-segment computed again as the fit computed it (core nearest_two).
+MicroFit resumed_micro_fit(const FitStage& stage, const std::vector<char>& members,
+                           const LloydOutcome& saved, int macro_segment) {
+  const distributed::RankRows part = stage.prepared.rows.subset(members);
+  MicroFit micro;
+  micro.fit.model = saved;
+  micro.local = nearest_two(part.features(), saved.centroids);
+  if (stage.progress.note) {
+    stage.progress.note("macro segment " + std::to_string(macro_segment) + ": " +
+                        std::to_string(part.total()) + " customers, " +
+                        std::to_string(saved.centroids.rows()) +
+                        " micro-segments, from the checkpoint");
+  }
+  return micro;
+}
+
+// The state a two-level run continues from once its macro fit is done: the macro fit as a
+// checkpoint with no restart left to run, and the micro fits finished so far.
+io::CheckpointRecord micro_level_record(const distributed::FitOutcome& macro, int restarts,
+                                        const std::vector<MicroFit>& fits) {
+  io::CheckpointRecord record;
+  FitCheckpoint& state = record.fit;
+  state.restart = std::max(1, restarts);
+  state.centroids = macro.model.centroids;
+  state.initial = macro.initial;
+  state.best_restart = macro.best_restart;
+  state.best_model = macro.model;
+  state.best_initial = macro.initial;
+  state.restart_inertias = macro.restart_inertias;
+  record.finished_micro_fits.emplace();
+  for (const MicroFit& micro : fits) record.finished_micro_fits->push_back(micro.fit.model);
+  return record;
+}
+
+// The micro fits of every macro segment, in order: those a checkpoint holds taken from it, the
+// others fitted. A stop writes a checkpoint of the macro segments done (the one being fitted
+// starts over on resume: its seeds are keyed by the seed and the macro segment, so it ends as
+// it would have); with --checkpoint-every one is written after every macro segment.
+std::vector<MicroFit> fit_every_micro_level(const distributed::Communicator& comm,
+                                            const FitStage& stage, const FitStart& start,
+                                            const TwoLevelModel& model) {
+  const std::vector<int> budget = micro_budget(stage, model.macro);
+  const std::size_t n = model.macro.segments.size();
+  const auto done = start.resumed && start.resumed->finished_micro_fits
+                        ? *start.resumed->finished_micro_fits
+                        : std::vector<LloydOutcome>{};
+  const auto save = [&](const std::vector<MicroFit>& fits) {
+    write_fit_checkpoint(comm, stage, start.place,
+                         micro_level_record(model.macro_fit, stage.plan.restarts, fits));
+  };
+  std::vector<MicroFit> fits;
+  for (int m = 0; m < stage.plan.macro_k; ++m) {
+    std::vector<char> members(n);
+    for (std::size_t i = 0; i < n; ++i) members[i] = model.macro.segments[i] == m;
+    if (static_cast<std::size_t>(m) < done.size()) {
+      fits.push_back(resumed_micro_fit(stage, members, done[static_cast<std::size_t>(m)], m));
+      continue;
+    }
+    const std::string stopped = " the micro fit of macro segment " + std::to_string(m) +
+                                ": checkpoint written to " + start.place.path +
+                                "; run again with --resume to continue";
+    if (stop_agreed(comm)) {
+      save(fits);
+      throw distributed::FitInterrupted(stopped_on_signal(comm) + " before" + stopped);
+    }
+    try {
+      fits.push_back(fit_micro_segments(stage, members, budget[m], m));
+    } catch (const distributed::FitInterrupted&) {
+      save(fits);
+      throw distributed::FitInterrupted(stopped_on_signal(comm) + " during" + stopped);
+    }
+    if (stage.plan.checkpoint_every > 0 && m + 1 < stage.plan.macro_k) save(fits);
+  }
+  return fits;
+}
+
 // The micro fits put together: the hierarchy, the micro centroids in macro order, and each row's
 // micro-segment written back at its place.
 void assemble(std::vector<MicroFit>& fits, TwoLevelModel& model) {
@@ -190,26 +268,18 @@ TwoLevelModel fit_two_levels(const distributed::Communicator& comm, const FitSta
   TwoLevelModel model;
   FitStage macro_stage = stage;
   macro_stage.k = stage.plan.macro_k;
-  model.macro_fit = fit_segments(comm, macro_stage);
+  // One checkpoint file for both levels: the macro fit's state while it runs, then the finished
+  // macro fit (restarts all done, so fit_segments returns it as it was) and the micro fits.
+  const FitStart start = fit_start(comm, macro_stage);
+  model.macro_fit = fit_segments(comm, macro_stage, start);
   model.macro = distributed::assign_and_measure(rows, model.macro_fit.model.centroids,
                                                 {stage.plan.silhouette_sample, stage.plan.seed},
                                                 std::move(model.macro_fit.best_nearest));
   model.macro_fit.best_nearest.reset();
-  const std::vector<int> budget = micro_budget(stage, model.macro);
   const std::size_t n = model.macro.segments.size();
   model.micro = NearestTwo{std::vector<std::int32_t>(n, -1), std::vector<std::int32_t>(n, -1),
                            std::vector<double>(n, 0.0), std::vector<double>(n, 0.0)};
-  std::vector<MicroFit> fits;
-  for (int m = 0; m < stage.plan.macro_k; ++m) {
-    if (stop_agreed(comm)) {
-      throw distributed::FitInterrupted(
-          stopped_on_signal(comm) + " before the micro fit of macro segment " + std::to_string(m) +
-          "; a two-level run keeps no checkpoint yet, so it starts from the beginning next time");
-    }
-    std::vector<char> members(n);
-    for (std::size_t i = 0; i < n; ++i) members[i] = model.macro.segments[i] == m;
-    fits.push_back(fit_micro_segments(stage, members, budget[m], m));
-  }
+  std::vector<MicroFit> fits = fit_every_micro_level(comm, stage, start, model);
   assemble(fits, model);
   second_nearest_micro(rows, model);
   return model;

@@ -133,7 +133,7 @@ class TwoLevelSegmentation(unittest.TestCase):
                                  "--warm-start"),
                                 (["--k", 12, "--merge-small", "--min-segment-size", 10],
                                  "--merge-small"),
-                                (["--k", 12, "--checkpoint-every", 5], "--checkpoint-every")]:
+                                (["--k", 12, "--method", "bisecting"], "--method bisecting")]:
             with self.subTest(extra=extra):
                 proc = run(2, "segment", "--input", self.data, "--macro-k", 4, "--output", out,
                            *extra, check=False)

@@ -107,7 +107,7 @@ struct PreviousRunSummary {
   MigrationReport migration;  ///< of the micro-segments in a two-level run
   /// Both runs two-level: the macro level (the micro level's stability then counts the moves
   /// inside and across macro segments).
-  std::optional<PreviousMacroSummary> macro;
+  std::optional<PreviousMacroSummary> macro = std::nullopt;
 };
 
 /// The macro level of a two-level run, for the summary.
