@@ -221,6 +221,10 @@ void read_macro(const RunFile& run, const File& file, RunModel& model) {
                       ", which is not among /model/macro/segment_ids");
     }
   }
+  // Not the hint of a run written before stable ids: a two-level run writes both groups.
+  if (!file.has_link("/macro/quality")) {
+    throw run.error("has /model/macro but no group /macro/quality (a two-level run writes both)");
+  }
   const double inertia =
       run.real_attribute(run.group(file, "/macro/quality"), "/macro/quality", "inertia");
   if (!(inertia >= 0)) throw run.error("has a /macro/quality inertia that is not a number ≥ 0");
