@@ -57,6 +57,7 @@ struct FitStage {
   const SegmentProgress& progress;
   int k = 0;  // the segments this fit makes; 0: inputs.k (a two-level run's macro fit: macro_k)
   int fit_k() const { return k > 0 ? k : inputs.k; }
+  bool keep_restart_labels = false;  // micro fits keep every restart's labels (a sweep's stability)
 };
 distributed::FitOutcome fit_segments(const distributed::Communicator& comm, const FitStage& stage);
 
@@ -67,7 +68,7 @@ struct TwoLevelModel {
   distributed::FinalAssignment macro;  // macro labels, distances and quality
   SegmentHierarchy hierarchy;          // which micro rows belong to which macro segment
   CentroidMatrix micro_centroids;      // micro_k × d, macro segment 0's first
-  std::vector<LloydOutcome> micro_fits;
+  std::vector<distributed::FitOutcome> micro_fits;  // per macro segment (without best_nearest)
   // Per local row: its micro-segment (global micro row) and distance, and the nearest other
   // micro centroid of any macro segment with its distance (for the simplified silhouette).
   NearestTwo micro;
@@ -76,6 +77,15 @@ struct TwoLevelModel {
 // The macro fit (with checkpoints, as a flat fit), the share of k for each macro segment by the
 // plan's rule, and the micro fits, each on its macro segment's rows where they live.
 TwoLevelModel fit_two_levels(const distributed::Communicator& comm, const FitStage& stage);
+// The macro level of a two-level model from its fit: the final macro assignment and quality.
+TwoLevelModel measure_macro_level(const FitStage& stage, distributed::FitOutcome macro_fit);
+// The micro level on a measured macro level: stage.fit_k() shared out by the plan's rule, the
+// micro fits, and every row's micro-segment (a sweep calls it once per k on one macro level).
+void fit_micro_levels(const distributed::Communicator& comm, const FitStage& stage,
+                      TwoLevelModel& model);
+// Every row's micro-segment of a two-level model whose macro level and micro centroids are known
+// (promote): its nearest micro centroid inside its macro segment, as the micro fits assign.
+void assign_within_macro(const distributed::RankRows& rows, TwoLevelModel& model);
 // Each fit's Lloyd settings, seed and restarts as the plan gives them.
 distributed::FitSettings fit_settings(const FitStage& stage);
 
