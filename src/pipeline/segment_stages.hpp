@@ -1,6 +1,7 @@
 #pragma once
 // Private to src/pipeline: the stages of `segment` (and the ones `promote` shares), each a
 // function of what the stages before it produced.
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,8 +38,9 @@ struct MarketingColumns {
   std::vector<double> recency, frequency, monetary;  // empty without RFM columns
 };
 
-SegmentInputs inspect_segment_inputs(const distributed::Communicator& comm,
-                                     const SegmentPlan& plan);
+// Also makes the output directory, with make_output_directory (segment: before the long read).
+SegmentInputs inspect_segment_inputs(const distributed::Communicator& comm, const SegmentPlan& plan,
+                                     bool make_output_directory = true);
 
 // The extra columns read_and_prepare reads beside the features for `inputs`.
 std::vector<std::string> marketing_column_names(const SegmentInputs& inputs);
@@ -96,6 +98,30 @@ struct SegmentFit {
 };
 // --method bisecting: the split tree grown to k leaves (no checkpoints; a stop ends the run).
 SegmentFit bisect_segments(const distributed::Communicator& comm, const FitStage& stage);
+
+// The model the measure stage starts from: a flat fit (after --merge-small), a two-level one,
+// or a saved one (promote).
+struct FittedModel {
+  distributed::FitOutcome fit;  // the flat fit, or a two-level run's macro fit
+  CentroidMatrix centroids;     // the segments' centroids (micro-segments of a two-level run)
+  std::optional<NearestTwo> nearest;
+  std::optional<TwoLevelModel> two_level;
+  std::optional<SplitTree> tree;  // --method bisecting
+};
+
+// Where a full run's model comes from, and how the run records it: `segment` fits it; `promote`
+// of a two-level sweep model loads it and then runs segment's stages unchanged.
+struct ModelSource {
+  std::string command;  // "segment" (also: makes OUTPUT before the read, removes a checkpoint)
+  std::function<FittedModel(const distributed::Communicator&, const FitStage&,
+                            std::int64_t min_segment_size)>
+      model;                  // called on every rank after the read; errors agreed
+  std::string configuration;  // /run@configuration and the manifest's; "" for describe(plan)
+  RunAttributes run;          // more /run attributes, before the timings
+};
+// Every stage of `segment` with the model from `source`; segment() is the fitting source.
+SegmentResult segment_run(const distributed::Communicator& comm, const SegmentPlan& plan,
+                          const SegmentProgress& progress, const ModelSource& source);
 
 // What the measure and profile stages produce from a model.
 struct MeasuredRun {
