@@ -329,7 +329,8 @@ std::string promote_usage() {
       << "usage: mpiexec -n P microseg promote --sweep DIR [--k K] --output RUN [--input FILE]\n\n"
          "Writes RUN/segments.h5, profiles.csv and quality.csv for one k of a sweep from its saved "
          "model,\nwithout refitting: the same outputs as 'microseg segment' with the sweep's "
-         "options, --k K\nand --restarts R.\n\n"
+         "options, --k K\nand --restarts R (and --macro-k M --micro-k-rule RULE for a two-level "
+         "sweep).\n\n"
       << promote_options() << "\n"
       << common_options();
   return text.str();
@@ -359,9 +360,12 @@ void promote_command(const distributed::Communicator& comm,
             << q.davies_bouldin << ", silhouette (simplified) " << q.silhouette_simplified
             << ", silhouette (sample of " << q.silhouette_sample_size << ") "
             << q.silhouette_sampled << "\n"
-            << "outputs: " << result.outputs[0] << ", " << result.outputs[1] << ", "
-            << result.outputs[2] << " (" << std::fixed << std::setprecision(1) << result.seconds
-            << " s)" << std::defaultfloat << std::setprecision(6) << "\n";
+            << "outputs: ";
+  for (std::size_t i = 0; i + 1 < result.outputs.size(); ++i) {  // the manifest is last
+    std::cout << (i ? ", " : "") << result.outputs[i];
+  }
+  std::cout << " (" << std::fixed << std::setprecision(1) << result.seconds << " s)"
+            << std::defaultfloat << std::setprecision(6) << "\n";
 }
 
 }  // namespace microseg::app
