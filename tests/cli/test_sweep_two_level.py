@@ -6,7 +6,10 @@ agreement at the micro level (checked with scikit-learn from the saved centroids
 sweep resumes, sweep-merge joins two-level parts, and what does not combine is refused."""
 import os
 import shutil
+import signal
+import subprocess
 import sys
+import time
 import unittest
 
 import h5py
@@ -15,7 +18,8 @@ import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from microseg_run import h5diff, manifest_problems, read_table, run, temp_dir  # noqa: E402
+from microseg_run import (MICROSEG, MPIEXEC, h5diff, manifest_problems, read_table, run,  # noqa: E402
+                          temp_dir)
 
 LOG1P = "monetary,income,avg_basket,frequency"
 KS = [8, 12, 16]
@@ -262,6 +266,36 @@ class TwoLevelSweep(unittest.TestCase):
         self.assertEqual(text(os.path.join(out, "sweep.csv")),
                          text(os.path.join(self.sweep, "sweep.csv")))
         self.assertEqual(manifest_problems(out, "sweep"), [])
+
+    def test_a_sweep_stopped_by_sigusr1_exits_75_and_the_rerun_fits_only_the_rest(self):
+        # Rank 0 sleeps in every Lloyd iteration so the signal lands mid-sweep.
+        out = os.path.join(self.dir, "signalled")
+        models = os.path.join(out, "models")
+        arguments = ["sweep", "--input", self.data, "--k", "8,12,16", "--micro-k-rule",
+                     "proportional", "--output", out, *[str(a) for a in OPTIONS]]
+        env = dict(os.environ, MICROSEG_INJECT_FAILURE="0:iteration:stall")
+        proc = subprocess.Popen([MPIEXEC, "--oversubscribe", "--bind-to", "none", "-n", "2",
+                                 MICROSEG, *arguments], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+        deadline = time.time() + 60
+        while time.time() < deadline and proc.poll() is None:
+            if os.path.isdir(models) and any(n.endswith(".h5") for n in os.listdir(models)):
+                break
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGUSR1)
+        _, stderr = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 75, stderr)
+        self.assertRegex(stderr, r"stopped on SIGUSR1 (while fitting|before) k = \d+; the \d+ k "
+                                 r"value\(s\) finished are kept in .*models/")
+        self.assertFalse(os.path.exists(os.path.join(out, "sweep.csv")))
+        finished = sorted(n for n in os.listdir(models) if n.endswith(".h5"))
+        self.assertLess(len(finished), len(KS), "the sweep ended before the signal")
+        resumed = run(2, *arguments)
+        for k in KS:
+            self.assertEqual(f"k = {k}: finished earlier, kept" in resumed.stdout,
+                             f"k-{k:04d}.h5" in finished, k)
+        self.assertEqual(text(os.path.join(out, "sweep.csv")),
+                         text(os.path.join(self.sweep, "sweep.csv")))
 
     def test_sweep_merge_joins_two_level_parts(self):
         parts = []
