@@ -41,7 +41,7 @@ std::vector<int> micro_budget(const FitStage& stage, const distributed::FinalAss
   } else {
     weights = within_inertia(rows, macro, macro_k);
   }
-  return share_out(weights, sizes, stage.inputs.k);
+  return share_out(weights, sizes, stage.fit_k());
 }
 
 distributed::FitSettings micro_settings(const FitStage& stage, int k, int macro_segment) {
@@ -54,7 +54,8 @@ distributed::FitSettings micro_settings(const FitStage& stage, int k, int macro_
   settings.seed = keyed_hash(stage.plan.seed, RandomStream::micro_fit,
                              static_cast<std::uint64_t>(macro_segment));
   settings.restarts = stage.plan.restarts;
-  settings.keep_restart_labels = stage.plan.micro_k_rule == MicroBudgetRule::sweep;
+  settings.keep_restart_labels =
+      stage.plan.micro_k_rule == MicroBudgetRule::sweep || stage.keep_restart_labels;
   return settings;
 }
 
@@ -165,9 +166,9 @@ void assemble(std::vector<MicroFit>& fits, TwoLevelModel& model) {
     const LloydOutcome& outcome = fits[m].fit.model;
     model.micro_centroids.middleRows(model.hierarchy.first[m], outcome.centroids.rows()) =
         outcome.centroids;
-    model.micro_fits.push_back(outcome);
     model.macro_fit.seconds_init += fits[m].fit.seconds_init;  // the run's init and iterate
     model.macro_fit.seconds_iterate += fits[m].fit.seconds_iterate;
+    model.micro_fits.push_back(std::move(fits[m].fit));
   }
 }
 
@@ -185,16 +186,19 @@ void second_nearest_micro(const distributed::RankRows& rows, TwoLevelModel& mode
 
 }  // namespace
 
-TwoLevelModel fit_two_levels(const distributed::Communicator& comm, const FitStage& stage) {
-  const distributed::RankRows& rows = stage.prepared.rows;
+TwoLevelModel measure_macro_level(const FitStage& stage, distributed::FitOutcome macro_fit) {
   TwoLevelModel model;
-  FitStage macro_stage = stage;
-  macro_stage.k = stage.plan.macro_k;
-  model.macro_fit = fit_segments(comm, macro_stage);
-  model.macro = distributed::assign_and_measure(rows, model.macro_fit.model.centroids,
-                                                {stage.plan.silhouette_sample, stage.plan.seed},
-                                                std::move(model.macro_fit.best_nearest));
+  model.macro_fit = std::move(macro_fit);
+  model.macro = distributed::assign_and_measure(
+      stage.prepared.rows, model.macro_fit.model.centroids,
+      {stage.plan.silhouette_sample, stage.plan.seed}, std::move(model.macro_fit.best_nearest));
   model.macro_fit.best_nearest.reset();
+  return model;
+}
+
+void fit_micro_levels(const distributed::Communicator& comm, const FitStage& stage,
+                      TwoLevelModel& model) {
+  const distributed::RankRows& rows = stage.prepared.rows;
   const std::vector<int> budget = micro_budget(stage, model.macro);
   const std::size_t n = model.macro.segments.size();
   model.micro = NearestTwo{std::vector<std::int32_t>(n, -1), std::vector<std::int32_t>(n, -1),
@@ -212,7 +216,42 @@ TwoLevelModel fit_two_levels(const distributed::Communicator& comm, const FitSta
   }
   assemble(fits, model);
   second_nearest_micro(rows, model);
+}
+
+TwoLevelModel fit_two_levels(const distributed::Communicator& comm, const FitStage& stage) {
+  FitStage macro_stage = stage;
+  macro_stage.k = stage.plan.macro_k;
+  TwoLevelModel model = measure_macro_level(stage, fit_segments(comm, macro_stage));
+  fit_micro_levels(comm, stage, model);
   return model;
+}
+
+void assign_within_macro(const distributed::RankRows& rows, TwoLevelModel& model) {
+  const std::vector<std::int32_t>& macro = model.macro.segments;
+  const std::size_t n = macro.size();
+  model.micro = NearestTwo{std::vector<std::int32_t>(n, -1), std::vector<std::int32_t>(n, -1),
+                           std::vector<double>(n, 0.0), std::vector<double>(n, 0.0)};
+  const FeatureMatrix& features = rows.features();
+  for (int m = 0; m < model.hierarchy.macro_k(); ++m) {
+    std::vector<Eigen::Index> members;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (macro[i] == m) members.push_back(static_cast<Eigen::Index>(i));
+    }
+    FeatureMatrix part(static_cast<Eigen::Index>(members.size()), features.cols());
+    for (std::size_t a = 0; a < members.size(); ++a) {
+      part.row(static_cast<Eigen::Index>(a)) = features.row(members[a]);
+    }
+    const int first = model.hierarchy.first[m];
+    const CentroidMatrix centroids =
+        model.micro_centroids.middleRows(first, model.hierarchy.first[m + 1] - first);
+    const NearestTwo local = nearest_two(part, centroids);
+    for (std::size_t a = 0; a < members.size(); ++a) {
+      const auto i = static_cast<std::size_t>(members[a]);
+      model.micro.nearest[i] = first + local.nearest[a];
+      model.micro.nearest_distance[i] = local.nearest_distance[a];
+    }
+  }
+  second_nearest_micro(rows, model);
 }
 
 }  // namespace microseg::pipeline::detail
