@@ -87,15 +87,6 @@ SegmentOutputs segment_outputs(const SegmentPlan& plan, const PreparedCustomers&
   return out;
 }
 
-// The model the measure stage starts from: a flat fit (after --merge-small) or a two-level one.
-struct FittedModel {
-  distributed::FitOutcome fit;  // the flat fit, or a two-level run's macro fit
-  CentroidMatrix centroids;     // the segments' centroids (micro-segments of a two-level run)
-  std::optional<NearestTwo> nearest;
-  std::optional<TwoLevelModel> two_level;
-  std::optional<SplitTree> tree;  // --method bisecting
-};
-
 FittedModel fit_model(const distributed::Communicator& comm, const FitStage& stage,
                       std::int64_t min_size) {
   FittedModel model;
@@ -231,8 +222,8 @@ void check_marketing_finite(const distributed::Communicator& comm, const Segment
 
 namespace detail {
 
-SegmentInputs inspect_segment_inputs(const distributed::Communicator& comm,
-                                     const SegmentPlan& plan) {
+SegmentInputs inspect_segment_inputs(const distributed::Communicator& comm, const SegmentPlan& plan,
+                                     bool make_output_directory) {
   SegmentInputs inputs;
   inputs.k = plan.k;
   // With --warm-start and no --k, k is the previous run's: known before the input is checked.
@@ -257,9 +248,11 @@ SegmentInputs inspect_segment_inputs(const distributed::Communicator& comm,
                        plan.input + "'");
     }
   });
-  comm.run_agreed([&] {
-    if (comm.is_root()) io::ensure_writable_directory(plan.output);
-  });
+  if (make_output_directory) {
+    comm.run_agreed([&] {
+      if (comm.is_root()) io::ensure_writable_directory(plan.output);
+    });
+  }
   if (plan.init == InitKind::file && !plan.warm_start) {
     comm.run_agreed([&] {
       inputs.given_centroids = io::read_centroids(
@@ -326,13 +319,12 @@ MarketingColumns marketing_columns(const distributed::Communicator& comm, const 
   return columns;
 }
 
-}  // namespace detail
-
-SegmentResult segment(const distributed::Communicator& comm, const SegmentPlan& plan,
-                      const SegmentProgress& progress) {
+SegmentResult segment_run(const distributed::Communicator& comm, const SegmentPlan& plan,
+                          const SegmentProgress& progress, const ModelSource& source) {
   Stopwatch stopwatch;
   SegmentResult result;
-  const SegmentInputs inputs = inspect_segment_inputs(comm, plan);
+  const bool fitting = source.command == "segment";
+  const SegmentInputs inputs = inspect_segment_inputs(comm, plan, fitting);
   PreparedCustomers prepared = read_and_prepare(comm, inputs.input, marketing_column_names(inputs));
   const MarketingColumns marketing = marketing_columns(comm, plan, inputs, prepared, progress);
   const std::int64_t min_size = plan.min_segment_size.customers_for(prepared.customers);
@@ -342,7 +334,12 @@ SegmentResult segment(const distributed::Communicator& comm, const SegmentPlan& 
   report_read(inputs, prepared, comm.size(), plan, progress);
   note_levels(plan, inputs, progress);
 
-  FittedModel model = fit_model(comm, {plan, inputs, prepared, progress}, min_size);
+  FittedModel model = source.model(comm, {plan, inputs, prepared, progress}, min_size);
+  if (!fitting) {  // only once the model is known to fit the data: a refusal leaves no directory
+    comm.run_agreed([&] {
+      if (comm.is_root()) io::ensure_writable_directory(plan.output);
+    });
+  }
   const distributed::FitOutcome& fit = model.fit;
   stopwatch.lap();
   result.timings.emplace_back("seconds_init", fit.seconds_init);
@@ -365,7 +362,10 @@ SegmentResult segment(const distributed::Communicator& comm, const SegmentPlan& 
 
   const int segments = static_cast<int>(centroids.rows());
   SegmentationSummary& summary = measured.summary;
-  summary.run = run_attributes(comm, segment_facts(plan, inputs, prepared, fit, segments));
+  RunFacts facts = segment_facts(plan, inputs, prepared, fit, segments);
+  if (!source.configuration.empty()) facts.configuration = source.configuration;
+  summary.run = run_attributes(comm, facts);
+  summary.run.insert(summary.run.end(), source.run.begin(), source.run.end());
   summary.run.insert(summary.run.end(), result.timings.begin(), result.timings.end());
   SegmentOutputs out = segment_outputs(plan, prepared, measured, comparison, actionable, marketing);
   std::unique_ptr<MacroLevel> macro;
@@ -375,10 +375,10 @@ SegmentResult segment(const distributed::Communicator& comm, const SegmentPlan& 
   }
   out.outputs.tree = model.tree ? &*model.tree : nullptr;
   const WrittenRun written =
-      write_run(comm, {"segment", plan.output, plan.input,
+      write_run(comm, {source.command, plan.output, plan.input,
                        input_fingerprint(plan.input, inputs.input.schema.rows,
                                          inputs.input.feature_names, prepared.content_digest),
-                       describe(plan), summary, out.assignments, out.outputs, true});
+                       facts.configuration, summary, out.assignments, out.outputs, fitting});
   if (!written.removed_checkpoint.empty() && progress.note) {
     progress.note("removed the checkpoint " + written.removed_checkpoint +
                   " (the run is complete)");
@@ -412,6 +412,13 @@ SegmentResult segment(const distributed::Communicator& comm, const SegmentPlan& 
                          model.two_level->hierarchy.macro_of_each()};
   }
   return result;
+}
+
+}  // namespace detail
+
+SegmentResult segment(const distributed::Communicator& comm, const SegmentPlan& plan,
+                      const SegmentProgress& progress) {
+  return segment_run(comm, plan, progress, {"segment", fit_model, "", {}});
 }
 
 std::string describe(const SegmentPlan& plan) {

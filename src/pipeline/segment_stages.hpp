@@ -1,6 +1,7 @@
 #pragma once
 // Private to src/pipeline: the stages of `segment` (and the ones `promote` shares), each a
 // function of what the stages before it produced.
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,8 +39,9 @@ struct MarketingColumns {
   std::vector<double> recency, frequency, monetary;  // empty without RFM columns
 };
 
-SegmentInputs inspect_segment_inputs(const distributed::Communicator& comm,
-                                     const SegmentPlan& plan);
+// Also makes the output directory, with make_output_directory (segment: before the long read).
+SegmentInputs inspect_segment_inputs(const distributed::Communicator& comm, const SegmentPlan& plan,
+                                     bool make_output_directory = true);
 
 // The extra columns read_and_prepare reads beside the features for `inputs`.
 std::vector<std::string> marketing_column_names(const SegmentInputs& inputs);
@@ -58,6 +60,7 @@ struct FitStage {
   const SegmentProgress& progress;
   int k = 0;  // the segments this fit makes; 0: inputs.k (a two-level run's macro fit: macro_k)
   int fit_k() const { return k > 0 ? k : inputs.k; }
+  bool keep_restart_labels = false;  // micro fits keep every restart's labels (a sweep's stability)
 };
 distributed::FitOutcome fit_segments(const distributed::Communicator& comm, const FitStage& stage);
 
@@ -90,7 +93,7 @@ struct TwoLevelModel {
   distributed::FinalAssignment macro;  // macro labels, distances and quality
   SegmentHierarchy hierarchy;          // which micro rows belong to which macro segment
   CentroidMatrix micro_centroids;      // micro_k × d, macro segment 0's first
-  std::vector<LloydOutcome> micro_fits;
+  std::vector<distributed::FitOutcome> micro_fits;  // per macro segment (without best_nearest)
   // Per local row: its micro-segment (global micro row) and distance, and the nearest other
   // micro centroid of any macro segment with its distance (for the simplified silhouette).
   NearestTwo micro;
@@ -99,6 +102,17 @@ struct TwoLevelModel {
 // The macro fit (with checkpoints, as a flat fit), the share of k for each macro segment by the
 // plan's rule, and the micro fits, each on its macro segment's rows where they live.
 TwoLevelModel fit_two_levels(const distributed::Communicator& comm, const FitStage& stage);
+// The macro level of a two-level model from its fit: the final macro assignment and quality.
+TwoLevelModel measure_macro_level(const FitStage& stage, distributed::FitOutcome macro_fit);
+// The micro level on a measured macro level: stage.fit_k() shared out by the plan's rule, the
+// micro fits, and every row's micro-segment (a sweep calls it once per k on one macro level).
+// With `checkpoint` (segment), micro fits a resumed checkpoint holds are taken from it and a stop
+// or --checkpoint-every saves those done; a sweep passes none.
+void fit_micro_levels(const distributed::Communicator& comm, const FitStage& stage,
+                      TwoLevelModel& model, const FitStart* checkpoint = nullptr);
+// Every row's micro-segment of a two-level model whose macro level and micro centroids are known
+// (promote): its nearest micro centroid inside its macro segment, as the micro fits assign.
+void assign_within_macro(const distributed::RankRows& rows, TwoLevelModel& model);
 // Each fit's Lloyd settings, seed and restarts as the plan gives them.
 distributed::FitSettings fit_settings(const FitStage& stage);
 
@@ -109,6 +123,30 @@ struct SegmentFit {
 };
 // --method bisecting: the split tree grown to k leaves (no checkpoints; a stop ends the run).
 SegmentFit bisect_segments(const distributed::Communicator& comm, const FitStage& stage);
+
+// The model the measure stage starts from: a flat fit (after --merge-small), a two-level one,
+// or a saved one (promote).
+struct FittedModel {
+  distributed::FitOutcome fit;  // the flat fit, or a two-level run's macro fit
+  CentroidMatrix centroids;     // the segments' centroids (micro-segments of a two-level run)
+  std::optional<NearestTwo> nearest;
+  std::optional<TwoLevelModel> two_level;
+  std::optional<SplitTree> tree;  // --method bisecting
+};
+
+// Where a full run's model comes from, and how the run records it: `segment` fits it; `promote`
+// of a two-level sweep model loads it and then runs segment's stages unchanged.
+struct ModelSource {
+  std::string command;  // "segment" (also: makes OUTPUT before the read, removes a checkpoint)
+  std::function<FittedModel(const distributed::Communicator&, const FitStage&,
+                            std::int64_t min_segment_size)>
+      model;                  // called on every rank after the read; errors agreed
+  std::string configuration;  // /run@configuration and the manifest's; "" for describe(plan)
+  RunAttributes run;          // more /run attributes, before the timings
+};
+// Every stage of `segment` with the model from `source`; segment() is the fitting source.
+SegmentResult segment_run(const distributed::Communicator& comm, const SegmentPlan& plan,
+                          const SegmentProgress& progress, const ModelSource& source);
 
 // What the measure and profile stages produce from a model.
 struct MeasuredRun {

@@ -42,7 +42,7 @@ std::vector<int> micro_budget(const FitStage& stage, const distributed::FinalAss
   } else {
     weights = within_inertia(rows, macro, macro_k);
   }
-  return share_out(weights, sizes, stage.inputs.k);
+  return share_out(weights, sizes, stage.fit_k());
 }
 
 distributed::FitSettings micro_settings(const FitStage& stage, int k, int macro_segment) {
@@ -55,7 +55,8 @@ distributed::FitSettings micro_settings(const FitStage& stage, int k, int macro_
   settings.seed = keyed_hash(stage.plan.seed, RandomStream::micro_fit,
                              static_cast<std::uint64_t>(macro_segment));
   settings.restarts = stage.plan.restarts;
-  settings.keep_restart_labels = stage.plan.micro_k_rule == MicroBudgetRule::sweep;
+  settings.keep_restart_labels =
+      stage.plan.micro_k_rule == MicroBudgetRule::sweep || stage.keep_restart_labels;
   return settings;
 }
 
@@ -181,19 +182,22 @@ io::CheckpointRecord micro_level_record(const distributed::FitOutcome& macro, in
 }
 
 // The micro fits of every macro segment, in order: those a checkpoint holds taken from it, the
-// others fitted. A stop writes a checkpoint of the macro segments done (the one being fitted
-// starts over on resume: its seeds are keyed by the seed and the macro segment, so it ends as
-// it would have); with --checkpoint-every one is written after every macro segment.
+// others fitted. With a checkpoint place (segment), a stop writes a checkpoint of the macro
+// segments done (the one being fitted starts over on resume: its seeds are keyed by the seed and
+// the macro segment, so it ends as it would have), and with --checkpoint-every one is written
+// after every macro segment. Without one (a sweep, which keeps finished k instead) a stop only
+// ends the fit.
 std::vector<MicroFit> fit_every_micro_level(const distributed::Communicator& comm,
-                                            const FitStage& stage, const FitStart& start,
+                                            const FitStage& stage, const FitStart* checkpoint,
                                             const TwoLevelModel& model) {
   const std::vector<int> budget = micro_budget(stage, model.macro);
   const std::size_t n = model.macro.segments.size();
-  const auto done = start.resumed && start.resumed->finished_micro_fits
-                        ? *start.resumed->finished_micro_fits
+  const auto done = checkpoint && checkpoint->resumed && checkpoint->resumed->finished_micro_fits
+                        ? *checkpoint->resumed->finished_micro_fits
                         : std::vector<LloydOutcome>{};
   const auto save = [&](const std::vector<MicroFit>& fits) {
-    write_fit_checkpoint(comm, stage, start.place,
+    if (!checkpoint) return;
+    write_fit_checkpoint(comm, stage, checkpoint->place,
                          micro_level_record(model.macro_fit, stage.plan.restarts, fits));
   };
   std::vector<MicroFit> fits;
@@ -205,8 +209,9 @@ std::vector<MicroFit> fit_every_micro_level(const distributed::Communicator& com
       continue;
     }
     const std::string stopped = " the micro fit of macro segment " + std::to_string(m) +
-                                ": checkpoint written to " + start.place.path +
-                                "; run again with --resume to continue";
+                                (checkpoint ? ": checkpoint written to " + checkpoint->place.path +
+                                                  "; run again with --resume to continue"
+                                            : std::string());
     if (stop_agreed(comm)) {
       save(fits);
       throw distributed::FitInterrupted(stopped_on_signal(comm) + " before" + stopped);
@@ -217,7 +222,7 @@ std::vector<MicroFit> fit_every_micro_level(const distributed::Communicator& com
       save(fits);
       throw distributed::FitInterrupted(stopped_on_signal(comm) + " during" + stopped);
     }
-    if (stage.plan.checkpoint_every > 0 && m + 1 < stage.plan.macro_k) save(fits);
+    if (checkpoint && stage.plan.checkpoint_every > 0 && m + 1 < stage.plan.macro_k) save(fits);
   }
   return fits;
 }
@@ -243,9 +248,9 @@ void assemble(std::vector<MicroFit>& fits, TwoLevelModel& model) {
     const LloydOutcome& outcome = fits[m].fit.model;
     model.micro_centroids.middleRows(model.hierarchy.first[m], outcome.centroids.rows()) =
         outcome.centroids;
-    model.micro_fits.push_back(outcome);
     model.macro_fit.seconds_init += fits[m].fit.seconds_init;  // the run's init and iterate
     model.macro_fit.seconds_iterate += fits[m].fit.seconds_iterate;
+    model.micro_fits.push_back(std::move(fits[m].fit));
   }
 }
 
@@ -263,26 +268,64 @@ void second_nearest_micro(const distributed::RankRows& rows, TwoLevelModel& mode
 
 }  // namespace
 
-TwoLevelModel fit_two_levels(const distributed::Communicator& comm, const FitStage& stage) {
-  const distributed::RankRows& rows = stage.prepared.rows;
+TwoLevelModel measure_macro_level(const FitStage& stage, distributed::FitOutcome macro_fit) {
   TwoLevelModel model;
+  model.macro_fit = std::move(macro_fit);
+  model.macro = distributed::assign_and_measure(
+      stage.prepared.rows, model.macro_fit.model.centroids,
+      {stage.plan.silhouette_sample, stage.plan.seed}, std::move(model.macro_fit.best_nearest));
+  model.macro_fit.best_nearest.reset();
+  return model;
+}
+
+void fit_micro_levels(const distributed::Communicator& comm, const FitStage& stage,
+                      TwoLevelModel& model, const FitStart* checkpoint) {
+  const distributed::RankRows& rows = stage.prepared.rows;
+  const std::size_t n = model.macro.segments.size();
+  model.micro = NearestTwo{std::vector<std::int32_t>(n, -1), std::vector<std::int32_t>(n, -1),
+                           std::vector<double>(n, 0.0), std::vector<double>(n, 0.0)};
+  std::vector<MicroFit> fits = fit_every_micro_level(comm, stage, checkpoint, model);
+  assemble(fits, model);
+  second_nearest_micro(rows, model);
+}
+
+TwoLevelModel fit_two_levels(const distributed::Communicator& comm, const FitStage& stage) {
   FitStage macro_stage = stage;
   macro_stage.k = stage.plan.macro_k;
   // One checkpoint file for both levels: the macro fit's state while it runs, then the finished
   // macro fit (restarts all done, so fit_segments returns it as it was) and the micro fits.
   const FitStart start = fit_start(comm, macro_stage);
-  model.macro_fit = fit_segments(comm, macro_stage, start);
-  model.macro = distributed::assign_and_measure(rows, model.macro_fit.model.centroids,
-                                                {stage.plan.silhouette_sample, stage.plan.seed},
-                                                std::move(model.macro_fit.best_nearest));
-  model.macro_fit.best_nearest.reset();
-  const std::size_t n = model.macro.segments.size();
+  TwoLevelModel model = measure_macro_level(stage, fit_segments(comm, macro_stage, start));
+  fit_micro_levels(comm, stage, model, &start);
+  return model;
+}
+
+void assign_within_macro(const distributed::RankRows& rows, TwoLevelModel& model) {
+  const std::vector<std::int32_t>& macro = model.macro.segments;
+  const std::size_t n = macro.size();
   model.micro = NearestTwo{std::vector<std::int32_t>(n, -1), std::vector<std::int32_t>(n, -1),
                            std::vector<double>(n, 0.0), std::vector<double>(n, 0.0)};
-  std::vector<MicroFit> fits = fit_every_micro_level(comm, stage, start, model);
-  assemble(fits, model);
+  const FeatureMatrix& features = rows.features();
+  for (int m = 0; m < model.hierarchy.macro_k(); ++m) {
+    std::vector<Eigen::Index> members;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (macro[i] == m) members.push_back(static_cast<Eigen::Index>(i));
+    }
+    FeatureMatrix part(static_cast<Eigen::Index>(members.size()), features.cols());
+    for (std::size_t a = 0; a < members.size(); ++a) {
+      part.row(static_cast<Eigen::Index>(a)) = features.row(members[a]);
+    }
+    const int first = model.hierarchy.first[m];
+    const CentroidMatrix centroids =
+        model.micro_centroids.middleRows(first, model.hierarchy.first[m + 1] - first);
+    const NearestTwo local = nearest_two(part, centroids);
+    for (std::size_t a = 0; a < members.size(); ++a) {
+      const auto i = static_cast<std::size_t>(members[a]);
+      model.micro.nearest[i] = first + local.nearest[a];
+      model.micro.nearest_distance[i] = local.nearest_distance[a];
+    }
+  }
   second_nearest_micro(rows, model);
-  return model;
 }
 
 }  // namespace microseg::pipeline::detail
