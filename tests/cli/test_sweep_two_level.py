@@ -6,10 +6,7 @@ agreement at the micro level (checked with scikit-learn from the saved centroids
 sweep resumes, sweep-merge joins two-level parts, and what does not combine is refused."""
 import os
 import shutil
-import signal
-import subprocess
 import sys
-import time
 import unittest
 
 import h5py
@@ -19,7 +16,7 @@ from sklearn.metrics import adjusted_rand_score
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
 from microseg_run import (MICROSEG, MPIEXEC, h5diff, manifest_problems, read_table, run,  # noqa: E402
-                          temp_dir)
+                          stop_sweep_after_first_model, temp_dir)
 
 LOG1P = "monetary,income,avg_basket,frequency"
 KS = [8, 12, 16]
@@ -273,18 +270,10 @@ class TwoLevelSweep(unittest.TestCase):
         models = os.path.join(out, "models")
         arguments = ["sweep", "--input", self.data, "--k", "8,12,16", "--micro-k-rule",
                      "proportional", "--output", out, *[str(a) for a in OPTIONS]]
-        env = dict(os.environ, MICROSEG_INJECT_FAILURE="0:iteration:stall")
-        proc = subprocess.Popen([MPIEXEC, "--oversubscribe", "--bind-to", "none", "-n", "2",
-                                 MICROSEG, *arguments], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
-        deadline = time.time() + 60
-        while time.time() < deadline and proc.poll() is None:
-            if os.path.isdir(models) and any(n.endswith(".h5") for n in os.listdir(models)):
-                break
-            time.sleep(0.005)
-        proc.send_signal(signal.SIGUSR1)
-        _, stderr = proc.communicate(timeout=60)
-        self.assertEqual(proc.returncode, 75, stderr)
+        status, stderr = stop_sweep_after_first_model(
+            [MPIEXEC, "--oversubscribe", "--bind-to", "none", "-n", "2", MICROSEG, *arguments],
+            models)
+        self.assertEqual(status, 75, stderr)
         self.assertRegex(stderr, r"stopped on SIGUSR1 (while fitting|before) k = \d+; the \d+ k "
                                  r"value\(s\) finished are kept in .*models/")
         self.assertFalse(os.path.exists(os.path.join(out, "sweep.csv")))
@@ -365,7 +354,7 @@ class Refusals(unittest.TestCase):
             with self.subTest(directory=directory, extra=extra):
                 message = self.refused("sweep", "--input", self.data, "--k", "8,10",
                                        "--restarts", 1, "--output", directory, *extra)
-                self.assertIn(f"already holds k = 8", message)
+                self.assertIn("already holds k = 8", message)
                 self.assertIn(fragment, message)
                 self.assertIn("Rerun with the same --macro-k to resume", message)
         for directory, table in before.items():
