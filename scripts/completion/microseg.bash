@@ -29,7 +29,8 @@ _microseg_options() {
       ;;
     sweep)
       echo "--input --output --k --restarts --task --features --scale --log1p --init --max-iter" \
-        "--tol --seed --silhouette-sample --missing --one-hot --clip-quantiles --weights $common"
+        "--tol --seed --silhouette-sample --macro-k --micro-k-rule --missing --one-hot" \
+        "--clip-quantiles --weights $common"
       ;;
     sweep-merge) echo "--parts --output --k $common" ;;
     promote) echo "--sweep --k --output --input $common" ;;

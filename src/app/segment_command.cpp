@@ -44,7 +44,9 @@ boost::program_options::options_description segment_options() {
   add("restarts", "seedings + fits to run; the lowest inertia wins", "1", "--restarts 5");
   add("silhouette-sample", "customers in the exact silhouette sample", "10000",
       "--silhouette-sample 50000");
-  add("previous", "output directory of an earlier run: keep its segment ids, write the migration",
+  add("previous",
+      "output directory of an earlier run: keep its segment ids, write the migration (a "
+      "two-level run: at both levels)",
       "none", "--previous run-q1/");
   add_switch(options, "warm-start", "start from the --previous run's centroids", "--warm-start");
   add("value-feature", "feature that measures customer value; none: no value feature",
@@ -60,8 +62,8 @@ boost::program_options::options_description segment_options() {
       "multiple of the previous run's customer spread, a distance, or none",
       "2x", "--match-max-distance 1.5x");
   add("checkpoint-every",
-      "write OUTPUT/checkpoint.h5 every N Lloyd iterations; 0: only when SIGUSR1 or SIGTERM "
-      "stops the run",
+      "write OUTPUT/checkpoint.h5 every N Lloyd iterations (a two-level run: of the macro fit, "
+      "then after each macro segment's micro fit); 0: only when SIGUSR1 or SIGTERM stops the run",
       "0", "--checkpoint-every 10");
   add_switch(options, "resume",
              "continue from OUTPUT/checkpoint.h5 if it is there (else start from the beginning)",
@@ -128,25 +130,44 @@ void print_grouped_profile_table(std::ostream& log, const pipeline::SegmentResul
   log << std::defaultfloat << std::setprecision(6);
 }
 
+// "3,5,8", or "none".
+std::string id_list(const std::vector<std::int64_t>& ids) {
+  std::string text;
+  for (std::int64_t id : ids) text += (text.empty() ? "" : ",") + std::to_string(id);
+  return text.empty() ? std::string("none") : text;
+}
+
+// Both runs two-level: the macro level's ids and migration, and the micro moves by kind.
+void print_macro_migration(std::ostream& log, const pipeline::PreviousMacroSummary& macro,
+                           const MigrationStability& micro) {
+  const SegmentMatch& match = macro.match;
+  const MigrationStability& s = macro.migration.stability;
+  log << "macro level (previous macro-k = " << macro.macro_k
+      << "): " << match.identity.ids.size() - match.fresh_ids.size()
+      << " macro segments keep their ids, fresh ids " << id_list(match.fresh_ids)
+      << ", retired ids " << id_list(match.retired_now) << "; " << s.stayed
+      << " customers stayed in their macro segment, " << s.moved << " moved; adjusted Rand "
+      << std::fixed << std::setprecision(4) << s.adjusted_rand_index << std::defaultfloat
+      << std::setprecision(6) << "\n"
+      << "micro moves: " << micro.moved_within_macro << " inside their macro segment, "
+      << micro.moved_across_macro << " across macro segments\n";
+}
+
 void print_migration(std::ostream& log, const pipeline::PreviousRunSummary& previous) {
   const SegmentMatch& match = previous.match;
   const MigrationReport& migration = previous.migration;
-  const auto list = [](const std::vector<std::int64_t>& ids) {
-    std::string text;
-    for (std::int64_t id : ids) text += (text.empty() ? "" : ",") + std::to_string(id);
-    return text.empty() ? std::string("none") : text;
-  };
   const MigrationStability& s = migration.stability;
   log << "\nprevious run " << previous.directory << " (k = " << previous.k
       << "): " << match.identity.ids.size() - match.fresh_ids.size()
-      << " segments keep their ids, fresh ids " << list(match.fresh_ids) << ", retired ids "
-      << list(match.retired_now) << " (" << match.too_far.size()
+      << " segments keep their ids, fresh ids " << id_list(match.fresh_ids) << ", retired ids "
+      << id_list(match.retired_now) << " (" << match.too_far.size()
       << " of them matched beyond the cut-off " << match.max_distance << ")\n"
       << "migration: " << s.common << " customers in both runs, " << s.joined << " new, " << s.left
       << " lost; " << std::fixed << std::setprecision(1) << 100 * s.share_stayed << "% stayed, "
       << s.moved << " moved (" << s.at_risk << " to a lower-value segment); adjusted Rand "
       << std::setprecision(4) << s.adjusted_rand_index << ", adjusted mutual information "
       << s.adjusted_mutual_information << std::defaultfloat << std::setprecision(6) << "\n";
+  if (previous.macro) print_macro_migration(log, *previous.macro, s);
 }
 
 // --macro-k and --micro-k-rule, and what a two-level run does not combine with (yet).
@@ -178,11 +199,7 @@ void parse_two_level_options(const OptionReader& options, SegmentPlan& config) {
        "a two-level run draws its own seeds at both levels"},
       {config.merge_small, "--merge-small", "small segments are merged in one-level runs only"},
       {config.method == FitMethod::bisecting, "--method bisecting",
-       "a two-level run fits k-means at both levels"},
-      {!config.previous.empty(), "--previous",
-       "stable ids and migration at both levels are not implemented yet"},
-      {config.checkpoint_every > 0 || config.resume, "--checkpoint-every and --resume",
-       "a two-level run keeps no checkpoint yet"}};
+       "a two-level run fits k-means at both levels"}};
   for (const auto& rule : excluded) {
     if (rule.given) {
       throw InputError(std::string("segment: ") + rule.option + " cannot be combined with " +

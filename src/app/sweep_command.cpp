@@ -45,6 +45,15 @@ po::options_description sweep_options() {
   add("seed", "random seed", "0", "--seed 2026");
   add("silhouette-sample", "customers in the exact silhouette sample, stratified by segment",
       "10000", "--silhouette-sample 50000");
+  add("macro-k",
+      "a two-level sweep: one macro fit of this many segments (as 'segment --macro-k'), then each "
+      "k of --k is the micro budget, shared out over them and fitted inside each; the table "
+      "measures the micro level over all customers",
+      "0, a flat sweep", "--macro-k 6");
+  add("micro-k-rule",
+      "with --macro-k, how each k is shared out over the macro segments: inertia (in proportion "
+      "to each one's within-segment inertia) | proportional (to its customers)",
+      "inertia", "--micro-k-rule proportional");
   add_transform_options(options);
   return options;
 }
@@ -60,7 +69,11 @@ po::options_description promote_options() {
   return options;
 }
 
-void print_table(std::ostream& log, const std::vector<SweepRow>& rows) {
+void print_table(std::ostream& log, const std::vector<SweepRow>& rows, std::int64_t macro_k) {
+  if (macro_k > 0) {
+    log << "\ntwo-level sweep, --macro-k " << macro_k
+        << ": k is the micro budget; every measure is of the micro level over all customers\n";
+  }
   log << "\n     k         inertia  Calinski-H.  Davies-B.  silhouette  (simplified)   smallest"
          "   share  stability\n";
   for (const SweepRow& r : rows) {
@@ -79,7 +92,12 @@ void print_start(std::ostream& log, const SweepPlan& plan, const pipeline::Sweep
       << " features from " << plan.input << " on " << start.ranks << " ranks; k = ";
   for (std::size_t i = 0; i < plan.ks.size(); ++i) log << (i ? "," : "") << plan.ks[i];
   if (plan.tasks > 1) log << " (task " << plan.task << " of " << plan.tasks << ")";
-  log << ", " << plan.restarts << (plan.restarts == 1 ? " fit" : " restarts") << " each\n";
+  log << ", " << plan.restarts << (plan.restarts == 1 ? " fit" : " restarts") << " each";
+  if (plan.macro_k > 0) {
+    log << "; two-level: " << plan.macro_k << " macro segments, each k shared out by "
+        << to_string(plan.micro_k_rule);
+  }
+  log << "\n";
 }
 
 void print_finished(std::ostream& log, const io::SweepModel& model) {
@@ -94,7 +112,7 @@ void print_finished(std::ostream& log, const io::SweepModel& model) {
 }
 
 void print_summary(std::ostream& log, const SweepPlan& plan, const pipeline::SweepResult& result) {
-  print_table(log, result.table.rows);
+  print_table(log, result.table.rows, result.table.macro_k);
   const KRecommendation& r = result.table.recommendation;
   log << "\nrecommended: " << r.reason << "\n";
   if (r.runner_up_k > 0) log << "runner-up: " << r.runner_up_reason << "\n";
@@ -104,6 +122,33 @@ void print_summary(std::ostream& log, const SweepPlan& plan, const pipeline::Swe
       << (out / "models").string() << "/ (" << std::fixed << std::setprecision(1) << result.seconds
       << " s)" << std::defaultfloat << std::setprecision(6) << "\n"
       << "promote a k with: microseg promote --sweep " << plan.output << " --k K --output RUN\n";
+}
+
+// --macro-k and --micro-k-rule: every k of the list must give each macro segment at least one.
+void parse_two_level_sweep(const OptionReader& options, SweepPlan& config,
+                           const std::vector<int>& all_ks) {
+  if (!options.has("macro-k")) {
+    if (options.has("micro-k-rule")) {
+      throw InputError("sweep: --micro-k-rule needs --macro-k (a two-level sweep)");
+    }
+    return;
+  }
+  config.macro_k = static_cast<int>(options.integer("macro-k", "0", 1, 1 << 24));
+  try {
+    config.micro_k_rule = parse_micro_budget_rule(options.text("micro-k-rule", "inertia"));
+  } catch (const InputError& e) {
+    throw InputError(std::string("sweep: option --micro-k-rule: ") + e.what());
+  }
+  if (config.micro_k_rule == MicroBudgetRule::sweep) {
+    throw InputError(
+        "sweep: --micro-k-rule sweep cannot be used in a sweep: it chooses each macro segment's "
+        "micro k itself, so a row's total would not be its k; use inertia or proportional");
+  }
+  if (all_ks.front() < config.macro_k) {
+    throw InputError("sweep: --k holds k = " + std::to_string(all_ks.front()) +
+                     ", fewer micro-segments than --macro-k " + std::to_string(config.macro_k) +
+                     " macro segments (each needs at least one)");
+  }
 }
 
 }  // namespace
@@ -243,6 +288,7 @@ SweepPlan parse_sweep_options(const std::vector<std::string>& arguments) {
   config.silhouette_sample =
       options.integer("silhouette-sample", "10000", 0, std::int64_t{1} << 40);
   config.transform = parse_transform_options(options);
+  parse_two_level_sweep(options, config, all_ks);
   return config;
 }
 
@@ -270,6 +316,9 @@ void sweep_command(const distributed::Communicator& comm,
   progress.finished = [&](const io::SweepModel& model) {
     if (root) print_finished(log, model);
   };
+  progress.note = [&](const std::string& line) {
+    if (root) log << line << std::endl;
+  };
   const pipeline::SweepResult result = pipeline::sweep(comm, plan, progress);
   if (root) print_summary(log, plan, result);
 }
@@ -280,7 +329,8 @@ std::string promote_usage() {
       << "usage: mpiexec -n P microseg promote --sweep DIR [--k K] --output RUN [--input FILE]\n\n"
          "Writes RUN/segments.h5, profiles.csv and quality.csv for one k of a sweep from its saved "
          "model,\nwithout refitting: the same outputs as 'microseg segment' with the sweep's "
-         "options, --k K\nand --restarts R.\n\n"
+         "options, --k K\nand --restarts R (and --macro-k M --micro-k-rule RULE for a two-level "
+         "sweep).\n\n"
       << promote_options() << "\n"
       << common_options();
   return text.str();
@@ -310,9 +360,12 @@ void promote_command(const distributed::Communicator& comm,
             << q.davies_bouldin << ", silhouette (simplified) " << q.silhouette_simplified
             << ", silhouette (sample of " << q.silhouette_sample_size << ") "
             << q.silhouette_sampled << "\n"
-            << "outputs: " << result.outputs[0] << ", " << result.outputs[1] << ", "
-            << result.outputs[2] << " (" << std::fixed << std::setprecision(1) << result.seconds
-            << " s)" << std::defaultfloat << std::setprecision(6) << "\n";
+            << "outputs: ";
+  for (std::size_t i = 0; i + 1 < result.outputs.size(); ++i) {  // the manifest is last
+    std::cout << (i ? ", " : "") << result.outputs[i];
+  }
+  std::cout << " (" << std::fixed << std::setprecision(1) << result.seconds << " s)"
+            << std::defaultfloat << std::setprecision(6) << "\n";
 }
 
 }  // namespace microseg::app

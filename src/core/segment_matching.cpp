@@ -154,24 +154,31 @@ int SegmentIdentity::row_of(std::int64_t id) const {
   return found == ids.end() ? -1 : static_cast<int>(found - ids.begin());
 }
 
-SegmentMatch match_segments(const CentroidMatrix& previous,
-                            const SegmentIdentity& previous_identity, const CentroidMatrix& current,
-                            double max_distance) {
+namespace {
+
+// Checks the shapes match_segments and match_segments_in_groups share.
+void check_matching_inputs(const CentroidMatrix& previous, const SegmentIdentity& previous_identity,
+                           const CentroidMatrix& current, double max_distance) {
   if (!(max_distance >= 0)) {
     throw std::invalid_argument("match_segments: the distance cut-off must be ≥ 0");
   }
-  const auto previous_k = static_cast<int>(previous.rows());
-  const auto current_k = static_cast<int>(current.rows());
   if (previous.cols() != current.cols()) {
     throw std::invalid_argument("match_segments: centroids with " +
                                 std::to_string(previous.cols()) + " and " +
                                 std::to_string(current.cols()) + " features");
   }
-  if (previous_identity.ids.size() != static_cast<std::size_t>(previous_k)) {
-    throw std::invalid_argument("match_segments: " + std::to_string(previous_k) +
+  if (previous_identity.ids.size() != static_cast<std::size_t>(previous.rows())) {
+    throw std::invalid_argument("match_segments: " + std::to_string(previous.rows()) +
                                 " previous centroids but " +
                                 std::to_string(previous_identity.ids.size()) + " ids");
   }
+}
+
+// Euclidean distance of every previous row (rows) to every current row (columns), row-major.
+std::vector<double> centroid_distances(const CentroidMatrix& previous,
+                                       const CentroidMatrix& current) {
+  const auto previous_k = static_cast<int>(previous.rows());
+  const auto current_k = static_cast<int>(current.rows());
   std::vector<double> cost(static_cast<std::size_t>(previous_k) * current_k);
   for (int p = 0; p < previous_k; ++p) {
     for (int c = 0; c < current_k; ++c) {
@@ -184,8 +191,16 @@ SegmentMatch match_segments(const CentroidMatrix& previous,
       cost[static_cast<std::size_t>(p) * current_k + c] = std::sqrt(squared);
     }
   }
-  const std::vector<int> current_of_previous = minimum_cost_assignment(cost, previous_k, current_k);
+  return cost;
+}
 
+// The ids that follow from the optimal pairs (current_of_previous, -1: unpaired): pairs beyond
+// the cut-off broken, matched rows keeping their id, fresh ids in row order, the rest retired.
+SegmentMatch match_from_pairs(const std::vector<double>& cost,
+                              const SegmentIdentity& previous_identity,
+                              const std::vector<int>& current_of_previous, int current_k,
+                              double max_distance) {
+  const auto previous_k = static_cast<int>(current_of_previous.size());
   SegmentMatch match;
   match.max_distance = max_distance;
   match.previous_row.assign(current_k, -1);
@@ -223,6 +238,82 @@ SegmentMatch match_segments(const CentroidMatrix& previous,
                               match.retired_now.end());
   std::sort(identity.retired_ids.begin(), identity.retired_ids.end());
   return match;
+}
+
+}  // namespace
+
+SegmentMatch match_segments(const CentroidMatrix& previous,
+                            const SegmentIdentity& previous_identity, const CentroidMatrix& current,
+                            double max_distance) {
+  check_matching_inputs(previous, previous_identity, current, max_distance);
+  const auto previous_k = static_cast<int>(previous.rows());
+  const auto current_k = static_cast<int>(current.rows());
+  const std::vector<double> cost = centroid_distances(previous, current);
+  return match_from_pairs(cost, previous_identity,
+                          minimum_cost_assignment(cost, previous_k, current_k), current_k,
+                          max_distance);
+}
+
+SegmentMatch match_segments_in_groups(const CentroidMatrix& previous,
+                                      const SegmentIdentity& previous_identity,
+                                      const CentroidMatrix& current, const MatchGroups& groups,
+                                      double max_distance) {
+  check_matching_inputs(previous, previous_identity, current, max_distance);
+  const auto previous_k = static_cast<int>(previous.rows());
+  const auto current_k = static_cast<int>(current.rows());
+  if (groups.previous.size() != static_cast<std::size_t>(previous_k) ||
+      groups.current.size() != static_cast<std::size_t>(current_k)) {
+    throw std::invalid_argument("match_segments_in_groups: one group per centroid row expected");
+  }
+  const std::vector<double> cost = centroid_distances(previous, current);
+  std::vector<int> current_of_previous(previous_k, -1);
+  int group_count = 0;
+  for (int g : groups.current) group_count = std::max(group_count, g + 1);
+  for (int group = 0; group < group_count; ++group) {
+    std::vector<int> rows, cols;  // the previous and current rows of this group, ascending
+    for (int p = 0; p < previous_k; ++p) {
+      if (groups.previous[p] == group) rows.push_back(p);
+    }
+    for (int c = 0; c < current_k; ++c) {
+      if (groups.current[c] == group) cols.push_back(c);
+    }
+    std::vector<double> part;
+    for (int p : rows) {
+      for (int c : cols) part.push_back(cost[static_cast<std::size_t>(p) * current_k + c]);
+    }
+    const std::vector<int> paired =
+        minimum_cost_assignment(part, static_cast<int>(rows.size()), static_cast<int>(cols.size()));
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      if (paired[i] >= 0) current_of_previous[rows[i]] = cols[static_cast<std::size_t>(paired[i])];
+    }
+  }
+  return match_from_pairs(cost, previous_identity, current_of_previous, current_k, max_distance);
+}
+
+std::vector<int> candidate_groups(const std::vector<std::int64_t>& counts, int previous_k,
+                                  const std::vector<std::int64_t>& group_ids,
+                                  const std::vector<int>& fallback) {
+  const auto group_k = static_cast<int>(group_ids.size());
+  if (counts.size() != static_cast<std::size_t>(previous_k) * group_ids.size() ||
+      fallback.size() != static_cast<std::size_t>(previous_k)) {
+    throw std::invalid_argument(
+        "candidate_groups: a previous_k × groups table and one fallback "
+        "per previous segment expected");
+  }
+  std::vector<int> groups(static_cast<std::size_t>(previous_k), -1);
+  for (int p = 0; p < previous_k; ++p) {
+    int best = -1;
+    std::int64_t most = 0;
+    for (int g = 0; g < group_k; ++g) {
+      const std::int64_t n = counts[static_cast<std::size_t>(p) * group_k + g];
+      if (n > most || (n == most && n > 0 && group_ids[g] < group_ids[best])) {
+        best = g;
+        most = n;
+      }
+    }
+    groups[p] = best >= 0 ? best : fallback[p];
+  }
+  return groups;
 }
 
 std::vector<int> largest_segment_rows(const std::vector<std::int64_t>& sizes, int k) {

@@ -75,6 +75,14 @@ void record_move(const CurrentCustomers& current, const MigrationSegments& segme
       current.values && !segments.previous_reference_value.empty() &&
       moved_to_lower_value(segments.previous_reference_value[p], segments.current_value_mean.at(c));
   moves.at_risk.push_back(at_risk);
+  if (current.macro_segments && !segments.previous_macro_of_segment.empty()) {
+    const auto previous_macro =
+        static_cast<std::int32_t>(segments.previous_macro_of_segment[static_cast<std::size_t>(p)]);
+    const std::int32_t new_macro = (*current.macro_segments)[i];
+    moves.previous_macro_segment.push_back(previous_macro);
+    moves.new_macro_segment.push_back(new_macro);
+    moves.across_macro.push_back(previous_macro != new_macro);
+  }
   if (!at_risk) return;
   AtRiskCustomers& risk = result.at_risk;
   const double before_value = segments.previous_reference_value[p];
@@ -113,21 +121,49 @@ void place_in_global_lists(const Communicator& comm, MigrationResult& result) {
   result.at_risk.total = comm.sum(local_at_risk);
 }
 
+// The moves inside and across macro segments, over all ranks (two-level runs).
+void count_macro_moves(const Communicator& comm, const CustomerMoves& moves,
+                       MigrationStability& stability) {
+  std::vector<std::int64_t> counts{0, 0};
+  for (std::int8_t across : moves.across_macro) ++counts[across != 0];
+  comm.sum_in_place(counts);
+  stability.moved_within_macro = counts[0];
+  stability.moved_across_macro = counts[1];
+}
+
 }  // namespace
 
 MigrationResult compare_with_previous(const Communicator& comm, const CurrentCustomers& current,
                                       const std::vector<PreviousAssignment>& previous,
                                       const MigrationSegments& segments) {
+  const JoinedCustomers joined = join_with_previous(comm, current, previous, segments.previous_ids);
+  return migration_from_join(comm, current, joined, segments);
+}
+
+JoinedCustomers join_with_previous(const Communicator& comm, const CurrentCustomers& current,
+                                   const std::vector<PreviousAssignment>& previous,
+                                   const std::vector<std::int64_t>& previous_ids) {
+  if (!current.ids || current.ids->size() != static_cast<std::size_t>(current.rows.size())) {
+    throw std::invalid_argument("join_with_previous: ids do not match the rows");
+  }
+  check_previous_segments(comm, previous, SegmentIndex(previous_ids));
+  return join_by_id(comm, current.rows, *current.ids, previous);
+}
+
+MigrationResult migration_from_join(const Communicator& comm, const CurrentCustomers& current,
+                                    const JoinedCustomers& joined,
+                                    const MigrationSegments& segments) {
   const std::size_t rows = static_cast<std::size_t>(current.rows.size());
   if (!current.ids || !current.segments || !current.distances || current.ids->size() != rows ||
       current.segments->size() != rows || current.distances->size() != rows ||
       (current.values && current.values->size() != rows) ||
-      segments.drift.size() != segments.current_ids.size()) {
-    throw std::invalid_argument("compare_with_previous: inputs do not match the rows");
+      (current.macro_segments && current.macro_segments->size() != rows) ||
+      joined.previous.size() != rows || segments.drift.size() != segments.current_ids.size() ||
+      (!segments.previous_macro_of_segment.empty() &&
+       segments.previous_macro_of_segment.size() != segments.previous_ids.size())) {
+    throw std::invalid_argument("migration_from_join: inputs do not match the rows");
   }
   const SegmentIndex previous_index(segments.previous_ids), current_index(segments.current_ids);
-  check_previous_segments(comm, previous, previous_index);
-  const JoinedCustomers joined = join_by_id(comm, current.rows, *current.ids, previous);
   const int kp = static_cast<int>(segments.previous_ids.size());
   const int kc = static_cast<int>(segments.current_ids.size());
   MigrationMatrix matrix;
@@ -140,12 +176,14 @@ MigrationResult compare_with_previous(const Communicator& comm, const CurrentCus
   MigrationResult result;
   for (std::size_t i = 0; i < rows; ++i) {
     const int c = current_index((*current.segments)[i]);
-    if (c < 0) throw std::invalid_argument("compare_with_previous: unknown current segment id");
+    if (c < 0) throw std::invalid_argument("migration_from_join: unknown current segment id");
     const PreviousAssignment& before = joined.previous[i];
     const int p = before.segment < 0 ? kp : previous_index(before.segment);
     ++matrix.counts[matrix.at(p, c)];
     if (valued) value_sums[matrix.at(p, c)] += format.to_fixed((*current.values)[i]);
-    if (p == kp || segments.previous_ids[p] == segments.current_ids[c]) continue;
+    if (p == kp || segments.previous_ids[p] == segments.current_ids[c] || !segments.list_moves) {
+      continue;
+    }
     record_move(current, segments, before, i, {p, c}, result);
   }
   for (const PreviousAssignment& record : joined.missing_now) {
@@ -162,7 +200,52 @@ MigrationResult compare_with_previous(const Communicator& comm, const CurrentCus
   }
   place_in_global_lists(comm, result);
   result.report = summarise_migration(std::move(matrix), segments.drift, result.at_risk.total);
+  if (current.macro_segments && !segments.previous_macro_of_segment.empty()) {
+    count_macro_moves(comm, result.moves, result.report.stability);
+  }
   return result;
+}
+
+std::vector<std::int64_t> previous_by_group(const Communicator& comm, const JoinedCustomers& joined,
+                                            const std::vector<std::int64_t>& previous_ids,
+                                            const std::vector<std::int32_t>& group_of_row,
+                                            int groups) {
+  if (group_of_row.size() != joined.previous.size() || groups < 0) {
+    throw std::invalid_argument("previous_by_group: one group per joined row expected");
+  }
+  const SegmentIndex previous_index(previous_ids);
+  std::vector<std::int64_t> counts(previous_ids.size() * static_cast<std::size_t>(groups), 0);
+  for (std::size_t i = 0; i < group_of_row.size(); ++i) {
+    const std::int32_t segment = joined.previous[i].segment;
+    const int p = segment < 0 ? -1 : previous_index(segment);
+    const std::int32_t g = group_of_row[i];
+    if (p < 0 || g < 0 || g >= groups) continue;
+    ++counts[static_cast<std::size_t>(p) * static_cast<std::size_t>(groups) +
+             static_cast<std::size_t>(g)];
+  }
+  comm.sum_in_place(counts);
+  return counts;
+}
+
+JoinedCustomers previous_at_macro_level(
+    const JoinedCustomers& joined, const std::vector<std::int64_t>& previous_ids,
+    const std::vector<std::int64_t>& previous_macro_of_segment) {
+  if (previous_macro_of_segment.size() != previous_ids.size()) {
+    throw std::invalid_argument("previous_at_macro_level: one macro segment per segment expected");
+  }
+  const SegmentIndex previous_index(previous_ids);
+  const auto relabel = [&](std::vector<PreviousAssignment> records) {
+    for (PreviousAssignment& record : records) {
+      if (record.segment < 0) continue;
+      const int p = previous_index(record.segment);
+      record.segment =
+          p < 0 ? -1
+                : static_cast<std::int32_t>(previous_macro_of_segment[static_cast<std::size_t>(p)]);
+      record.distance = std::numeric_limits<double>::quiet_NaN();
+    }
+    return records;
+  };
+  return JoinedCustomers{relabel(joined.previous), relabel(joined.missing_now)};
 }
 
 }  // namespace microseg::distributed

@@ -18,6 +18,33 @@ void write_matrix(const OutputGroup& root, const std::string& name, const Centro
              {static_cast<hsize_t>(matrix.rows()), static_cast<hsize_t>(matrix.cols())});
 }
 
+// A two-level run's finished micro fits: their centroids one below the other, each fit's row
+// count, iterations, convergence and inertia.
+void write_micro_fits(const OutputGroup& root, const std::vector<LloydOutcome>& fits,
+                      const FitCheckpoint& macro) {
+  const Eigen::Index d = macro.centroids.cols();
+  std::vector<std::int64_t> rows, iterations, converged;
+  std::vector<double> inertia;
+  Eigen::Index total = 0;
+  for (const LloydOutcome& fit : fits) total += fit.centroids.rows();
+  CentroidMatrix centroids(total, d);
+  Eigen::Index at = 0;
+  for (const LloydOutcome& fit : fits) {
+    centroids.middleRows(at, fit.centroids.rows()) = fit.centroids;
+    at += fit.centroids.rows();
+    rows.push_back(fit.centroids.rows());
+    iterations.push_back(fit.iterations);
+    converged.push_back(fit.converged);
+    inertia.push_back(fit.inertia);
+  }
+  root.attribute("finished_macro_segments", static_cast<std::int64_t>(fits.size()));
+  write_matrix(root, "micro_centroids", centroids);
+  root.write("micro_rows", rows);
+  root.write("micro_iterations", iterations);
+  root.write("micro_converged", converged);
+  root.write("micro_inertia", inertia);
+}
+
 void write_record(const OutputGroup& root, const CheckpointRecord& record) {
   const FitCheckpoint& fit = record.fit;
   root.attribute("format_version", kFormatVersion);
@@ -34,6 +61,7 @@ void write_record(const OutputGroup& root, const CheckpointRecord& record) {
   write_matrix(root, "best_centroids", fit.best_model.centroids);
   write_matrix(root, "best_initial", fit.best_initial);
   root.write("restart_inertias", fit.restart_inertias);
+  if (record.finished_micro_fits) write_micro_fits(root, *record.finished_micro_fits, fit);
 }
 
 // Reads the parts of one checkpoint file, naming it in every message.
@@ -74,12 +102,46 @@ class CheckpointReader {
     return matrix;
   }
 
-  std::vector<double> restart_inertias() const {
-    const std::optional<Dataset> dataset = file_.open_dataset("restart_inertias");
-    if (!dataset) throw InputError("checkpoint '" + path_ + "' has no restart_inertias");
-    auto values = dataset->read_all<double>();
-    if (!values) throw InputError("checkpoint '" + path_ + "': cannot read restart_inertias");
+  template <class T>
+  std::vector<T> vector(const std::string& name) const {
+    const std::optional<Dataset> dataset = file_.open_dataset(name);
+    if (!dataset) throw InputError("checkpoint '" + path_ + "' has no " + name);
+    auto values = dataset->read_all<T>();
+    if (!values) throw InputError("checkpoint '" + path_ + "': cannot read " + name);
     return *values;
+  }
+
+  bool has_attribute(const std::string& name) const { return file_.has_attribute(name); }
+
+  // A two-level run's finished micro fits (write_micro_fits).
+  std::vector<LloydOutcome> micro_fits() const {
+    const auto count = number<std::int64_t>("finished_macro_segments");
+    const CentroidMatrix centroids = matrix("micro_centroids");
+    const auto rows = vector<std::int64_t>("micro_rows");
+    const auto iterations = vector<std::int64_t>("micro_iterations");
+    const auto converged = vector<std::int64_t>("micro_converged");
+    const auto inertia = vector<double>("micro_inertia");
+    const auto n = static_cast<std::size_t>(count);
+    bool valid = count >= 0 && rows.size() == n && iterations.size() == n &&
+                 converged.size() == n && inertia.size() == n;
+    std::int64_t total = 0;
+    for (std::int64_t r : rows) {
+      valid = valid && r >= 0;
+      total += r;
+    }
+    if (!valid || total != centroids.rows()) {
+      throw InputError("checkpoint '" + path_ + "': its micro fits do not add up (damaged file)");
+    }
+    std::vector<LloydOutcome> fits(n);
+    Eigen::Index at = 0;
+    for (std::size_t m = 0; m < n; ++m) {
+      fits[m].centroids = centroids.middleRows(at, static_cast<Eigen::Index>(rows[m]));
+      at += static_cast<Eigen::Index>(rows[m]);
+      fits[m].iterations = static_cast<int>(iterations[m]);
+      fits[m].converged = converged[m] != 0;
+      fits[m].inertia = inertia[m];
+    }
+    return fits;
   }
 
  private:
@@ -132,7 +194,8 @@ CheckpointRecord read_checkpoint(const std::string& path) {
   fit.initial = r.matrix("initial");
   fit.best_model.centroids = r.matrix("best_centroids");
   fit.best_initial = r.matrix("best_initial");
-  fit.restart_inertias = r.restart_inertias();
+  fit.restart_inertias = r.vector<double>("restart_inertias");
+  if (r.has_attribute("finished_macro_segments")) record.finished_micro_fits = r.micro_fits();
   return record;
 }
 

@@ -89,6 +89,11 @@ std::string manifest_json(const std::string& directory, const RunManifest& manif
   json["ranks"] = manifest.ranks;
   json["threads_per_rank"] = manifest.threads;
   json["versions"] = json_object(manifest.versions);
+  if (!manifest.migration.empty()) {
+    Json counts = Json::object();
+    for (const auto& [key, value] : manifest.migration) counts[key] = value;
+    json["migration"] = counts;
+  }
   // Text that is not UTF-8 (a path in another encoding) is written with U+FFFD in its place
   // rather than failing a finished run; everything else is kept exactly.
   return json.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";

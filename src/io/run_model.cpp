@@ -152,6 +152,18 @@ void read_scaling(const RunFile& run, const File& file, RunModel& model) {
                                            "run '" + model.directory + "': '" + model.file + "'");
 }
 
+// Stable ids are distinct, below the counter and never retired, as a later run relies on all
+// three.
+bool consistent(const SegmentIdentity& identity) {
+  const std::set<std::int64_t> distinct(identity.ids.begin(), identity.ids.end());
+  const std::set<std::int64_t> retired(identity.retired_ids.begin(), identity.retired_ids.end());
+  bool ok = distinct.size() == identity.ids.size();
+  for (std::int64_t id : identity.ids) {
+    ok = ok && id >= 0 && id < identity.next_id && retired.count(id) == 0;
+  }
+  return ok;
+}
+
 // /centroids/scaled and the segments' stable ids: distinct, below the counter and never
 // retired, as a later run relies on all three.
 void read_segments(const RunFile& run, const File& file, const Group& model_group,
@@ -171,13 +183,7 @@ void read_segments(const RunFile& run, const File& file, const Group& model_grou
   const std::vector<hsize_t> retired_dims = run.dims_of(file, "/model/retired_segment_ids");
   if (retired_dims.size() != 1) throw run.error("has /model/retired_segment_ids that is not 1-D");
   identity.retired_ids = run.read<std::int64_t>(file, "/model/retired_segment_ids", retired_dims);
-  const std::set<std::int64_t> distinct(identity.ids.begin(), identity.ids.end());
-  const std::set<std::int64_t> retired(identity.retired_ids.begin(), identity.retired_ids.end());
-  bool consistent = distinct.size() == identity.ids.size();
-  for (std::int64_t id : identity.ids) {
-    consistent = consistent && id >= 0 && id < identity.next_id && retired.count(id) == 0;
-  }
-  if (!consistent) {
+  if (!consistent(identity)) {
     throw run.error(
         "has inconsistent /model/segment_ids (ids must be distinct, below next_segment_id and not "
         "retired)");
@@ -202,6 +208,11 @@ void read_macro(const RunFile& run, const File& file, RunModel& model) {
   const std::vector<hsize_t> retired = run.dims_of(file, "/model/macro/retired_segment_ids");
   macro.identity.retired_ids =
       run.read<std::int64_t>(file, "/model/macro/retired_segment_ids", retired);
+  if (retired.size() != 1 || !consistent(macro.identity)) {
+    throw run.error(
+        "has inconsistent /model/macro/segment_ids (ids must be distinct, below the "
+        "next_segment_id of /model/macro and not retired)");
+  }
   macro.macro_of_segment =
       run.read<std::int64_t>(file, "/model/macro_of_segment", {static_cast<hsize_t>(model.k())});
   for (std::int64_t id : macro.macro_of_segment) {
@@ -210,6 +221,14 @@ void read_macro(const RunFile& run, const File& file, RunModel& model) {
                       ", which is not among /model/macro/segment_ids");
     }
   }
+  // Not the hint of a run written before stable ids: a two-level run writes both groups.
+  if (!file.has_link("/macro/quality")) {
+    throw run.error("has /model/macro but no group /macro/quality (a two-level run writes both)");
+  }
+  const double inertia =
+      run.real_attribute(run.group(file, "/macro/quality"), "/macro/quality", "inertia");
+  if (!(inertia >= 0)) throw run.error("has a /macro/quality inertia that is not a number ≥ 0");
+  macro.customer_spread = std::sqrt(inertia / static_cast<double>(model.customers));
   model.macro = std::move(macro);
 }
 

@@ -1,5 +1,6 @@
 // The CSV files of a run: profiles.csv, quality.csv, and with a previous run migration.csv,
-// migration_matrix.csv and at_risk.csv (docs/file-format.md).
+// migration_matrix.csv and at_risk.csv, and the macro level's macro_migration.csv and
+// macro_migration_matrix.csv (docs/file-format.md).
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -135,12 +136,13 @@ void write_quality_csv(const PendingFile& file, const PendingOutputs& pending,
 
 // One row per stable id of either run: the flows of docs/file-format.md.
 void write_migration_csv(const PendingFile& file, const PendingOutputs& pending,
-                         const MigrationReport& migration) {
+                         const MigrationReport& migration, const std::string& label) {
   const SegmentFlows& f = migration.flows;
   const bool valued = !f.value_inflow.empty();
   TextOutput text(pending, file);
   std::ostream& out = text.out();
-  out << "segment,in_previous,in_new,previous_size,new_size,stayed,moved_in,new_customers,"
+  out << label
+      << ",in_previous,in_new,previous_size,new_size,stayed,moved_in,new_customers,"
          "moved_out,lost_customers,inflow,outflow,net,retention";
   if (valued) out << ",value_inflow,value_outflow,value_net";
   out << ",drift\n";
@@ -162,10 +164,10 @@ void write_migration_csv(const PendingFile& file, const PendingOutputs& pending,
 // The counts matrix as a spreadsheet: previous segments down, new segments across, plus the
 // row of new customers and the column of lost ones.
 void write_migration_matrix_csv(const PendingFile& file, const PendingOutputs& pending,
-                                const MigrationMatrix& matrix) {
+                                const MigrationMatrix& matrix, const std::string& label) {
   TextOutput text(pending, file);
   std::ostream& out = text.out();
-  out << "previous_segment";
+  out << "previous_" << label;
   for (std::int64_t id : matrix.current_ids) out << ',' << id;
   out << ",lost\n";
   for (int p = 0; p <= matrix.previous_k(); ++p) {

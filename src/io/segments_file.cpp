@@ -104,6 +104,9 @@ std::optional<std::string> outputs_problem(const SegmentationSummary& summary,
       return prefix + "the macro level does not match the segments and the assignments";
     }
     if (auto problem = summary_problem(*macro->summary)) return "macro " + *problem;
+    if (macro->migration && (!macro->match || !outputs.migration)) {
+      return prefix + "a macro migration needs its match and the micro migration";
+    }
   }
   if (const MigrationReport* m = outputs.migration) {
     const auto cells = static_cast<std::size_t>(m->matrix.previous_k() + 1) *
@@ -121,6 +124,12 @@ std::optional<std::string> outputs_problem(const SegmentationSummary& summary,
         moves->at_risk.size() != n || moves->offset < 0 ||
         moves->offset + static_cast<std::int64_t>(n) > moves->total) {
       return prefix + "the moves block is inconsistent";
+    }
+    const bool macro_moves = outputs.macro && outputs.macro->migration;
+    const std::size_t macro_n = macro_moves ? n : 0;
+    if (moves->previous_macro_segment.size() != macro_n ||
+        moves->new_macro_segment.size() != macro_n || moves->across_macro.size() != macro_n) {
+      return prefix + "the moves' macro segments are inconsistent";
     }
   }
   if (const AtRiskCustomers* risk = outputs.at_risk) {
@@ -183,7 +192,8 @@ std::optional<std::string> segmentation_problem(const distributed::Communicator&
 // The files of a run, registered in the order they go into place: segments.h5 last, so its
 // presence means the whole output is there.
 struct SegmentationFiles {
-  PendingFile profiles, quality, macro_profiles, migration, matrix, at_risk, segments;
+  PendingFile profiles, quality, macro_profiles, migration, matrix, at_risk, macro_migration,
+      macro_matrix, segments;
 };
 
 SegmentationFiles add_files(PendingOutputs& pending, const std::string& directory,
@@ -201,6 +211,9 @@ SegmentationFiles add_files(PendingOutputs& pending, const std::string& director
   files.migration = add("migration.csv", with_migration);
   files.matrix = add("migration_matrix.csv", with_migration);
   files.at_risk = add("at_risk.csv", with_migration);
+  const bool with_macro_migration = outputs.macro && outputs.macro->migration;
+  files.macro_migration = add("macro_migration.csv", with_macro_migration);
+  files.macro_matrix = add("macro_migration_matrix.csv", with_macro_migration);
   files.segments = add("segments.h5", true);
   return files;
 }
@@ -236,8 +249,14 @@ std::optional<std::string> write_root_csv_files(const SegmentationFiles& files,
       write_macro_profiles_csv(files.macro_profiles, pending, run, *macro);
     }
     if (const MigrationReport* migration = run.outputs.migration) {
-      write_migration_csv(files.migration, pending, *migration);
-      write_migration_matrix_csv(files.matrix, pending, migration->matrix);
+      write_migration_csv(files.migration, pending, *migration, "segment");
+      write_migration_matrix_csv(files.matrix, pending, migration->matrix, "segment");
+    }
+    const MacroOutputs* macro = run.outputs.macro;
+    if (macro && macro->migration) {
+      write_migration_csv(files.macro_migration, pending, *macro->migration, "macro_segment");
+      write_migration_matrix_csv(files.macro_matrix, pending, macro->migration->matrix,
+                                 "macro_segment");
     }
   } catch (const std::exception& e) {
     return std::string(e.what());
@@ -268,7 +287,7 @@ void ensure_writable_directory(const std::string& directory) {
 }
 
 std::vector<std::string> segmentation_files(const std::string& directory, bool with_migration,
-                                            bool with_macro) {
+                                            bool with_macro, bool with_macro_migration) {
   const fs::path dir(directory);
   std::vector<std::string> files{(dir / "segments.h5").string(), (dir / "profiles.csv").string(),
                                  (dir / "quality.csv").string()};
@@ -277,6 +296,10 @@ std::vector<std::string> segmentation_files(const std::string& directory, bool w
     files.push_back((dir / "migration.csv").string());
     files.push_back((dir / "migration_matrix.csv").string());
     files.push_back((dir / "at_risk.csv").string());
+  }
+  if (with_macro_migration) {
+    files.push_back((dir / "macro_migration.csv").string());
+    files.push_back((dir / "macro_migration_matrix.csv").string());
   }
   return files;
 }
@@ -311,6 +334,10 @@ void write_segmentation(const std::string& directory, MPI_Comm comm,
     fs::remove(files.at_risk.final_path, ignored);
   }
   if (root && !outputs.macro) fs::remove(files.macro_profiles.final_path, ignored);
+  if (root && !(outputs.macro && outputs.macro->migration)) {
+    fs::remove(files.macro_migration.final_path, ignored);
+    fs::remove(files.macro_matrix.final_path, ignored);
+  }
 }
 
 }  // namespace microseg::io

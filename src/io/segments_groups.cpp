@@ -56,7 +56,9 @@ void write_actionable(const OutputGroup& group, const ActionableProfiles& a, int
 
 // /migration's matrices: counts (and value) from previous segments (rows) to new ones
 // (columns); -1 labels the row of new customers and the column of lost ones.
-void write_migration_matrix(const OutputGroup& group, const MigrationMatrix& m) {
+// `prefix` names the macro level's ("macro_": macro_counts, macro_value).
+void write_migration_matrix(const OutputGroup& group, const MigrationMatrix& m,
+                            const std::string& prefix) {
   std::vector<std::int64_t> row_labels(m.previous_ids), column_labels(m.current_ids);
   row_labels.push_back(-1);
   column_labels.push_back(-1);
@@ -65,13 +67,15 @@ void write_migration_matrix(const OutputGroup& group, const MigrationMatrix& m) 
     dataset.write_attribute("prev_segment_ids", row_labels);
     dataset.write_attribute("new_segment_ids", column_labels);
   };
-  label(group.write("counts", m.counts.data(), dims));
-  if (!m.value.empty()) label(group.write("value", m.value.data(), dims));
+  label(group.write(prefix + "counts", m.counts.data(), dims));
+  if (!m.value.empty()) label(group.write(prefix + "value", m.value.data(), dims));
 }
 
-// /migration/segments: the flows of each stable id of either run.
-void write_flows_group(const OutputGroup& migration, const SegmentFlows& f) {
-  const OutputGroup group = migration.create_group("segments");
+// /migration/segments (or the macro level's /migration/macro_segments): the flows of each
+// stable id of either run.
+void write_flows_group(const OutputGroup& migration, const SegmentFlows& f,
+                       const std::string& name) {
+  const OutputGroup group = migration.create_group(name);
   const std::vector<hsize_t> u{f.segment_id.size()};
   group.write("segment_id", f.segment_id.data(), u);
   group.write("in_previous", f.in_previous);
@@ -95,8 +99,9 @@ void write_flows_group(const OutputGroup& migration, const SegmentFlows& f) {
   group.write("drift", f.drift.data(), u);
 }
 
-// /migration/moves: every customer whose stable segment changed, each rank its own.
-void write_moves_group(const OutputGroup& migration, const CustomerMoves& moves) {
+// /migration/moves: every customer whose stable segment changed, each rank its own; with
+// `macro`, each move's macro segments and whether it crossed them.
+void write_moves_group(const OutputGroup& migration, const CustomerMoves& moves, bool macro) {
   const OutputGroup group = migration.create_group("moves");
   const RowBlock rows{moves.offset, static_cast<std::int64_t>(moves.id.size()),
                       static_cast<hsize_t>(moves.total)};
@@ -106,6 +111,29 @@ void write_moves_group(const OutputGroup& migration, const CustomerMoves& moves)
   group.write_rows("previous_distance", rows, moves.previous_distance.data());
   group.write_rows("new_distance", rows, moves.new_distance.data());
   group.write_rows("at_risk", rows, moves.at_risk.data());
+  if (!macro) return;
+  group.write_rows("previous_macro_segment", rows, moves.previous_macro_segment.data());
+  group.write_rows("new_macro_segment", rows, moves.new_macro_segment.data());
+  group.write_rows("across_macro", rows, moves.across_macro.data());
+}
+
+// The macro level of a migration between two two-level runs: its stability as /migration
+// attributes (macro_*), its matrices, flows and ids beside the micro level's.
+void write_macro_migration(const OutputGroup& group, const MigrationReport& micro,
+                           const MacroOutputs& macro) {
+  const MigrationStability& st = macro.migration->stability;
+  group.attribute("macro_adjusted_rand_index", st.adjusted_rand_index);
+  group.attribute("macro_adjusted_mutual_information", st.adjusted_mutual_information);
+  group.attribute("macro_share_stayed", st.share_stayed);
+  group.attribute("macro_stayed_customers", st.stayed);
+  group.attribute("macro_moved_customers", st.moved);
+  group.attribute("moved_within_macro_customers", micro.stability.moved_within_macro);
+  group.attribute("moved_across_macro_customers", micro.stability.moved_across_macro);
+  group.attribute("macro_match_max_distance", macro.match->max_distance);
+  write_migration_matrix(group, macro.migration->matrix, "macro_");
+  group.write("macro_fresh_segment_ids", macro.match->fresh_ids);
+  group.write("macro_retired_segment_ids", macro.match->retired_now);
+  write_flows_group(group, macro.migration->flows, "macro_segments");
 }
 
 // /migration/at_risk: the moves to a segment of lower value, each rank its own.
@@ -243,13 +271,15 @@ void write_migration_group(const OutputGroup& root, const RunOutputs& outputs) {
   group.attribute("moved_customers", st.moved);
   group.attribute("at_risk_customers", st.at_risk);
   if (outputs.match) group.attribute("match_max_distance", outputs.match->max_distance);
-  write_migration_matrix(group, migration.matrix);
+  write_migration_matrix(group, migration.matrix, "");
   const SegmentMatch none;
   const SegmentMatch& match = outputs.match ? *outputs.match : none;
   group.write("fresh_segment_ids", match.fresh_ids);
   group.write("retired_segment_ids", match.retired_now);
-  write_flows_group(group, migration.flows);
-  write_moves_group(group, *outputs.moves);
+  write_flows_group(group, migration.flows, "segments");
+  const bool macro = outputs.macro && outputs.macro->migration;
+  write_moves_group(group, *outputs.moves, macro);
+  if (macro) write_macro_migration(group, migration, *outputs.macro);
   const AtRiskCustomers no_risk;
   write_at_risk_group(group, outputs.at_risk ? *outputs.at_risk : no_risk);
 }

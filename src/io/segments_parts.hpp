@@ -49,10 +49,13 @@ void write_quality_csv(const PendingFile& file, const PendingOutputs& pending,
 /// columns.
 void write_macro_profiles_csv(const PendingFile& file, const PendingOutputs& pending,
                               const SegmentationContent& run, const MacroOutputs& macro);
+/// migration.csv (`label` "segment") or macro_migration.csv ("macro_segment"): the flows.
 void write_migration_csv(const PendingFile& file, const PendingOutputs& pending,
-                         const MigrationReport& migration);
+                         const MigrationReport& migration, const std::string& label);
+/// migration_matrix.csv or macro_migration_matrix.csv: the counts, rows headed "previous_" +
+/// `label`.
 void write_migration_matrix_csv(const PendingFile& file, const PendingOutputs& pending,
-                                const MigrationMatrix& matrix);
+                                const MigrationMatrix& matrix, const std::string& label);
 /// at_risk.csv without gathering it: collective, each rank writes its rows (`risk` may be null:
 /// none). A failure is noted in `error` unless one came first (agreed later by the commit).
 void write_at_risk_csv(const PendingFile& file, const PendingOutputs& pending,

@@ -139,7 +139,41 @@ std::optional<std::string> model_problem(const SweepModel& model) {
     return "sweep model of k = " + std::to_string(model.row.k) +
            ": its parts do not match k × d = " + std::to_string(k) + " × " + std::to_string(d);
   }
+  if (const auto& macro = model.macro) {
+    const auto m = static_cast<std::size_t>(macro->macro_k());
+    std::int64_t micro_k = 0;
+    for (std::int64_t count : macro->micro_k) micro_k += count;
+    if (m == 0 || static_cast<hsize_t>(macro->centroids.cols()) != d ||
+        macro->micro_k.size() != m || macro->size.size() != m ||
+        macro->micro_best_restart.size() != m || macro->micro_iterations.size() != m ||
+        macro->micro_converged.size() != m || micro_k != model.row.k) {
+      return "sweep model of k = " + std::to_string(model.row.k) +
+             ": its macro level does not match " + std::to_string(m) + " macro segments of " +
+             std::to_string(model.row.k) + " micro-segments in all";
+    }
+  }
   return std::nullopt;
+}
+
+// /macro of a two-level model: the shared macro fit and the share of k of each macro segment.
+void write_macro_level(const OutputGroup& root, const SweepMacroLevel& macro,
+                       const std::vector<std::string>& feature_names) {
+  const OutputGroup group = root.create_group("macro");
+  group.attribute("macro_k", macro.macro_k());
+  group.attribute("micro_k_rule", macro.micro_k_rule);
+  group.attribute("best_restart", macro.best_restart);
+  group.attribute("iterations", macro.iterations);
+  group.attribute("converged", macro.converged);
+  write_doubles(
+      group, "centroids",
+      {static_cast<hsize_t>(macro.centroids.rows()), static_cast<hsize_t>(macro.centroids.cols())},
+      macro.centroids.data())
+      .write_attribute("feature_names", feature_names);
+  write_integers(group, "micro_k", macro.micro_k);
+  write_integers(group, "size", macro.size);
+  write_integers(group, "micro_best_restart", macro.micro_best_restart);
+  write_integers(group, "micro_iterations", macro.micro_iterations);
+  write_integers(group, "micro_converged", macro.micro_converged);
 }
 
 // The root attributes and /metrics: the model's row of the table.
@@ -192,6 +226,7 @@ void write_model_parts(const OutputGroup& root, const SweepModel& model) {
     write_doubles(group, "centroids", {restarts, k, d}, model.restart_centroids.data());
   }
   root.create_group("settings").attributes(model.settings);
+  if (model.macro) write_macro_level(root, *model.macro, model.feature_names);
 }
 
 void write_table_file(const OutputGroup& root, const SweepTable& table) {
@@ -202,6 +237,10 @@ void write_table_file(const OutputGroup& root, const SweepTable& table) {
   root.attribute("runner_up_reason", table.recommendation.runner_up_reason);
   root.attribute("recommendation_rule", table.rule);
   root.attribute("input_content_digest", table.content_digest);
+  if (table.macro_k > 0) {  // two-level sweeps only: flat tables stay as they were
+    root.attribute("macro_k", table.macro_k);
+    root.attribute("level", std::string("micro"));
+  }
   root.attribute("version_microseg", std::string(MICROSEG_VERSION));
   const Datatype file_type = row_type(true), memory_type = row_type(false);
   write_dataset(root, "sweep", {file_type.id(), memory_type.id()}, {table.rows.size()},
@@ -367,6 +406,28 @@ void read_model_parts(const Reader& r, SweepModel& model) {
   model.restart_centroids = r.read<double>("restarts/centroids", {restarts, k, d});
 }
 
+// /macro of a two-level model (d features).
+SweepMacroLevel read_macro_level(const Reader& r, hsize_t d) {
+  const Group group = r.group("macro");
+  SweepMacroLevel macro;
+  const std::int64_t m = r.integer(group, "/macro", "macro_k");
+  if (m < 1) throw r.error("/macro attribute macro_k is " + std::to_string(m));
+  const auto macro_k = static_cast<hsize_t>(m);
+  macro.micro_k_rule = r.text(group, "/macro", "micro_k_rule");
+  macro.best_restart = r.integer(group, "/macro", "best_restart");
+  macro.iterations = r.integer(group, "/macro", "iterations");
+  macro.converged = r.integer(group, "/macro", "converged");
+  const std::vector<double> centroids = r.read<double>("macro/centroids", {macro_k, d});
+  macro.centroids = Eigen::Map<const CentroidMatrix>(
+      centroids.data(), static_cast<Eigen::Index>(macro_k), static_cast<Eigen::Index>(d));
+  macro.micro_k = r.read<std::int64_t>("macro/micro_k", {macro_k});
+  macro.size = r.read<std::int64_t>("macro/size", {macro_k});
+  macro.micro_best_restart = r.read<std::int64_t>("macro/micro_best_restart", {macro_k});
+  macro.micro_iterations = r.read<std::int64_t>("macro/micro_iterations", {macro_k});
+  macro.micro_converged = r.read<std::int64_t>("macro/micro_converged", {macro_k});
+  return macro;
+}
+
 }  // namespace
 
 std::string sweep_model_path(const std::string& directory, std::int64_t k) {
@@ -442,6 +503,10 @@ SweepModel read_sweep_model(const std::string& path) {
   if (model.row.k < 1) throw r.error("root attribute k is " + std::to_string(model.row.k));
   read_model_parts(r, model);
   model.settings = r.all_attributes(r.group("settings"), "/settings");
+  if (r.exists("macro")) {
+    model.macro = read_macro_level(r, static_cast<hsize_t>(model.feature_names.size()));
+    if (const std::optional<std::string> problem = model_problem(model)) throw r.error(*problem);
+  }
   return model;
 }
 
@@ -484,6 +549,7 @@ SweepTable read_sweep_table(const std::string& directory) {
   if (root.has_attribute("input_content_digest")) {
     table.content_digest = r.text(root, "/", "input_content_digest");
   }
+  if (root.has_attribute("macro_k")) table.macro_k = r.integer(root, "/", "macro_k");
   const Datatype memory_type = row_type(false);
   table.rows = r.read<SweepRow>("sweep", {r.length("sweep")}, memory_type.id());
   table.settings = r.all_attributes(r.group("settings"), "/settings");

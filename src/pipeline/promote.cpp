@@ -141,12 +141,104 @@ RunFacts promote_facts(const PromotedModel& promoted, const PreparedCustomers& p
   return facts;
 }
 
+// The `segment --macro-k M --k K` run whose fits a two-level sweep's model of K holds.
+SegmentPlan two_level_plan(const PromotedModel& promoted, const std::string& output) {
+  const RunAttributes& settings = promoted.model.settings;
+  const CustomerSelection& selection = promoted.selection;
+  SegmentPlan segment;
+  segment.input = selection.input;
+  segment.output = output;
+  segment.k = static_cast<int>(promoted.model.row.k);
+  segment.features = selection.features;
+  segment.scale = selection.scale;
+  segment.log1p_features = selection.log1p_features;
+  segment.transform = selection.transform;
+  segment.init = parse_init_kind(setting<std::string>(settings, "init", promoted.path));
+  segment.max_iterations =
+      static_cast<int>(setting<std::int64_t>(settings, "max_iter", promoted.path));
+  segment.tolerance = setting<double>(settings, "tol", promoted.path);
+  segment.seed = promoted.seed;
+  segment.restarts = static_cast<int>(promoted.restarts);
+  segment.silhouette_sample = promoted.silhouette_sample;
+  segment.macro_k = static_cast<int>(promoted.model.macro->macro_k());
+  segment.micro_k_rule = parse_micro_budget_rule(promoted.model.macro->micro_k_rule);
+  return segment;
+}
+
+// Why the data read is not what the sweep fitted, agreed between ranks (before anything is
+// written: promoting onto other data leaves no directory behind).
+void check_same_data(const distributed::Communicator& comm, const PromotedModel& promoted,
+                     const InspectedInput& input, const PreparedCustomers& prepared) {
+  const std::string refit =
+      "; promote needs the same customers (fit new data with 'microseg segment')";
+  const std::string& input_path = promoted.selection.input;
+  if (input.schema.rows != promoted.customers_then) {
+    comm.agree("input '" + input_path + "' holds " + std::to_string(input.schema.rows) +
+               " customers, but the sweep's model " + promoted.path + " was fitted on " +
+               std::to_string(promoted.customers_then) + refit);
+  }
+  if (auto difference = scaling_difference(promoted.model.scaling, prepared.transform.model,
+                                           input.feature_names)) {
+    comm.agree("input '" + input_path + "' is not the data the sweep's model " + promoted.path +
+               " was fitted on: " + *difference + refit);
+  }
+}
+
+// A two-level sweep's model as the fit stage of `segment` would have made it: the saved macro
+// and micro centroids, every customer assigned at both levels as the fits assign.
+FittedModel saved_two_level_model(const distributed::Communicator& comm, const FitStage& stage,
+                                  const PromotedModel& promoted) {
+  check_same_data(comm, promoted, stage.inputs.input, stage.prepared);
+  const io::SweepMacroLevel& saved = *promoted.model.macro;
+  distributed::FitOutcome macro_fit;
+  macro_fit.model.centroids = saved.centroids;
+  macro_fit.model.iterations = static_cast<int>(saved.iterations);
+  macro_fit.model.converged = saved.converged != 0;
+  macro_fit.best_restart = static_cast<int>(saved.best_restart);
+  TwoLevelModel model = measure_macro_level(stage, std::move(macro_fit));
+  model.hierarchy =
+      SegmentHierarchy::from_counts(std::vector<int>(saved.micro_k.begin(), saved.micro_k.end()));
+  model.micro_centroids = promoted.model.centroids;
+  assign_within_macro(stage.prepared.rows, model);
+  FittedModel fitted;
+  fitted.fit = model.macro_fit;
+  fitted.centroids = model.micro_centroids;
+  fitted.nearest = std::move(model.micro);
+  fitted.two_level = std::move(model);
+  return fitted;
+}
+
+// A two-level model: every stage of `segment --macro-k` after the fit, so the outputs are the
+// ones that run writes (with the actionable profiles a flat promote leaves out).
+PromoteResult promote_two_level(const distributed::Communicator& comm, const PromotePlan& plan,
+                                const PromotedModel& promoted) {
+  const Stopwatch stopwatch;
+  const SegmentPlan segment = two_level_plan(promoted, plan.output);
+  ModelSource source;
+  source.command = "promote";
+  source.model = [&](const distributed::Communicator& all, const FitStage& stage, std::int64_t) {
+    return saved_two_level_model(all, stage, promoted);
+  };
+  source.configuration = describe(segment) + "promoted-from = " + promoted.path + "\n";
+  source.run = {{"promoted_from", promoted.path}};
+  const SegmentResult run = segment_run(comm, segment, SegmentProgress{}, source);
+  PromoteResult result;
+  result.k = segment.k;
+  result.model_path = promoted.path;
+  result.customers = promoted.customers_then;
+  result.quality = run.quality;
+  result.outputs = run.outputs;
+  result.seconds = stopwatch.elapsed();
+  return result;
+}
+
 }  // namespace
 
 PromoteResult promote(const distributed::Communicator& comm, const PromotePlan& plan) {
   const Stopwatch stopwatch;
   Stopwatch phases;
   const PromotedModel promoted = read_promoted_model(comm, plan);
+  if (promoted.model.macro) return promote_two_level(comm, plan, promoted);
   const int k = static_cast<int>(promoted.model.row.k);
   const std::string& input_path = promoted.selection.input;
   const std::string refit =

@@ -101,11 +101,23 @@ WrittenRun write_run(const distributed::Communicator& comm, const RunWrite& run)
   }
   io::RunManifest manifest;
   manifest.command = run.command;
+  const io::MacroOutputs* macro = run.outputs.macro;
   manifest.outputs = io::segmentation_files(run.output, run.outputs.migration != nullptr,
-                                            run.outputs.macro != nullptr);
+                                            macro != nullptr, macro && macro->migration);
   manifest.input = run.input;
   manifest.input_fingerprint = run.input_fingerprint;
   manifest.configuration = parse_fields(run.configuration);
+  if (macro && macro->migration) {
+    const MigrationStability& micro = run.outputs.migration->stability;
+    const MigrationStability& top = macro->migration->stability;
+    manifest.migration = {{"common_customers", micro.common},
+                          {"stayed_customers", micro.stayed},
+                          {"moved_customers", micro.moved},
+                          {"moved_within_macro_customers", micro.moved_within_macro},
+                          {"moved_across_macro_customers", micro.moved_across_macro},
+                          {"macro_stayed_customers", top.stayed},
+                          {"macro_moved_customers", top.moved}};
+  }
   write_run_manifest(comm, run.output, manifest);
   written.files = manifest.outputs;
   written.files.push_back((std::filesystem::path(run.output) / "manifest.json").string());

@@ -87,15 +87,6 @@ SegmentOutputs segment_outputs(const SegmentPlan& plan, const PreparedCustomers&
   return out;
 }
 
-// The model the measure stage starts from: a flat fit (after --merge-small) or a two-level one.
-struct FittedModel {
-  distributed::FitOutcome fit;  // the flat fit, or a two-level run's macro fit
-  CentroidMatrix centroids;     // the segments' centroids (micro-segments of a two-level run)
-  std::optional<NearestTwo> nearest;
-  std::optional<TwoLevelModel> two_level;
-  std::optional<SplitTree> tree;  // --method bisecting
-};
-
 FittedModel fit_model(const distributed::Communicator& comm, const FitStage& stage,
                       std::int64_t min_size) {
   FittedModel model;
@@ -138,16 +129,19 @@ struct MacroLevel {
 };
 
 std::unique_ptr<MacroLevel> macro_level(const TwoLevelModel& model,
-                                        const SegmentationSummary& summary) {
+                                        const SegmentationSummary& summary,
+                                        const MacroComparison& comparison) {
   auto level = std::make_unique<MacroLevel>();
-  level->identity = SegmentIdentity::first_run(model.hierarchy.macro_k());
-  for (std::int32_t macro : model.macro.segments) {
-    level->labels.push_back(static_cast<std::int32_t>(level->identity.ids[macro]));
-  }
+  level->identity = comparison.match.identity;
+  level->labels = comparison.stable_segments;
   for (int macro : model.hierarchy.macro_of_each()) {
     level->macro_of_segment.push_back(level->identity.ids[macro]);
   }
   level->outputs = {&summary, &level->identity, &level->labels, &level->macro_of_segment};
+  if (comparison.migration) {
+    level->outputs.migration = &comparison.migration->report;
+    level->outputs.match = &comparison.match;
+  }
   return level;
 }
 
@@ -173,6 +167,23 @@ RunFacts segment_facts(const SegmentPlan& plan, const SegmentInputs& inputs,
   if (plan.macro_k > 0) facts.micro_k_rule = to_string(plan.micro_k_rule);
   facts.sample_weight = plan.sample_weight;
   return facts;
+}
+
+// When one run is two-level and the other is not, only the micro level is compared.
+void note_levels(const SegmentPlan& plan, const SegmentInputs& inputs,
+                 const SegmentProgress& progress) {
+  if (!inputs.previous || !progress.note) return;
+  const bool previous_two_level = inputs.previous->macro.has_value();
+  if (previous_two_level && plan.macro_k == 0) {
+    progress.note("note: the previous run " + inputs.previous->directory +
+                  " is two-level; this one-level run keeps the ids of its micro-segments and "
+                  "leaves its macro level out of the comparison");
+  } else if (!previous_two_level && plan.macro_k > 0) {
+    progress.note("note: the previous run " + inputs.previous->directory +
+                  " has one level; its segments are matched as micro-segments inside the macro "
+                  "segment holding most of their customers, the macro segments get the ids of a "
+                  "first run and no macro migration is written");
+  }
 }
 
 void report_read(const SegmentInputs& inputs, const PreparedCustomers& prepared, int ranks,
@@ -214,8 +225,8 @@ void check_marketing_finite(const distributed::Communicator& comm, const Segment
 
 namespace detail {
 
-SegmentInputs inspect_segment_inputs(const distributed::Communicator& comm,
-                                     const SegmentPlan& plan) {
+SegmentInputs inspect_segment_inputs(const distributed::Communicator& comm, const SegmentPlan& plan,
+                                     bool make_output_directory) {
   SegmentInputs inputs;
   inputs.k = plan.k;
   // With --warm-start and no --k, k is the previous run's: known before the input is checked.
@@ -240,9 +251,11 @@ SegmentInputs inspect_segment_inputs(const distributed::Communicator& comm,
                        plan.input + "'");
     }
   });
-  comm.run_agreed([&] {
-    if (comm.is_root()) io::ensure_writable_directory(plan.output);
-  });
+  if (make_output_directory) {
+    comm.run_agreed([&] {
+      if (comm.is_root()) io::ensure_writable_directory(plan.output);
+    });
+  }
   if (plan.init == InitKind::file && !plan.warm_start) {
     comm.run_agreed([&] {
       inputs.given_centroids = io::read_centroids(
@@ -309,13 +322,12 @@ MarketingColumns marketing_columns(const distributed::Communicator& comm, const 
   return columns;
 }
 
-}  // namespace detail
-
-SegmentResult segment(const distributed::Communicator& comm, const SegmentPlan& plan,
-                      const SegmentProgress& progress) {
+SegmentResult segment_run(const distributed::Communicator& comm, const SegmentPlan& plan,
+                          const SegmentProgress& progress, const ModelSource& source) {
   Stopwatch stopwatch;
   SegmentResult result;
-  const SegmentInputs inputs = inspect_segment_inputs(comm, plan);
+  const bool fitting = source.command == "segment";
+  const SegmentInputs inputs = inspect_segment_inputs(comm, plan, fitting);
   PreparedCustomers prepared = read_and_prepare(comm, inputs.input, marketing_column_names(inputs));
   const MarketingColumns marketing = marketing_columns(comm, plan, inputs, prepared, progress);
   const std::int64_t min_size = plan.min_segment_size.customers_for(prepared.customers);
@@ -323,8 +335,14 @@ SegmentResult segment(const distributed::Communicator& comm, const SegmentPlan& 
   result.timings.emplace_back("seconds_read", seconds_read_and_scale - prepared.seconds_transform);
   result.timings.emplace_back("seconds_scale", prepared.seconds_transform);
   report_read(inputs, prepared, comm.size(), plan, progress);
+  note_levels(plan, inputs, progress);
 
-  FittedModel model = fit_model(comm, {plan, inputs, prepared, progress}, min_size);
+  FittedModel model = source.model(comm, {plan, inputs, prepared, progress}, min_size);
+  if (!fitting) {  // only once the model is known to fit the data: a refusal leaves no directory
+    comm.run_agreed([&] {
+      if (comm.is_root()) io::ensure_writable_directory(plan.output);
+    });
+  }
   const distributed::FitOutcome& fit = model.fit;
   stopwatch.lap();
   result.timings.emplace_back("seconds_init", fit.seconds_init);
@@ -340,24 +358,30 @@ SegmentResult segment(const distributed::Communicator& comm, const SegmentPlan& 
       actionable_profiles(comm, measured, marketing, min_size, prepared.rows.lloyd_weights());
   result.timings.emplace_back("seconds_metrics", stopwatch.lap());
 
-  const Comparison comparison =
-      compare_with_previous_run(comm, {plan, inputs, prepared, measured, marketing}, actionable);
+  const Comparison comparison = compare_with_previous_run(
+      comm,
+      {plan, inputs, prepared, measured, marketing, model.two_level ? &*model.two_level : nullptr},
+      actionable);
   result.timings.emplace_back("seconds_compare", stopwatch.lap());
 
   const int segments = static_cast<int>(centroids.rows());
   SegmentationSummary& summary = measured.summary;
-  summary.run = run_attributes(comm, segment_facts(plan, inputs, prepared, fit, segments));
+  RunFacts facts = segment_facts(plan, inputs, prepared, fit, segments);
+  if (!source.configuration.empty()) facts.configuration = source.configuration;
+  summary.run = run_attributes(comm, facts);
+  summary.run.insert(summary.run.end(), source.run.begin(), source.run.end());
   summary.run.insert(summary.run.end(), result.timings.begin(), result.timings.end());
   SegmentOutputs out = segment_outputs(plan, prepared, measured, comparison, actionable, marketing);
   std::unique_ptr<MacroLevel> macro;
   if (model.two_level) {
-    macro = macro_level(*model.two_level, *measured.macro);
+    macro = macro_level(*model.two_level, *measured.macro, *comparison.macro);
     out.outputs.macro = &macro->outputs;
   }
   out.outputs.tree = model.tree ? &*model.tree : nullptr;
-  const WrittenRun written = write_run(
-      comm, {"segment", plan.output, plan.input, segment_input_fingerprint(plan, inputs, prepared),
-             describe(plan), summary, out.assignments, out.outputs, true});
+  const WrittenRun written =
+      write_run(comm, {source.command, plan.output, plan.input,
+                       segment_input_fingerprint(plan, inputs, prepared), facts.configuration,
+                       summary, out.assignments, out.outputs, fitting});
   if (!written.removed_checkpoint.empty() && progress.note) {
     progress.note("removed the checkpoint " + written.removed_checkpoint +
                   " (the run is complete)");
@@ -373,8 +397,16 @@ SegmentResult segment(const distributed::Communicator& comm, const SegmentPlan& 
   result.identity = comparison.match.identity;
   result.actionable = std::move(actionable);
   if (comparison.migration) {
-    result.previous = PreviousRunSummary{inputs.previous->directory, inputs.previous->k(),
-                                         comparison.match, comparison.migration->report};
+    result.previous = PreviousRunSummary{inputs.previous->directory,
+                                         inputs.previous->k(),
+                                         comparison.match,
+                                         comparison.migration->report,
+                                         {}};
+    if (comparison.macro && comparison.macro->migration) {
+      result.previous->macro =
+          PreviousMacroSummary{inputs.previous->macro->identity.ids.size(), comparison.macro->match,
+                               comparison.macro->migration->report};
+    }
   }
   if (model.two_level) {
     result.macro =
@@ -383,6 +415,13 @@ SegmentResult segment(const distributed::Communicator& comm, const SegmentPlan& 
                          model.two_level->hierarchy.macro_of_each()};
   }
   return result;
+}
+
+}  // namespace detail
+
+SegmentResult segment(const distributed::Communicator& comm, const SegmentPlan& plan,
+                      const SegmentProgress& progress) {
+  return segment_run(comm, plan, progress, {"segment", fit_model, "", {}});
 }
 
 std::string describe(const SegmentPlan& plan) {

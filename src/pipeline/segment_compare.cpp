@@ -8,7 +8,46 @@
 namespace microseg::pipeline::detail {
 namespace {
 
-// What the migration needs to know about both runs' segments.
+// The migration of the customers joined by id with the previous run's assignments.
+distributed::MigrationResult migration_from_previous(const distributed::Communicator& comm,
+                                                     const CompareStage& stage,
+                                                     const Comparison& comparison,
+                                                     const ActionableProfiles& actionable) {
+  const io::RunModel& previous = *stage.inputs.previous;
+  return distributed::compare_with_previous(
+      comm, current_customers(stage, comparison.stable_segments), previous_records(comm, previous),
+      migration_segments(previous, comparison.match, actionable.value));
+}
+
+// A one-level run's ids and migration.
+Comparison compare_one_level(const distributed::Communicator& comm, const CompareStage& stage,
+                             const ActionableProfiles& actionable) {
+  Comparison comparison;
+  const CentroidMatrix& centroids = stage.measured.summary.centroids_scaled;
+  const auto& previous = stage.inputs.previous;
+  if (previous) {
+    comparison.match = stable_ids_of(
+        comm, stage,
+        {centroids, previous->centroids, previous->identity, previous->customer_spread});
+  } else {
+    const auto k = static_cast<int>(centroids.rows());
+    comparison.match.identity = SegmentIdentity::first_run(k);
+    comparison.match.previous_row.assign(k, -1);
+  }
+  const std::vector<std::int32_t>& labels = stage.measured.assignment.segments;
+  comparison.stable_segments.resize(labels.size());
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    comparison.stable_segments[i] =
+        static_cast<std::int32_t>(comparison.match.identity.ids[labels[i]]);
+  }
+  if (previous) {
+    comparison.migration = migration_from_previous(comm, stage, comparison, actionable);
+  }
+  return comparison;
+}
+
+}  // namespace
+
 distributed::MigrationSegments migration_segments(const io::RunModel& previous,
                                                   const SegmentMatch& match,
                                                   const std::optional<SegmentValue>& value) {
@@ -28,49 +67,42 @@ distributed::MigrationSegments migration_segments(const io::RunModel& previous,
   return segments;
 }
 
-// Stable ids by optimal matching of centroids in the previous run's scaled space (or 0 … k−1
-// for a first run).
-SegmentMatch stable_ids(const distributed::Communicator& comm, const CompareStage& stage) {
+SegmentMatch stable_ids_of(const distributed::Communicator& comm, const CompareStage& stage,
+                           const CentroidMatching& matching, const MatchGroups* groups) {
+  const io::RunModel& previous = *stage.inputs.previous;
   SegmentMatch match;
-  const CentroidMatrix& centroids = stage.measured.summary.centroids_scaled;
-  const auto k = static_cast<int>(centroids.rows());
-  const auto& previous = stage.inputs.previous;
-  if (!previous) {
-    match.identity = SegmentIdentity::first_run(k);
-    match.previous_row.assign(k, -1);
-    return match;
-  }
   comm.run_agreed([&] {
-    match = match_segments(previous->centroids, previous->identity,
-                           rescale_centroids(centroids, stage.prepared.transform.model,
-                                             previous->scaling, stage.inputs.input.feature_names),
-                           stage.plan.match_cutoff.distance_for(previous->customer_spread));
+    const CentroidMatrix rescaled =
+        rescale_centroids(matching.centroids, stage.prepared.transform.model, previous.scaling,
+                          stage.inputs.input.feature_names);
+    const double cutoff = stage.plan.match_cutoff.distance_for(matching.previous_spread);
+    match = groups ? match_segments_in_groups(matching.previous_centroids, matching.previous_ids,
+                                              rescaled, *groups, cutoff)
+                   : match_segments(matching.previous_centroids, matching.previous_ids, rescaled,
+                                    cutoff);
   });
   return match;
 }
 
-// The migration of the customers joined by id with the previous run's assignments.
-distributed::MigrationResult migration_from_previous(const distributed::Communicator& comm,
-                                                     const CompareStage& stage,
-                                                     const Comparison& comparison,
-                                                     const ActionableProfiles& actionable) {
-  const io::RunModel& previous = *stage.inputs.previous;
+std::vector<distributed::PreviousAssignment> previous_records(const distributed::Communicator& comm,
+                                                              const io::RunModel& previous) {
   std::vector<distributed::PreviousAssignment> records;
   comm.run_agreed([&] {
     records = io::read_run_assignments(
         previous, distributed::block_of_rows(previous.customers, comm.rank(), comm.size()),
         comm.native());
   });
-  const MarketingColumns& marketing = stage.marketing;
-  const distributed::CurrentCustomers current{
-      stage.prepared.rows.rows(), &stage.prepared.rows.ids(), &comparison.stable_segments,
-      &stage.measured.assignment.distances,
-      marketing.value_feature.empty() ? nullptr : &marketing.value};
-  return distributed::compare_with_previous(
-      comm, current, records, migration_segments(previous, comparison.match, actionable.value));
+  return records;
 }
 
-}  // namespace
+distributed::CurrentCustomers current_customers(const CompareStage& stage,
+                                                const std::vector<std::int32_t>& stable_segments) {
+  const MarketingColumns& marketing = stage.marketing;
+  return distributed::CurrentCustomers{
+      stage.prepared.rows.rows(), &stage.prepared.rows.ids(), &stable_segments,
+      &stage.measured.assignment.distances,
+      marketing.value_feature.empty() ? nullptr : &marketing.value};
+}
 
 ActionableProfiles actionable_profiles(const distributed::Communicator& comm,
                                        const MeasuredRun& measured,
@@ -103,18 +135,9 @@ ActionableProfiles actionable_profiles(const distributed::Communicator& comm,
 
 Comparison compare_with_previous_run(const distributed::Communicator& comm,
                                      const CompareStage& stage, ActionableProfiles& actionable) {
-  Comparison comparison;
-  comparison.match = stable_ids(comm, stage);
-  const std::vector<std::int32_t>& labels = stage.measured.assignment.segments;
-  comparison.stable_segments.resize(labels.size());
-  for (std::size_t i = 0; i < labels.size(); ++i) {
-    comparison.stable_segments[i] =
-        static_cast<std::int32_t>(comparison.match.identity.ids[labels[i]]);
-  }
+  Comparison comparison = stage.two_level ? compare_two_levels(comm, stage, actionable)
+                                          : compare_one_level(comm, stage, actionable);
   const auto& previous = stage.inputs.previous;
-  if (previous) {
-    comparison.migration = migration_from_previous(comm, stage, comparison, actionable);
-  }
   const bool same_value =
       previous && actionable.value && previous->value_feature == stage.marketing.value_feature;
   const SegmentHistory history =

@@ -90,13 +90,6 @@ TextFields fit_configuration(const FitStage& stage, InitKind init, const Centroi
   return fields;
 }
 
-// The fingerprints a checkpoint must match, and where it lives.
-struct CheckpointPlace {
-  std::string path;
-  TextFields configuration;
-  TextFields input;
-};
-
 // Why a checkpoint cannot continue this run, if so.
 void check_checkpoint(const CheckpointPlace& place, const io::CheckpointRecord& record, int k,
                       int d) {
@@ -119,8 +112,15 @@ void check_checkpoint(const CheckpointPlace& place, const io::CheckpointRecord& 
                      remedy);
   }
   const FitCheckpoint& fit = record.fit;
-  if (fit.centroids.rows() != k || fit.centroids.cols() != d || fit.initial.rows() != k ||
-      fit.initial.cols() != d) {
+  bool fits = fit.centroids.rows() == k && fit.centroids.cols() == d && fit.initial.rows() == k &&
+              fit.initial.cols() == d;
+  if (record.finished_micro_fits) {
+    for (const LloydOutcome& micro : *record.finished_micro_fits) {
+      fits = fits && micro.centroids.cols() == d && micro.centroids.rows() > 0;
+    }
+    fits = fits && record.finished_micro_fits->size() <= static_cast<std::size_t>(k);
+  }
+  if (!fits) {
     throw InputError(refused + "its centroids are not " + std::to_string(k) + " × " +
                      std::to_string(d) + " (the file is damaged)");
   }
@@ -128,8 +128,9 @@ void check_checkpoint(const CheckpointPlace& place, const io::CheckpointRecord& 
 
 // With --resume: the checkpoint to continue from, after checking that it belongs to this
 // configuration and this input; nullopt when there is none (the run starts from the beginning).
-std::optional<FitCheckpoint> resume_point(const distributed::Communicator& comm,
-                                          const FitStage& stage, const CheckpointPlace& place) {
+std::optional<io::CheckpointRecord> resume_point(const distributed::Communicator& comm,
+                                                 const FitStage& stage,
+                                                 const CheckpointPlace& place) {
   const auto note = [&](const std::string& line) {
     if (stage.progress.note) stage.progress.note(line);
   };
@@ -148,9 +149,14 @@ std::optional<FitCheckpoint> resume_point(const distributed::Communicator& comm,
     record = io::read_checkpoint(place.path);
     check_checkpoint(place, record, stage.fit_k(), stage.prepared.rows.d());
   });
-  note("resuming from " + place.path + ": restart " + std::to_string(record.fit.restart) +
-       ", after iteration " + std::to_string(record.fit.iteration));
-  return record.fit;
+  if (record.finished_micro_fits) {
+    note("resuming from " + place.path + ": the macro fit and the micro fits of " +
+         std::to_string(record.finished_micro_fits->size()) + " macro segment(s) are done");
+  } else {
+    note("resuming from " + place.path + ": restart " + std::to_string(record.fit.restart) +
+         ", after iteration " + std::to_string(record.fit.iteration));
+  }
+  return record;
 }
 
 }  // namespace
@@ -178,12 +184,12 @@ distributed::FitSettings fit_settings(const FitStage& stage) {
   return settings;
 }
 
-distributed::FitOutcome fit_segments(const distributed::Communicator& comm, const FitStage& stage) {
+FitStart fit_start(const distributed::Communicator& comm, const FitStage& stage) {
   const SegmentPlan& plan = stage.plan;
-  const InitKind init = plan.warm_start ? InitKind::file : plan.init;
-  const CentroidMatrix given =
-      plan.warm_start ? warm_start_centroids(comm, stage) : stage.inputs.given_centroids;
-  CheckpointPlace place;
+  FitStart start;
+  start.init = plan.warm_start ? InitKind::file : plan.init;
+  start.given = plan.warm_start ? warm_start_centroids(comm, stage) : stage.inputs.given_centroids;
+  CheckpointPlace& place = start.place;
   place.path = (std::filesystem::path(plan.output) / "checkpoint.h5").string();
   // A stop asked for while reading or scaling ends the run here: the fit has not started, so
   // there is nothing new to save, and a checkpoint from an earlier attempt is left as it was.
@@ -192,28 +198,50 @@ distributed::FitOutcome fit_segments(const distributed::Communicator& comm, cons
                                       " before the fit started; no checkpoint was written (" +
                                       place.path + " is left as it was); run again to continue");
   }
-  place.configuration = fit_configuration(stage, init, given);
+  place.configuration = fit_configuration(stage, start.init, start.given);
   place.input = segment_input_fingerprint(plan, stage.inputs, stage.prepared);
-  const std::optional<FitCheckpoint> resume = resume_point(comm, stage, place);
+  start.resumed = resume_point(comm, stage, place);
+  return start;
+}
+
+void write_fit_checkpoint(const distributed::Communicator& comm, const FitStage& stage,
+                          const CheckpointPlace& place, io::CheckpointRecord record) {
+  record.configuration_fingerprint = fields_text(place.configuration);
+  record.input_fingerprint = fields_text(place.input);
+  comm.run_agreed([&] { io::write_checkpoint(place.path, comm.native(), record); });
+  if (!stage.progress.note) return;
+  if (record.finished_micro_fits) {
+    stage.progress.note("checkpoint: the macro fit and the micro fits of " +
+                        std::to_string(record.finished_micro_fits->size()) +
+                        " macro segment(s) written to " + place.path);
+  } else {
+    stage.progress.note("checkpoint: restart " + std::to_string(record.fit.restart) +
+                        ", iteration " + std::to_string(record.fit.iteration) + " written to " +
+                        place.path);
+  }
+}
+
+distributed::FitOutcome fit_segments(const distributed::Communicator& comm, const FitStage& stage) {
+  return fit_segments(comm, stage, fit_start(comm, stage));
+}
+
+distributed::FitOutcome fit_segments(const distributed::Communicator& comm, const FitStage& stage,
+                                     const FitStart& start) {
+  const CheckpointPlace& place = start.place;
   distributed::FitControl control;
   control.on_iteration = stage.progress.iteration;
-  control.resume = resume ? &*resume : nullptr;
-  control.checkpoint_every = plan.checkpoint_every;
+  control.resume = start.resumed ? &start.resumed->fit : nullptr;
+  control.checkpoint_every = stage.plan.checkpoint_every;
   control.stop_requested = [] { return stop_signal_received() != 0; };
   FitCheckpoint last;
   control.write_checkpoint = [&](const FitCheckpoint& state) {
-    const io::CheckpointRecord record{fields_text(place.configuration), fields_text(place.input),
-                                      state};
-    comm.run_agreed([&] { io::write_checkpoint(place.path, comm.native(), record); });
+    write_fit_checkpoint(comm, stage, place, io::CheckpointRecord{"", "", state, std::nullopt});
     last.restart = state.restart;
     last.iteration = state.iteration;
-    if (stage.progress.note) {
-      stage.progress.note("checkpoint: restart " + std::to_string(state.restart) + ", iteration " +
-                          std::to_string(state.iteration) + " written to " + place.path);
-    }
   };
   try {
-    return distributed::fit_kmeans(stage.prepared.rows, *distributed::make_seeding(init, given),
+    return distributed::fit_kmeans(stage.prepared.rows,
+                                   *distributed::make_seeding(start.init, start.given),
                                    fit_settings(stage), control);
   } catch (const distributed::FitInterrupted&) {
     throw distributed::FitInterrupted(stopped_on_signal(comm) + " after iteration " +

@@ -1,5 +1,6 @@
 // The fit stage of a two-level `segment` (--macro-k): a macro fit on every customer, k shared
-// out over the macro segments, and a micro fit per macro segment on its own rows.
+// out over the macro segments, and a micro fit per macro segment on its own rows, with one
+// checkpoint file for both levels.
 #include <algorithm>
 #include <limits>
 
@@ -41,7 +42,7 @@ std::vector<int> micro_budget(const FitStage& stage, const distributed::FinalAss
   } else {
     weights = within_inertia(rows, macro, macro_k);
   }
-  return share_out(weights, sizes, stage.inputs.k);
+  return share_out(weights, sizes, stage.fit_k());
 }
 
 distributed::FitSettings micro_settings(const FitStage& stage, int k, int macro_segment) {
@@ -54,7 +55,8 @@ distributed::FitSettings micro_settings(const FitStage& stage, int k, int macro_
   settings.seed = keyed_hash(stage.plan.seed, RandomStream::micro_fit,
                              static_cast<std::uint64_t>(macro_segment));
   settings.restarts = stage.plan.restarts;
-  settings.keep_restart_labels = stage.plan.micro_k_rule == MicroBudgetRule::sweep;
+  settings.keep_restart_labels =
+      stage.plan.micro_k_rule == MicroBudgetRule::sweep || stage.keep_restart_labels;
   return settings;
 }
 
@@ -144,6 +146,87 @@ MicroFit fit_micro_segments(const FitStage& stage, const std::vector<char>& memb
   return micro;
 }
 
+// A macro segment whose micro fit a checkpoint holds: its centroids as they were, and each
+// member row's micro-segment computed again as the fit computed it (core nearest_two).
+MicroFit resumed_micro_fit(const FitStage& stage, const std::vector<char>& members,
+                           const LloydOutcome& saved, int macro_segment) {
+  const distributed::RankRows part = stage.prepared.rows.subset(members);
+  MicroFit micro;
+  micro.fit.model = saved;
+  micro.local = nearest_two(part.features(), saved.centroids);
+  if (stage.progress.note) {
+    stage.progress.note("macro segment " + std::to_string(macro_segment) + ": " +
+                        std::to_string(part.total()) + " customers, " +
+                        std::to_string(saved.centroids.rows()) +
+                        " micro-segments, from the checkpoint");
+  }
+  return micro;
+}
+
+// The state a two-level run continues from once its macro fit is done: the macro fit as a
+// checkpoint with no restart left to run, and the micro fits finished so far.
+io::CheckpointRecord micro_level_record(const distributed::FitOutcome& macro, int restarts,
+                                        const std::vector<MicroFit>& fits) {
+  io::CheckpointRecord record;
+  FitCheckpoint& state = record.fit;
+  state.restart = std::max(1, restarts);
+  state.centroids = macro.model.centroids;
+  state.initial = macro.initial;
+  state.best_restart = macro.best_restart;
+  state.best_model = macro.model;
+  state.best_initial = macro.initial;
+  state.restart_inertias = macro.restart_inertias;
+  record.finished_micro_fits.emplace();
+  for (const MicroFit& micro : fits) record.finished_micro_fits->push_back(micro.fit.model);
+  return record;
+}
+
+// The micro fits of every macro segment, in order: those a checkpoint holds taken from it, the
+// others fitted. With a checkpoint place (segment), a stop writes a checkpoint of the macro
+// segments done (the one being fitted starts over on resume: its seeds are keyed by the seed and
+// the macro segment, so it ends as it would have), and with --checkpoint-every one is written
+// after every macro segment. Without one (a sweep, which keeps finished k instead) a stop only
+// ends the fit.
+std::vector<MicroFit> fit_every_micro_level(const distributed::Communicator& comm,
+                                            const FitStage& stage, const FitStart* checkpoint,
+                                            const TwoLevelModel& model) {
+  const std::vector<int> budget = micro_budget(stage, model.macro);
+  const std::size_t n = model.macro.segments.size();
+  const auto done = checkpoint && checkpoint->resumed && checkpoint->resumed->finished_micro_fits
+                        ? *checkpoint->resumed->finished_micro_fits
+                        : std::vector<LloydOutcome>{};
+  const auto save = [&](const std::vector<MicroFit>& fits) {
+    if (!checkpoint) return;
+    write_fit_checkpoint(comm, stage, checkpoint->place,
+                         micro_level_record(model.macro_fit, stage.plan.restarts, fits));
+  };
+  std::vector<MicroFit> fits;
+  for (int m = 0; m < stage.plan.macro_k; ++m) {
+    std::vector<char> members(n);
+    for (std::size_t i = 0; i < n; ++i) members[i] = model.macro.segments[i] == m;
+    if (static_cast<std::size_t>(m) < done.size()) {
+      fits.push_back(resumed_micro_fit(stage, members, done[static_cast<std::size_t>(m)], m));
+      continue;
+    }
+    const std::string stopped = " the micro fit of macro segment " + std::to_string(m) +
+                                (checkpoint ? ": checkpoint written to " + checkpoint->place.path +
+                                                  "; run again with --resume to continue"
+                                            : std::string());
+    if (stop_agreed(comm)) {
+      save(fits);
+      throw distributed::FitInterrupted(stopped_on_signal(comm) + " before" + stopped);
+    }
+    try {
+      fits.push_back(fit_micro_segments(stage, members, budget[m], m));
+    } catch (const distributed::FitInterrupted&) {
+      save(fits);
+      throw distributed::FitInterrupted(stopped_on_signal(comm) + " during" + stopped);
+    }
+    if (checkpoint && stage.plan.checkpoint_every > 0 && m + 1 < stage.plan.macro_k) save(fits);
+  }
+  return fits;
+}
+
 // The micro fits put together: the hierarchy, the micro centroids in macro order, and each row's
 // micro-segment written back at its place.
 void assemble(std::vector<MicroFit>& fits, TwoLevelModel& model) {
@@ -165,9 +248,9 @@ void assemble(std::vector<MicroFit>& fits, TwoLevelModel& model) {
     const LloydOutcome& outcome = fits[m].fit.model;
     model.micro_centroids.middleRows(model.hierarchy.first[m], outcome.centroids.rows()) =
         outcome.centroids;
-    model.micro_fits.push_back(outcome);
     model.macro_fit.seconds_init += fits[m].fit.seconds_init;  // the run's init and iterate
     model.macro_fit.seconds_iterate += fits[m].fit.seconds_iterate;
+    model.micro_fits.push_back(std::move(fits[m].fit));
   }
 }
 
@@ -185,34 +268,64 @@ void second_nearest_micro(const distributed::RankRows& rows, TwoLevelModel& mode
 
 }  // namespace
 
-TwoLevelModel fit_two_levels(const distributed::Communicator& comm, const FitStage& stage) {
-  const distributed::RankRows& rows = stage.prepared.rows;
+TwoLevelModel measure_macro_level(const FitStage& stage, distributed::FitOutcome macro_fit) {
   TwoLevelModel model;
-  FitStage macro_stage = stage;
-  macro_stage.k = stage.plan.macro_k;
-  model.macro_fit = fit_segments(comm, macro_stage);
-  model.macro = distributed::assign_and_measure(rows, model.macro_fit.model.centroids,
-                                                {stage.plan.silhouette_sample, stage.plan.seed},
-                                                std::move(model.macro_fit.best_nearest));
+  model.macro_fit = std::move(macro_fit);
+  model.macro = distributed::assign_and_measure(
+      stage.prepared.rows, model.macro_fit.model.centroids,
+      {stage.plan.silhouette_sample, stage.plan.seed}, std::move(model.macro_fit.best_nearest));
   model.macro_fit.best_nearest.reset();
-  const std::vector<int> budget = micro_budget(stage, model.macro);
+  return model;
+}
+
+void fit_micro_levels(const distributed::Communicator& comm, const FitStage& stage,
+                      TwoLevelModel& model, const FitStart* checkpoint) {
+  const distributed::RankRows& rows = stage.prepared.rows;
   const std::size_t n = model.macro.segments.size();
   model.micro = NearestTwo{std::vector<std::int32_t>(n, -1), std::vector<std::int32_t>(n, -1),
                            std::vector<double>(n, 0.0), std::vector<double>(n, 0.0)};
-  std::vector<MicroFit> fits;
-  for (int m = 0; m < stage.plan.macro_k; ++m) {
-    if (stop_agreed(comm)) {
-      throw distributed::FitInterrupted(
-          stopped_on_signal(comm) + " before the micro fit of macro segment " + std::to_string(m) +
-          "; a two-level run keeps no checkpoint yet, so it starts from the beginning next time");
-    }
-    std::vector<char> members(n);
-    for (std::size_t i = 0; i < n; ++i) members[i] = model.macro.segments[i] == m;
-    fits.push_back(fit_micro_segments(stage, members, budget[m], m));
-  }
+  std::vector<MicroFit> fits = fit_every_micro_level(comm, stage, checkpoint, model);
   assemble(fits, model);
   second_nearest_micro(rows, model);
+}
+
+TwoLevelModel fit_two_levels(const distributed::Communicator& comm, const FitStage& stage) {
+  FitStage macro_stage = stage;
+  macro_stage.k = stage.plan.macro_k;
+  // One checkpoint file for both levels: the macro fit's state while it runs, then the finished
+  // macro fit (restarts all done, so fit_segments returns it as it was) and the micro fits.
+  const FitStart start = fit_start(comm, macro_stage);
+  TwoLevelModel model = measure_macro_level(stage, fit_segments(comm, macro_stage, start));
+  fit_micro_levels(comm, stage, model, &start);
   return model;
+}
+
+void assign_within_macro(const distributed::RankRows& rows, TwoLevelModel& model) {
+  const std::vector<std::int32_t>& macro = model.macro.segments;
+  const std::size_t n = macro.size();
+  model.micro = NearestTwo{std::vector<std::int32_t>(n, -1), std::vector<std::int32_t>(n, -1),
+                           std::vector<double>(n, 0.0), std::vector<double>(n, 0.0)};
+  const FeatureMatrix& features = rows.features();
+  for (int m = 0; m < model.hierarchy.macro_k(); ++m) {
+    std::vector<Eigen::Index> members;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (macro[i] == m) members.push_back(static_cast<Eigen::Index>(i));
+    }
+    FeatureMatrix part(static_cast<Eigen::Index>(members.size()), features.cols());
+    for (std::size_t a = 0; a < members.size(); ++a) {
+      part.row(static_cast<Eigen::Index>(a)) = features.row(members[a]);
+    }
+    const int first = model.hierarchy.first[m];
+    const CentroidMatrix centroids =
+        model.micro_centroids.middleRows(first, model.hierarchy.first[m + 1] - first);
+    const NearestTwo local = nearest_two(part, centroids);
+    for (std::size_t a = 0; a < members.size(); ++a) {
+      const auto i = static_cast<std::size_t>(members[a]);
+      model.micro.nearest[i] = first + local.nearest[a];
+      model.micro.nearest_distance[i] = local.nearest_distance[a];
+    }
+  }
+  second_nearest_micro(rows, model);
 }
 
 }  // namespace microseg::pipeline::detail

@@ -18,6 +18,7 @@
 #include "microseg/pipeline/provenance.hpp"
 #include "microseg/pipeline/stop_signal.hpp"
 #include "sweep_settings.hpp"
+#include "sweep_stages.hpp"
 
 namespace microseg::pipeline {
 namespace {
@@ -35,6 +36,13 @@ std::vector<io::SweepModel> finished_models(const distributed::Communicator& com
         if (std::find(plan.ks.begin(), plan.ks.end(), k) == plan.ks.end()) continue;
         const std::string path = io::sweep_model_path(plan.output, k);
         io::SweepModel model = io::read_sweep_model(path);
+        if (macro_k_of(model.settings) != plan.macro_k) {
+          throw InputError("output directory '" + plan.output +
+                           "' already holds k = " + std::to_string(k) + " (" + path + ") from " +
+                           sweep_level(model.settings) + ", and this is " + sweep_level(settings) +
+                           ": its models cannot be kept. Rerun with " +
+                           "the same --macro-k to resume, or choose another --output");
+        }
         if (const auto difference = settings_difference(model.settings, settings)) {
           throw InputError("output directory '" + plan.output +
                            "' already holds k = " + std::to_string(k) + " (" + path +
@@ -82,15 +90,6 @@ distributed::LloydSettings lloyd_settings(const SweepPlan& plan, const PreparedC
   settings.tolerance = plan.tolerance;
   settings.mean_variance = distributed::mean_scaled_variance(prepared.transform);
   return settings;
-}
-
-// SIGUSR1 or SIGTERM (Slurm's time-limit and preemption signals) stop a fit at the next
-// iteration the ranks agree on. A sweep keeps no checkpoint inside a k: the k values already
-// finished are saved models, and the rerun fits only the others.
-distributed::FitControl stop_on_signal() {
-  distributed::FitControl control;
-  control.stop_requested = [] { return stop_signal_received() != 0; };
-  return control;
 }
 
 // Fits k on half `half` (0 or 1) of the customers and returns the labels of every customer of
@@ -187,22 +186,8 @@ io::SweepModel fit_and_measure(const SweepPlan& plan, const PreparedCustomers& p
   // its own, stratified by segment.
   const distributed::FinalAssignment final_assignment = distributed::assign_and_measure(
       rows, model.centroids, {0, plan.seed}, std::move(fit.best_nearest));
-  model.segment_sizes = distributed::segment_sizes(rows.comm(), final_assignment.segments, k);
-  const distributed::StratifiedSilhouette silhouette = distributed::stratified_silhouette(
-      rows, final_assignment.segments, model.segment_sizes, {plan.silhouette_sample, plan.seed});
-  model.silhouette_sample_sizes = silhouette.sample_sizes;
-  SweepRow& row = model.row;
-  const QualityReport& quality = final_assignment.quality;
-  row.k = k;
-  row.inertia = quality.inertia;
-  row.calinski_harabasz = quality.calinski_harabasz;
-  row.davies_bouldin = quality.davies_bouldin;
-  row.silhouette_simplified = quality.silhouette_simplified;
-  row.silhouette_sampled = silhouette.value;
-  row.min_segment_size = *std::min_element(model.segment_sizes.begin(), model.segment_sizes.end());
-  row.min_segment_share = static_cast<double>(row.min_segment_size) /
-                          static_cast<double>(prepared.transform.statistics.count);
-  row.stability = stability(plan, prepared, k, fit.restart_labels);
+  measure_sweep_row(plan, prepared, final_assignment, model);
+  model.row.stability = stability(plan, prepared, k, fit.restart_labels);
   model.seconds = stopwatch.elapsed();
   return model;
 }
@@ -223,6 +208,7 @@ io::SweepTable write_table(const distributed::Communicator& comm, const SweepPla
             [](const SweepRow& a, const SweepRow& b) { return a.k < b.k; });
   io::SweepTable table;
   table.rows = rows;
+  table.macro_k = plan.macro_k;
   table.recommendation = recommend_k(rows);
   table.rule = recommendation_rule();
   table.settings = settings;
@@ -244,6 +230,34 @@ io::SweepTable write_table(const distributed::Communicator& comm, const SweepPla
 
 }  // namespace
 
+distributed::FitControl stop_on_signal() {
+  distributed::FitControl control;
+  control.stop_requested = [] { return stop_signal_received() != 0; };
+  return control;
+}
+
+void measure_sweep_row(const SweepPlan& plan, const PreparedCustomers& prepared,
+                       const distributed::FinalAssignment& final_assignment,
+                       io::SweepModel& model) {
+  const distributed::RankRows& rows = prepared.rows;
+  const auto k = static_cast<int>(model.centroids.rows());
+  model.segment_sizes = distributed::segment_sizes(rows.comm(), final_assignment.segments, k);
+  const distributed::StratifiedSilhouette silhouette = distributed::stratified_silhouette(
+      rows, final_assignment.segments, model.segment_sizes, {plan.silhouette_sample, plan.seed});
+  model.silhouette_sample_sizes = silhouette.sample_sizes;
+  SweepRow& row = model.row;
+  const QualityReport& quality = final_assignment.quality;
+  row.k = k;
+  row.inertia = quality.inertia;
+  row.calinski_harabasz = quality.calinski_harabasz;
+  row.davies_bouldin = quality.davies_bouldin;
+  row.silhouette_simplified = quality.silhouette_simplified;
+  row.silhouette_sampled = silhouette.value;
+  row.min_segment_size = *std::min_element(model.segment_sizes.begin(), model.segment_sizes.end());
+  row.min_segment_share = static_cast<double>(row.min_segment_size) /
+                          static_cast<double>(prepared.transform.statistics.count);
+}
+
 SweepResult sweep(const distributed::Communicator& comm, const SweepPlan& plan,
                   const SweepProgress& progress) {
   const Stopwatch stopwatch;
@@ -261,6 +275,7 @@ SweepResult sweep(const distributed::Communicator& comm, const SweepPlan& plan,
   if (progress.start) {
     progress.start({input.schema.rows, static_cast<int>(input.feature_names.size()), comm.size()});
   }
+  std::optional<TwoLevelSweep> two_level;
   for (int k : plan.ks) {
     if (std::any_of(rows.begin(), rows.end(), [&](const SweepRow& row) { return row.k == k; })) {
       if (progress.kept) progress.kept(k, io::sweep_model_path(plan.output, k));
@@ -268,9 +283,18 @@ SweepResult sweep(const distributed::Communicator& comm, const SweepPlan& plan,
     }
     if (stop_agreed(comm))
       throw stopped(comm, plan, rows.size(), "before k = " + std::to_string(k));
+    if (plan.macro_k > 0 && !two_level) {  // once, and only when some k is left to fit
+      try {
+        two_level.emplace(plan, input, prepared);
+        two_level->fit_macro_level(progress);
+      } catch (const distributed::FitInterrupted&) {
+        throw stopped(comm, plan, rows.size(), "while fitting the macro level");
+      }
+    }
     io::SweepModel model;
     try {
-      model = fit_and_measure(plan, prepared, input.feature_names, k, progress);
+      model = two_level ? two_level->fit_and_measure(k)
+                        : fit_and_measure(plan, prepared, input.feature_names, k, progress);
     } catch (const distributed::FitInterrupted&) {
       throw stopped(comm, plan, rows.size(), "while fitting k = " + std::to_string(k));
     }

@@ -6,6 +6,7 @@
 #include "microseg/io/segments_file.hpp"
 #include "microseg/pipeline/provenance.hpp"
 #include "microseg/pipeline/sweep.hpp"
+#include "sweep_settings.hpp"
 
 namespace microseg::pipeline {
 namespace {
@@ -26,6 +27,12 @@ struct PartModel {
 // Why `table` (of `part`) cannot join the merge so far, if so.
 void check_part(const SweepMergePlan& plan, const std::string& part, const io::SweepTable& table,
                 const io::SweepTable& merged) {
+  if (macro_k_of(table.settings) != macro_k_of(merged.settings)) {
+    throw InputError("sweep part '" + part + "' is " + sweep_level(table.settings) + ", but '" +
+                     plan.parts.front() + "' is " + sweep_level(merged.settings) +
+                     ": the parts of a merge must come from one sweep (the same --macro-k, or "
+                     "none in every part)");
+  }
   if (const auto difference = settings_difference(merged.settings, table.settings)) {
     throw InputError("sweep part '" + part + "' comes from a sweep with other settings than '" +
                      plan.parts.front() + "': " + *difference);
@@ -70,6 +77,7 @@ io::SweepTable merge_parts(const SweepMergePlan& plan, std::vector<PartModel>& m
     if (owner.empty()) {
       merged.settings = table.settings;
       merged.content_digest = table.content_digest;
+      merged.macro_k = table.macro_k;
     } else {
       check_part(plan, part, table, merged);
     }
@@ -83,7 +91,12 @@ io::SweepTable merge_parts(const SweepMergePlan& plan, std::vector<PartModel>& m
       ks.push_back(row.k);
       const std::string path = io::sweep_model_path(part, row.k);
       io::SweepModel model = io::read_sweep_model(path);
-      if (const auto difference = settings_difference(table.settings, model.settings)) {
+      auto difference = settings_difference(table.settings, model.settings);
+      if (macro_k_of(model.settings) != macro_k_of(table.settings)) {
+        difference = "it is " + sweep_level(model.settings) + ", the part's table " +
+                     sweep_level(table.settings);
+      }
+      if (difference) {
         throw InputError("'" + path + "' does not belong to the sweep in '" + part +
                          "': " + *difference);
       }

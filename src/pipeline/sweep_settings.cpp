@@ -46,7 +46,26 @@ RunAttributes sweep_settings(const SweepPlan& plan, const InspectedInput& input)
     clip += (clip.empty() ? "" : ",") + value_text(level);
   }
   settings.emplace_back("clip_quantiles", clip);
+  if (plan.macro_k > 0) {  // two-level sweeps only: flat sweeps record what they always did
+    settings.emplace_back("macro_k", static_cast<std::int64_t>(plan.macro_k));
+    settings.emplace_back("micro_k_rule", to_string(plan.micro_k_rule));
+  }
   return settings;
+}
+
+std::int64_t macro_k_of(const RunAttributes& settings) {
+  for (const auto& [name, value] : settings) {
+    if (name == "macro_k" && std::holds_alternative<std::int64_t>(value)) {
+      return std::get<std::int64_t>(value);
+    }
+  }
+  return 0;
+}
+
+std::string sweep_level(const RunAttributes& settings) {
+  const std::int64_t macro_k = macro_k_of(settings);
+  return macro_k > 0 ? "a two-level sweep with --macro-k " + std::to_string(macro_k)
+                     : std::string("a flat sweep (no --macro-k)");
 }
 
 std::string value_text(const AttributeValue& value) {

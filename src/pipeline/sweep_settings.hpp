@@ -15,6 +15,13 @@ namespace microseg::pipeline {
 /// The data, the features and every fitting option of a sweep, as its files record them.
 RunAttributes sweep_settings(const SweepPlan& plan, const InspectedInput& input);
 
+/// The macro k a sweep's settings record (sweep --macro-k); 0 for a flat sweep.
+std::int64_t macro_k_of(const RunAttributes& settings);
+
+/// "a two-level sweep with --macro-k M" or "a flat sweep (no --macro-k)": what to name when two
+/// sweeps' macro_k_of differ (settings_difference does not see a macro_k missing from `here`).
+std::string sweep_level(const RunAttributes& settings);
+
 /// A setting as text: 'quoted' strings, integers, round-trip doubles.
 std::string value_text(const AttributeValue& value);
 

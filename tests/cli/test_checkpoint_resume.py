@@ -16,15 +16,14 @@ import re
 import shutil
 import signal
 import stat
-import subprocess
 import sys
-import time
 import unittest
 
 import h5py
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from microseg_run import MICROSEG, MPIEXEC, h5diff, manifest_problems, run, temp_dir  # noqa: E402
+from microseg_run import (MICROSEG, MPIEXEC, h5diff, manifest_problems, run,  # noqa: E402
+                          run_and_signal, run_facts, temp_dir)
 
 EXIT_INTERRUPTED = 75
 SLOW = "0:iteration:stall"
@@ -33,47 +32,14 @@ FIT = ["--k", 10, "--restarts", 2, "--seed", 7, "--silhouette-sample", 500]
 CSV_OUTPUTS = ["profiles.csv", "quality.csv"]
 
 
-def run_facts(path):
-    """/run's attributes but the timings, the rank count and the configuration text."""
-    with h5py.File(path, "r") as f:
-        return {key: value for key, value in f["run"].attrs.items()
-                if not key.startswith("seconds_") and key not in ("ranks", "configuration")}
-
-
 def interrupt(ranks, out, after, signum, to, *extra):
     """Starts `segment` on `ranks` ranks with slowed iterations; when a line containing `after`
     appears, sends `signum` to mpiexec (to="mpiexec"), to the rank processes (to="ranks"), or
     to both (to="all"). Returns (exit status, combined output)."""
     cmd = [MPIEXEC, "--oversubscribe", "--bind-to", "none", "-n", str(ranks), MICROSEG,
            "segment", "--input", Resume.data, "--output", out] + [str(a) for a in FIT + list(extra)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=dict(os.environ, MICROSEG_INJECT_FAILURE=SLOW),
-                            start_new_session=True)
-    lines = []
-    deadline = time.monotonic() + 60
-    try:
-        for line in proc.stdout:
-            lines.append(line)
-            if after in line:
-                # mpiexec puts its ranks in process groups of their own, so they are found as
-                # its children.
-                rank_pids = [int(pid) for pid in subprocess.run(
-                    ["pgrep", "-P", str(proc.pid)], text=True, capture_output=True).stdout.split()]
-                assert len(rank_pids) == ranks, rank_pids
-                for pid in ([proc.pid] if to in ("mpiexec", "all") else []) + \
-                        (rank_pids if to in ("ranks", "all") else []):
-                    os.kill(pid, signum)
-                break
-            if time.monotonic() > deadline:
-                break
-        lines += proc.stdout.readlines()
-        status = proc.wait(timeout=60)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        proc.stdout.close()
-    return status, "".join(lines)
+    return run_and_signal(cmd, ranks, after, signum, to, env={"MICROSEG_INJECT_FAILURE": SLOW},
+                          timeout=60)
 
 
 class Resume(unittest.TestCase):

@@ -17,7 +17,7 @@ from sklearn.metrics import (adjusted_rand_score, calinski_harabasz_score, davie
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
 from microseg_run import (MICROSEG, MPIEXEC, manifest_problems, read_table, run,  # noqa: E402
-                          temp_dir, zscore_like_microseg)
+                          stop_sweep_after_first_model, temp_dir, zscore_like_microseg)
 
 COLUMNS = ["k", "inertia", "calinski_harabasz", "davies_bouldin", "silhouette_simplified",
            "silhouette_sampled", "min_segment_size", "min_segment_share", "stability"]
@@ -246,17 +246,8 @@ class Sweep(unittest.TestCase):
         out = os.path.join(self.dir, "signalled")
         models = os.path.join(out, "models")
         cmd = self.sweep_on_two_ranks(out)
-        env = dict(os.environ, MICROSEG_INJECT_FAILURE="0:iteration:stall")
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                env=env, start_new_session=True)
-        deadline = time.time() + 60
-        while time.time() < deadline and proc.poll() is None:
-            if os.path.isdir(models) and any(n.endswith(".h5") for n in os.listdir(models)):
-                break
-            time.sleep(0.005)
-        proc.send_signal(signal.SIGUSR1)
-        _, stderr = proc.communicate(timeout=60)
-        self.assertEqual(proc.returncode, 75, stderr)
+        status, stderr = stop_sweep_after_first_model(cmd, models)
+        self.assertEqual(status, 75, stderr)
         self.assertRegex(stderr, r"stopped on SIGUSR1 (while fitting|before) k = \d+; the \d+ k "
                                  r"value\(s\) finished are kept in .*models/")
         self.assertFalse(os.path.exists(os.path.join(out, "sweep.csv")))

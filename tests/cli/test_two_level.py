@@ -129,10 +129,11 @@ class TwoLevelSegmentation(unittest.TestCase):
     def test_options_that_do_not_combine_are_refused_with_nothing_written(self):
         out = os.path.join(self.dir, "refused")
         for extra, fragment in [(["--k", 3], "--macro-k 4"),
-                                (["--k", 12, "--previous", self.run_dir], "--previous"),
+                                (["--k", 12, "--previous", self.run_dir, "--warm-start"],
+                                 "--warm-start"),
                                 (["--k", 12, "--merge-small", "--min-segment-size", 10],
                                  "--merge-small"),
-                                (["--k", 12, "--checkpoint-every", 5], "--checkpoint-every")]:
+                                (["--k", 12, "--method", "bisecting"], "--method bisecting")]:
             with self.subTest(extra=extra):
                 proc = run(2, "segment", "--input", self.data, "--macro-k", 4, "--output", out,
                            *extra, check=False)

@@ -245,6 +245,104 @@ TEST_CASE("the migration is identical on any rank count and matches a serial cou
   }
 }
 
+TEST_CASE("a two-level comparison groups and flags moves alike on any rank count") {
+  // Previous segments 0 … 4 lie in previous macro segments 10, 10, 11, 11, 12; the current
+  // customers' macro segment (row 0, 1, 2 with ids 10, 11, 13) is a hash of their id.
+  const std::vector<std::int64_t> ids = current_ids();
+  const std::vector<std::int64_t> previous_macro = {10, 10, 11, 11, 12};
+  const std::vector<std::int64_t> macro_ids = {10, 11, 13};
+  const auto macro_row = [](std::int64_t id) {
+    return static_cast<std::int32_t>(
+        keyed_hash(21, RandomStream::id_partition, static_cast<std::uint64_t>(id)) % 3);
+  };
+  distributed::MigrationSegments segments;
+  segments.previous_ids = {0, 1, 2, 3, 4};
+  segments.current_ids = {0, 1, 2, 3, 5};
+  segments.drift = std::vector<double>(5, 0.0);
+  segments.previous_macro_of_segment = previous_macro;
+  struct Outcome {
+    std::vector<std::int64_t> by_group;
+    std::vector<std::int64_t> move_ids;
+    std::vector<std::int8_t> across;
+    MigrationStability micro;
+    std::vector<std::int64_t> macro_counts;
+  };
+  const auto results = on_every_group_size<Outcome>([&](const Communicator& comm) {
+    const RowRange rows =
+        distributed::block_of_rows(static_cast<std::int64_t>(ids.size()), comm.rank(), comm.size());
+    const std::vector<std::int64_t> local(ids.begin() + rows.begin, ids.begin() + rows.end);
+    std::vector<std::int32_t> labels, macro_rows, macro_labels;
+    std::vector<double> distances;
+    for (std::int64_t id : local) {
+      labels.push_back(current_segment(id));
+      macro_rows.push_back(macro_row(id));
+      macro_labels.push_back(static_cast<std::int32_t>(macro_ids[macro_row(id)]));
+      distances.push_back(1.0);
+    }
+    distributed::CurrentCustomers current{rows, &local, &labels, &distances, nullptr};
+    current.macro_segments = &macro_labels;
+    const distributed::JoinedCustomers joined =
+        distributed::join_with_previous(comm, current, previous_share(comm), segments.previous_ids);
+    Outcome outcome;
+    outcome.by_group =
+        distributed::previous_by_group(comm, joined, segments.previous_ids, macro_rows, 3);
+    const distributed::MigrationResult micro =
+        distributed::migration_from_join(comm, current, joined, segments);
+    distributed::MigrationSegments macro_segments;
+    macro_segments.previous_ids = {10, 11, 12};
+    macro_segments.current_ids = macro_ids;
+    macro_segments.drift = std::vector<double>(3, 0.0);
+    macro_segments.list_moves = false;
+    distributed::CurrentCustomers macro_current{rows, &local, &macro_labels, &distances, nullptr};
+    const distributed::MigrationResult macro = distributed::migration_from_join(
+        comm, macro_current,
+        distributed::previous_at_macro_level(joined, segments.previous_ids, previous_macro),
+        macro_segments);
+    CHECK(macro.moves.id.empty());
+    outcome.move_ids = gather_on_root(comm, micro.moves.id);
+    outcome.across = gather_on_root(comm, micro.moves.across_macro);
+    outcome.micro = micro.report.stability;
+    outcome.macro_counts = macro.report.matrix.counts;
+    return outcome;
+  });
+  if (world_rank() != 0) return;
+
+  // Serial reference.
+  std::vector<std::int64_t> by_group(5 * 3, 0), macro_counts(4 * 4, 0), move_ids;
+  std::vector<std::int8_t> across;
+  for (std::int64_t id : ids) {
+    const int g = macro_row(id);
+    if (id >= 1'000'000) {
+      ++macro_counts[3 * 4 + g];
+      continue;
+    }
+    const int p = static_cast<int>((id - 7) / 3) % 5;
+    ++by_group[static_cast<std::size_t>(p) * 3 + g];
+    ++macro_counts[static_cast<std::size_t>(previous_macro[p] - 10) * 4 + g];
+    if (segments.previous_ids[p] != current_segment(id)) {
+      move_ids.push_back(id);
+      across.push_back(previous_macro[p] != macro_ids[g]);
+    }
+  }
+  for (int i = 0; i < dropped; ++i) ++macro_counts[(previous_macro[i % 5] - 10) * 4 + 3];
+  const Outcome& one = results.front();
+  CHECK(one.by_group == by_group);
+  CHECK(one.move_ids == move_ids);
+  CHECK(one.across == across);
+  const auto across_total = std::count(across.begin(), across.end(), std::int8_t{1});
+  CHECK(one.micro.moved_across_macro == across_total);
+  CHECK(one.micro.moved_within_macro == static_cast<std::int64_t>(across.size()) - across_total);
+  CHECK(one.macro_counts == macro_counts);
+  for (std::size_t g = 1; g < results.size(); ++g) {
+    INFO("ranks: " << g + 1);
+    CHECK(results[g].by_group == one.by_group);
+    CHECK(results[g].move_ids == one.move_ids);
+    CHECK(results[g].across == one.across);
+    CHECK(results[g].macro_counts == one.macro_counts);
+    CHECK(results[g].micro.moved_across_macro == one.micro.moved_across_macro);
+  }
+}
+
 TEST_CASE("a previous record naming an unknown segment fails on every rank") {
   Communicator comm;
   std::vector<PreviousAssignment> records;

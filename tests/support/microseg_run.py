@@ -5,8 +5,10 @@ CTest passes MICROSEG_BIN (the binary) and MPIEXEC; the Open MPI root/oversubscr
 come from the environment as well.
 """
 import os
+import signal
 import subprocess
 import tempfile
+import time
 
 import h5py
 import numpy as np
@@ -141,3 +143,60 @@ def h5diff(reference, other, exclude_attributes=()):
     options = [option for path in exclude_attributes for option in ("--exclude-attribute", path)]
     proc = subprocess.run(["h5diff", *options, reference, other], capture_output=True, text=True)
     return proc.returncode, proc.stdout + proc.stderr
+
+
+def run_facts(path):
+    """/run's attributes but the timings, the rank count and the configuration text."""
+    with h5py.File(path, "r") as f:
+        return {key: value for key, value in f["run"].attrs.items()
+                if not key.startswith("seconds_") and key not in ("ranks", "configuration")}
+
+
+def run_and_signal(cmd, ranks, after, signum, to, env=None, timeout=60):
+    """Starts `cmd` (an mpiexec command line for `ranks` ranks); when a line containing `after`
+    appears, sends `signum` to mpiexec (to="mpiexec"), to the rank processes (to="ranks") or to
+    both (to="all"). Returns (exit status, combined output)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=dict(os.environ, **(env or {})), start_new_session=True)
+    lines = []
+    deadline = time.monotonic() + timeout
+    try:
+        for line in proc.stdout:
+            lines.append(line)
+            if after in line:
+                # mpiexec puts its ranks in process groups of their own, so they are found as
+                # its children.
+                rank_pids = [int(pid) for pid in subprocess.run(
+                    ["pgrep", "-P", str(proc.pid)], text=True, capture_output=True).stdout.split()]
+                assert len(rank_pids) == ranks, rank_pids
+                for pid in ([proc.pid] if to in ("mpiexec", "all") else []) + \
+                        (rank_pids if to in ("ranks", "all") else []):
+                    os.kill(pid, signum)
+                break
+            if time.monotonic() > deadline:
+                break
+        lines += proc.stdout.readlines()
+        status = proc.wait(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        proc.stdout.close()
+    return status, "".join(lines)
+
+
+def stop_sweep_after_first_model(cmd, models, timeout=60):
+    """Starts a sweep (`cmd`, an mpiexec command line) with rank 0 sleeping in every Lloyd
+    iteration, sends mpiexec SIGUSR1 once the first model file is in `models`, and returns
+    (exit status, stderr)."""
+    env = dict(os.environ, MICROSEG_INJECT_FAILURE="0:iteration:stall")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, start_new_session=True)
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        if os.path.isdir(models) and any(n.endswith(".h5") for n in os.listdir(models)):
+            break
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGUSR1)
+    _, stderr = proc.communicate(timeout=timeout)
+    return proc.returncode, stderr

@@ -198,3 +198,51 @@ TEST_CASE("a warm start with fewer segments keeps the largest, ties to the lower
   CHECK(largest_segment_rows({4, 4, 4}, 2) == std::vector<int>{0, 1});
   CHECK(largest_segment_rows({4, 4}, 5) == std::vector<int>{0, 1});
 }
+
+TEST_CASE("grouped matching pairs rows only inside their group") {
+  SegmentIdentity previous_ids;
+  previous_ids.ids = {10, 11, 12, 13};
+  previous_ids.next_id = 20;
+  const CentroidMatrix previous = matrix({{0, 0}, {1, 0}, {12, 0}, {11, 0}});
+  // Current rows 0, 1 in group 0 and 2, 3 in group 1. Previous row 1 lies next to current row 0,
+  // but its customers now sit in group 1, so its partner is found there.
+  const CentroidMatrix current = matrix({{1, 0}, {0.2, 0}, {10, 0}, {11, 0}});
+  const SegmentMatch match =
+      match_segments_in_groups(previous, previous_ids, current, {{0, 1, 1, -1}, {0, 0, 1, 1}});
+  CHECK(match.previous_row == std::vector<int>{-1, 0, 1, 2});
+  CHECK(match.identity.ids == std::vector<std::int64_t>{20, 10, 11, 12});
+  CHECK(match.fresh_ids == std::vector<std::int64_t>{20});
+  CHECK(match.retired_now == std::vector<std::int64_t>{13});  // in no group
+  CHECK(match.drift[1] == Approx(0.2));
+  CHECK(match.drift[2] == Approx(9.0));
+}
+
+TEST_CASE("grouped matching with one group is the plain matching") {
+  std::mt19937_64 engine(5);
+  std::uniform_real_distribution<double> uniform(-3.0, 3.0);
+  for (int trial = 0; trial < 20; ++trial) {
+    const int kp = 2 + trial % 5, kc = 1 + trial % 6;
+    CentroidMatrix previous(kp, 3), current(kc, 3);
+    for (Eigen::Index i = 0; i < previous.size(); ++i) previous.data()[i] = uniform(engine);
+    for (Eigen::Index i = 0; i < current.size(); ++i) current.data()[i] = uniform(engine);
+    const SegmentIdentity ids = SegmentIdentity::first_run(kp);
+    const SegmentMatch plain = match_segments(previous, ids, current, 2.5);
+    const SegmentMatch grouped = match_segments_in_groups(
+        previous, ids, current, {std::vector<int>(kp, 0), std::vector<int>(kc, 0)}, 2.5);
+    CHECK(grouped.previous_row == plain.previous_row);
+    CHECK(grouped.identity.ids == plain.identity.ids);
+    CHECK(grouped.identity.retired_ids == plain.identity.retired_ids);
+    CHECK(grouped.too_far == plain.too_far);
+  }
+  CHECK_THROWS(match_segments_in_groups(matrix({{0.0}}), SegmentIdentity::first_run(1),
+                                        matrix({{0.0}}), {{0, 0}, {0}}));
+}
+
+TEST_CASE("a previous segment's group is where most of its customers are now") {
+  // 3 previous segments × 2 groups (ids 7 and 4): the counts decide, ties go to the lower id,
+  // and a segment none of whose customers is left takes its fallback.
+  const std::vector<std::int64_t> counts{5, 9, 3, 3, 0, 0};
+  CHECK(candidate_groups(counts, 3, {7, 4}, {0, 0, 0}) == std::vector<int>{1, 1, 0});
+  CHECK(candidate_groups(counts, 3, {7, 4}, {-1, -1, -1}) == std::vector<int>{1, 1, -1});
+  CHECK_THROWS(candidate_groups(counts, 2, {7, 4}, {0, 0}));
+}

@@ -60,6 +60,9 @@ struct MigrationStability {
   double share_stayed = 0;         ///< stayed / common (NaN when no customer is common)
   double adjusted_rand_index = 0;  ///< of the two partitions of the common customers
   double adjusted_mutual_information = 0;  ///< idem, arithmetic normalisation
+  /// Two-level runs compared with a two-level run: the moved customers whose macro segment
+  /// stayed the same, and those whose macro segment changed (moved = within + across).
+  std::int64_t moved_within_macro = 0, moved_across_macro = 0;
 };
 
 struct MigrationReport {
@@ -95,6 +98,10 @@ struct CustomerMoves {
   std::vector<std::int32_t> previous_segment, new_segment;
   std::vector<double> previous_distance, new_distance;
   std::vector<std::int8_t> at_risk;
+  /// Two-level runs compared with a two-level run (empty otherwise): the customer's macro segment
+  /// (stable id) in each run, and 1 when they differ (a move across macro segments).
+  std::vector<std::int32_t> previous_macro_segment, new_macro_segment;
+  std::vector<std::int8_t> across_macro;
   std::int64_t offset = 0;  ///< moves held by lower ranks (where this block starts in the file)
   std::int64_t total = 0;   ///< moves over all ranks
 };

@@ -85,6 +85,30 @@ SegmentMatch match_segments(const CentroidMatrix& previous,
                             const SegmentIdentity& previous_identity, const CentroidMatrix& current,
                             double max_distance = std::numeric_limits<double>::infinity());
 
+/// Which rows may be paired in match_segments_in_groups: a previous row and a current row are
+/// candidates when their groups are equal. Groups are 0, 1, …; -1 puts a previous row in none.
+struct MatchGroups {
+  std::vector<int> previous;  ///< per previous row
+  std::vector<int> current;   ///< per current row
+};
+
+/// As match_segments, with the optimal matching made inside each group (a two-level run's
+/// micro-segments inside their macro segment): rows of different groups are never paired, a
+/// previous row in no group is retired. With every row in group 0 it is match_segments.
+SegmentMatch match_segments_in_groups(
+    const CentroidMatrix& previous, const SegmentIdentity& previous_identity,
+    const CentroidMatrix& current, const MatchGroups& groups,
+    double max_distance = std::numeric_limits<double>::infinity());
+
+/// The group of each previous segment for match_segments_in_groups: the one that holds most of
+/// its customers now, from `counts` (previous_k × groups, row-major: customers of previous
+/// segment p now in group g), ties to the group of lower id (`group_ids`, one per group); a
+/// previous segment none of whose customers is in this run takes `fallback[p]` (-1: none).
+/// Throws std::invalid_argument when the sizes do not fit.
+std::vector<int> candidate_groups(const std::vector<std::int64_t>& counts, int previous_k,
+                                  const std::vector<std::int64_t>& group_ids,
+                                  const std::vector<int>& fallback);
+
 /// The rows of the `k` largest segments by `sizes` (ties to the lower row), ascending: the
 /// previous segments a warm start with fewer segments than the previous run starts from.
 std::vector<int> largest_segment_rows(const std::vector<std::int64_t>& sizes, int k);

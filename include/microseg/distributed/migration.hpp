@@ -16,6 +16,9 @@ struct CurrentCustomers {
   const std::vector<std::int32_t>* segments = nullptr;  ///< stable ids
   const std::vector<double>* distances = nullptr;
   const std::vector<double>* values = nullptr;  ///< the value feature; nullptr without one
+  /// A two-level run's macro segments (stable ids); with MigrationSegments::
+  /// previous_macro_of_segment the moves are flagged across or inside macro segments.
+  const std::vector<std::int32_t>* macro_segments = nullptr;
 };
 
 /// The segments of both runs (identical on every rank).
@@ -28,6 +31,10 @@ struct MigrationSegments {
   std::vector<double> previous_reference_value;
   std::vector<double> current_value_mean;  ///< per current segment; empty without a value feature
   bool previous_values_recorded = false;   ///< the previous run holds /assignments/value
+  /// Per previous segment, the stable id of its macro segment (a two-level previous run); empty
+  /// otherwise.
+  std::vector<std::int64_t> previous_macro_of_segment;
+  bool list_moves = true;  ///< false: only the tables (the macro level lists no moves)
 };
 
 struct MigrationResult {
@@ -42,5 +49,32 @@ struct MigrationResult {
 MigrationResult compare_with_previous(const Communicator& comm, const CurrentCustomers& current,
                                       const std::vector<PreviousAssignment>& previous,
                                       const MigrationSegments& segments);
+
+/// Collective: compare_with_previous in steps, for a two-level run that needs the join before
+/// its micro-segments have ids and computes both levels' tables from it. Joins `current`'s rows
+/// and ids with `previous` after checking every record names one of `previous_ids`.
+JoinedCustomers join_with_previous(const Communicator& comm, const CurrentCustomers& current,
+                                   const std::vector<PreviousAssignment>& previous,
+                                   const std::vector<std::int64_t>& previous_ids);
+
+/// Collective: the migration of an existing join (compare_with_previous without the join).
+MigrationResult migration_from_join(const Communicator& comm, const CurrentCustomers& current,
+                                    const JoinedCustomers& joined,
+                                    const MigrationSegments& segments);
+
+/// Collective: customers of each previous segment (rows, in `previous_ids` order) by the group
+/// their row is in now (`group_of_row`, 0 … groups − 1 per local row): previous_k × groups counts,
+/// row-major, summed over ranks. Customers new in this run are not counted.
+std::vector<std::int64_t> previous_by_group(const Communicator& comm, const JoinedCustomers& joined,
+                                            const std::vector<std::int64_t>& previous_ids,
+                                            const std::vector<std::int32_t>& group_of_row,
+                                            int groups);
+
+/// The join seen at the macro level: each record's segment replaced by its macro segment
+/// (`previous_macro_of_segment`, per previous segment in `previous_ids` order) and its distance by
+/// NaN (a run records no distance to its macro centre). Local.
+JoinedCustomers previous_at_macro_level(const JoinedCustomers& joined,
+                                        const std::vector<std::int64_t>& previous_ids,
+                                        const std::vector<std::int64_t>& previous_macro_of_segment);
 
 }  // namespace microseg::distributed

@@ -2,7 +2,9 @@
 /// \file A fit's checkpoint on disk: DIR/checkpoint.h5, written atomically with mode 0640.
 #include <mpi.h>
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "microseg/core/fit_state.hpp"
 
@@ -14,6 +16,9 @@ struct CheckpointRecord {
   std::string configuration_fingerprint;
   std::string input_fingerprint;
   FitCheckpoint fit;
+  /// A two-level run past its macro fit: `fit` is the finished macro fit, and these are the
+  /// finished micro fits of macro segments 0, 1, … in order (possibly none yet).
+  std::optional<std::vector<LloydOutcome>> finished_micro_fits = std::nullopt;
 };
 
 /// Collective: every rank passes the same record; written under a temporary name and renamed

@@ -1,6 +1,7 @@
 #pragma once
 /// \file A run's manifest: DIR/manifest.json, written last, so that an auditor can check every
 /// output against its sha256 and see what produced it (docs/file-format.md, "manifest.json").
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,6 +20,9 @@ struct RunManifest {
   int ranks = 1;
   int threads = 1;  ///< OpenMP threads per rank
   TextFields versions;
+  /// Counts of the comparison with the previous run written as "migration" (a two-level run's;
+  /// omitted when empty).
+  std::vector<std::pair<std::string, std::int64_t>> migration;
 };
 
 /// Hex SHA-256 of a file's bytes. Throws InputError naming the file when it cannot be read.

@@ -23,6 +23,8 @@ struct MacroModel {
   CentroidMatrix centroids;                    ///< macro_k × d in the run's scaled space
   SegmentIdentity identity;                    ///< stable ids of the macro segments
   std::vector<std::int64_t> macro_of_segment;  ///< per micro row, its macro segment's stable id
+  /// sqrt(/macro/quality inertia / customers): the unit of the macro level's matching cut-off.
+  double customer_spread = 0;
 };
 
 struct RunModel {

@@ -1,6 +1,7 @@
 #pragma once
 /// \file Writing a run's outputs: DIR/segments.h5, DIR/profiles.csv and DIR/quality.csv, and
-/// with a previous run DIR/migration.csv and DIR/migration_matrix.csv.
+/// with a previous run DIR/migration.csv and DIR/migration_matrix.csv (and at the macro level of
+/// two two-level runs DIR/macro_migration.csv and DIR/macro_migration_matrix.csv).
 ///
 /// Files are written under temporary names in the output directory and renamed into place only
 /// when every file is complete, so a failed run never leaves a file that looks complete.
@@ -26,7 +27,8 @@ void ensure_writable_directory(const std::string& directory);
 /// The files write_segmentation writes into `directory` (with the migration ones or not), in
 /// the order a manifest lists them.
 std::vector<std::string> segmentation_files(const std::string& directory, bool with_migration,
-                                            bool with_macro = false);
+                                            bool with_macro = false,
+                                            bool with_macro_migration = false);
 
 /// The macro level of a two-level run: the macro segments' summary and ids, each customer's
 /// macro segment, and the macro segment of each micro-segment (docs/file-format.md, "/macro").
@@ -37,6 +39,10 @@ struct MacroOutputs {
   const std::vector<std::int32_t>* labels = nullptr;
   /// Per micro-segment row (the summary's rows), the stable id of its macro segment.
   const std::vector<std::int64_t>* macro_of_segment = nullptr;
+  /// With a two-level previous run: the macro level's migration (/migration/macro_*,
+  /// macro_migration*.csv) and its match (fresh and retired macro ids); null otherwise.
+  const MigrationReport* migration = nullptr;
+  const SegmentMatch* match = nullptr;
 };
 
 /// What a run writes besides SegmentationSummary: the model a later run or `microseg assign`

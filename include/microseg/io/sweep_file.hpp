@@ -12,6 +12,7 @@
 /// These files are small (k × d numbers per k) and written or read by one process with plain
 /// HDF5; no function here is collective. Errors are InputError naming the file and the dataset.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,22 @@
 #include "microseg/core/types.hpp"
 
 namespace microseg::io {
+
+/// The macro level of a two-level sweep's model (`sweep --macro-k`): the macro fit every k of the
+/// sweep shares, and how the k micro-segments were shared out over its segments.
+struct SweepMacroLevel {
+  std::string micro_k_rule;           ///< inertia or proportional
+  CentroidMatrix centroids;           ///< macro_k × d, scaled space
+  std::vector<std::int64_t> micro_k;  ///< per macro segment, its micro-segments (Σ = k)
+  std::vector<std::int64_t> size;     ///< per macro segment, its customers
+  std::int64_t best_restart = 0;      ///< of the macro fit
+  std::int64_t iterations = 0;        ///< of the macro fit's best restart
+  std::int64_t converged = 0;         ///< of the macro fit's best restart (0/1)
+  /// Per macro segment, its micro fit's best restart, and that restart's iterations and
+  /// convergence (0/1).
+  std::vector<std::int64_t> micro_best_restart, micro_iterations, micro_converged;
+  std::int64_t macro_k() const { return static_cast<std::int64_t>(centroids.rows()); }
+};
 
 /// One finished k of a sweep.
 struct SweepModel {
@@ -42,6 +59,9 @@ struct SweepModel {
   std::vector<double> restart_centroids;
   double seconds = 0;      ///< time to fit and measure this k
   RunAttributes settings;  ///< the sweep's settings; a resumed sweep or a merge compares them
+  /// A two-level sweep's model: `row` and `centroids` are the micro level (k micro-segments in
+  /// macro order), the restarts those of the micro fits side by side (docs/file-format.md).
+  std::optional<SweepMacroLevel> macro;
 };
 
 /// `directory/models/k-NNNN.h5` (k zero-padded to four digits or more, so names sort by k).
@@ -66,6 +86,8 @@ struct SweepTable {
   /// The input's content digest (docs/architecture.md, "Fingerprints"); empty in tables written
   /// before it was recorded.
   std::string content_digest;
+  /// A two-level sweep's macro k (its rows measure the micro level over all customers); 0: flat.
+  std::int64_t macro_k = 0;
 };
 
 /// Writes `directory/sweep.csv` and `directory/sweep.h5` atomically (sweep.h5 last).

@@ -98,12 +98,22 @@ struct SegmentProgress {
   std::function<void(const std::string&)> note;
 };
 
+/// A two-level comparison's macro level, for the summary.
+struct PreviousMacroSummary {
+  std::size_t macro_k = 0;  ///< the previous run's macro segments
+  SegmentMatch match;
+  MigrationReport migration;
+};
+
 /// What the previous run of a comparison was, for the summary.
 struct PreviousRunSummary {
   std::string directory;
   int k = 0;
   SegmentMatch match;
-  MigrationReport migration;
+  MigrationReport migration;  ///< of the micro-segments in a two-level run
+  /// Both runs two-level: the macro level (the micro level's stability then counts the moves
+  /// inside and across macro segments).
+  std::optional<PreviousMacroSummary> macro = std::nullopt;
 };
 
 /// The macro level of a two-level run, for the summary.

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "microseg/core/hierarchy.hpp"
 #include "microseg/core/initialisation.hpp"
 #include "microseg/core/result.hpp"
 #include "microseg/core/scaling.hpp"
@@ -45,12 +46,17 @@ struct SweepPlan {
   std::uint64_t seed = 0;
   std::int64_t silhouette_sample = 10000;
   TransformOptions transform;  ///< --missing, --one-hot, --clip-quantiles, --weights
+  /// > 0: a two-level sweep: one macro fit of macro_k segments, then every k of `ks` shared out
+  /// over them by micro_k_rule (inertia or proportional) and fitted inside each
+  int macro_k = 0;
+  MicroBudgetRule micro_k_rule = MicroBudgetRule::inertia;
 
   template <class Archive>
   void serialize(Archive& archive, unsigned /*version*/) {
     archive& input& output& job_file& k_text& ks& task& tasks& restarts& features& scale;
     archive& log1p_features& init& max_iterations& tolerance& seed& silhouette_sample;
     archive& transform;
+    archive& macro_k& micro_k_rule;
   }
 };
 
@@ -67,6 +73,8 @@ struct SweepProgress {
   std::function<void(int k, const std::string& model_path)> kept;  ///< finished earlier
   std::function<void(int k, int restart, const LloydOutcome&, double seconds)> restart;
   std::function<void(const io::SweepModel&)> finished;
+  /// A line of news: a two-level sweep's macro fit and each k's micro fits.
+  std::function<void(const std::string&)> note;
 };
 
 struct SweepResult {
