@@ -10,13 +10,23 @@
 #include "microseg/distributed/order_statistics.hpp"
 
 namespace microseg::distributed {
-FeatureStatistics feature_statistics(const Communicator& comm, const FeatureMatrix& features) {
-  const int d = static_cast<int>(features.cols());
+namespace {
+
+// The customers and each column's global min and max: what both kinds of statistics start from.
+FeatureStatistics count_and_range(const Communicator& comm, const FeatureMatrix& features) {
   FeatureStatistics stats;
   stats.count = comm.sum(static_cast<std::int64_t>(features.rows()));
   local_min_max(features, stats.min, stats.max);
   comm.min_in_place(stats.min);
   comm.max_in_place(stats.max);
+  return stats;
+}
+
+}  // namespace
+
+FeatureStatistics feature_statistics(const Communicator& comm, const FeatureMatrix& features) {
+  const int d = static_cast<int>(features.cols());
+  FeatureStatistics stats = count_and_range(comm, features);
   std::vector<double> bounds(d), deviation_bounds(d);
   for (int j = 0; j < d; ++j) {
     bounds[j] = std::max(std::abs(stats.min[j]), std::abs(stats.max[j]));
@@ -50,11 +60,7 @@ FeatureStatistics weighted_feature_statistics(const Communicator& comm,
                                               const FeatureMatrix& features,
                                               const std::vector<float>& weights) {
   const int d = static_cast<int>(features.cols());
-  FeatureStatistics stats;
-  stats.count = comm.sum(static_cast<std::int64_t>(features.rows()));
-  local_min_max(features, stats.min, stats.max);
-  comm.min_in_place(stats.min);
-  comm.max_in_place(stats.max);
+  FeatureStatistics stats = count_and_range(comm, features);
   double weight_bound = 0;
   for (float w : weights) weight_bound = std::max(weight_bound, static_cast<double>(w));
   weight_bound = comm.max(weight_bound);

@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import unittest
 
@@ -16,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from microseg_run import (MICROSEG, MPIEXEC, h5diff, run, temp_dir, write_columns,  # noqa: E402
-                          write_matrix)
+from microseg_run import (MICROSEG, MPIEXEC, h5diff, run, run_and_signal,  # noqa: E402
+                          temp_dir, write_columns, write_matrix)
 
 RANKS = 3
 
@@ -161,24 +160,8 @@ class WeightedResume(unittest.TestCase):
         mpiexec after the second iteration; returns (exit status, output)."""
         cmd = [MPIEXEC, "--oversubscribe", "--bind-to", "none", "-n", "2", MICROSEG, "segment",
                "--input", self.data, "--output", out] + [str(a) for a in self.FIT]
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                env=dict(os.environ, MICROSEG_INJECT_FAILURE="0:iteration:stall"),
-                                start_new_session=True)
-        lines = []
-        try:
-            for line in proc.stdout:
-                lines.append(line)
-                if "restart 0  iteration    2 " in line:
-                    os.kill(proc.pid, signal.SIGUSR1)
-                    break
-            lines += proc.stdout.readlines()
-            status = proc.wait(timeout=60)
-        finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-            proc.stdout.close()
-        return status, "".join(lines)
+        return run_and_signal(cmd, 2, "restart 0  iteration    2 ", signal.SIGUSR1, "mpiexec",
+                              env={"MICROSEG_INJECT_FAILURE": "0:iteration:stall"})
 
     def test_resume_is_bit_identical_and_refused_with_other_weights(self):
         out = os.path.join(self.dir, "stopped")
