@@ -22,8 +22,8 @@ import unittest
 import h5py
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from microseg_run import (MICROSEG, MPIEXEC, h5diff, manifest_problems, run,  # noqa: E402
-                          run_and_signal, run_facts, temp_dir)
+from microseg_run import (MICROSEG, MPIEXEC, assert_resumed_like_reference,  # noqa: E402
+                          manifest_problems, run, run_and_signal, temp_dir)
 
 EXIT_INTERRUPTED = 75
 SLOW = "0:iteration:stall"
@@ -75,20 +75,7 @@ class Resume(unittest.TestCase):
         return int(stop.group(1)), int(stop.group(2))
 
     def assert_same_as_reference(self, out, log):
-        self.assertIn("resuming from " + os.path.join(out, "checkpoint.h5"), log)
-        # Every dataset and attribute but those of /run (timings, rank count, the configuration
-        # text naming the output directory and --resume); the rest of /run by run_facts().
-        status, diff = h5diff(os.path.join(self.reference, "segments.h5"),
-                              os.path.join(out, "segments.h5"), exclude_attributes=["/run"])
-        self.assertEqual(status, 0, diff)
-        self.assertEqual(run_facts(os.path.join(self.reference, "segments.h5")),
-                         run_facts(os.path.join(out, "segments.h5")))
-        for name in CSV_OUTPUTS:
-            with open(os.path.join(self.reference, name), "rb") as a, \
-                    open(os.path.join(out, name), "rb") as b:
-                self.assertEqual(a.read(), b.read(), name)
-        self.assertFalse(os.path.exists(os.path.join(out, "checkpoint.h5")))
-        self.assertEqual(manifest_problems(out, "segment"), [])
+        assert_resumed_like_reference(self, self.reference, out, log, CSV_OUTPUTS)
 
     def test_sigusr1_to_mpiexec_after_iteration_1_then_resume_on_3_ranks(self):
         out = os.path.join(self.dir, "usr1")

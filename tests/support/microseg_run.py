@@ -200,3 +200,22 @@ def stop_sweep_after_first_model(cmd, models, timeout=60):
     proc.send_signal(signal.SIGUSR1)
     _, stderr = proc.communicate(timeout=timeout)
     return proc.returncode, stderr
+
+
+def assert_resumed_like_reference(case, reference, out, log, csv_outputs):
+    """Asserts on `case` that the run resumed into `out` said so and wrote what the uninterrupted
+    run in `reference` wrote: segments.h5 by h5diff without /run's attributes (timings, rank
+    count, the configuration text naming the output directory and --resume) and the rest of /run
+    by run_facts(), the CSVs byte for byte, no checkpoint left, a sound manifest."""
+    case.assertIn("resuming from " + os.path.join(out, "checkpoint.h5"), log)
+    status, diff = h5diff(os.path.join(reference, "segments.h5"),
+                          os.path.join(out, "segments.h5"), exclude_attributes=["/run"])
+    case.assertEqual(status, 0, diff)
+    case.assertEqual(run_facts(os.path.join(reference, "segments.h5")),
+                     run_facts(os.path.join(out, "segments.h5")))
+    for name in csv_outputs:
+        with open(os.path.join(reference, name), "rb") as a, \
+                open(os.path.join(out, name), "rb") as b:
+            case.assertEqual(a.read(), b.read(), name)
+    case.assertFalse(os.path.exists(os.path.join(out, "checkpoint.h5")))
+    case.assertEqual(manifest_problems(out, "segment"), [])
