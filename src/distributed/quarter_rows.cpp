@@ -2,24 +2,41 @@
 
 #include <algorithm>
 
+#include "microseg/distributed/id_partition.hpp"
+
 namespace microseg::distributed {
 
 std::vector<QuarterCustomer> rebalance_rows(const Communicator& comm,
                                             const std::vector<QuarterCustomer>& local,
-                                            std::int64_t begin, std::int64_t total) {
+                                            std::int64_t begin, std::int64_t total,
+                                            std::int64_t window_rows) {
   const std::int64_t end = begin + static_cast<std::int64_t>(local.size());
-  std::vector<std::vector<QuarterCustomer>> outbox(static_cast<std::size_t>(comm.size()));
-  for (int rank = 0; rank < comm.size(); ++rank) {
-    const RowRange target = block_of_rows(total, rank, comm.size());
-    const std::int64_t from = std::max(begin, target.begin), to = std::min(end, target.end);
-    if (from < to) {
-      outbox[static_cast<std::size_t>(rank)].assign(local.begin() + (from - begin),
-                                                    local.begin() + (to - begin));
+  const std::int64_t held = comm.sum(static_cast<std::int64_t>(local.size()));
+  // Rounds over windows of global rows, so no rank sends or receives more than one window's
+  // bytes at a time (all_to_all refuses over 1 GiB).
+  const std::int64_t window =
+      window_rows > 0
+          ? window_rows
+          : detail::exchange_round_bytes / static_cast<std::int64_t>(sizeof(QuarterCustomer));
+  std::vector<QuarterCustomer> received;
+  for (std::int64_t first = 0; first < held; first += window) {
+    const std::int64_t last = std::min(held, first + window);
+    std::vector<std::vector<QuarterCustomer>> outbox(static_cast<std::size_t>(comm.size()));
+    for (int rank = 0; rank < comm.size(); ++rank) {
+      const RowRange target = block_of_rows(total, rank, comm.size());
+      const std::int64_t from = std::max({begin, target.begin, first});
+      const std::int64_t to = std::min({end, target.end, last});
+      if (from < to) {
+        outbox[static_cast<std::size_t>(rank)].assign(local.begin() + (from - begin),
+                                                      local.begin() + (to - begin));
+      }
     }
+    // Senders hold consecutive row ranges in rank order, and windows come in row order, so
+    // what arrives is in row order.
+    const std::vector<QuarterCustomer> part = comm.all_to_all(outbox);
+    received.insert(received.end(), part.begin(), part.end());
   }
-  // Senders hold consecutive row ranges in rank order, so what arrives concatenated in rank
-  // order is in row order.
-  return comm.all_to_all(outbox);
+  return received;
 }
 
 QuarterRows first_quarter_rows(const Communicator& comm, const QuartersSpec& spec) {

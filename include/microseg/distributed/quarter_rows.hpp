@@ -21,10 +21,13 @@ struct QuarterRows {
 
 /// Collective: rows [begin, begin + local.size()) of a table of `total` rows held in rank order
 /// are moved so that every rank holds block_of_rows(total) of it, of which it receives the part
-/// below the sum of the local counts (one all-to-all; records keep their order).
+/// below the sum of the local counts (all-to-alls in rounds of at most
+/// detail::exchange_round_bytes per rank, or `window_rows` rows when > 0; records keep their
+/// order).
 std::vector<QuarterCustomer> rebalance_rows(const Communicator& comm,
                                             const std::vector<QuarterCustomer>& local,
-                                            std::int64_t begin, std::int64_t total);
+                                            std::int64_t begin, std::int64_t total,
+                                            std::int64_t window_rows = 0);
 
 /// Collective: quarter 1, this rank's block of the base.
 QuarterRows first_quarter_rows(const Communicator& comm, const QuartersSpec& spec);
