@@ -47,9 +47,18 @@ boost::program_options::options_description generate_options() {
   return options;
 }
 
+// An option --quarters requires.
+std::string required_with_quarters(const OptionReader& options, const std::string& key) {
+  if (!options.has(key)) {
+    throw InputError("generate: option --" + key +
+                     " is required with --quarters (see 'microseg generate --help')");
+  }
+  return options.text(key);
+}
+
 // A rate of --quarters: required, from 0 to 1.
 double quarter_rate(const OptionReader& options, const std::string& key) {
-  const double rate = options.real(key, options.required(key), 0.0);
+  const double rate = options.real(key, required_with_quarters(options, key), 0.0);
   if (rate > 1) invalid_option_value(key, options.text(key), "a number from 0 to 1");
   return rate;
 }
@@ -76,8 +85,8 @@ void parse_quarter_options(const OptionReader& options, GeneratePlan& config) {
   }
   config.migration_rate = quarter_rate(options, "migration-rate");
   config.churn_rate = quarter_rate(options, "churn-rate");
-  config.new_customers =
-      options.integer("new-customers", options.required("new-customers"), 0, std::int64_t{1} << 40);
+  config.new_customers = options.integer(
+      "new-customers", required_with_quarters(options, "new-customers"), 0, std::int64_t{1} << 40);
   config.mover_churn_factor = options.real("mover-churn-factor", "2", 0.0);
 }
 

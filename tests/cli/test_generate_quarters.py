@@ -232,6 +232,17 @@ class GenerateQuarters(unittest.TestCase):
                 self.assertIn(named, proc.stderr)
                 self.assertFalse(os.path.exists(out))
 
+    def test_an_output_that_is_a_file_is_refused_and_kept(self):
+        out = os.path.join(self.dir, "customers.h5")
+        with open(out, "w") as f:
+            f.write("keep me")
+        proc = run(2, "generate", "--customers", 100, "--quarters", 2, "--migration-rate", 0.1,
+                   "--churn-rate", 0.1, "--new-customers", 10, "--output", out, check=False)
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertIn(out, proc.stderr)
+        with open(out) as f:
+            self.assertEqual(f.read(), "keep me")
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
