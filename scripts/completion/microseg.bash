@@ -16,6 +16,7 @@ _microseg_options() {
   case "$1" in
     generate)
       echo "--customers --segments --separation --seed --macro-segments --macro-separation" \
+        "--quarters --migration-rate --churn-rate --new-customers --mover-churn-factor" \
         "--output $common"
       ;;
     segment) echo "--output --k --restarts $model $common" ;;
