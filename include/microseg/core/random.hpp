@@ -23,6 +23,7 @@ enum class RandomStream : std::uint64_t {
   content_digest = 12,
   micro_fit = 20,  ///< the seed of each macro segment's micro fit (two-level runs)
   bisect_split = 13,
+  campaign = 31,  ///< a synthetic campaign (generate campaign): arm, conversion, revenue
 };
 
 /// A well-mixed 64-bit hash of the key (SplitMix64 finaliser over a combination of the parts).
