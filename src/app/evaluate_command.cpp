@@ -15,7 +15,9 @@ boost::program_options::options_description evaluate_options() {
   boost::program_options::options_description options("microseg evaluate options");
   add_option(options, "run", "output directory of a microseg segment run", "required",
              "--run run-q2/");
-  add_option(options, "outcomes", "the campaign's outcome table (CSV with a header row)",
+  add_option(options, "outcomes",
+             "the campaign's outcome table: CSV with a header row, or HDF5 (.h5) as ingest "
+             "features writes it",
              "required", "--outcomes campaign.csv");
   add_option(options, "id-column", "column of the outcome table holding the customer id",
              "customer_id", "--id-column customer_id");
@@ -36,11 +38,6 @@ boost::program_options::options_description evaluate_options() {
   add_option(options, "output", "output directory (evaluation.h5, uplift.csv)", "required",
              "--output eval/");
   return options;
-}
-
-bool ends_with(const std::string& text, const std::string& tail) {
-  return text.size() >= tail.size() &&
-         text.compare(text.size() - tail.size(), tail.size(), tail) == 0;
 }
 
 void print_result(const EvaluatePlan& plan, const pipeline::EvaluateResult& result,
@@ -100,10 +97,6 @@ EvaluatePlan parse_evaluate_options(const std::vector<std::string>& arguments) {
   EvaluatePlan plan;
   plan.run = options.required("run");
   plan.outcomes = options.required("outcomes");
-  if (ends_with(plan.outcomes, ".h5") || ends_with(plan.outcomes, ".hdf5")) {
-    invalid_option_value("outcomes", plan.outcomes,
-                         "a CSV file; HDF5 outcome tables are not read yet");
-  }
   plan.id_column = options.text("id-column", "customer_id");
   plan.group_column = options.text("group-column", "group");
   plan.treatment = options.text("treatment", "treated");

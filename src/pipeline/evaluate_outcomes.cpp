@@ -1,12 +1,14 @@
 // `microseg evaluate`: the outcome table read in blocks of lines, its problems agreed.
 #include "evaluate_outcomes.hpp"
 
+#include <cmath>
 #include <limits>
 #include <set>
 
 #include "ingest_scan.hpp"
 #include "microseg/core/number_text.hpp"
 #include "microseg/distributed/id_partition.hpp"
+#include "microseg/io/campaign_file.hpp"
 #include "microseg/io/csv_outcomes.hpp"
 
 namespace microseg::pipeline::detail {
@@ -73,7 +75,8 @@ void agree_on_first_other_group(const Communicator& comm, const io::OutcomeScan&
 
 // Collective: the ids as int64 (integers, or every key mapped), each appearing once.
 std::vector<std::int64_t> outcome_ids(const Communicator& comm, const io::OutcomeScan& scan,
-                                      std::int64_t first_line, const std::string& path) {
+                                      std::int64_t first_line, const std::string& path,
+                                      const std::string& unit) {
   const auto rows = static_cast<std::size_t>(scan.rows);
   const bool integer_ids =
       keys_are_integers_on_every_rank(comm, rows, [&](std::size_t i) { return scan.id(i); });
@@ -88,7 +91,7 @@ std::vector<std::int64_t> outcome_ids(const Communicator& comm, const io::Outcom
   if (const auto duplicate = distributed::find_duplicate_ids(comm, check)) {
     const std::string who = integer_ids ? "customer id " + std::to_string(duplicate->id)
                                         : "customer '" + duplicate->first_key + "'";
-    comm.agree(in_file(path) + ": " + who + " appears on lines " +
+    comm.agree(in_file(path) + ": " + who + " appears on " + unit + "s " +
                std::to_string(duplicate->first_line) + " and " +
                std::to_string(duplicate->second_line) + " (" +
                with_thousands(duplicate->duplicated_ids) +
@@ -97,20 +100,92 @@ std::vector<std::int64_t> outcome_ids(const Communicator& comm, const io::Outcom
   return ids;
 }
 
-}  // namespace
+bool is_hdf5(const std::string& path) {
+  for (const std::string tail : {".h5", ".hdf5"}) {
+    if (path.size() >= tail.size() &&
+        path.compare(path.size() - tail.size(), tail.size(), tail) == 0)
+      return true;
+  }
+  return false;
+}
 
-OutcomeTable read_outcome_table(const Communicator& comm, const EvaluatePlan& plan) {
+// Collective: an HDF5 outcome table's block as a scan of its rows (row numbers for lines), the
+// first bad value stopping it as a malformed CSV row does.
+io::OutcomeScan scan_hdf5_outcomes(const Communicator& comm, const EvaluatePlan& plan) {
+  io::OutcomeBlock block;
+  comm.run_agreed([&] {
+    block = io::read_outcome_block(plan.outcomes,
+                                   {plan.group_column, plan.converted_column, plan.revenue_column},
+                                   comm.native());
+  });
+  io::OutcomeScan scan;
+  scan.lines = block.rows.size();
+  const auto bad = [&](std::size_t row, const std::string& column, double value,
+                       const std::string& expected) {
+    scan.bad_row =
+        io::BadRow{static_cast<std::int64_t>(row),
+                   "/customers/" + column + ": " + round_trip_text(value) + " is " + expected};
+  };
+  for (std::size_t i = 0; i < block.ids.size(); ++i) {
+    const double code = block.group_codes[i];
+    const double converted = block.converted[i];
+    if (converted != 0 && converted != 1) {
+      bad(i, plan.converted_column, converted, "not 0 or 1 (converted or not)");
+      break;
+    }
+    if (!block.revenue.empty() && !std::isfinite(block.revenue[i])) {
+      bad(i, plan.revenue_column, block.revenue[i], "not a finite number (revenue)");
+      break;
+    }
+    if (!std::isnan(code) && !(code >= 0 && code < static_cast<double>(block.group_names.size()))) {
+      bad(i, plan.group_column, code, "not a code of /categories/" + plan.group_column);
+      break;
+    }
+    const std::string group =
+        std::isnan(code) ? std::string() : block.group_names[static_cast<std::size_t>(code)];
+    std::int8_t arm = io::outcome_arm_other;
+    if (group == plan.treatment) {
+      arm = 0;
+    } else if (group == plan.control) {
+      arm = 1;
+    } else if (scan.other_group_rows++ == 0) {
+      scan.first_other_group_line_index = static_cast<std::int64_t>(i);
+      scan.first_other_group_value = group;
+    }
+    ++scan.rows;
+    scan.id_bytes += std::to_string(block.ids[i]);
+    scan.id_offsets.push_back(scan.id_bytes.size());
+    scan.row_line_index.push_back(static_cast<std::int64_t>(i));
+    scan.arm.push_back(arm);
+    scan.converted.push_back(static_cast<std::int8_t>(converted));
+    if (!block.revenue.empty()) scan.revenue.push_back(block.revenue[i]);
+  }
+  return scan;
+}
+
+// Collective: this rank's part of a CSV outcome table, scanned.
+io::OutcomeScan scan_csv_outcomes(const Communicator& comm, const EvaluatePlan& plan) {
   const OutcomeInput input = open_outcomes(comm, plan);
   const std::string_view text = input.csv.file->text();
   const io::ByteRange part = io::line_aligned_part(text, comm.rank(), comm.size());
   input.csv.file->will_read(part);
-  const io::OutcomeScan scan = io::scan_outcomes(text, part, input.spec);
+  return io::scan_outcomes(text, part, input.spec);
+}
+
+}  // namespace
+
+OutcomeTable read_outcome_table(const Communicator& comm, const EvaluatePlan& plan) {
+  const bool hdf5 = is_hdf5(plan.outcomes);
+  const std::string unit = hdf5 ? "row" : "line";
+  const io::OutcomeScan scan =
+      hdf5 ? scan_hdf5_outcomes(comm, plan) : scan_csv_outcomes(comm, plan);
   const std::int64_t first_line = 1 + comm.exclusive_prefix_sum(scan.lines);
   // Ranks hold consecutive parts, so the lowest rank with a bad row holds the file's first.
   std::optional<std::string> bad;
   if (scan.bad_row) {
-    const bool names_column = scan.bad_row->what.rfind("column ", 0) == 0;
-    bad = in_file(plan.outcomes) + " line " +
+    const bool names_column = scan.bad_row->what.rfind("column ", 0) == 0 ||
+                              scan.bad_row->what.rfind("/customers/", 0) == 0;
+    bad = in_file(plan.outcomes) + " " + unit + " " +
           std::to_string(first_line + scan.bad_row->line_index) + (names_column ? ", " : ": ") +
           scan.bad_row->what;
   }
@@ -129,7 +204,8 @@ OutcomeTable read_outcome_table(const Communicator& comm, const EvaluatePlan& pl
   table.treated_rows = totals[2];
   table.control_rows = totals[3];
   if (table.problems.rows == 0) {
-    comm.agree("outcome table " + in_file(plan.outcomes) + " has no data rows after its header");
+    comm.agree("outcome table " + in_file(plan.outcomes) +
+               (hdf5 ? " has no rows" : " has no data rows after its header"));
   }
   for (const auto& [rows, value, option] :
        {std::tuple{table.treated_rows, plan.treatment, "--treatment"},
@@ -142,7 +218,7 @@ OutcomeTable read_outcome_table(const Communicator& comm, const EvaluatePlan& pl
     }
   }
   agree_on_first_other_group(comm, scan, first_line, table.problems);
-  table.ids = outcome_ids(comm, scan, first_line, plan.outcomes);
+  table.ids = outcome_ids(comm, scan, first_line, plan.outcomes, unit);
   const std::int64_t begin = comm.exclusive_prefix_sum(scan.rows);
   table.rows = {begin, begin + scan.rows};
   for (std::int8_t arm : scan.arm) table.arms.push_back(static_cast<distributed::CampaignArm>(arm));

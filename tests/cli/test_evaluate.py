@@ -180,6 +180,22 @@ class Evaluate(unittest.TestCase):
         renamed = [header[:3] + ["spend"]] + body
         self.assert_refused(renamed, "--revenue-column: column 'revenue' is not in the header")
 
+    def test_an_hdf5_outcome_table_gives_the_same_outputs_as_its_csv(self):
+        h5 = os.path.join(self.dir, "campaign.h5")
+        run(1, "ingest", "features", "--csv", self.campaign, "--id-column", "customer_id",
+            "--categorical", "group", "--output", h5)
+        out = os.path.join(self.dir, "ev-h5")
+        self.evaluate(2, h5, out)
+        with open(os.path.join(self.out1, "uplift.csv"), "rb") as a, \
+                open(os.path.join(out, "uplift.csv"), "rb") as b:
+            self.assertEqual(a.read(), b.read())
+        with h5py.File(h5, "r+") as f:
+            f["customers/converted"][4321] = 3
+        proc = self.evaluate(3, h5, os.path.join(self.dir, "ev-h5-bad"), check=False)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("campaign.h5' row 4322, /customers/converted: 3 is not 0 or 1", proc.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "ev-h5-bad")))
+
     def test_the_plot_script_writes_a_png(self):
         png = os.path.join(self.dir, "uplift.png")
         proc = subprocess.run([sys.executable, PLOT, self.out1, "--output", png],

@@ -36,4 +36,29 @@ struct CampaignRows {
 /// rows in rank order.
 void write_campaign_csv(const std::string& path, MPI_Comm comm, const CampaignRows& rows);
 
+/// A rank's block of an outcome table in HDF5, as `ingest features --categorical GROUP` writes
+/// a CSV outcome table: /customers/id, /customers/GROUP (category codes, names in
+/// /categories/GROUP, NaN for an empty cell), /customers/CONVERTED and optionally
+/// /customers/REVENUE (any numeric type, read as float64).
+struct OutcomeBlock {
+  std::int64_t total_rows = 0;
+  RowRange rows;
+  std::vector<std::int64_t> ids;
+  std::vector<double> group_codes;
+  std::vector<std::string> group_names;  ///< /categories/GROUP
+  std::vector<double> converted;
+  std::vector<double> revenue;  ///< empty without a revenue column
+};
+
+/// The datasets of /customers an OutcomeBlock is read from.
+struct OutcomeDatasets {
+  std::string group, converted, revenue;  ///< revenue "" for none
+};
+
+/// Collective: this rank's block of rows (distributed::block_of_rows) of the table at `path`.
+/// Throws InputError (every rank alike) naming the file and dataset when one is missing, of
+/// another length than /customers/id, or the group column has no /categories.
+OutcomeBlock read_outcome_block(const std::string& path, const OutcomeDatasets& names,
+                                MPI_Comm comm);
+
 }  // namespace microseg::io
