@@ -70,8 +70,7 @@ namespace {
 Dataset outcome_dataset(const File& file, const std::string& path, const std::string& name,
                         std::int64_t rows) {
   const std::string object = "/customers/" + name;
-  std::optional<Dataset> dataset =
-      file.has_path(object) ? file.open_dataset(object) : std::nullopt;
+  std::optional<Dataset> dataset = file.has_path(object) ? file.open_dataset(object) : std::nullopt;
   if (!dataset) throw InputError("outcome table '" + path + "' has no dataset " + object);
   const std::optional<Shape> shape = dataset->shape();
   if (!shape || shape->dims.size() != 1 ||
