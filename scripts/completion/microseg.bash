@@ -71,8 +71,12 @@ _microseg() {
     fi
     command="ingest $kind"
   fi
-  if [[ "$command" == generate && "${COMP_WORDS[i + 1]:-}" == campaign ]] && ((COMP_CWORD > i + 1)); then
-    command="generate campaign"
+  if [[ "$command" == generate ]]; then
+    if ((COMP_CWORD == i + 1)) && [[ "$cur" != -* ]]; then
+      mapfile -t COMPREPLY < <(compgen -W "campaign $(_microseg_options generate)" -- "$cur")
+      return
+    fi
+    [[ "${COMP_WORDS[i + 1]:-}" == campaign ]] && command="generate campaign"
   fi
   case "$prev" in
     --scale) mapfile -t COMPREPLY < <(compgen -W "zscore minmax robust none" -- "$cur") && return ;;

@@ -88,6 +88,7 @@ class HelpTexts(unittest.TestCase):
         self.assertEqual(completions(""), sorted(self.commands + ["--help", "--help-all",
                                                                   "--version"]))
         self.assertEqual(completions("ingest", ""), ["features", "transactions"])
+        self.assertEqual(completions("generate", "ca"), ["campaign"])
         for variant, text in self.helps.items():
             words = variant.split()
             with self.subTest(command=variant):
