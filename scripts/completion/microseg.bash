@@ -34,13 +34,14 @@ _microseg_options() {
       ;;
     sweep-merge) echo "--parts --output --k $common" ;;
     promote) echo "--sweep --k --output --input $common" ;;
+    reproduce) echo "--run --scratch --keep $common" ;;
     version) echo "--help" ;;
   esac
 }
 
 _microseg() {
   local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD - 1]}"
-  local commands="generate segment assign ingest sweep sweep-merge promote version"
+  local commands="generate segment assign ingest sweep sweep-merge promote reproduce version"
   local command="" i
   for ((i = 1; i < COMP_CWORD; i++)); do
     case "${COMP_WORDS[i]}" in
@@ -72,7 +73,7 @@ _microseg() {
     --lloyd) mapfile -t COMPREPLY < <(compgen -W "auto plain pruned" -- "$cur") && return ;;
     --missing) mapfile -t COMPREPLY < <(compgen -W "reject mean median drop" -- "$cur") && return ;;
     --delimiter) mapfile -t COMPREPLY < <(compgen -W ", ';' tab whitespace" -- "$cur") && return ;;
-    --input | --config | --init-centroids | --csv | --output | --model | --previous | --sweep | --parts)
+    --input | --config | --init-centroids | --csv | --output | --model | --previous | --sweep | --parts | --run | --scratch)
       mapfile -t COMPREPLY < <(compgen -f -- "$cur") && return
       ;;
   esac

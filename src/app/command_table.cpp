@@ -2,6 +2,7 @@
 #include "microseg/app/command.hpp"
 #include "microseg/app/generate.hpp"
 #include "microseg/app/ingest.hpp"
+#include "microseg/app/reproduce.hpp"
 #include "microseg/app/segment.hpp"
 #include "microseg/app/sweep.hpp"
 #include "microseg/app/version.hpp"
@@ -23,6 +24,8 @@ const std::vector<Command>& commands() {
        sweep_merge_command},
       {"promote", "write a full run's outputs for one k of a sweep, without refitting",
        promote_usage, promote_command},
+      {"reproduce", "rerun a run from its manifest and compare every output's content digest",
+       reproduce_usage, reproduce_command},
       {"version", "print the version, the git commit and the MPI, HDF5, Eigen, Boost versions",
        version_usage, version_command},
   };

@@ -1,5 +1,6 @@
 #include "microseg/app/option_reader.hpp"
 
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <cmath>
 #include <filesystem>
@@ -80,6 +81,23 @@ OptionReader::OptionReader(const std::string& command, const po::options_descrip
 
 std::string OptionReader::text(const std::string& key, const std::string& fallback) const {
   return has(key) ? values_[key].as<std::string>() : fallback;
+}
+
+std::vector<std::pair<std::string, std::string>> OptionReader::recorded(
+    const std::vector<std::string>& path_keys) const {
+  std::vector<std::pair<std::string, std::string>> given;
+  for (const auto& [key, value] : values_) {
+    if (key == "config" || key == "output") continue;
+    std::string text = value.as<std::string>();
+    const bool path = std::find(path_keys.begin(), path_keys.end(), key) != path_keys.end();
+    if (path && !text.empty()) {
+      std::error_code code;
+      const std::filesystem::path absolute = std::filesystem::absolute(text, code);
+      if (!code) text = absolute.lexically_normal().string();
+    }
+    given.emplace_back(key, text);
+  }
+  return given;
 }
 
 std::string OptionReader::required(const std::string& key) const {

@@ -370,6 +370,7 @@ SegmentPlan parse_segment_options(const std::vector<std::string>& arguments) {
   parse_method_options(options, config);
   parse_two_level_options(options, config);
   parse_sample_weight_option(options, config);
+  config.recorded_options = options.recorded({"input", "previous", "init-centroids"});
   return config;
 }
 
