@@ -24,7 +24,8 @@ _microseg_options() {
       echo "--csv --id-column --output --categorical --delimiter --skip-bad-rows $common"
       ;;
     "ingest transactions")
-      echo "--csv --customer-column --date-column --amount-column --quantity-column --as-of" \
+      echo "--csv --customer-column --date-column --amount-column --unit-price-column" \
+        "--quantity-column --as-of" \
         "--window-days --no-header --delimiter --skip-bad-rows --output $common"
       ;;
     sweep)

@@ -175,8 +175,10 @@ void add_transform_options(boost::program_options::options_description& options)
              "--one-hot region,channel");
   add_option(options, "clip-quantiles", "clip every numeric feature at these two quantiles", "none",
              "--clip-quantiles 0.01,0.99");
-  add_option(options, "weights", "per-feature weights applied after scaling", "1 for every feature",
-             "--weights monetary=2,age=0.5");
+  add_option(options, "weights",
+             "per-feature weights multiplying the scaled columns: a weight w counts w² in squared "
+             "distances (monetary=2 makes monetary count 4 times, not twice)",
+             "1 for every feature", "--weights monetary=2,age=0.5");
 }
 
 pipeline::TransformOptions parse_transform_options(const OptionReader& options) {
