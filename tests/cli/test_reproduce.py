@@ -2,7 +2,8 @@
 compares every output's canonical content digest with the recorded one: a 2-rank run reproduces
 at 1 and 3 ranks, and so do a --previous run, an assign run, a sweep and a promote. A changed
 input, a changed previous run, a tampered output and a manifest of an earlier version are
-reported naming the file (and the first differing dataset), with a non-zero exit.
+reported naming the file (and the first differing dataset), with a non-zero exit. (Also: a
+bare --match-max-distance, a distance rather than a multiple of the spread, is said to be one.)
 
 The manifest's content_sha256 is checked against an independent implementation of the digest
 in docs/file-format.md ("Canonical content digest"), written here with h5py and hashlib."""
@@ -190,6 +191,16 @@ class Reproduce(unittest.TestCase):
         self.assertEqual(proc.returncode, 2)
         self.assertIn(f"the previous file '{os.path.join(first, 'segments.h5')}' has changed",
                       proc.stderr)
+
+    def test_a_bare_match_max_distance_is_said_to_be_a_distance_not_a_multiple(self):
+        out = os.path.join(self.dir, "q2-cutoff")
+        proc = run(1, "segment", "--input", self.data, "--k", 5, "--output", out,
+                   "--previous", self.first, "--match-max-distance", "3")
+        self.assertIn("note: --match-max-distance 3 is an absolute distance in the previous run's "
+                      "scaled space; write 3x for that many times its customer spread", proc.stdout)
+        proc = run(1, "segment", "--input", self.data, "--k", 5, "--output", out,
+                   "--previous", self.first, "--match-max-distance", "3x")
+        self.assertNotIn("--match-max-distance", proc.stdout)
 
     def test_a_tampered_output_is_reported_naming_it_and_the_dataset(self):
         copy = self.copy_run(self.first, "q1-tampered")
