@@ -20,7 +20,7 @@ fi
 size=$(stat -c %s "$csv")
 ingest=(mpiexec -n "$ranks" --bind-to none "$MICROSEG_BUILD/microseg" ingest transactions
         --csv "$csv" --customer-column customer_id --date-column order_date
-        --amount-column amount --quantity-column quantity --as-of 2024-12-31
+        --unit-price-column amount --quantity-column quantity --as-of 2024-12-31
         --output "$dir/rfm.h5")
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 "${ingest[@]}" > /dev/null  # warm the page cache

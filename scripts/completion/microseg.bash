@@ -33,19 +33,21 @@ _microseg_options() {
       echo "--csv --id-column --output --categorical --delimiter --skip-bad-rows $common"
       ;;
     "ingest transactions")
-      echo "--csv --customer-column --date-column --amount-column --quantity-column --as-of" \
+      echo "--csv --customer-column --date-column --amount-column --unit-price-column" \
+        "--quantity-column --as-of" \
         "--window-days --no-header --delimiter --skip-bad-rows --output $common"
       ;;
     sweep) echo "--output --k --restarts --task $model $common" ;;
     sweep-merge) echo "--parts --output --k $common" ;;
     promote) echo "--sweep --k --output --restarts $model $common" ;;
+    reproduce) echo "--run --scratch --keep $common" ;;
     version) echo "--help" ;;
   esac
 }
 
 _microseg() {
   local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD - 1]}"
-  local commands="generate segment assign ingest sweep sweep-merge promote evaluate version"
+  local commands="generate segment assign ingest sweep sweep-merge promote evaluate reproduce version"
   local command="" i
   for ((i = 1; i < COMP_CWORD; i++)); do
     case "${COMP_WORDS[i]}" in
@@ -84,7 +86,7 @@ _microseg() {
     --lloyd) mapfile -t COMPREPLY < <(compgen -W "auto plain pruned" -- "$cur") && return ;;
     --missing) mapfile -t COMPREPLY < <(compgen -W "reject mean median drop" -- "$cur") && return ;;
     --delimiter) mapfile -t COMPREPLY < <(compgen -W ", ';' tab whitespace" -- "$cur") && return ;;
-    --input | --config | --init-centroids | --csv | --output | --model | --previous | --sweep | --parts | --run | --outcomes)
+    --input | --config | --init-centroids | --csv | --output | --model | --previous | --sweep | --parts | --run | --outcomes | --scratch)
       mapfile -t COMPREPLY < <(compgen -f -- "$cur") && return
       ;;
   esac

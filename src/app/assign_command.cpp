@@ -39,6 +39,7 @@ AssignPlan parse_assign_options(const std::vector<std::string>& arguments) {
   config.input = options.required("input");
   config.output = options.required("output");
   config.job_file = options.job_file();
+  config.recorded_options = options.recorded({"model", "input"});
   return config;
 }
 

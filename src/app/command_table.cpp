@@ -3,6 +3,7 @@
 #include "microseg/app/evaluate.hpp"
 #include "microseg/app/generate.hpp"
 #include "microseg/app/ingest.hpp"
+#include "microseg/app/reproduce.hpp"
 #include "microseg/app/segment.hpp"
 #include "microseg/app/sweep.hpp"
 #include "microseg/app/version.hpp"
@@ -26,6 +27,8 @@ const std::vector<Command>& commands() {
        promote_usage, promote_command},
       {"evaluate", "measure a campaign per segment: uplift against control, intervals, ROI",
        evaluate_usage, evaluate_command},
+      {"reproduce", "rerun a run from its manifest and compare every output's content digest",
+       reproduce_usage, reproduce_command},
       {"version", "print the version, the git commit and the MPI, HDF5, Eigen, Boost versions",
        version_usage, version_command},
   };

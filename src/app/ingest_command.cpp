@@ -56,10 +56,17 @@ po::options_description transactions_options() {
   add_option(options, "date-column",
              "purchase date column: YYYY-MM-DD, ISO 8601 date-time or YYYYMMDD", "required",
              "--date-column order_date");
-  add_option(options, "amount-column", "amount column (money per row)", "required",
-             "--amount-column amount");
-  add_option(options, "quantity-column", "quantity column: a row is then worth amount × quantity",
-             "none, a row is worth its amount", "--quantity-column quantity");
+  add_option(options, "amount-column",
+             "column of each row's total money (an order total), summed as it is: never "
+             "multiplied by --quantity-column",
+             "required, or --unit-price-column", "--amount-column order_total");
+  add_option(options, "unit-price-column",
+             "column of a price per unit instead: a row is worth unit price × --quantity-column",
+             "none", "--unit-price-column price");
+  add_option(options, "quantity-column",
+             "column of items per row, summed per customer as units; it multiplies "
+             "--unit-price-column only",
+             "none", "--quantity-column quantity");
   add_option(options, "as-of",
              "the date RFM is computed at (YYYY-MM-DD); later transactions are ignored", "required",
              "--as-of 2024-12-31");
@@ -107,8 +114,20 @@ pipeline::IngestTransactionsPlan parse_transactions_options(
   plan.csv = options.required("csv");
   plan.customer_column = options.required("customer-column");
   plan.date_column = options.required("date-column");
-  plan.amount_column = options.required("amount-column");
+  plan.amount_column = options.text("amount-column");
+  plan.unit_price_column = options.text("unit-price-column");
   plan.quantity_column = options.text("quantity-column");
+  if (plan.amount_column.empty() == plan.unit_price_column.empty()) {
+    throw InputError(
+        "ingest transactions: give either --amount-column (each row's total) or "
+        "--unit-price-column (a price per unit, multiplied by --quantity-column), " +
+        std::string(plan.amount_column.empty() ? "neither was given" : "not both"));
+  }
+  if (!plan.unit_price_column.empty() && plan.quantity_column.empty()) {
+    throw InputError(
+        "ingest transactions: --unit-price-column needs --quantity-column (a row is worth "
+        "unit price × quantity); for a column of row totals use --amount-column");
+  }
   plan.output = options.required("output");
   plan.as_of = options.required("as-of");
   const auto day = pipeline::day_of_date(plan.as_of);
@@ -196,7 +215,8 @@ std::string ingest_usage() {
   text << "usage: microseg ingest features --csv customers.csv --id-column C --output out.h5\n"
           "           [--delimiter ,|;|tab|whitespace] [--categorical a,b] [--skip-bad-rows]\n"
           "       mpiexec -n P microseg ingest transactions --csv tx.csv --customer-column C\n"
-          "           --date-column D --amount-column A [--quantity-column Q] --as-of YYYY-MM-DD\n"
+          "           --date-column D (--amount-column A | --unit-price-column P)\n"
+          "           [--quantity-column Q] --as-of YYYY-MM-DD\n"
           "           [--window-days N] [--no-header] [--delimiter …] [--skip-bad-rows]\n"
           "           --output customers.h5\n\n"
        << features_options() << "\n"
@@ -228,8 +248,24 @@ void run_ingest_features(const Communicator& comm, const pipeline::IngestFeature
   if (comm.is_root()) print_features_report(plan, result, log);
 }
 
+// --amount-column with --quantity-column multiplied the two before this version; it now means a
+// row total and a count. Said every time (this version only), so no one gets a different
+// monetary value without being told.
+void warn_about_amount_with_quantity(const pipeline::IngestTransactionsPlan& plan,
+                                     std::ostream& err) {
+  if (plan.amount_column.empty() || plan.quantity_column.empty()) return;
+  err << "microseg: warning: --amount-column " << plan.amount_column << " with --quantity-column "
+      << plan.quantity_column << ": '" << plan.amount_column
+      << "' is each row's total (monetary_total sums it as it is) and '" << plan.quantity_column
+      << "' is only counted (units). Earlier versions multiplied " << plan.amount_column << " × "
+      << plan.quantity_column << "; if '" << plan.amount_column
+      << "' is a price per unit, write --unit-price-column " << plan.amount_column
+      << " instead. This warning is printed in this version only." << std::endl;
+}
+
 void run_ingest_transactions(const Communicator& comm, const pipeline::IngestTransactionsPlan& plan,
                              std::ostream& log) {
+  if (comm.is_root()) warn_about_amount_with_quantity(plan, std::cerr);
   const pipeline::IngestTransactionsResult result = pipeline::ingest_transactions(comm, plan);
   if (comm.is_root()) print_transactions_report(plan, result, log);
 }

@@ -1,5 +1,6 @@
 #include "microseg/app/option_reader.hpp"
 
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <cmath>
 #include <filesystem>
@@ -82,6 +83,23 @@ std::string OptionReader::text(const std::string& key, const std::string& fallba
   return has(key) ? values_[key].as<std::string>() : fallback;
 }
 
+std::vector<std::pair<std::string, std::string>> OptionReader::recorded(
+    const std::vector<std::string>& path_keys) const {
+  std::vector<std::pair<std::string, std::string>> given;
+  for (const auto& [key, value] : values_) {
+    if (key == "config" || key == "output") continue;
+    std::string text = value.as<std::string>();
+    const bool path = std::find(path_keys.begin(), path_keys.end(), key) != path_keys.end();
+    if (path && !text.empty()) {
+      std::error_code code;
+      const std::filesystem::path absolute = std::filesystem::absolute(text, code);
+      if (!code) text = absolute.lexically_normal().string();
+    }
+    given.emplace_back(key, text);
+  }
+  return given;
+}
+
 std::string OptionReader::required(const std::string& key) const {
   if (!has(key)) {
     throw InputError(command_ + ": option --" + key + " is required (see 'microseg " + command_ +
@@ -157,8 +175,10 @@ void add_transform_options(boost::program_options::options_description& options)
              "--one-hot region,channel");
   add_option(options, "clip-quantiles", "clip every numeric feature at these two quantiles", "none",
              "--clip-quantiles 0.01,0.99");
-  add_option(options, "weights", "per-feature weights applied after scaling", "1 for every feature",
-             "--weights monetary=2,age=0.5");
+  add_option(options, "weights",
+             "per-feature weights multiplying the scaled columns: a weight w counts w² in squared "
+             "distances (monetary=2 makes monetary count 4 times, not twice)",
+             "1 for every feature", "--weights monetary=2,age=0.5");
 }
 
 pipeline::TransformOptions parse_transform_options(const OptionReader& options) {

@@ -310,6 +310,7 @@ SegmentPlan parse_segment_options(const std::vector<std::string>& arguments) {
   parse_method_options(options, config);
   parse_two_level_options(options, config);
   parse_sample_weight_option(options, config);
+  config.recorded_options = options.recorded({"input", "previous", "init-centroids"});
   return config;
 }
 
@@ -345,6 +346,12 @@ void segment_command(const distributed::Communicator& comm,
   progress.note = [&](const std::string& line) {
     if (root) log << line << std::endl;
   };
+  // A bare number is a distance, not a multiple of the spread as the default 2x is: say which.
+  if (root && !plan.previous.empty() && plan.match_cutoff.kind == MatchCutoff::Kind::absolute) {
+    log << "note: --match-max-distance " << plan.match_cutoff.text()
+        << " is an absolute distance in the previous run's scaled space; write "
+        << plan.match_cutoff.text() << "x for that many times its customer spread" << std::endl;
+  }
   const pipeline::SegmentResult result = pipeline::segment(comm, plan, progress);
   if (root) print_result(log, result);
 }

@@ -277,6 +277,7 @@ SweepPlan parse_sweep_options(const std::vector<std::string>& arguments) {
       options.integer("silhouette-sample", "10000", 0, std::int64_t{1} << 40);
   config.transform = parse_transform_options(options);
   parse_two_level_sweep(options, config, all_ks);
+  config.recorded_options = options.recorded({"input"});
   return config;
 }
 
@@ -335,6 +336,7 @@ PromotePlan parse_promote_options(const std::vector<std::string>& arguments) {
   config.output = options.required("output");
   config.k = options.has("k") ? static_cast<int>(options.integer("k", "0", 1, 1 << 24)) : 0;
   config.input = options.text("input");
+  config.recorded_options = options.recorded({"sweep", "input"});
   return config;
 }
 

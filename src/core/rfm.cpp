@@ -6,17 +6,27 @@
 
 namespace microseg {
 
-void CustomerActivity::add(std::int32_t day, double amount) {
+namespace {
+
+// Adds `value` to `sum` on the grid 1/grid; false when it or the sum leaves the range.
+template <class Sum>
+bool add_on_grid(Sum& sum, double value, double max_abs, double grid) {
+  if (!(std::fabs(value) < max_abs)) return false;
+  // value · grid is exact (a power of two), and below max_abs it cannot overflow.
+  const auto term = static_cast<Sum>(value * grid);
+  return !__builtin_add_overflow(sum, term, &sum);
+}
+
+}  // namespace
+
+void CustomerActivity::add(std::int32_t day, double amount, double quantity) {
   ++transactions;
   first_day = std::min(first_day, day);
   last_day = std::max(last_day, day);
-  if (!(std::fabs(amount) < max_abs_money_term)) {
+  if (!add_on_grid(money, amount, max_abs_money_term, 0x1p64) ||
+      !add_on_grid(units, quantity, max_abs_units_term, 0x1p32)) {
     overflowed = 1;
-    return;
   }
-  // amount · 2^64 is exact (a power of two, and |amount| < 2^62 cannot overflow).
-  const auto term = static_cast<ExactSum>(amount * 0x1p64);
-  if (__builtin_add_overflow(money, term, &money)) overflowed = 1;
 }
 
 void CustomerActivity::merge(const CustomerActivity& other) {
@@ -25,10 +35,15 @@ void CustomerActivity::merge(const CustomerActivity& other) {
   last_day = std::max(last_day, other.last_day);
   overflowed |= other.overflowed;
   if (__builtin_add_overflow(money, other.money, &money)) overflowed = 1;
+  if (__builtin_add_overflow(units, other.units, &units)) overflowed = 1;
 }
 
 double CustomerActivity::money_total() const {
   return std::ldexp(static_cast<double>(money), -money_grid_exponent);
+}
+
+double CustomerActivity::units_total() const {
+  return std::ldexp(static_cast<double>(units), -units_grid_exponent);
 }
 
 std::optional<std::pair<std::string, std::string>> merge_by_id(
@@ -70,6 +85,7 @@ RfmFeatures rfm_features(const CustomerActivity& activity, std::int32_t as_of_da
   features.tenure_days = std::int64_t{as_of_day} - activity.first_day;
   features.monetary_total = activity.money_total();
   features.monetary_mean = features.monetary_total / static_cast<double>(activity.transactions);
+  features.units = activity.units_total();
   features.mean_interpurchase_days =
       activity.transactions > 1
           ? static_cast<double>(std::int64_t{activity.last_day} - activity.first_day) /

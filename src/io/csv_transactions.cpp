@@ -129,7 +129,8 @@ void CustomerActivityTable::add_integer_batch(const IntegerKeyedTransaction* tra
     __builtin_prefetch(&integer_slots_[hash_integer(transactions[i].key) & mask], 1);
   }
   for (std::size_t i = 0; i < count; ++i) {
-    find_or_insert_integer(transactions[i].key).add(transactions[i].day, transactions[i].amount);
+    find_or_insert_integer(transactions[i].key)
+        .add(transactions[i].day, transactions[i].amount, transactions[i].units);
   }
 }
 
@@ -202,12 +203,12 @@ namespace {
 class CustomerBatcher {
  public:
   explicit CustomerBatcher(CustomerActivityTable& customers) : customers_(customers) {}
-  void add(std::string_view customer, std::int32_t day, double value) {
+  void add(std::string_view customer, std::int32_t day, double value, double units) {
     if (const auto key = canonical_integer_key(customer)) {
-      batch_[batched_++] = {*key, day, value};
+      batch_[batched_++] = {*key, day, value, units};
       if (batched_ == batch_capacity) flush();
     } else {
-      customers_.find_or_insert(customer).add(day, value);
+      customers_.find_or_insert(customer).add(day, value, units);
     }
   }
   void flush() {
@@ -225,7 +226,7 @@ class CustomerBatcher {
 // A well-formed row: its day range, and within the window its customer's activity.
 void count_transaction(TransactionScan& scan, const TransactionScanSpec& spec,
                        CustomerBatcher& customers, std::string_view customer, std::int32_t day,
-                       double value) {
+                       std::pair<double, double> value_and_units) {
   ++scan.rows;
   scan.earliest_day = std::min(scan.earliest_day, day);
   scan.latest_day = std::max(scan.latest_day, day);
@@ -236,7 +237,7 @@ void count_transaction(TransactionScan& scan, const TransactionScanSpec& spec,
     ++scan.rows_before_window;
   } else {
     ++scan.counted_rows;
-    customers.add(customer, day, value);
+    customers.add(customer, day, value_and_units.first, value_and_units.second);
   }
 }
 
@@ -282,7 +283,11 @@ TransactionScan scan_transactions(std::string_view text, ByteRange part,
       } else if (!quantity) {
         bad(columns.quantity, quote_field(fields[columns.quantity]) + " is not a finite number");
       } else {
-        count_transaction(scan, spec, customers, customer, *day, *amount * *quantity);
+        // The money column is the row's total, or with --unit-price-column a price per unit;
+        // the quantity is always counted as units.
+        const double value = columns.unit_price ? *amount * *quantity : *amount;
+        const double units = columns.quantity >= 0 ? *quantity : 0.0;
+        count_transaction(scan, spec, customers, customer, *day, {value, units});
         continue;
       }
     }

@@ -66,6 +66,8 @@ std::optional<Shape> shape_of(hid_t type, hid_t space) {
   if (rank < 0) return std::nullopt;
   Shape shape;
   shape.type_class = H5Tget_class(type);
+  shape.type_size = H5Tget_size(type);
+  shape.type_signed = shape.type_class == H5T_INTEGER && H5Tget_sign(type) == H5T_SGN_2;
   shape.dims.resize(static_cast<std::size_t>(rank));
   H5Sget_simple_extent_dims(space, shape.dims.data(), nullptr);
   return shape;
@@ -337,6 +339,17 @@ bool Dataset::read(hid_t memory_type, void* values) const {
 bool Dataset::read_selection(const Selection& selection, void* values) const {
   return checked(H5Dread(id(), selection.memory_type, selection.memory_space, selection.file_space,
                          selection.transfer, values)) >= 0;
+}
+
+std::optional<std::vector<unsigned char>> Dataset::read_stored_bytes() const {
+  const TypeAndSpace parts = type_and_space(id(), H5Dget_type, H5Dget_space);
+  if (!parts.space.valid()) return std::nullopt;
+  const hssize_t points = checked(H5Sget_simple_extent_npoints(parts.space.get()));
+  if (points < 0) return std::nullopt;
+  std::vector<unsigned char> bytes(static_cast<std::size_t>(points) *
+                                   H5Tget_size(parts.type.get()));
+  if (!bytes.empty() && !read(parts.type.get(), bytes.data())) return std::nullopt;
+  return bytes;
 }
 
 std::optional<std::vector<std::string>> Dataset::read_strings() const {

@@ -64,6 +64,8 @@ struct Stored<std::int8_t> {
 struct Shape {
   H5T_class_t type_class = H5T_NO_CLASS;
   std::vector<hsize_t> dims;
+  std::size_t type_size = 0;  ///< bytes per value as stored
+  bool type_signed = false;   ///< an integer type with a sign
   hsize_t elements() const;
 };
 
@@ -111,9 +113,10 @@ class Attribute {
   /// Every string of a string attribute (scalar or array; fixed- or variable-length, ASCII or
   /// UTF-8, as h5py or microseg stored it). Space padding is trimmed. nullopt when unreadable.
   std::optional<std::vector<std::string>> read_strings() const;
+  /// Every value, converted by HDF5 to `memory_type` (an array attribute too).
+  bool read_raw(hid_t memory_type, void* value) const;
 
  private:
-  bool read_raw(hid_t memory_type, void* value) const;
   AttributeHandle handle_;
 };
 
@@ -182,6 +185,8 @@ class Dataset : public Object {
   }
   /// Every string of a string dataset, as Attribute::read_strings.
   std::optional<std::vector<std::string>> read_strings() const;
+  /// Every value's bytes as stored in the file (its own type, e.g. a compound's packed members).
+  std::optional<std::vector<unsigned char>> read_stored_bytes() const;
   /// Part of the dataset (hdf5_rows.cpp makes the selections).
   struct Selection {
     hid_t memory_type, memory_space, file_space, transfer;

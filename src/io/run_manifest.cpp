@@ -15,6 +15,7 @@
 
 #include "microseg/core/sha256.hpp"
 #include "microseg/core/types.hpp"
+#include "microseg/io/output_digest.hpp"
 
 namespace microseg::io {
 namespace {
@@ -69,7 +70,8 @@ Json outputs_json(const std::string& directory, const std::vector<std::string>& 
     const std::string name = fs::relative(path, directory, code).generic_string();
     list.push_back({{"file", code || name.empty() ? path.generic_string() : name},
                     {"bytes", static_cast<std::uint64_t>(bytes)},
-                    {"sha256", sha256_of_file(path.string())}});
+                    {"sha256", sha256_of_file(path.string())},
+                    {"content_sha256", output_digest(path.string()).content_sha256}});
   }
   return list;
 }
@@ -79,7 +81,7 @@ std::string manifest_json(const std::string& directory, const RunManifest& manif
   const fs::path input = fs::absolute(manifest.input, code).lexically_normal();
   Json json;
   json["format"] = "microseg-manifest";
-  json["format_version"] = 1;
+  json["format_version"] = manifest_format_version;
   json["command"] = manifest.command;
   json["created_utc"] = utc_now();
   json["outputs"] = outputs_json(directory, manifest.outputs);
@@ -91,6 +93,15 @@ std::string manifest_json(const std::string& directory, const RunManifest& manif
                      {"fingerprint", json_object(manifest.input_fingerprint)}};
   }
   json["configuration"] = json_object(manifest.configuration);
+  json["options"] = json_object(manifest.options);
+  Json references = Json::array();
+  for (const ManifestReference& reference : manifest.references) {
+    const fs::path path = fs::absolute(reference.path, code).lexically_normal();
+    references.push_back({{"role", reference.role},
+                          {"path", path.string()},
+                          {"content_sha256", output_digest(reference.path).content_sha256}});
+  }
+  json["references"] = references;
   json["ranks"] = manifest.ranks;
   json["threads_per_rank"] = manifest.threads;
   json["versions"] = json_object(manifest.versions);
@@ -146,6 +157,66 @@ void write_manifest(const std::string& directory, const RunManifest& manifest) {
   if (!problem.empty()) {
     fs::remove(temporary, code);
     throw InputError("cannot write the manifest '" + final_path.string() + "': " + problem);
+  }
+}
+
+namespace {
+
+std::string text_of(const Json& json, const char* key) {
+  const auto found = json.find(key);
+  return found != json.end() && found->is_string() ? found->get<std::string>() : std::string();
+}
+
+TextFields fields_of(const Json& json) {
+  TextFields fields;
+  if (!json.is_object()) return fields;
+  for (const auto& [key, value] : json.items()) {
+    fields.emplace_back(key, value.is_string() ? value.get<std::string>() : value.dump());
+  }
+  return fields;
+}
+
+RecordedManifest recorded_manifest(const Json& json) {
+  RecordedManifest manifest;
+  manifest.format_version = json.value("format_version", 0);
+  manifest.command = text_of(json, "command");
+  manifest.ranks = json.value("ranks", 0);
+  for (const Json& output : json.value("outputs", Json::array())) {
+    manifest.outputs.push_back(
+        {text_of(output, "file"), text_of(output, "sha256"), text_of(output, "content_sha256")});
+  }
+  const Json input = json.value("input", Json::object());
+  manifest.input = text_of(input, "path");
+  manifest.input_fingerprint = fields_of(input.value("fingerprint", Json::object()));
+  manifest.has_options = json.contains("options");
+  manifest.options = fields_of(json.value("options", Json::object()));
+  for (const Json& reference : json.value("references", Json::array())) {
+    manifest.references.push_back({text_of(reference, "role"), text_of(reference, "path"),
+                                   text_of(reference, "content_sha256")});
+  }
+  return manifest;
+}
+
+}  // namespace
+
+RecordedManifest read_manifest(const std::string& directory) {
+  const fs::path path = fs::path(directory) / "manifest.json";
+  std::ifstream in(path);
+  if (!in) throw InputError("cannot read the manifest '" + path.string() + "': no such file");
+  Json json;
+  try {
+    json = Json::parse(in);
+  } catch (const std::exception& e) {
+    throw InputError("'" + path.string() + "' is not valid JSON: " + e.what());
+  }
+  if (!json.is_object() || json.value("format", "") != "microseg-manifest") {
+    throw InputError("'" + path.string() +
+                     "' is not a microseg manifest (no \"format\": " + "\"microseg-manifest\")");
+  }
+  try {
+    return recorded_manifest(json);
+  } catch (const std::exception& e) {
+    throw InputError("'" + path.string() + "': unexpected content: " + e.what());
   }
 }
 

@@ -154,6 +154,8 @@ void write_manifest(const distributed::Communicator& comm, const AssignPlan& pla
                             {"input", plan.input},
                             {"output", plan.output},
                             {"job_file", plan.job_file}};
+  manifest.options = plan.recorded_options;
+  manifest.references = {{"model", (std::filesystem::path(plan.model) / "segments.h5").string()}};
   write_run_manifest(comm, plan.output, manifest);
 }
 

@@ -47,7 +47,9 @@ const std::vector<RfmColumn>& rfm_columns() {
                   [](C c) -> std::int64_t { return c.features.recency_days; }),
       integer_rfm("frequency", "number of transaction rows counted",
                   [](C c) -> std::int64_t { return c.features.frequency; }),
-      real_rfm("monetary_total", "sum of amount (× quantity) over the counted rows",
+      real_rfm("monetary_total",
+               "sum of the counted rows' totals (--amount-column, or --unit-price-column × "
+               "--quantity-column)",
                [](C c) { return c.features.monetary_total; }),
       real_rfm("monetary_mean", "monetary_total / frequency",
                [](C c) { return c.features.monetary_mean; }),
@@ -69,12 +71,22 @@ const std::vector<RfmColumn>& rfm_columns() {
   return columns;
 }
 
+// With a quantity column: the units each customer bought, after the RFM columns.
+const RfmColumn& units_column() {
+  static const RfmColumn units = real_rfm("units", "sum of --quantity-column over the counted rows",
+                                          [](const CustomerRfm& c) { return c.features.units; });
+  return units;
+}
+
 // Collective. The columns holding this rank's customers; `missing` counts NaN over all ranks.
 std::vector<io::IngestedColumn> rfm_table_columns(const Communicator& comm,
-                                                  const std::vector<CustomerRfm>& customers) {
+                                                  const std::vector<CustomerRfm>& customers,
+                                                  bool with_units) {
   std::vector<io::IngestedColumn> columns;
   std::vector<std::int64_t> missing;
-  for (const RfmColumn& rfm : rfm_columns()) {
+  std::vector<RfmColumn> written = rfm_columns();
+  if (with_units) written.push_back(units_column());
+  for (const RfmColumn& rfm : written) {
     std::int64_t nan = 0;
     io::IngestedColumn column;
     if (const auto* value = std::get_if<IntegerValue>(&rfm.value)) {
@@ -108,13 +120,16 @@ io::TransactionColumns transaction_columns(const CsvInput& input,
   io::TransactionColumns columns;
   columns.customer = column("customer-column", plan.customer_column);
   columns.date = column("date-column", plan.date_column);
-  columns.amount = column("amount-column", plan.amount_column);
+  columns.unit_price = !plan.unit_price_column.empty();
+  const std::string money_option = columns.unit_price ? "unit-price-column" : "amount-column";
+  columns.amount =
+      column(money_option, columns.unit_price ? plan.unit_price_column : plan.amount_column);
   if (!plan.quantity_column.empty()) {
     columns.quantity = column("quantity-column", plan.quantity_column);
   }
   const std::vector<std::pair<std::string, int>> named{{"customer-column", columns.customer},
                                                        {"date-column", columns.date},
-                                                       {"amount-column", columns.amount},
+                                                       {money_option, columns.amount},
                                                        {"quantity-column", columns.quantity}};
   for (std::size_t i = 0; i < named.size(); ++i) {
     for (std::size_t j = i + 1; j < named.size(); ++j) {
@@ -256,7 +271,8 @@ std::optional<std::string> ownership_problem(
       return "the money total of customer " +
              (owned.integer_ids ? std::to_string(owned.records[i].id) : "'" + owned.keys[i] + "'") +
              " in " + in_file(path) +
-             " exceeds ±2^62 (amount × quantity per row must stay below it)";
+             " or its quantity total exceeds the exact range (±2^62 for money per row and in "
+             "total, ±2^31 for quantities)";
     }
   }
   return std::nullopt;
@@ -334,24 +350,29 @@ ScoredCustomers score_customers(const Communicator& comm, OwnedActivity owned,
 // The table
 
 // Collective (the columns' missing counts).
-io::IngestedTable rfm_table(const Communicator& comm, ScoredCustomers&& scored) {
+io::IngestedTable rfm_table(const Communicator& comm, ScoredCustomers&& scored, bool with_units) {
   io::IngestedTable table;
   table.total_rows = scored.total;
   table.rows = scored.rows;
   table.has_external_ids = !scored.integer_ids;
   table.external_ids = std::move(scored.keys);
   for (const auto& customer : scored.customers) table.ids.push_back(customer.id);
-  table.columns = rfm_table_columns(comm, scored.customers);
+  table.columns = rfm_table_columns(comm, scored.customers, with_units);
   return table;
 }
 
 // The /ingest attributes: where the table came from and what became of the rows.
 void record_the_run(io::IngestedTable& table, const IngestTransactionsPlan& plan,
                     const IngestTransactionsResult& result) {
-  table.text_attributes = {{"command", "ingest transactions"},
-                           {"source", plan.csv},
-                           {"as_of", result.as_of_date},
-                           {"microseg_version", MICROSEG_VERSION}};
+  table.text_attributes = {
+      {"command", "ingest transactions"},
+      {"source", plan.csv},
+      {"as_of", result.as_of_date},
+      {"monetary", plan.unit_price_column.empty()
+                       ? "sum of " + plan.amount_column + " (row totals)"
+                       : "sum of " + plan.unit_price_column + " × " + plan.quantity_column +
+                             " (unit price × quantity)"},
+      {"microseg_version", MICROSEG_VERSION}};
   table.count_attributes = {{"window_days", plan.window_days},
                             {"rows", result.rows.rows},
                             {"rows_counted", result.rows.counted},
@@ -395,7 +416,7 @@ IngestTransactionsResult ingest_transactions(const Communicator& comm,
   result.segments = named_segment_sizes(scored.segment_sizes);
   result.seconds.score = stopwatch.lap();
 
-  io::IngestedTable table = rfm_table(comm, std::move(scored));
+  io::IngestedTable table = rfm_table(comm, std::move(scored), !plan.quantity_column.empty());
   record_the_run(table, plan, result);
   comm.run_agreed([&] { io::write_ingested_table(plan.output, comm.native(), table); });
   result.seconds.write = stopwatch.lap();

@@ -281,11 +281,18 @@ PromoteResult promote(const distributed::Communicator& comm, const PromotePlan& 
   outputs.scaling = &prepared.transform.model;
   outputs.identity = &identity;
   PromoteResult result;
-  result.outputs = write_run(comm, {"promote", plan.output, input_path,
-                                    input_fingerprint(input_path, input.schema.rows,
-                                                      input.feature_names, prepared.content_digest),
-                                    promoted.configuration, measured.summary, assignments, outputs})
-                       .files;
+  RunWrite write{"promote",
+                 plan.output,
+                 input_path,
+                 input_fingerprint(input_path, input.schema.rows, input.feature_names,
+                                   prepared.content_digest),
+                 promoted.configuration,
+                 measured.summary,
+                 assignments,
+                 outputs};
+  write.options = plan.recorded_options;
+  write.references = {{"sweep_model", promoted.path}};
+  result.outputs = write_run(comm, write).files;
   result.k = k;
   result.model_path = promoted.path;
   result.customers = input.schema.rows;

@@ -107,6 +107,8 @@ WrittenRun write_run(const distributed::Communicator& comm, const RunWrite& run)
   manifest.input = run.input;
   manifest.input_fingerprint = run.input_fingerprint;
   manifest.configuration = parse_fields(run.configuration);
+  manifest.options = run.options;
+  manifest.references = run.references;
   if (macro && macro->migration) {
     const MigrationStability& micro = run.outputs.migration->stability;
     const MigrationStability& top = macro->migration->stability;

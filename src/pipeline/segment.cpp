@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <memory>
 #include <sstream>
 
@@ -143,6 +144,17 @@ std::unique_ptr<MacroLevel> macro_level(const TwoLevelModel& model,
     level->outputs.match = &comparison.match;
   }
   return level;
+}
+
+// The files besides the input whose content the run depends on, for the manifest.
+std::vector<io::ManifestReference> segment_references(const SegmentPlan& plan) {
+  std::vector<io::ManifestReference> references;
+  if (!plan.previous.empty()) {
+    references.push_back(
+        {"previous", (std::filesystem::path(plan.previous) / "segments.h5").string()});
+  }
+  if (!plan.init_centroids.empty()) references.push_back({"init_centroids", plan.init_centroids});
+  return references;
 }
 
 RunFacts segment_facts(const SegmentPlan& plan, const SegmentInputs& inputs,
@@ -378,10 +390,18 @@ SegmentResult segment_run(const distributed::Communicator& comm, const SegmentPl
     out.outputs.macro = &macro->outputs;
   }
   out.outputs.tree = model.tree ? &*model.tree : nullptr;
-  const WrittenRun written =
-      write_run(comm, {source.command, plan.output, plan.input,
-                       segment_input_fingerprint(plan, inputs, prepared), facts.configuration,
-                       summary, out.assignments, out.outputs, fitting});
+  RunWrite write{source.command,
+                 plan.output,
+                 plan.input,
+                 segment_input_fingerprint(plan, inputs, prepared),
+                 facts.configuration,
+                 summary,
+                 out.assignments,
+                 out.outputs,
+                 fitting};
+  write.options = plan.recorded_options;
+  write.references = segment_references(plan);
+  const WrittenRun written = write_run(comm, write);
   if (!written.removed_checkpoint.empty() && progress.note) {
     progress.note("removed the checkpoint " + written.removed_checkpoint +
                   " (the run is complete)");

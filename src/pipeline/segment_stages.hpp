@@ -272,6 +272,8 @@ struct RunWrite {
   const AssignmentBlock& assignments;
   const io::RunOutputs& outputs;
   bool remove_checkpoint = false;  // segment: the outputs supersede OUTPUT/checkpoint.h5
+  TextFields options{};            // the options as given, for `microseg reproduce`
+  std::vector<io::ManifestReference> references{};  // files read besides the input
 };
 struct WrittenRun {
   std::vector<std::string> files;  // in the manifest's order, manifest.json last

@@ -224,8 +224,9 @@ io::SweepTable write_table(const distributed::Communicator& comm, const SweepPla
   if (plan.tasks > 1) {
     extra.emplace_back("task", std::to_string(plan.task) + "/" + std::to_string(plan.tasks));
   }
-  write_run_manifest(comm, plan.output,
-                     sweep_manifest("sweep", plan.output, table, fingerprint, extra));
+  io::RunManifest manifest = sweep_manifest("sweep", plan.output, table, fingerprint, extra);
+  manifest.options = plan.recorded_options;
+  write_run_manifest(comm, plan.output, manifest);
   return table;
 }
 

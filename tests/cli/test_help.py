@@ -73,7 +73,8 @@ class HelpTexts(unittest.TestCase):
 
     def test_every_command_is_documented(self):
         self.assertEqual(self.commands, ["generate", "segment", "assign", "ingest", "sweep",
-                                         "sweep-merge", "promote", "evaluate", "version"])
+                                         "sweep-merge", "promote", "evaluate", "reproduce",
+                                         "version"])
 
     def test_every_option_has_a_default_and_an_example(self):
         self.assertGreater(sum(len(options(text)) for text in self.helps.values()), 60)

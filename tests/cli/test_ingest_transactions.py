@@ -20,7 +20,7 @@ SEGMENTS = ["Champions", "Loyal customers", "Potential loyalists", "New customer
 # Five customers, hand-checked against as-of 2024-12-31:
 #   10: 2024-12-30 (20.00), 2024-12-20 (30.00), 2024-11-30 (50.00)
 #   20: 2024-06-01 (5.00)
-#   30: 2024-12-31 (7.50 x 2 = 15.00 with the quantity column, else 7.50)
+#   30: 2024-12-31 (7.50 x 2 = 15.00 as a unit price with the quantity column, else 7.50)
 #   40: 2023-12-31 (100.00), 2024-01-10 (100.00)
 #   50: 2025-01-05 (9.99) only: after the as-of date, so not a customer
 HAND_ROWS = [("10", "2024-12-30", "20.00", "1"), ("20", "2024-06-01", "5.00", "1"),
@@ -102,7 +102,7 @@ class HandChecked(unittest.TestCase):
         return read_output(out), proc
 
     def assert_hand_values(self, out, quantity):
-        self.assertEqual(out["names"], ["id"] + RFM)
+        self.assertEqual(out["names"], ["id"] + RFM + (["units"] if quantity else []))
         np.testing.assert_array_equal(out["id"], HAND_IDS)
         for name, expected in HAND.items():
             expected = list(expected)
@@ -120,8 +120,10 @@ class HandChecked(unittest.TestCase):
         csv = write(os.path.join(self.dir, "comma.csv"),
                     ["customer,date,amount,qty"] + [",".join(r) for r in HAND_ROWS])
         out, proc = self.ingest(csv, "--customer-column", "customer", "--date-column", "date",
-                                "--amount-column", "amount", "--quantity-column", "qty")
+                                "--unit-price-column", "amount", "--quantity-column", "qty")
         self.assert_hand_values(out, quantity=True)
+        self.assertEqual(out["ingest"]["monetary"], "sum of amount × qty (unit price × quantity)")
+        self.assertNotIn("warning", proc.stderr)
         self.assertEqual(out["ingest"]["rows"], 8)
         self.assertEqual(out["ingest"]["rows_after_as_of"], 1)
         self.assertEqual(out["ingest"]["rows_counted"], 7)

@@ -62,7 +62,7 @@ class RfmAgainstPandas(unittest.TestCase):
         cls.out = os.path.join(cls.dir, "rfm.h5")
         run(3, "ingest", "transactions", "--csv", cls.csv, "--delimiter", "tab",
             "--customer-column", "customer", "--date-column", "order_date",
-            "--amount-column", "unit_price", "--quantity-column", "qty",
+            "--unit-price-column", "unit_price", "--quantity-column", "qty",
             "--as-of", AS_OF.strftime("%Y-%m-%d"), "--window-days", WINDOW_DAYS,
             "--output", cls.out)
 
@@ -81,6 +81,7 @@ class RfmAgainstPandas(unittest.TestCase):
                 g["date"].apply(lambda d: d.sort_values().diff().dt.days.mean()),
         })
         expected["monetary_mean"] = expected["monetary_total"] / expected["frequency"]
+        expected["units"] = g["qty"].sum().astype(np.float64)
         expected["r_score"] = quintile(-expected["recency_days"])
         expected["f_score"] = quintile(expected["frequency"])
         expected["m_score"] = quintile(expected["monetary_total"])
@@ -108,7 +109,7 @@ class RfmAgainstPandas(unittest.TestCase):
                                           self.expected[name].to_numpy(), err_msg=name)
 
     def test_money_and_gaps(self):
-        for name in ("monetary_total", "monetary_mean", "mean_interpurchase_days"):
+        for name in ("monetary_total", "monetary_mean", "mean_interpurchase_days", "units"):
             np.testing.assert_allclose(self.got[name].to_numpy(), self.expected[name].to_numpy(),
                                        rtol=1e-12, atol=1e-9, err_msg=name)
 

@@ -180,3 +180,19 @@ TEST_CASE("segment rules: a few hand-checked triples", "[rfm]") {
   CHECK(rfm_segment(1, 2, 3) == RfmSegment::lost);
   CHECK(rfm_segment_names()[static_cast<int>(RfmSegment::cant_lose_them)] == "Can't lose them");
 }
+
+TEST_CASE("CustomerActivity counts units exactly, in any grouping, and flags too many", "[rfm]") {
+  CustomerActivity whole, part_a, part_b;
+  const double quantities[] = {1, 2.5, 3, 0.125, 7};
+  for (int i = 0; i < 5; ++i) {
+    whole.add(10 + i, 9.99, quantities[i]);
+    (i % 2 == 0 ? part_a : part_b).add(10 + i, 9.99, quantities[i]);
+  }
+  part_b.merge(part_a);
+  CHECK(whole.units_total() == 13.625);
+  CHECK(part_b.units == whole.units);
+  CHECK(rfm_features(whole, 20).units == 13.625);
+  CustomerActivity too_many;
+  too_many.add(0, 1.0, 3e9);  // beyond ±2^31
+  CHECK(too_many.overflowed != 0);
+}

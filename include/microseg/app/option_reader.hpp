@@ -33,6 +33,11 @@ class OptionReader {
   double real(const std::string& key, const std::string& fallback, double min) const;
   std::uint64_t seed(const std::string& key, const std::string& fallback) const;
   std::string job_file() const { return text("config"); }
+  /// Every option given (the command line and the job file merged), without --config and
+  /// --output, the values of `path_keys` made absolute: what the manifest records so that
+  /// `microseg reproduce` can replay the run from another directory.
+  std::vector<std::pair<std::string, std::string>> recorded(
+      const std::vector<std::string>& path_keys) const;
 
  private:
   std::string command_;

@@ -24,22 +24,30 @@ namespace microseg {
 inline constexpr int money_grid_exponent = 64;
 /// Amounts (after multiplying by the quantity) must stay below this magnitude (2^62).
 inline constexpr double max_abs_money_term = 4611686018427387904.0;
+/// The grid of quantity sums: a quantity is stored as round-toward-zero(value · 2^32), so
+/// quantities and their sum per customer must stay below 2^31 in magnitude.
+inline constexpr int units_grid_exponent = 32;
+inline constexpr double max_abs_units_term = 2147483648.0;
 
 /// What one customer's counted transactions add up to. Merging is exact and commutative.
 struct CustomerActivity {
+  // Laid out so that an integer-keyed slot (key + activity) stays one 64-byte cache line.
+  ExactSum money = 0;      ///< Σ amount on the grid 2^-money_grid_exponent
+  std::int64_t units = 0;  ///< Σ quantity on the grid 2^-units_grid_exponent (0 without one)
   std::int64_t transactions = 0;
   std::int32_t first_day = std::numeric_limits<std::int32_t>::max();  ///< days since 1970-01-01
   std::int32_t last_day = std::numeric_limits<std::int32_t>::min();
   /// Set when a term or the running total left the fixed-point range; the total is then void.
   std::int32_t overflowed = 0;
-  ExactSum money = 0;  ///< Σ amount on the grid 2^-money_grid_exponent
 
-  /// Adds one transaction on `day` worth `amount` (finite).
-  void add(std::int32_t day, double amount);
+  /// Adds one transaction on `day` worth `amount` of `units` items (both finite).
+  void add(std::int32_t day, double amount, double units = 0);
   /// Adds another part of the same customer's transactions.
   void merge(const CustomerActivity& other);
   /// The exact money total rounded once to double.
   double money_total() const;
+  /// The exact quantity total rounded once to double.
+  double units_total() const;
 };
 
 /// A customer's activity under its int64 id, as ranks exchange it.
@@ -60,6 +68,7 @@ struct RfmFeatures {
   std::int64_t frequency = 0;     ///< number of counted transaction rows
   double monetary_total = 0;
   double monetary_mean = 0;      ///< monetary_total / frequency
+  double units = 0;              ///< Σ quantity (with a quantity column)
   std::int64_t tenure_days = 0;  ///< as-of date − first purchase date
   /// (last − first purchase) / (frequency − 1): the mean gap between consecutive purchases
   /// (rows on one day are gaps of 0). NaN for a customer with one transaction.

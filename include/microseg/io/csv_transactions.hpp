@@ -67,6 +67,7 @@ class CustomerActivityTable {
     std::int64_t key = 0;
     std::int32_t day = 0;
     double amount = 0;
+    double units = 0;
   };
   /// Adds a batch of transactions with integer keys. Their slots are prefetched first, so the
   /// cache misses of a large table overlap instead of stalling one row at a time.
@@ -121,8 +122,9 @@ std::optional<std::int64_t> canonical_integer_key(std::string_view key);
 struct TransactionColumns {
   int customer = -1;
   int date = -1;
-  int amount = -1;
-  int quantity = -1;
+  int amount = -1;    ///< the row's money: its total, or with unit_price its price per unit
+  int quantity = -1;  ///< counted as units; multiplies the amount only with unit_price
+  bool unit_price = false;
 };
 
 /// What a scan needs to know about the file and the options.

@@ -3,6 +3,8 @@
 /// its centroids and its stable segment ids — and write each customer's segment, the runner-up
 /// and the margin.
 #include <boost/serialization/string.hpp>
+#include <boost/serialization/utility.hpp>
+#include <boost/serialization/vector.hpp>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -16,10 +18,12 @@ struct AssignPlan {
   std::string input;   ///< customer table to score
   std::string output;  ///< directory for assignments.h5
   std::string job_file;
+  /// The options as given, for the manifest (SegmentPlan::recorded_options).
+  std::vector<std::pair<std::string, std::string>> recorded_options;
 
   template <class Archive>
   void serialize(Archive& archive, unsigned /*version*/) {
-    archive& model& input& output& job_file;
+    archive& model& input& output& job_file& recorded_options;
   }
 };
 

@@ -45,8 +45,11 @@ struct IngestTransactionsPlan {
   std::string csv;
   std::string customer_column;  ///< header name, or 1-based position without a header
   std::string date_column;
+  /// The money column: `amount_column` holds each row's total; `unit_price_column` (exclusive
+  /// with it) a price per unit, multiplied by the quantity.
   std::string amount_column;
-  std::string quantity_column;  ///< empty: every row counts once its amount
+  std::string unit_price_column;
+  std::string quantity_column;  ///< counted as `units`; multiplies only a unit price
   std::string output;
   std::string as_of;             ///< as given, for the record
   std::int32_t as_of_day = 0;    ///< days since 1970-01-01
@@ -59,6 +62,7 @@ struct IngestTransactionsPlan {
   void serialize(Archive& archive, unsigned /*version*/) {
     archive& csv& customer_column& date_column& amount_column& quantity_column& output;
     archive& as_of& as_of_day& window_days& has_header& delimiter& skip_bad_rows;
+    archive& unit_price_column;
   }
 };
 

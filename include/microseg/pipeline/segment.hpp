@@ -3,6 +3,7 @@
 /// profile → compare with the previous run → write. The plan comes in (the options as parsed),
 /// the result goes out (what the command prints); progress is reported as it happens.
 #include <boost/serialization/string.hpp>
+#include <boost/serialization/utility.hpp>
 #include <boost/serialization/vector.hpp>
 #include <cstdint>
 #include <optional>
@@ -59,6 +60,9 @@ struct SegmentPlan {
   /// --sample-weight: the /customers dataset of per-customer weights ("" for none); the app
   /// rejects it with --macro-k, --method bisecting, --merge-small and the quantile options.
   std::string sample_weight;
+  /// The options as given (paths absolute, no --output), recorded in the manifest for
+  /// `microseg reproduce`.
+  std::vector<std::pair<std::string, std::string>> recorded_options;
 
   template <class Archive>
   void serialize(Archive& archive, unsigned /*version*/) {
@@ -72,6 +76,7 @@ struct SegmentPlan {
     archive& macro_k& micro_k_rule;
     archive& method& bisect;
     archive& sample_weight;
+    archive& recorded_options;
   }
 };
 

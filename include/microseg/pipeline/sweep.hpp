@@ -4,6 +4,7 @@
 /// (one k of a sweep to a full run's outputs, without refitting), as pipelines: plan in, result
 /// out.
 #include <boost/serialization/string.hpp>
+#include <boost/serialization/utility.hpp>
 #include <boost/serialization/vector.hpp>
 #include <cstdint>
 #include <functional>
@@ -52,6 +53,8 @@ struct SweepPlan {
   /// over them by micro_k_rule (inertia or proportional) and fitted inside each
   int macro_k = 0;
   MicroBudgetRule micro_k_rule = MicroBudgetRule::inertia;
+  /// The options as given, for the manifest (SegmentPlan::recorded_options).
+  std::vector<std::pair<std::string, std::string>> recorded_options;
 
   template <class Archive>
   void serialize(Archive& archive, unsigned /*version*/) {
@@ -60,6 +63,7 @@ struct SweepPlan {
     archive& transform;
     archive& macro_k& micro_k_rule;
     archive& lloyd_step;
+    archive& recorded_options;
   }
 };
 
@@ -128,10 +132,12 @@ struct PromotePlan {
   int k = 0;           ///< 0: the sweep's recommended k
   std::string output;  ///< the run directory to write
   std::string input;   ///< "" for the input the sweep recorded
+  /// The options as given, for the manifest (SegmentPlan::recorded_options).
+  std::vector<std::pair<std::string, std::string>> recorded_options;
 
   template <class Archive>
   void serialize(Archive& archive, unsigned /*version*/) {
-    archive& sweep& k& output& input;
+    archive& sweep& k& output& input& recorded_options;
   }
 };
 
