@@ -17,9 +17,9 @@ _microseg_options() {
         "--init-centroids --max-iter --tol --lloyd --seed --restarts --silhouette-sample" \
         "--previous --warm-start --value-feature --min-segment-size --merge-small" \
         "--match-max-distance --checkpoint-every --resume --macro-k --micro-k-rule" \
-        "--sample-weight --missing --one-hot --clip-quantiles --weights $common"
+        "--sample-weight --assignments-csv --missing --one-hot --clip-quantiles --weights $common"
       ;;
-    assign) echo "--model --input --output $common" ;;
+    assign) echo "--model --input --output --assignments-csv $common" ;;
     "ingest features")
       echo "--csv --id-column --output --categorical --delimiter --skip-bad-rows $common"
       ;;
@@ -33,7 +33,7 @@ _microseg_options() {
         "--clip-quantiles --weights $common"
       ;;
     sweep-merge) echo "--parts --output --k $common" ;;
-    promote) echo "--sweep --k --output --input $common" ;;
+    promote) echo "--sweep --k --output --input --assignments-csv $common" ;;
     version) echo "--help" ;;
   esac
 }

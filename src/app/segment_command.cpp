@@ -82,6 +82,7 @@ boost::program_options::options_description segment_options() {
       "sum as scikit-learn's sample_weight: centroids, inertia, scaling, seeding, quality and "
       "profiles; it is not a feature",
       "none: every customer weighs 1", "--sample-weight purchases");
+  add_switch(options, "assignments-csv", assignments_csv_help(), "--assignments-csv");
   add_transform_options(options);
   return options;
 }
@@ -325,6 +326,7 @@ SegmentPlan parse_segment_options(const std::vector<std::string>& arguments) {
   config.job_file = options.job_file();
   config.previous = options.text("previous");
   config.warm_start = switch_value(options, "warm-start");
+  config.assignments_csv = switch_value(options, "assignments-csv");
   if (config.warm_start && config.previous.empty()) {
     throw InputError("segment: --warm-start needs --previous DIR (the run to start from)");
   }

@@ -66,6 +66,7 @@ po::options_description promote_options() {
   add_option(options, "output", "output directory of the run", "required", "--output run/");
   add_option(options, "input", "the customer table, if it moved since the sweep",
              "the one the sweep read", "--input /data/customers.h5");
+  add_switch(options, "assignments-csv", assignments_csv_help(), "--assignments-csv");
   return options;
 }
 
@@ -343,6 +344,7 @@ PromotePlan parse_promote_options(const std::vector<std::string>& arguments) {
   config.output = options.required("output");
   config.k = options.has("k") ? static_cast<int>(options.integer("k", "0", 1, 1 << 24)) : 0;
   config.input = options.text("input");
+  config.assignments_csv = switch_value(options, "assignments-csv");
   return config;
 }
 

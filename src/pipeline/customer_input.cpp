@@ -255,4 +255,22 @@ FeatureMatrix read_original_features(const distributed::Communicator& comm,
   return std::move(block.features);
 }
 
+std::optional<ExternalIds> read_kept_external_ids(const distributed::Communicator& comm,
+                                                  const io::CustomerTableSchema& schema,
+                                                  const std::vector<char>& kept) {
+  const RowRange rows = distributed::block_of_rows(schema.rows, comm.rank(), comm.size());
+  std::optional<ExternalIds> ids;
+  comm.run_agreed([&] { ids = io::read_external_ids(schema, rows, comm.native()); });
+  if (ids && !kept.empty()) {
+    std::size_t next = 0;
+    for (std::size_t i = 0; i < ids->values.size(); ++i) {
+      if (!kept[i]) continue;
+      if (next != i) ids->values[next] = std::move(ids->values[i]);  // never onto itself
+      ++next;
+    }
+    ids->values.resize(next);
+  }
+  return ids;
+}
+
 }  // namespace microseg::pipeline

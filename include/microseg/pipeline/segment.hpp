@@ -59,6 +59,8 @@ struct SegmentPlan {
   /// --sample-weight: the /customers dataset of per-customer weights ("" for none); the app
   /// rejects it with --macro-k, --method bisecting, --merge-small and the quantile options.
   std::string sample_weight;
+  /// --assignments-csv: also write DIR/assignments.csv (per customer, with the margin).
+  bool assignments_csv = false;
 
   template <class Archive>
   void serialize(Archive& archive, unsigned /*version*/) {
@@ -72,6 +74,7 @@ struct SegmentPlan {
     archive& macro_k& micro_k_rule;
     archive& method& bisect;
     archive& sample_weight;
+    archive& assignments_csv;
   }
 };
 

@@ -121,14 +121,15 @@ struct SweepMergeResult {
 SweepMergeResult sweep_merge(const distributed::Communicator& comm, const SweepMergePlan& plan);
 
 struct PromotePlan {
-  std::string sweep;   ///< a sweep directory
-  int k = 0;           ///< 0: the sweep's recommended k
-  std::string output;  ///< the run directory to write
-  std::string input;   ///< "" for the input the sweep recorded
+  std::string sweep;             ///< a sweep directory
+  int k = 0;                     ///< 0: the sweep's recommended k
+  std::string output;            ///< the run directory to write
+  std::string input;             ///< "" for the input the sweep recorded
+  bool assignments_csv = false;  ///< --assignments-csv: also write DIR/assignments.csv
 
   template <class Archive>
   void serialize(Archive& archive, unsigned /*version*/) {
-    archive& sweep& k& output& input;
+    archive& sweep& k& output& input& assignments_csv;
   }
 };
 
