@@ -12,18 +12,16 @@ namespace microseg::io {
 namespace {
 using namespace detail;
 
-// Rows [rows.begin, rows.end) of the dataset, NUL padding removed; a failed read is noted.
-// The dataset's type when it is fixed-length strings (its width, padding and character set);
-// an invalid handle for any other type.
-DatatypeHandle fixed_string_type(const Dataset& dataset) {
+// The dataset's type when it holds strings (fixed-length or variable-length); an invalid
+// handle for any other type.
+DatatypeHandle string_type(const Dataset& dataset) {
   DatatypeHandle type(H5Dget_type(dataset.id()));
-  if (type.valid() &&
-      (H5Tget_class(type.get()) != H5T_STRING || H5Tis_variable_str(type.get()) != 0)) {
-    return DatatypeHandle();
-  }
+  if (type.valid() && H5Tget_class(type.get()) != H5T_STRING) return DatatypeHandle();
   return type;
 }
 
+// Rows [rows.begin, rows.end) of a fixed-length string dataset, NUL padding removed; a failed
+// read is noted.
 // The dataset's own type is the memory type: HDF5 does not convert ASCII to UTF-8.
 std::vector<std::string> read_fixed_strings(const Dataset& dataset, const DatatypeHandle& type,
                                             RowRange rows, const std::string& where,
@@ -45,6 +43,30 @@ std::vector<std::string> read_fixed_strings(const Dataset& dataset, const Dataty
   return values;
 }
 
+// The same for variable-length strings (h5py's default for str), read as C strings in the
+// dataset's character set and freed by HDF5.
+std::vector<std::string> read_variable_strings(const Dataset& dataset, const DatatypeHandle& type,
+                                               RowRange rows, const std::string& where,
+                                               std::optional<std::string>& error) {
+  const auto count = static_cast<std::size_t>(rows.size());
+  DatatypeHandle memory(H5Tcopy(H5T_C_S1));
+  H5Tset_size(memory.get(), H5T_VARIABLE);
+  H5Tset_cset(memory.get(), H5Tget_cset(type.get()));
+  std::vector<char*> texts(std::max<std::size_t>(count, 1), nullptr);
+  RowReader reader(rows, false);
+  if (reader.read_column(dataset, memory.get(), texts.data(), {1, 0}) != RowRead::done) {
+    error = "cannot read " + where + with_hdf5_detail();
+  }
+  std::vector<std::string> values(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    if (texts[i]) values[i] = texts[i];
+  }
+  for (char* text : texts) {
+    if (text) H5free_memory(text);
+  }
+  return values;
+}
+
 }  // namespace
 
 std::optional<ExternalIds> read_external_ids(const CustomerTableSchema& schema, RowRange rows,
@@ -62,20 +84,26 @@ std::optional<ExternalIds> read_external_ids(const CustomerTableSchema& schema, 
       if (!group.has_link("external_id")) return;
       const Dataset dataset = open_customers_dataset(group, "external_id", path);
       const Shape shape = shape_of(dataset, object, path);
-      const DatatypeHandle type = fixed_string_type(dataset);
+      const DatatypeHandle type = string_type(dataset);
+      // A numeric column of that name is no text key: inspection made it a feature.
+      if (!type.valid()) return;
       const std::vector<hsize_t> expected{static_cast<hsize_t>(schema.rows)};
-      if (!type.valid() || shape.dims != expected) {
-        const std::string held =
-            type.valid() ? std::string("fixed-length strings")
-                         : describe_class(shape.type_class) +
-                               (shape.type_class == H5T_STRING ? " of variable length" : "");
-        throw InputError(in_file(object, path) +
-                         " must hold one fixed-length string per customer (" +
-                         describe_dims(expected) + ", as 'microseg ingest' writes it), but holds " +
-                         held + " as " + describe_dims(shape.dims));
+      if (shape.dims != expected) {
+        throw InputError(in_file(object, path) + " must hold one string per customer (" +
+                         describe_dims(expected) + "), but holds strings as " +
+                         describe_dims(shape.dims));
       }
-      ids = ExternalIds{H5Tget_size(type.get()),
-                        read_fixed_strings(dataset, type, rows, in_file(object, path), error)};
+      const std::string where = in_file(object, path);
+      if (H5Tis_variable_str(type.get()) > 0) {
+        // The output's fixed width is the longest key of any rank.
+        std::vector<std::string> values = read_variable_strings(dataset, type, rows, where, error);
+        const auto width =
+            static_cast<std::size_t>(communicator.max(static_cast<std::int64_t>(longest(values))));
+        ids = ExternalIds{width, std::move(values)};
+      } else {
+        ids = ExternalIds{H5Tget_size(type.get()),
+                          read_fixed_strings(dataset, type, rows, where, error)};
+      }
     });
     if (!file.close() && !error) error = "cannot close input file '" + path + "'";
   }

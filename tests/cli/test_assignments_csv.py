@@ -7,7 +7,8 @@ write byte-identical files; the margin is the second-nearest minus the nearest d
 /centroids/scaled, computed with numpy from the source CSV and /model/scaling; joining the CSV
 back to the source CSV on its own key gives per-segment means equal to /profiles/mean (so every
 key sits on its customer's row, with --missing drop too); a two-level run has macro_segment;
-the switch is off by default, a later run without it removes the CSV, and the manifest lists it.
+the switch is off by default, a later run without it removes the CSV, and the manifest lists it;
+variable-length keys (h5py's default) are carried too, and keys of the wrong length are refused.
 """
 import json
 import os
@@ -199,19 +200,35 @@ class AssignmentsCsv(unittest.TestCase):
         csv = read_csv(os.path.join(out, "assignments.csv"))
         self.assertEqual(list(csv.columns), ["id", "segment", "distance", "margin"])
 
-    def test_a_variable_length_external_id_is_refused_by_name(self):
-        bad = os.path.join(self.dir, "vlen.h5")
+    def test_variable_length_keys_as_h5py_writes_them_are_carried(self):
+        data = os.path.join(self.dir, "vlen.h5")
+        keys = [f"k{i}" if i % 7 else f"Zoë-{i}" for i in range(60)]
+        with h5py.File(data, "w") as f:
+            g = f.create_group("customers")
+            g["id"] = np.arange(60, dtype=np.int64)
+            g["spend"] = np.linspace(0, 1, 60)
+            g["external_id"] = np.array(keys, dtype=object)  # h5py: variable-length UTF-8
+        out = os.path.join(self.dir, "vlen-run")
+        run(3, "segment", "--input", data, "--k", 2, "--assignments-csv", "--output", out)
+        with h5py.File(os.path.join(out, "segments.h5"), "r") as f:
+            stored = f["assignments/external_id"]
+            self.assertEqual(stored.dtype.itemsize, max(len(k.encode()) for k in keys))
+            self.assertEqual([s.decode() for s in stored[...]], keys)
+        self.assertEqual(list(read_csv(os.path.join(out, "assignments.csv"))["external_id"]),
+                         keys)
+
+    def test_external_ids_of_the_wrong_length_are_refused_by_name(self):
+        bad = os.path.join(self.dir, "short.h5")
         with h5py.File(bad, "w") as f:
             g = f.create_group("customers")
             g["id"] = np.arange(50, dtype=np.int64)
             g["spend"] = np.linspace(0, 1, 50)
-            g["external_id"] = np.array([f"k{i}" for i in range(50)], dtype=object)
-        out = os.path.join(self.dir, "vlen-run")
-        proc = run(2, "segment", "--input", bad, "--k", 2, "--assignments-csv", "--output", out,
-                   check=False)
+            g["external_id"] = np.array([f"k{i}".encode() for i in range(49)])
+        out = os.path.join(self.dir, "short-run")
+        proc = run(2, "segment", "--input", bad, "--k", 2, "--output", out, check=False)
         self.assertEqual(proc.returncode, 2, proc.stderr)
         self.assertIn("/customers/external_id", proc.stderr)
-        self.assertIn("fixed-length", proc.stderr)
+        self.assertIn("one string per customer", proc.stderr)
         self.assertFalse(os.path.exists(os.path.join(out, "segments.h5")))
 
 
