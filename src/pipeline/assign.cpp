@@ -171,6 +171,8 @@ AssignResult assign(const distributed::Communicator& comm, const AssignPlan& pla
     columns = model_columns(model, schema);
     code_maps = category_code_maps(model, schema, columns);
   });
+  // Malformed external ids are refused before any customer is read (no rows: the checks alone).
+  comm.run_agreed([&] { io::read_external_ids(schema, RowRange{}, comm.native()); });
   comm.run_agreed([&] {
     if (comm.is_root()) io::ensure_writable_directory(plan.output);
   });

@@ -196,6 +196,9 @@ InspectedInput inspect_customer_input(const distributed::Communicator& comm,
     inspected.log1p = log1p_flags(selection, inspected.feature_names);
     check_k_fits(largest_k, inspected.schema.rows, selection.input);
   });
+  // External ids are read only when the outputs are written; a malformed dataset of them is
+  // refused now, before the long read and fit (no rows: the checks alone).
+  comm.run_agreed([&] { io::read_external_ids(inspected.schema, RowRange{}, comm.native()); });
   return inspected;
 }
 

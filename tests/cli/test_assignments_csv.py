@@ -229,6 +229,7 @@ class AssignmentsCsv(unittest.TestCase):
         self.assertEqual(proc.returncode, 2, proc.stderr)
         self.assertIn("/customers/external_id", proc.stderr)
         self.assertIn("one string per customer", proc.stderr)
+        self.assertNotIn("customers ×", proc.stdout)  # refused before the read, not after a fit
         self.assertFalse(os.path.exists(os.path.join(out, "segments.h5")))
 
 
