@@ -12,7 +12,7 @@ _microseg_options() {
   model+=" --max-iter --tol --lloyd --seed --silhouette-sample --previous --warm-start"
   model+=" --value-feature --min-segment-size --merge-small --match-max-distance"
   model+=" --checkpoint-every --resume --macro-k --micro-k-rule --sample-weight --missing"
-  model+=" --one-hot --clip-quantiles --weights"
+  model+=" --assignments-csv --one-hot --clip-quantiles --weights"
   case "$1" in
     generate)
       echo "--customers --segments --separation --seed --macro-segments --macro-separation" \
@@ -28,7 +28,7 @@ _microseg_options() {
       echo "--run --outcomes --id-column --group-column --treatment --control" \
         "--converted-column --revenue-column --cost-per-contact --previous --output $common"
       ;;
-    assign) echo "--model --input --output $common" ;;
+    assign) echo "--model --input --output --assignments-csv $common" ;;
     "ingest features")
       echo "--csv --id-column --output --categorical --delimiter --skip-bad-rows $common"
       ;;

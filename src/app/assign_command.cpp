@@ -18,6 +18,7 @@ boost::program_options::options_description assign_options() {
              "--input new_customers.h5");
   add_option(options, "output", "output directory (assignments.h5 is written)", "required",
              "--output scored/");
+  add_switch(options, "assignments-csv", assignments_csv_help(), "--assignments-csv");
   return options;
 }
 
@@ -40,6 +41,7 @@ AssignPlan parse_assign_options(const std::vector<std::string>& arguments) {
   config.output = options.required("output");
   config.job_file = options.job_file();
   config.recorded_options = options.recorded({"model", "input"});
+  config.assignments_csv = switch_value(options, "assignments-csv");
   return config;
 }
 
@@ -69,7 +71,11 @@ void assign_command(const distributed::Communicator& comm,
         << 100.0 * static_cast<double>(result.sizes[s]) / static_cast<double>(result.customers)
         << "%\n";
   }
-  log << std::defaultfloat << std::setprecision(6) << "\noutput: " << result.output << "\n";
+  log << std::defaultfloat << std::setprecision(6) << "\noutput: ";
+  for (std::size_t i = 0; i < result.outputs.size(); ++i) {
+    log << (i ? ", " : "") << result.outputs[i];
+  }
+  log << "\n";
 }
 
 }  // namespace microseg::app

@@ -33,6 +33,8 @@ const std::vector<UnusedOption>& unused_options() {
       {"sweep", "resume", Use::ignored,
        "a sweep run again with the same options always keeps the k it finished"},
       {"sweep", "bisect", Use::ignored, "it only applies to --method bisecting"},
+      {"sweep", "assignments-csv", Use::ignored,
+       "a sweep writes no per-customer results; 'promote --assignments-csv' does"},
       {"sweep", "merge-small", Use::refused,
        "merging changes the fitted segments, so a k of the table would not be the k promoted",
        "true"},
@@ -44,7 +46,8 @@ const std::vector<UnusedOption>& unused_options() {
   return table;
 }
 
-// Every model option except input, which promote uses (the table, if it moved).
+// Every model option except input (the table, if it moved) and assignments-csv, which promote
+// uses.
 const char* const promoted_options[] = {"features",
                                         "scale",
                                         "log1p",
@@ -158,6 +161,7 @@ void add_model_options(boost::program_options::options_description& options) {
       "sum as scikit-learn's sample_weight: centroids, inertia, scaling, seeding, quality and "
       "profiles; it is not a feature",
       "none: every customer weighs 1", "--sample-weight purchases");
+  add_switch(options, "assignments-csv", assignments_csv_help(), "--assignments-csv");
   add_transform_options(options);
 }
 
@@ -168,8 +172,9 @@ std::string unused_model_options_help(const std::string& command) {
   text << "The segmentation options are shared with 'microseg segment', so one job file serves "
           "segment, sweep and promote.\n";
   if (command == "promote") {
-    text << "promote uses --input from them and ignores the others (with a note): " << from_sweep
-         << ".\n";
+    text << "promote uses --input and --assignments-csv from them and ignores the others (with a "
+            "note): "
+         << from_sweep << ".\n";
     return text.str();
   }
   for (const Use use : {Use::ignored, Use::refused}) {

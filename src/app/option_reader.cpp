@@ -167,6 +167,12 @@ bool switch_value(const OptionReader& options, const std::string& key) {
   invalid_option_value(key, text, "true or false");
 }
 
+std::string assignments_csv_help() {
+  return "also write DIR/assignments.csv, one row per customer: id, external_id (when the input "
+         "has /customers/external_id), segment, macro_segment (two-level), distance, margin; "
+         "written in parallel, about 54 MB per million customers (plus the keys)";
+}
+
 void add_transform_options(boost::program_options::options_description& options) {
   add_option(options, "missing", "missing values (NaN): reject | mean | median | drop", "reject",
              "--missing median");

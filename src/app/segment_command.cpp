@@ -265,6 +265,7 @@ SegmentPlan parse_segment_options(const std::vector<std::string>& arguments) {
   config.job_file = options.job_file();
   config.previous = options.text("previous");
   config.warm_start = switch_value(options, "warm-start");
+  config.assignments_csv = switch_value(options, "assignments-csv");
   if (config.warm_start && config.previous.empty()) {
     throw InputError("segment: --warm-start needs --previous DIR (the run to start from)");
   }

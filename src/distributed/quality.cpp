@@ -230,7 +230,7 @@ double exact_inertia(const RankRows& rows, const std::vector<double>& nearest_di
 
 FinalAssignment assign_and_measure(const RankRows& rows, const CentroidMatrix& centroids,
                                    const SilhouetteSampling& sampling,
-                                   std::optional<NearestTwo> nearest) {
+                                   std::optional<NearestTwo> nearest, bool keep_margins) {
   const auto k = static_cast<int>(centroids.rows());
   const QualityFormats formats(rows);
   FinalAssignment result;
@@ -249,6 +249,12 @@ FinalAssignment assign_and_measure(const RankRows& rows, const CentroidMatrix& c
     quality.inertia = exact_inertia(rows, assigned.nearest_distance);
     quality.silhouette_simplified =
         formats.unit.to_double(rows.comm().sum(simplified)) / rows.total_weight();
+    if (keep_margins) {
+      result.margins.resize(assigned.nearest.size());
+      for (std::size_t i = 0; i < assigned.nearest.size(); ++i) {
+        result.margins[i] = assigned.second_distance[i] - assigned.nearest_distance[i];
+      }
+    }
     result.segments = std::move(assigned.nearest);
     result.distances = std::move(assigned.nearest_distance);
   }

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "assignments_csv.hpp"
 #include "microseg/distributed/communicator.hpp"
 #include "output_file.hpp"
 
@@ -32,6 +33,9 @@ std::optional<std::string> block_problem(const ScoredBlock& block) {
   if (block.macro_segments && block.macro_segments->size() != count) {
     return std::string("scored assignments: one macro segment per customer expected");
   }
+  if (block.external_ids && block.external_ids->values.size() != count) {
+    return std::string("scored assignments: one external id per customer expected");
+  }
   return std::nullopt;
 }
 
@@ -46,15 +50,18 @@ void write_columns(const OutputGroup& root, const ScoredBlock& block) {
   group.write_rows("second_distance", rows, block.second_distances->data());
   group.write_rows("margin", rows, block.margins->data());
   if (block.macro_segments) group.write_rows("macro_segment", rows, block.macro_segments->data());
+  if (block.external_ids) write_external_ids(group, rows, *block.external_ids);
 }
 
 }  // namespace
 
-void write_assignment_scores(const std::string& directory, MPI_Comm comm, const ScoredBlock& block,
-                             const RunAttributes& run) {
+std::vector<std::string> write_assignment_scores(const std::string& directory, MPI_Comm comm,
+                                                 const ScoredBlock& block, const RunAttributes& run,
+                                                 bool with_csv) {
   SilenceHdf5Errors silence;
   const distributed::Communicator communicator(comm);
   const std::string path = (std::filesystem::path(directory) / "assignments.h5").string();
+  const std::string csv_path = (std::filesystem::path(directory) / "assignments.csv").string();
   std::optional<std::string> problem = block_problem(block);
   const std::int64_t written_rows = communicator.sum(block.rows.size());
   if (!problem && written_rows != block.total_rows) {
@@ -65,6 +72,7 @@ void write_assignment_scores(const std::string& directory, MPI_Comm comm, const 
   communicator.agree(problem);
 
   PendingOutputs pending(communicator);
+  const PendingFile csv{csv_path, with_csv ? pending.add(csv_path) : std::string()};
   const std::string temporary = pending.add(path);
   std::optional<std::string> error;
   {
@@ -73,7 +81,21 @@ void write_assignment_scores(const std::string& directory, MPI_Comm comm, const 
     file.root().create_group("run").attributes(run);
     error = file.finish();
   }
+  if (with_csv) {
+    write_assignments_csv(csv, pending,
+                          {block.ids, block.external_ids, block.segments, block.macro_segments,
+                           block.distances, block.margins},
+                          error);
+  }
   pending.commit(error);
+  std::vector<std::string> files{path};
+  if (with_csv) {
+    files.push_back(csv_path);
+  } else if (communicator.is_root()) {
+    std::error_code ignored;  // an earlier run's CSV no longer describes this output
+    std::filesystem::remove(csv_path, ignored);
+  }
+  return files;
 }
 
 }  // namespace microseg::io

@@ -4,6 +4,7 @@
 
 #include <cctype>
 
+#include "assignments_csv.hpp"
 #include "microseg/core/number_text.hpp"
 #include "microseg/core/rfm.hpp"
 #include "segments_parts.hpp"
@@ -183,8 +184,7 @@ void write_migration_matrix_csv(const PendingFile& file, const PendingOutputs& p
 // Each rank formats its own rows; write_text_in_rank_order places them.
 void write_at_risk_csv(const PendingFile& file, const PendingOutputs& pending,
                        const AtRiskCustomers* risk, std::optional<std::string>& error) {
-  const distributed::Communicator& comm = pending.comm();
-  std::string text = comm.is_root()
+  std::string text = pending.comm().is_root()
                          ? "id,previous_segment,new_segment,previous_value,new_value,value_drop\n"
                          : std::string();
   for (std::size_t i = 0; risk && i < risk->id.size(); ++i) {

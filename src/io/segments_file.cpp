@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 
+#include "assignments_csv.hpp"
 #include "microseg/core/rfm.hpp"
 #include "microseg/distributed/communicator.hpp"
 #include "segments_parts.hpp"
@@ -92,9 +93,15 @@ std::optional<std::string> outputs_problem(const SegmentationSummary& summary,
       return prefix + "the actionable profiles do not match " + std::to_string(k) + " segments";
     }
   }
-  if (outputs.values &&
-      outputs.values->size() != static_cast<std::size_t>(assignments.rows.size())) {
+  const auto rows = static_cast<std::size_t>(assignments.rows.size());
+  if (outputs.values && outputs.values->size() != rows) {
     return prefix + "one value per assigned customer expected";
+  }
+  if (outputs.margins && outputs.margins->size() != rows) {
+    return prefix + "one margin per assigned customer expected";
+  }
+  if (outputs.external_ids && outputs.external_ids->values.size() != rows) {
+    return prefix + "one external id per assigned customer expected";
   }
   if (const MacroOutputs* macro = outputs.macro) {
     if (!macro->summary || !macro->identity || !macro->labels || !macro->macro_of_segment ||
@@ -182,7 +189,9 @@ std::optional<std::string> segmentation_problem(const distributed::Communicator&
   const bool values_partial = on_some_ranks_only(outputs.values != nullptr);
   const bool moves_partial = on_some_ranks_only(outputs.moves != nullptr);
   const bool at_risk_partial = on_some_ranks_only(outputs.at_risk != nullptr);
-  if (!problem && (values_partial || moves_partial || at_risk_partial)) {
+  const bool per_customer_partial = on_some_ranks_only(outputs.margins != nullptr) ||
+                                    on_some_ranks_only(outputs.external_ids != nullptr);
+  if (!problem && (values_partial || moves_partial || at_risk_partial || per_customer_partial)) {
     problem = std::string("run outputs: values and moves must be given on every rank or none");
   }
   if (!problem) problem = output_location_problem(segments_path);
@@ -193,7 +202,7 @@ std::optional<std::string> segmentation_problem(const distributed::Communicator&
 // presence means the whole output is there.
 struct SegmentationFiles {
   PendingFile profiles, quality, macro_profiles, migration, matrix, at_risk, macro_migration,
-      macro_matrix, segments;
+      macro_matrix, assignments_csv, segments;
 };
 
 SegmentationFiles add_files(PendingOutputs& pending, const std::string& directory,
@@ -214,6 +223,7 @@ SegmentationFiles add_files(PendingOutputs& pending, const std::string& director
   const bool with_macro_migration = outputs.macro && outputs.macro->migration;
   files.macro_migration = add("macro_migration.csv", with_macro_migration);
   files.macro_matrix = add("macro_migration_matrix.csv", with_macro_migration);
+  files.assignments_csv = add("assignments.csv", outputs.assignments_csv);
   files.segments = add("segments.h5", true);
   return files;
 }
@@ -287,7 +297,8 @@ void ensure_writable_directory(const std::string& directory) {
 }
 
 std::vector<std::string> segmentation_files(const std::string& directory, bool with_migration,
-                                            bool with_macro, bool with_macro_migration) {
+                                            bool with_macro, bool with_macro_migration,
+                                            bool with_assignments_csv) {
   const fs::path dir(directory);
   std::vector<std::string> files{(dir / "segments.h5").string(), (dir / "profiles.csv").string(),
                                  (dir / "quality.csv").string()};
@@ -301,6 +312,7 @@ std::vector<std::string> segmentation_files(const std::string& directory, bool w
     files.push_back((dir / "macro_migration.csv").string());
     files.push_back((dir / "macro_migration_matrix.csv").string());
   }
+  if (with_assignments_csv) files.push_back((dir / "assignments.csv").string());
   return files;
 }
 
@@ -323,6 +335,13 @@ void write_segmentation(const std::string& directory, MPI_Comm comm,
 
   std::optional<std::string> error = write_segments_file(pending, files.segments, run);
   if (outputs.migration) write_at_risk_csv(files.at_risk, pending, outputs.at_risk, error);
+  if (outputs.assignments_csv) {
+    const MacroOutputs* macro = outputs.macro;
+    write_assignments_csv(files.assignments_csv, pending,
+                          {assignments.ids, outputs.external_ids, assignments.segments,
+                           macro ? macro->labels : nullptr, assignments.distances, outputs.margins},
+                          error);
+  }
   const bool root = communicator.is_root();
   if (root && !error) error = write_root_csv_files(files, pending, run);
   pending.commit(error);
@@ -334,6 +353,7 @@ void write_segmentation(const std::string& directory, MPI_Comm comm,
     fs::remove(files.at_risk.final_path, ignored);
   }
   if (root && !outputs.macro) fs::remove(files.macro_profiles.final_path, ignored);
+  if (root && !outputs.assignments_csv) fs::remove(files.assignments_csv.final_path, ignored);
   if (root && !(outputs.macro && outputs.macro->migration)) {
     fs::remove(files.macro_migration.final_path, ignored);
     fs::remove(files.macro_matrix.final_path, ignored);

@@ -1,5 +1,6 @@
 // The groups of segments.h5 (docs/file-format.md), one writer each. Every rank makes the same
 // metadata calls; small datasets come from the root, per-customer ones from every rank's rows.
+#include "assignments_csv.hpp"
 #include "feature_transform_file.hpp"
 #include "microseg/core/rfm.hpp"
 #include "segments_parts.hpp"
@@ -181,6 +182,7 @@ void write_assignments_group(const OutputGroup& root, const SegmentationContent&
   group.write_rows("id", rows, a.ids->data());
   group.write_rows("segment", rows, a.segments->data());
   group.write_rows("distance", rows, a.distances->data());
+  if (run.outputs.external_ids) write_external_ids(group, rows, *run.outputs.external_ids);
   if (run.outputs.values) group.write_rows("value", rows, run.outputs.values->data());
   if (const MacroOutputs* macro = run.outputs.macro) {
     group.write_rows("macro_segment", rows, macro->labels->data());

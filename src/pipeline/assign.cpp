@@ -10,6 +10,7 @@
 #include "microseg/io/customer_table.hpp"
 #include "microseg/io/run_model.hpp"
 #include "microseg/io/segments_file.hpp"
+#include "microseg/pipeline/customer_input.hpp"
 #include "microseg/pipeline/provenance.hpp"
 
 namespace microseg::pipeline {
@@ -143,11 +144,11 @@ RunAttributes assign_attributes(const distributed::Communicator& comm, const Ass
 }
 
 void write_manifest(const distributed::Communicator& comm, const AssignPlan& plan,
-                    const TextFields& fingerprint, const std::string& output) {
+                    const TextFields& fingerprint, const std::vector<std::string>& outputs) {
   remove_run_manifest(comm, plan.output);
   io::RunManifest manifest;
   manifest.command = "assign";
-  manifest.outputs = {output};
+  manifest.outputs = outputs;
   manifest.input = plan.input;
   manifest.input_fingerprint = fingerprint;
   manifest.configuration = {{"model", plan.model},
@@ -172,6 +173,8 @@ AssignResult assign(const distributed::Communicator& comm, const AssignPlan& pla
     columns = model_columns(model, schema);
     code_maps = category_code_maps(model, schema, columns);
   });
+  // Malformed external ids are refused before any customer is read (no rows: the checks alone).
+  comm.run_agreed([&] { io::read_external_ids(schema, RowRange{}, comm.native()); });
   comm.run_agreed([&] {
     if (comm.is_root()) io::ensure_writable_directory(plan.output);
   });
@@ -192,6 +195,8 @@ AssignResult assign(const distributed::Communicator& comm, const AssignPlan& pla
   const NearestTwo nearest = model.macro ? nearest_within_macro(block.features, model, macro_labels)
                                          : nearest_two(block.features, model.centroids);
   const Scores scores = score(comm, model, nearest);
+  const std::optional<ExternalIds> external_ids =
+      read_kept_external_ids(comm, schema, prepared.kept);
   const io::ScoredBlock scored{block.rows,
                                prepared.customers,
                                &block.ids,
@@ -200,12 +205,16 @@ AssignResult assign(const distributed::Communicator& comm, const AssignPlan& pla
                                &scores.second_segments,
                                &nearest.second_distance,
                                &scores.margins,
-                               model.macro ? &macro_labels : nullptr};
+                               model.macro ? &macro_labels : nullptr,
+                               external_ids ? &*external_ids : nullptr};
   const RunAttributes run = assign_attributes(comm, plan, prepared, model.k());
-  comm.run_agreed([&] { io::write_assignment_scores(plan.output, comm.native(), scored, run); });
   AssignResult result;
+  comm.run_agreed([&] {
+    result.outputs =
+        io::write_assignment_scores(plan.output, comm.native(), scored, run, plan.assignments_csv);
+  });
   result.output = (std::filesystem::path(plan.output) / "assignments.h5").string();
-  write_manifest(comm, plan, fingerprint, result.output);
+  write_manifest(comm, plan, fingerprint, result.outputs);
   result.customers = prepared.customers;
   result.dropped = prepared.dropped;
   result.unknown_categories = prepared.unknown_categories;

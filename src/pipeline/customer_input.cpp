@@ -196,6 +196,9 @@ InspectedInput inspect_customer_input(const distributed::Communicator& comm,
     inspected.log1p = log1p_flags(selection, inspected.feature_names);
     check_k_fits(largest_k, inspected.schema.rows, selection.input);
   });
+  // External ids are read only when the outputs are written; a malformed dataset of them is
+  // refused now, before the long read and fit (no rows: the checks alone).
+  comm.run_agreed([&] { io::read_external_ids(inspected.schema, RowRange{}, comm.native()); });
   return inspected;
 }
 
@@ -253,6 +256,24 @@ FeatureMatrix read_original_features(const distributed::Communicator& comm,
   }
   distributed::apply_fitted_sources(comm, block, prepared.features, prepared.kept);
   return std::move(block.features);
+}
+
+std::optional<ExternalIds> read_kept_external_ids(const distributed::Communicator& comm,
+                                                  const io::CustomerTableSchema& schema,
+                                                  const std::vector<char>& kept) {
+  const RowRange rows = distributed::block_of_rows(schema.rows, comm.rank(), comm.size());
+  std::optional<ExternalIds> ids;
+  comm.run_agreed([&] { ids = io::read_external_ids(schema, rows, comm.native()); });
+  if (ids && !kept.empty()) {
+    std::size_t next = 0;
+    for (std::size_t i = 0; i < ids->values.size(); ++i) {
+      if (!kept[i]) continue;
+      if (next != i) ids->values[next] = std::move(ids->values[i]);  // never onto itself
+      ++next;
+    }
+    ids->values.resize(next);
+  }
+  return ids;
 }
 
 }  // namespace microseg::pipeline

@@ -213,7 +213,8 @@ FittedModel saved_two_level_model(const distributed::Communicator& comm, const F
 PromoteResult promote_two_level(const distributed::Communicator& comm, const PromotePlan& plan,
                                 const PromotedModel& promoted) {
   const Stopwatch stopwatch;
-  const SegmentPlan segment = two_level_plan(promoted, plan.output);
+  SegmentPlan segment = two_level_plan(promoted, plan.output);
+  segment.assignments_csv = plan.assignments_csv;
   ModelSource source;
   source.command = "promote";
   source.model = [&](const distributed::Communicator& all, const FitStage& stage, std::int64_t) {
@@ -266,12 +267,15 @@ PromoteResult promote(const distributed::Communicator& comm, const PromotePlan& 
                                                     promoted.model.centroids,
                                                     {promoted.silhouette_sample, promoted.seed},
                                                     std::nullopt,
-                                                    nullptr});
+                                                    nullptr,
+                                                    plan.assignments_csv});
   timings.emplace_back("seconds_metrics", phases.lap());
   RunAttributes& run = measured.summary.run;
   run = run_attributes(comm, promote_facts(promoted, prepared));
   run.emplace_back("promoted_from", promoted.path);
   run.insert(run.end(), timings.begin(), timings.end());
+  const std::optional<ExternalIds> external_ids =
+      read_kept_external_ids(comm, input.schema, prepared.kept);
   const AssignmentBlock assignments{prepared.rows.rows(), prepared.customers, &prepared.rows.ids(),
                                     &measured.assignment.segments, &measured.assignment.distances};
   // The model a later `segment --previous` or `assign --model` continues from: a promoted run
@@ -280,6 +284,9 @@ PromoteResult promote(const distributed::Communicator& comm, const PromotePlan& 
   io::RunOutputs outputs;
   outputs.scaling = &prepared.transform.model;
   outputs.identity = &identity;
+  outputs.assignments_csv = plan.assignments_csv;
+  outputs.external_ids = external_ids ? &*external_ids : nullptr;
+  outputs.margins = plan.assignments_csv ? &measured.assignment.margins : nullptr;
   PromoteResult result;
   RunWrite write{"promote",
                  plan.output,

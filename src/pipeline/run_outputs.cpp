@@ -32,8 +32,8 @@ SegmentationSummary macro_summary(const distributed::Communicator& comm, const M
 MeasuredRun measure_and_profile(const distributed::Communicator& comm, MeasureStage stage) {
   PreparedCustomers& prepared = stage.prepared;
   MeasuredRun measured;
-  measured.assignment = distributed::assign_and_measure(prepared.rows, stage.centroids,
-                                                        stage.sampling, std::move(stage.nearest));
+  measured.assignment = distributed::assign_and_measure(
+      prepared.rows, stage.centroids, stage.sampling, std::move(stage.nearest), stage.keep_margins);
   SegmentationSummary& summary = measured.summary;
   const auto k = static_cast<int>(stage.centroids.rows());
   // The features in memory are the original-unit values when the transform is the identity
@@ -102,8 +102,9 @@ WrittenRun write_run(const distributed::Communicator& comm, const RunWrite& run)
   io::RunManifest manifest;
   manifest.command = run.command;
   const io::MacroOutputs* macro = run.outputs.macro;
-  manifest.outputs = io::segmentation_files(run.output, run.outputs.migration != nullptr,
-                                            macro != nullptr, macro && macro->migration);
+  manifest.outputs =
+      io::segmentation_files(run.output, run.outputs.migration != nullptr, macro != nullptr,
+                             macro && macro->migration, run.outputs.assignments_csv);
   manifest.input = run.input;
   manifest.input_fingerprint = run.input_fingerprint;
   manifest.configuration = parse_fields(run.configuration);

@@ -365,7 +365,8 @@ SegmentResult segment_run(const distributed::Communicator& comm, const SegmentPl
                                                     centroids,
                                                     {plan.silhouette_sample, plan.seed},
                                                     std::move(model.nearest),
-                                                    model.two_level ? &*model.two_level : nullptr});
+                                                    model.two_level ? &*model.two_level : nullptr,
+                                                    plan.assignments_csv});
   ActionableProfiles actionable =
       actionable_profiles(comm, measured, marketing, min_size, prepared.rows.lloyd_weights());
   result.timings.emplace_back("seconds_metrics", stopwatch.lap());
@@ -390,6 +391,13 @@ SegmentResult segment_run(const distributed::Communicator& comm, const SegmentPl
     out.outputs.macro = &macro->outputs;
   }
   out.outputs.tree = model.tree ? &*model.tree : nullptr;
+  // The customers' own keys, read only now: the features are freed, the strings are not needed
+  // before the write.
+  const std::optional<ExternalIds> external_ids =
+      read_kept_external_ids(comm, inputs.input.schema, prepared.kept);
+  out.outputs.external_ids = external_ids ? &*external_ids : nullptr;
+  out.outputs.assignments_csv = plan.assignments_csv;
+  out.outputs.margins = plan.assignments_csv ? &measured.assignment.margins : nullptr;
   RunWrite write{source.command,
                  plan.output,
                  plan.input,
@@ -467,6 +475,7 @@ std::string describe(const SegmentPlan& plan) {
     text << "\nmacro-k = " << plan.macro_k << "\nmicro-k-rule = " << to_string(plan.micro_k_rule);
   }
   if (!plan.sample_weight.empty()) text << "\nsample-weight = " << plan.sample_weight;
+  if (plan.assignments_csv) text << "\nassignments-csv = true";
   text << "\n" << describe(plan.transform);
   return text.str();
 }

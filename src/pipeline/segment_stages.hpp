@@ -167,6 +167,7 @@ struct MeasureStage {
   distributed::SilhouetteSampling sampling;
   std::optional<NearestTwo> nearest;         // the assignment when the fit computed it
   const TwoLevelModel* two_level = nullptr;  // its macro level is profiled too
+  bool keep_margins = false;                 // --assignments-csv: each row's margin
 };
 
 // Final assignment and quality, then the features freed and read again in original units for the

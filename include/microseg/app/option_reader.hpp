@@ -69,6 +69,9 @@ boost::program_options::options_description common_options();
 /// false when absent. Throws InputError naming the option otherwise.
 bool switch_value(const OptionReader& options, const std::string& key);
 
+/// The help of --assignments-csv, which segment, promote and assign share.
+std::string assignments_csv_help();
+
 /// Adds the transform options segment and sweep share (--missing, --one-hot, --clip-quantiles,
 /// --weights) to a subcommand's options.
 void add_transform_options(boost::program_options::options_description& options);

@@ -22,6 +22,8 @@ double exact_inertia(const RankRows& rows, const std::vector<double>& nearest_di
 struct FinalAssignment {
   std::vector<std::int32_t> segments;
   std::vector<double> distances;  ///< Euclidean, scaled space
+  /// Second-nearest minus nearest distance per row, only when asked for (empty otherwise).
+  std::vector<double> margins;
   QualityReport quality;
 };
 
@@ -47,9 +49,11 @@ GatheredSample gather_sample(const RankRows& rows, const std::vector<std::int32_
 
 /// Collective: assigns every row to its nearest centroid (core nearest_two, or `nearest` when the
 /// fit already computed it for these centroids) and measures the model. Fails on every rank when
-/// a segment ends up empty.
+/// a segment ends up empty. With `keep_margins`, FinalAssignment::margins is filled (the
+/// second-nearest distances are otherwise freed, so the result holds no more per row than the fit).
 FinalAssignment assign_and_measure(const RankRows& rows, const CentroidMatrix& centroids,
                                    const SilhouetteSampling& sampling,
-                                   std::optional<NearestTwo> nearest = std::nullopt);
+                                   std::optional<NearestTwo> nearest = std::nullopt,
+                                   bool keep_margins = false);
 
 }  // namespace microseg::distributed

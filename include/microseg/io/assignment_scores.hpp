@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "microseg/core/external_ids.hpp"
 #include "microseg/core/result.hpp"
 
 namespace microseg::io {
@@ -23,11 +24,16 @@ struct ScoredBlock {
   const std::vector<double>* margins = nullptr;                ///< second − nearest distance
   /// A two-level model's macro segment of each customer (stable ids); null for one level.
   const std::vector<std::int32_t>* macro_segments = nullptr;
+  /// The input's /customers/external_id of these rows (on every rank or none); null without.
+  const ExternalIds* external_ids = nullptr;
 };
 
 /// Writes DIR/assignments.h5 (/assignments/{id, segment, distance, second_segment,
-/// second_distance, margin} and /run attributes) atomically. Collective over `comm`.
-void write_assignment_scores(const std::string& directory, MPI_Comm comm, const ScoredBlock& block,
-                             const RunAttributes& run);
+/// second_distance, margin}, macro_segment and external_id when given, and /run attributes)
+/// and, `with_csv`, DIR/assignments.csv, atomically; without it an assignments.csv left by an
+/// earlier run is removed. Collective over `comm`. Returns the files written, in manifest order.
+std::vector<std::string> write_assignment_scores(const std::string& directory, MPI_Comm comm,
+                                                 const ScoredBlock& block, const RunAttributes& run,
+                                                 bool with_csv);
 
 }  // namespace microseg::io

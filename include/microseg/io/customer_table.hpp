@@ -7,9 +7,11 @@
 /// errors are found identically on every rank, so every rank throws the same InputError.
 #include <mpi.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "microseg/core/external_ids.hpp"
 #include "microseg/core/types.hpp"
 
 namespace microseg::io {
@@ -52,6 +54,13 @@ CustomerBlock read_customer_block(const CustomerTableSchema& schema,
 /// per customer, or holds a value outside float32's range.
 std::vector<float> read_customer_column(const CustomerTableSchema& schema, const std::string& name,
                                         RowRange rows, MPI_Comm comm);
+
+/// Reads rows `rows` of /customers/external_id (the customers' text keys, as `microseg ingest`
+/// writes them) with the dataset's string width; nullopt on every rank when the file has none.
+/// Collective. Throws InputError (every rank alike) naming the file and dataset when it is not
+/// one fixed-length string per customer or cannot be read.
+std::optional<ExternalIds> read_external_ids(const CustomerTableSchema& schema, RowRange rows,
+                                             MPI_Comm comm);
 
 /// The rows [rows.begin, rows.end) of a customer table one rank writes (all parallel). Every
 /// rank passes the same total_rows and feature_names.

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "microseg/core/external_ids.hpp"
 #include "microseg/core/feature_transform.hpp"
 #include "microseg/core/migration.hpp"
 #include "microseg/core/result.hpp"
@@ -28,7 +29,8 @@ void ensure_writable_directory(const std::string& directory);
 /// the order a manifest lists them.
 std::vector<std::string> segmentation_files(const std::string& directory, bool with_migration,
                                             bool with_macro = false,
-                                            bool with_macro_migration = false);
+                                            bool with_macro_migration = false,
+                                            bool with_assignments_csv = false);
 
 /// The macro level of a two-level run: the macro segments' summary and ids, each customer's
 /// macro segment, and the macro segment of each micro-segment (docs/file-format.md, "/macro").
@@ -65,6 +67,14 @@ struct RunOutputs {
   const MacroOutputs* macro = nullptr;  ///< /macro, macro_profiles.csv: a two-level run
   /// /tree: a bisecting run's split tree; its leaves are the segment rows (SplitTree::segment).
   const SplitTree* tree = nullptr;
+  /// DIR/assignments.csv (--assignments-csv); without it one left by an earlier run is removed.
+  bool assignments_csv = false;
+  /// This rank's margins (second-nearest minus nearest distance), the CSV's margin column; null:
+  /// no such column.
+  const std::vector<double>* margins = nullptr;
+  /// This rank's rows of /assignments/external_id (the input's /customers/external_id), parallel
+  /// to the assignments; null when the input has none.
+  const ExternalIds* external_ids = nullptr;
 };
 
 /// Writes segments.h5, profiles.csv and quality.csv into `directory`. Collective over `comm`:

@@ -21,9 +21,11 @@ struct AssignPlan {
   /// The options as given, for the manifest (SegmentPlan::recorded_options).
   std::vector<std::pair<std::string, std::string>> recorded_options;
 
+  bool assignments_csv = false;  ///< --assignments-csv: also write DIR/assignments.csv
+
   template <class Archive>
   void serialize(Archive& archive, unsigned /*version*/) {
-    archive& model& input& output& job_file& recorded_options;
+    archive& model& input& output& job_file& recorded_options& assignments_csv;
   }
 };
 
@@ -32,8 +34,9 @@ struct AssignResult {
   std::int64_t dropped = 0;             ///< for missing values (the model's --missing drop)
   std::int64_t unknown_categories = 0;  ///< category values the model does not know
   std::vector<std::int64_t> segment_ids;
-  std::vector<std::int64_t> sizes;  ///< customers per segment, in segment_ids order
-  std::string output;               ///< DIR/assignments.h5
+  std::vector<std::int64_t> sizes;   ///< customers per segment, in segment_ids order
+  std::string output;                ///< DIR/assignments.h5
+  std::vector<std::string> outputs;  ///< every file written, in the manifest's order
 };
 
 /// Collective: reads the model on every rank and each rank's block of customers, applies the

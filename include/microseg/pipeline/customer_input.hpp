@@ -10,6 +10,7 @@
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/vector.hpp>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -104,5 +105,12 @@ PreparedCustomers read_and_prepare(const distributed::Communicator& comm,
 FeatureMatrix read_original_features(const distributed::Communicator& comm,
                                      const InspectedInput& input,
                                      const PreparedCustomers& prepared);
+
+/// Collective: the input's /customers/external_id of the customers this rank read and kept
+/// (`kept`: per row read, 1 unless dropped; empty: all kept), in input order; nullopt on every
+/// rank when the input has none. Throws AgreedError naming the file when it cannot be read.
+std::optional<ExternalIds> read_kept_external_ids(const distributed::Communicator& comm,
+                                                  const io::CustomerTableSchema& schema,
+                                                  const std::vector<char>& kept);
 
 }  // namespace microseg::pipeline

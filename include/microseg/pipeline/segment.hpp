@@ -63,6 +63,8 @@ struct SegmentPlan {
   /// The options as given (paths absolute, no --output), recorded in the manifest for
   /// `microseg reproduce`.
   std::vector<std::pair<std::string, std::string>> recorded_options;
+  /// --assignments-csv: also write DIR/assignments.csv (per customer, with the margin).
+  bool assignments_csv = false;
 
   template <class Archive>
   void serialize(Archive& archive, unsigned /*version*/) {
@@ -77,6 +79,7 @@ struct SegmentPlan {
     archive& method& bisect;
     archive& sample_weight;
     archive& recorded_options;
+    archive& assignments_csv;
   }
 };
 

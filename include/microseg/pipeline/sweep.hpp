@@ -128,16 +128,17 @@ struct SweepMergeResult {
 SweepMergeResult sweep_merge(const distributed::Communicator& comm, const SweepMergePlan& plan);
 
 struct PromotePlan {
-  std::string sweep;   ///< a sweep directory
-  int k = 0;           ///< 0: the sweep's recommended k
-  std::string output;  ///< the run directory to write
-  std::string input;   ///< "" for the input the sweep recorded
+  std::string sweep;             ///< a sweep directory
+  int k = 0;                     ///< 0: the sweep's recommended k
+  std::string output;            ///< the run directory to write
+  std::string input;             ///< "" for the input the sweep recorded
+  bool assignments_csv = false;  ///< --assignments-csv: also write DIR/assignments.csv
   /// The options as given, for the manifest (SegmentPlan::recorded_options).
   std::vector<std::pair<std::string, std::string>> recorded_options;
 
   template <class Archive>
   void serialize(Archive& archive, unsigned /*version*/) {
-    archive& sweep& k& output& input& recorded_options;
+    archive& sweep& k& output& input& recorded_options& assignments_csv;
   }
 };
 
