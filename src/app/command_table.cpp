@@ -1,5 +1,6 @@
 #include "microseg/app/assign.hpp"
 #include "microseg/app/command.hpp"
+#include "microseg/app/forecast.hpp"
 #include "microseg/app/generate.hpp"
 #include "microseg/app/ingest.hpp"
 #include "microseg/app/segment.hpp"
@@ -23,6 +24,8 @@ const std::vector<Command>& commands() {
        sweep_merge_command},
       {"promote", "write a full run's outputs for one k of a sweep, without refitting",
        promote_usage, promote_command},
+      {"forecast", "forecast segment sizes, value and churn from a chain of --previous runs",
+       forecast_usage, forecast_command},
       {"version", "print the version, the git commit and the MPI, HDF5, Eigen, Boost versions",
        version_usage, version_command},
   };

@@ -111,6 +111,15 @@ class Attribute {
   /// Every string of a string attribute (scalar or array; fixed- or variable-length, ASCII or
   /// UTF-8, as h5py or microseg stored it). Space padding is trimmed. nullopt when unreadable.
   std::optional<std::vector<std::string>> read_strings() const;
+  /// Every value of a numeric attribute (scalar or array), converted by HDF5 to T.
+  template <class T>
+  std::optional<std::vector<T>> read_all() const {
+    const std::optional<Shape> found = shape();
+    if (!found) return std::nullopt;
+    std::vector<T> values(found->elements());
+    if (!values.empty() && !read_raw(Stored<T>::memory(), values.data())) return std::nullopt;
+    return values;
+  }
 
  private:
   bool read_raw(hid_t memory_type, void* value) const;
