@@ -85,8 +85,8 @@ ForecastPlan parse_forecast_options(const std::vector<std::string>& arguments) {
 
 void forecast_command(const distributed::Communicator& comm,
                       const std::vector<std::string>& arguments) {
-  const ForecastPlan plan = pipeline::plan_on_root<ForecastPlan>(
-      comm, [&] { return parse_forecast_options(arguments); });
+  const ForecastPlan plan =
+      pipeline::plan_on_root<ForecastPlan>(comm, [&] { return parse_forecast_options(arguments); });
   const pipeline::ForecastResult result = pipeline::forecast(comm, plan);
   if (!comm.is_root()) return;
   std::ostream& log = std::cout;
@@ -107,11 +107,11 @@ void forecast_command(const distributed::Communicator& comm,
   log << "\nsegment     now  expected    90% interval   lost<=1q  quarters  lifetime value\n";
   for (std::size_t s = 0; s < result.segment_ids.size(); ++s) {
     log << std::fixed << std::setw(7) << result.segment_ids[s] << std::setprecision(0)
-        << std::setw(8) << result.size_now[s] << std::setw(10) << result.expected[s]
-        << std::setw(8) << result.low[s] << " - " << std::left << std::setw(7) << result.high[s]
-        << std::right << std::setprecision(3) << std::setw(9) << result.loss_within_1[s]
-        << std::setprecision(1) << std::setw(10) << result.expected_quarters[s]
-        << std::setprecision(1) << std::setw(16) << result.lifetime_value[s] << "\n";
+        << std::setw(8) << result.size_now[s] << std::setw(10) << result.expected[s] << std::setw(8)
+        << result.low[s] << " - " << std::left << std::setw(7) << result.high[s] << std::right
+        << std::setprecision(3) << std::setw(9) << result.loss_within_1[s] << std::setprecision(1)
+        << std::setw(10) << result.expected_quarters[s] << std::setprecision(1) << std::setw(16)
+        << result.lifetime_value[s] << "\n";
   }
   log << std::defaultfloat << std::setprecision(6) << "\n"
       << result.customers << " customers scored (" << result.moved_down << " moved down)\n"

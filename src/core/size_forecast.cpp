@@ -95,8 +95,7 @@ SizeForecast forecast_sizes(const TransitionModel& model, const Eigen::VectorXd&
   }
   // draws[t][s or states (the total)][b]
   std::vector<std::vector<std::vector<double>>> draws(
-      horizon, std::vector<std::vector<double>>(states + 1,
-                                                std::vector<double>(settings.draws)));
+      horizon, std::vector<std::vector<double>>(states + 1, std::vector<double>(settings.draws)));
   Engine engine(settings.seed);
   for (int b = 0; b < settings.draws; ++b) {
     const DrawnChain chain = bootstrap(engine, model);

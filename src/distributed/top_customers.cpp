@@ -19,8 +19,8 @@ void keep_best(std::vector<RankedCustomer>& customers, std::size_t count) {
 
 }  // namespace
 
-std::vector<RankedCustomer> global_top(const Communicator& comm,
-                                       std::vector<RankedCustomer> local, std::size_t count) {
+std::vector<RankedCustomer> global_top(const Communicator& comm, std::vector<RankedCustomer> local,
+                                       std::size_t count) {
   keep_best(local, count);
   std::vector<RankedCustomer> all = comm.all_gather(local);
   keep_best(all, count);

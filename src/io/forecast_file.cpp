@@ -56,8 +56,8 @@ void write_chain_group(const OutputGroup& root, const ForecastContent& content) 
   write_matrix(group, "fundamental", chain.fundamental);
   write_vector(group, "expected_quarters", chain.expected_quarters);
   write_matrix(group, "loss_within", chain.loss_within);
-  group.attribute("loss_quarters", std::vector<std::int64_t>{loss_quarters[0], loss_quarters[1],
-                                                             loss_quarters[2]});
+  group.attribute("loss_quarters",
+                  std::vector<std::int64_t>{loss_quarters[0], loss_quarters[1], loss_quarters[2]});
   write_vector(group, "value_per_quarter", content.value_per_quarter);
   write_vector(group, "lifetime_value", chain.lifetime_value);
   write_vector(group, "churn_ordinary", content.churn->ordinary);
@@ -130,20 +130,18 @@ void write_segments_csv(const PendingOutputs& pending, const PendingFile& target
     out << content.model->segment_ids[static_cast<std::size_t>(s)] << ','
         << round_trip_text(content.sizes_now(s));
     for (Eigen::Index t = 0; t < sizes.expected.rows(); ++t) {
-      for (double number : {sizes.expected(t, s), sizes.low(t, s), sizes.high(t, s),
-                            sizes.expected(t, s) * value, sizes.low(t, s) * value,
-                            sizes.high(t, s) * value}) {
+      for (double number :
+           {sizes.expected(t, s), sizes.low(t, s), sizes.high(t, s), sizes.expected(t, s) * value,
+            sizes.low(t, s) * value, sizes.high(t, s) * value}) {
         out << ',' << round_trip_text(number);
       }
     }
-    for (double number : {chain.loss_within(s, 0), chain.loss_within(s, 1),
-                          chain.loss_within(s, 2), chain.expected_quarters(s), value,
-                          chain.lifetime_value(s), content.churn->ordinary(s),
-                          content.churn->moved_down(s)}) {
+    for (double number : {chain.loss_within(s, 0), chain.loss_within(s, 1), chain.loss_within(s, 2),
+                          chain.expected_quarters(s), value, chain.lifetime_value(s),
+                          content.churn->ordinary(s), content.churn->moved_down(s)}) {
       out << ',' << round_trip_text(number);
     }
-    out << ',' << static_cast<int>(content.model->has_history[static_cast<std::size_t>(s)])
-        << '\n';
+    out << ',' << static_cast<int>(content.model->has_history[static_cast<std::size_t>(s)]) << '\n';
   }
   text.close();
 }

@@ -34,20 +34,22 @@ std::string name_of(const std::string& run) {
 // Each run after the first must have been segmented with --previous set to the run before it.
 void check_chain(const std::vector<io::ChainRun>& runs) {
   if (runs.size() < 2) {
-    throw InputError("forecast: --runs needs at least two runs (a first run and one made with "
-                     "--previous of it)");
+    throw InputError(
+        "forecast: --runs needs at least two runs (a first run and one made with "
+        "--previous of it)");
   }
   for (std::size_t i = 1; i < runs.size(); ++i) {
     const io::ChainRun& run = runs[i];
     const std::string& before = runs[i - 1].directory;
     if (!run.link || run.previous_run.empty()) {
-      throw InputError("run '" + run.directory + "' has no /migration: it was not made with "
-                       "--previous " + before + ", so it cannot follow run '" + before +
-                       "' in the chain");
+      throw InputError("run '" + run.directory +
+                       "' has no /migration: it was not made with "
+                       "--previous " +
+                       before + ", so it cannot follow run '" + before + "' in the chain");
     }
     if (canonical_text(run.previous_run) != canonical_text(before)) {
-      throw InputError(name_of(run.directory) + " was not made with --previous " +
-                       name_of(before) + " (its previous run is '" + run.previous_run +
+      throw InputError(name_of(run.directory) + " was not made with --previous " + name_of(before) +
+                       " (its previous run is '" + run.previous_run +
                        "'): the chain of --runs is broken between '" + before + "' and '" +
                        run.directory + "'");
     }
@@ -87,8 +89,8 @@ StateFacts state_facts(const std::vector<io::ChainRun>& runs) {
       Eigen::MatrixXd::Constant(static_cast<Eigen::Index>(runs.size()), states, std::nan(""));
   for (std::size_t r = 0; r < runs.size(); ++r) {
     for (std::size_t row = 0; row < runs[r].segment_ids.size(); ++row) {
-      const auto at = std::lower_bound(facts.ids.begin(), facts.ids.end(),
-                                       runs[r].segment_ids[row]);
+      const auto at =
+          std::lower_bound(facts.ids.begin(), facts.ids.end(), runs[r].segment_ids[row]);
       if (at == facts.ids.end() || *at != runs[r].segment_ids[row]) continue;
       const Eigen::Index s = at - facts.ids.begin();
       facts.history(static_cast<Eigen::Index>(r), s) = static_cast<double>(runs[r].sizes[row]);
@@ -110,8 +112,8 @@ struct CustomerChurn {
 
 CustomerChurn customer_churn(const distributed::Communicator& comm,
                              const detail::LastRunCustomers& customers,
-                             const std::vector<std::int64_t>& ids,
-                             const ChurnProbabilities& churn, std::int64_t top) {
+                             const std::vector<std::int64_t>& ids, const ChurnProbabilities& churn,
+                             std::int64_t top) {
   CustomerChurn result;
   const std::size_t count = customers.assignments.ids.size();
   result.probability.resize(count);
@@ -215,8 +217,11 @@ ForecastResult forecast(const distributed::Communicator& comm, const ForecastPla
   content.value_per_quarter = facts.value;
   content.runs = plan.runs;
   content.history = facts.history;
-  content.customers = {customers.rows,          runs.back().customers, &customers.assignments.ids,
-                       &customers.assignments.segments, &customer.probability,
+  content.customers = {customers.rows,
+                       runs.back().customers,
+                       &customers.assignments.ids,
+                       &customers.assignments.segments,
+                       &customer.probability,
                        &customers.moved_down};
   content.top = customer.top;
   content.run = forecast_attributes(comm, plan, hazard, multiplier);

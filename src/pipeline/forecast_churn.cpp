@@ -55,7 +55,8 @@ AtRiskLosses link_losses(const distributed::Communicator& comm, const io::ChainR
   AtRiskLosses losses;
   for (std::size_t r = 0; r < rows; ++r) {
     double total = 0;
-    for (std::size_t c = 0; c < width; ++c) total += static_cast<double>(link.counts[r * width + c]);
+    for (std::size_t c = 0; c < width; ++c)
+      total += static_cast<double>(link.counts[r * width + c]);
     if (total <= 0) continue;
     const double lost = static_cast<double>(link.counts[r * width + width - 1]);
     const double rate = lost / total;
@@ -96,8 +97,8 @@ LastRunCustomers read_last_run_customers(const distributed::Communicator& comm,
   customers.assignments = read_block(comm, last, io::CustomerList::assignments, customers.rows);
   RowRange flagged_rows;
   const io::IdSegmentRows flagged = read_block(comm, last, io::CustomerList::at_risk, flagged_rows);
-  const distributed::JoinedCustomers joined = distributed::join_by_id(
-      comm, customers.rows, customers.assignments.ids, as_records(flagged));
+  const distributed::JoinedCustomers joined =
+      distributed::join_by_id(comm, customers.rows, customers.assignments.ids, as_records(flagged));
   customers.moved_down.resize(customers.assignments.ids.size());
   for (std::size_t i = 0; i < customers.moved_down.size(); ++i) {
     customers.moved_down[i] = joined.previous[i].segment >= 0 ? 1 : 0;

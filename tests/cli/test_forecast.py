@@ -96,7 +96,8 @@ class Forecast(unittest.TestCase):
         with h5py.File(os.path.join(self.one, "forecast.h5"), "r") as f:
             c = pd.DataFrame({k: f["customers"][k][...] for k in f["customers"]})
         want = c.sort_values(["churn_probability", "id"], ascending=[False, True]).head(TOP)
-        top = pd.read_csv(os.path.join(self.one, "at_risk_forecast.csv"))
+        top = pd.read_csv(os.path.join(self.one, "at_risk_forecast.csv"),
+                          float_precision="round_trip")
         self.assertEqual(list(top["rank"]), list(range(1, TOP + 1)))
         np.testing.assert_array_equal(top["id"], want["id"])
         np.testing.assert_array_equal(top["segment"], want["segment"])

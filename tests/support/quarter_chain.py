@@ -24,6 +24,16 @@ def write_quarter(path, ids, x, names, planted, moved_down):
         f["customers/moved_down"] = moved_down.astype(np.int8)
 
 
+def record_truth(paths, truth, factor):
+    """/planted/transition and the root attribute mover_churn_factor in every quarter, as
+    `generate --quarters` writes them."""
+    for path in paths:
+        with h5py.File(path, "a") as f:
+            f["planted/transition"] = truth["transition"]
+            f["planted/new_customer_share"] = truth["new_share"]
+            f.attrs["mover_churn_factor"] = factor
+
+
 def make_quarters(d, customers, segments, quarters, seed=5, migration=0.06, churn=0.04,
                   factor=3.0, new=None, new_share=None):
     """Writes DIR/q1.h5 … qQ.h5; returns (paths, truth) where truth holds the planted segment
@@ -69,7 +79,9 @@ def make_quarters(d, customers, segments, quarters, seed=5, migration=0.06, chur
     transition = np.full((segments, segments + 1), (1 - churn) * migration / (segments - 1))
     np.fill_diagonal(transition, (1 - churn) * (1 - migration))
     transition[:, segments] = churn
-    return paths, {"value": value, "transition": transition, "new_share": share}
+    truth = {"value": value, "transition": transition, "new_share": share}
+    record_truth(paths, truth, factor)
+    return paths, truth
 
 
 def segment_chain(d, paths, k, ranks=2):

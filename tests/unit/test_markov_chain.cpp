@@ -47,9 +47,8 @@ TEST_CASE("the absorbing chain gives the expected time to loss of a one-state ch
 }
 
 TEST_CASE("a segment that never loses anyone is refused by name") {
-  const TransitionModel model =
-      estimate_transitions({{{3, 4}, {3, 4}, {9, 0, 1, 0, 10, 0, 0, 0, 0}}}, {3, 4},
-                           TransitionEstimate::pooled);
+  const TransitionModel model = estimate_transitions(
+      {{{3, 4}, {3, 4}, {9, 0, 1, 0, 10, 0, 0, 0, 0}}}, {3, 4}, TransitionEstimate::pooled);
   REQUIRE_THROWS_WITH(absorbing_chain(model, Eigen::VectorXd::Zero(2)),
                       Catch::Contains("segment(s) 4"));
 }

@@ -29,7 +29,7 @@ struct TransitionModel {
   /// 1 where the row has counts; 0 for a segment first seen in the last run, whose row is the
   /// fallback (stay, or lost with the loss rate of every counted customer).
   std::vector<std::int8_t> has_history;
-  Eigen::VectorXd inflow_counts;  ///< S: new customers per segment, summed over links
+  Eigen::VectorXd inflow_counts;              ///< S: new customers per segment, summed over links
   std::vector<std::int64_t> inflow_per_link;  ///< new customers per link used, in chain order
   double inflow_mean = 0;                     ///< mean of inflow_per_link
   Eigen::VectorXd inflow_share;               ///< S: inflow_counts / their sum (0 when none)

@@ -18,7 +18,7 @@ struct RankedCustomer {
 
 /// Collective: the `count` customers of highest score over all ranks, highest first, ties by
 /// ascending id, on every rank.
-std::vector<RankedCustomer> global_top(const Communicator& comm,
-                                       std::vector<RankedCustomer> local, std::size_t count);
+std::vector<RankedCustomer> global_top(const Communicator& comm, std::vector<RankedCustomer> local,
+                                       std::size_t count);
 
 }  // namespace microseg::distributed

@@ -17,9 +17,9 @@ namespace microseg::io {
 /// What the forecast needs of one run's segments.h5.
 struct ChainRun {
   std::string directory;
-  std::string file;                  ///< directory/segments.h5
-  std::string previous_run;          ///< /run attribute previous_run ("" for a first run)
-  std::optional<MigrationLink> link;  ///< /migration/counts, when the run has /migration
+  std::string file;                       ///< directory/segments.h5
+  std::string previous_run;               ///< /run attribute previous_run ("" for a first run)
+  std::optional<MigrationLink> link;      ///< /migration/counts, when the run has /migration
   std::vector<std::int64_t> segment_ids;  ///< /profiles/segment_id
   std::vector<std::int64_t> sizes;        ///< /profiles/size
   std::vector<double> value_mean;         ///< /profiles/value_mean; NaN without a value feature

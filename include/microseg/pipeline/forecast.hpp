@@ -14,8 +14,9 @@
 namespace microseg::pipeline {
 
 struct ForecastPlan {
-  std::vector<std::string> runs;  ///< run directories, oldest first; each the --previous of the next
-  int horizon = 1;                ///< quarters ahead
+  std::vector<std::string>
+      runs;         ///< run directories, oldest first; each the --previous of the next
+  int horizon = 1;  ///< quarters ahead
   std::string estimate = "pooled";  ///< pooled (every link) or last (the last link only)
   std::int64_t top = 100;           ///< customers in at_risk_forecast.csv
   std::uint64_t intervals_seed = 1;
