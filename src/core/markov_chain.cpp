@@ -1,3 +1,7 @@
+// GCC 12 reports -Wmaybe-uninitialized inside Eigen's AVX-512 reductions and products (a half
+// extracted from a fully written register, as in avx512_tile.hpp); it is a false positive.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 #include "microseg/core/markov_chain.hpp"
 
 #include <algorithm>
