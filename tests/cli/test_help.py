@@ -68,7 +68,7 @@ class HelpTexts(unittest.TestCase):
 
     def test_every_command_is_documented(self):
         self.assertEqual(self.commands, ["generate", "segment", "assign", "ingest", "sweep",
-                                         "sweep-merge", "promote", "version"])
+                                         "sweep-merge", "promote", "forecast", "version"])
 
     def test_every_option_has_a_default_and_an_example(self):
         self.assertGreater(sum(len(options(text)) for text in self.helps.values()), 60)
