@@ -92,6 +92,19 @@ class Forecast(unittest.TestCase):
             self.assertGreater(down[segment], ordinary[segment])
         self.assertIn("moved-down customers lose at", self.log)
 
+    def test_two_runs_give_movers_down_no_adjustment_and_say_why(self):
+        out = os.path.join(self.dir, "two-runs")
+        proc = run(2, "forecast", "--runs", *self.runs[1:], "--horizon", 1, "--estimate", "last",
+                   "--output", out)
+        self.assertIn("note: the chain has 2 runs", proc.stdout)
+        with h5py.File(os.path.join(out, "forecast.h5"), "r") as f:
+            self.assertEqual(f["run"].attrs["hazard_estimated"], 0)
+            self.assertEqual(f["run"].attrs["hazard_multiplier"], 1.0)
+            np.testing.assert_allclose(f["chain/churn_moved_down"][...],
+                                       f["chain/churn_ordinary"][...], rtol=1e-12)
+            self.assertEqual(f["transition/inflow_per_link"].shape, (1,))
+        self.assertEqual(manifest_problems(out, "forecast"), [])
+
     def test_top_csv_is_the_largest_churn_probabilities(self):
         with h5py.File(os.path.join(self.one, "forecast.h5"), "r") as f:
             c = pd.DataFrame({k: f["customers"][k][...] for k in f["customers"]})
