@@ -128,6 +128,9 @@ IdSegmentRows read_id_segment_rows(const ChainRun& run, CustomerList list, RowRa
   const auto total = static_cast<hsize_t>(assignments ? run.customers : run.at_risk_customers);
   const auto count = static_cast<std::size_t>(rows.size());
   IdSegmentRows result{std::vector<std::int64_t>(count), std::vector<std::int32_t>(count)};
+  // An empty list (no move flagged at risk: a run without a value feature) has nothing to read,
+  // and HDF5 refuses a collective read of a dataset that was never allocated. Same on every rank.
+  if (total == 0) return result;
   std::optional<std::string> error;
   {
     const std::optional<File> file = File::open(run.file, FileAccess::mpi_io(comm));

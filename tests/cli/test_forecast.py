@@ -25,9 +25,9 @@ class Forecast(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         d = cls.dir = temp_dir()
-        paths, _ = make_quarters(d, 2500, 4, 3, seed=7, migration=0.1, churn=0.05, factor=3.0,
-                                 new=150)
-        cls.runs = segment_chain(d, paths, 4)
+        cls.paths, _ = make_quarters(d, 2500, 4, 3, seed=7, migration=0.1, churn=0.05,
+                                     factor=3.0, new=150)
+        cls.runs = segment_chain(d, cls.paths, 4)
         cls.one, cls.three = os.path.join(d, "one"), os.path.join(d, "three")
         cls.log = run(1, "forecast", "--runs", *cls.runs, "--horizon", 2, "--top", TOP,
                       "--output", cls.one).stdout
@@ -104,6 +104,23 @@ class Forecast(unittest.TestCase):
                                        f["chain/churn_ordinary"][...], rtol=1e-12)
             self.assertEqual(f["transition/inflow_per_link"].shape, (1,))
         self.assertEqual(manifest_problems(out, "forecast"), [])
+
+    def test_runs_without_a_value_feature_forecast_sizes_without_values(self):
+        runs = []
+        for q, path in enumerate(self.paths, start=1):
+            runs.append(os.path.join(self.dir, f"no-value-q{q}"))
+            previous = ["--previous", runs[-2]] if q > 1 else []
+            run(2, "segment", "--input", path, "--k", 4, "--seed", 3, "--value-feature", "none",
+                *previous, "--output", runs[-1])
+        out = os.path.join(self.dir, "no-value")
+        proc = run(3, "forecast", "--runs", *runs, "--horizon", 1, "--output", out)
+        self.assertIn("note: the moved-down effect cannot be estimated", proc.stdout)
+        with h5py.File(os.path.join(out, "forecast.h5"), "r") as f:
+            self.assertTrue(np.all(np.isnan(f["chain/lifetime_value"][...])))
+            self.assertEqual(f["customers/moved_down"][...].sum(), 0)
+            with h5py.File(os.path.join(self.one, "forecast.h5"), "r") as g:
+                np.testing.assert_array_equal(f["transition/counts"][...],
+                                              g["transition/counts"][...])
 
     def test_top_csv_is_the_largest_churn_probabilities(self):
         with h5py.File(os.path.join(self.one, "forecast.h5"), "r") as f:
