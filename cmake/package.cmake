@@ -2,8 +2,8 @@
 # libraries the program links are declared by dpkg-shlibdeps (Open MPI, parallel HDF5, Boost,
 # libgomp, libcrypto); mpiexec comes from openmpi-bin. The headers, the static library and the
 # CMake package are in the same package, so what a downstream build needs is recommended.
-# Build a package for other machines with -DMICROSEG_NATIVE=OFF: the default tunes the code,
-# and the compile options it exports, for this machine's CPU.
+# The default build (MICROSEG_NATIVE off) is portable, so its package runs on any x86-64 node;
+# the kernels pick their vector ISA at run time.
 set(CPACK_PACKAGE_NAME microseg)
 set(CPACK_PACKAGE_VENDOR "microseg developers")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "customer micro-segmentation with distributed k-means")

@@ -7,18 +7,19 @@
 
 _microseg_options() {
   local common="--config --threads --help"
+  # The segmentation options segment, sweep and promote share (src/app/model_options.cpp).
+  local model="--input --features --scale --log1p --method --bisect --init --init-centroids"
+  model+=" --max-iter --tol --lloyd --seed --silhouette-sample --previous --warm-start"
+  model+=" --value-feature --min-segment-size --merge-small --match-max-distance"
+  model+=" --checkpoint-every --resume --macro-k --micro-k-rule --sample-weight --missing"
+  model+=" --one-hot --clip-quantiles --weights"
   case "$1" in
     generate)
       echo "--customers --segments --separation --seed --macro-segments --macro-separation" \
+        "--quarters --migration-rate --churn-rate --new-customers --mover-churn-factor" \
         "--output $common"
       ;;
-    segment)
-      echo "--input --output --k --features --scale --log1p --method --bisect --init" \
-        "--init-centroids --max-iter --tol --lloyd --seed --restarts --silhouette-sample" \
-        "--previous --warm-start --value-feature --min-segment-size --merge-small" \
-        "--match-max-distance --checkpoint-every --resume --macro-k --micro-k-rule" \
-        "--sample-weight --missing --one-hot --clip-quantiles --weights $common"
-      ;;
+    segment) echo "--output --k --restarts $model $common" ;;
     assign) echo "--model --input --output $common" ;;
     "ingest features")
       echo "--csv --id-column --output --categorical --delimiter --skip-bad-rows $common"
@@ -27,13 +28,9 @@ _microseg_options() {
       echo "--csv --customer-column --date-column --amount-column --quantity-column --as-of" \
         "--window-days --no-header --delimiter --skip-bad-rows --output $common"
       ;;
-    sweep)
-      echo "--input --output --k --restarts --task --features --scale --log1p --init --max-iter" \
-        "--tol --seed --silhouette-sample --macro-k --micro-k-rule --missing --one-hot" \
-        "--clip-quantiles --weights $common"
-      ;;
+    sweep) echo "--output --k --restarts --task $model $common" ;;
     sweep-merge) echo "--parts --output --k $common" ;;
-    promote) echo "--sweep --k --output --input $common" ;;
+    promote) echo "--sweep --k --output --restarts $model $common" ;;
     forecast)
       echo "--runs --horizon --output --estimate --top --intervals-seed --draws $common"
       ;;

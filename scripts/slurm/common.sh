@@ -15,6 +15,12 @@
 #                          when it exists, else microseg on PATH)
 #   MICROSEG_RUNS          where run directories go (default: $MICROSEG_ROOT/runs)
 #   MICROSEG_MAX_REQUEUES  requeues after a time-limit signal before giving up (default 3)
+#   MICROSEG_SRUN_MPI      srun's --mpi plugin (default pmix, what Debian's Open MPI works with;
+#                          `srun --mpi=list` shows a site's choices)
+#
+# Threads: a job submitted with --cpus-per-task=C runs every step with C CPUs per rank and
+# `--threads C` (unless the options already hold --threads), so a hybrid MPI x threads run is
+# chosen at submission (docs/operations.md, "Ranks and threads").
 
 # Open MPI refuses to run as root without both; harmless otherwise. srun passes them to the ranks.
 export OMPI_ALLOW_RUN_AS_ROOT=1
@@ -43,6 +49,7 @@ else
 fi
 MICROSEG_RUNS="${MICROSEG_RUNS:-$MICROSEG_ROOT/runs}"
 MICROSEG_MAX_REQUEUES="${MICROSEG_MAX_REQUEUES:-3}"
+MICROSEG_SRUN_MPI="${MICROSEG_SRUN_MPI:-pmix}"
 # A job that submits another (quarterly's successor) finds the same scripts and program.
 export MICROSEG_SLURM_DIR MICROSEG_BIN
 
@@ -78,7 +85,24 @@ microseg_run_directory() {
   fi
 }
 
-# Runs one job step (srun --mpi=pmix, the job's tasks) and returns its exit status. When Slurm
+# The srun options of a step: the MPI plugin; a rank that ends with an error ends the whole step
+# at once (--kill-on-bad-exit), instead of leaving the others waiting in a collective; and the
+# job's CPUs per task, which srun (Slurm >= 22.05) no longer takes from the allocation itself.
+microseg_srun_options() {
+  local options=(--mpi="$MICROSEG_SRUN_MPI" --kill-on-bad-exit=1)
+  [[ -n "${SLURM_CPUS_PER_TASK:-}" ]] && options+=(--cpus-per-task="$SLURM_CPUS_PER_TASK")
+  echo "${options[@]}"
+}
+
+# `--threads C` for a job with --cpus-per-task=C, unless the step's options hold --threads.
+#   microseg_thread_options OPTION...
+microseg_thread_options() {
+  [[ -n "${SLURM_CPUS_PER_TASK:-}" && " $* " != *" --threads"* ]] &&
+    echo "--threads $SLURM_CPUS_PER_TASK"
+  return 0
+}
+
+# Runs one job step (srun with microseg_srun_options, the job's tasks) and returns its exit status. When Slurm
 # sends SIGUSR1 to this batch shell before the time limit (#SBATCH --signal=B:USR1@SECONDS), the
 # signal is forwarded to the step (srun passes it to every task). If the step then ends with a
 # non-zero status (75: `microseg segment` wrote its checkpoint and stopped, or `microseg sweep`
@@ -110,7 +134,8 @@ microseg_requeue() {
 microseg_step() {
   microseg_time_limit_signalled=0
   trap microseg_on_time_limit USR1
-  srun --mpi=pmix "$@" &
+  # shellcheck disable=SC2046  # the options are words without spaces, split on purpose
+  srun $(microseg_srun_options) "$@" $(microseg_thread_options "$@") &
   microseg_step_pid=$!
   local status
   # `wait` returns early (status > 128) when the trap runs; wait again until the step has ended.

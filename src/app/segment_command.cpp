@@ -4,6 +4,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "microseg/app/model_options.hpp"
 #include "microseg/app/option_reader.hpp"
 #include "microseg/app/segment.hpp"
 #include "microseg/pipeline/plan.hpp"
@@ -13,76 +14,15 @@ namespace {
 
 boost::program_options::options_description segment_options() {
   boost::program_options::options_description options("microseg segment options");
-  const auto add = [&options](const char* name, const char* what, const char* fallback,
-                              const char* example) {
-    add_option(options, name, what, fallback, example);
-  };
-  add("input", "customer HDF5 file (group /customers)", "required", "--input customers.h5");
-  add("output", "output directory", "required", "--output run/");
-  add("k", "number of segments", "required, or with --warm-start the previous run's k", "--k 12");
-  add("features", "comma-separated feature names", "all numeric datasets of /customers",
-      "--features recency_days,frequency,monetary");
-  add("scale", "zscore | minmax | robust | none", "zscore", "--scale robust");
-  add("log1p", "comma-separated features to log1p before scaling", "none",
-      "--log1p monetary,frequency");
-  add("method",
-      "kmeans | bisecting: one k-means over every customer, or bisecting k-means, which splits "
-      "one segment in two with a 2-means until k exist and writes the split tree",
-      "kmeans", "--method bisecting");
-  add("bisect", "with --method bisecting, the segment split next: largest-inertia | largest-size",
-      "largest-inertia, as scikit-learn", "--bisect largest-size");
-  add("init", "seeding: kmeans-parallel | kmeans++ | file", "kmeans-parallel", "--init kmeans++");
-  add("init-centroids", "HDF5 file with /centroids (k × d, scaled space); implies --init file",
-      "none", "--init-centroids seeds.h5");
-  add("max-iter", "maximum Lloyd iterations", "300", "--max-iter 100");
-  add("tol", "relative tolerance on the centroid shift", "1e-4", "--tol 1e-6");
-  add("lloyd",
-      "the Lloyd step: auto | plain | pruned; pruned skips distances bounds prove useless, with "
-      "identical results",
-      "auto: pruned when k >= 64 and k x d >= 2048", "--lloyd pruned");
-  add("seed", "random seed", "0", "--seed 2026");
-  add("restarts", "seedings + fits to run; the lowest inertia wins", "1", "--restarts 5");
-  add("silhouette-sample", "customers in the exact silhouette sample", "10000",
-      "--silhouette-sample 50000");
-  add("previous",
-      "output directory of an earlier run: keep its segment ids, write the migration (a "
-      "two-level run: at both levels)",
-      "none", "--previous run-q1/");
-  add_switch(options, "warm-start", "start from the --previous run's centroids", "--warm-start");
-  add("value-feature", "feature that measures customer value; none: no value feature",
-      "monetary or monetary_total when present", "--value-feature spend");
-  add("min-segment-size", "flag segments below this many customers or this share", "none",
-      "--min-segment-size 2%");
-  add_switch(options, "merge-small",
-             "merge segments below --min-segment-size into their nearest before the final "
-             "assignment",
-             "--merge-small");
-  add("match-max-distance",
-      "with --previous: a matched segment farther than this from its partner gets a fresh id; a "
-      "multiple of the previous run's customer spread, a distance, or none",
-      "2x", "--match-max-distance 1.5x");
-  add("checkpoint-every",
-      "write OUTPUT/checkpoint.h5 every N Lloyd iterations (a two-level run: of the macro fit, "
-      "then after each macro segment's micro fit); 0: only when SIGUSR1 or SIGTERM stops the run",
-      "0", "--checkpoint-every 10");
-  add_switch(options, "resume",
-             "continue from OUTPUT/checkpoint.h5 if it is there (else start from the beginning)",
-             "--resume");
-  add("macro-k",
-      "a two-level run: first this many macro segments, then --k micro-segments shared out over "
-      "them; 0: one level",
-      "0", "--macro-k 6");
-  add("micro-k-rule",
-      "how --k is shared out over the macro segments: inertia (in proportion to each one's "
-      "within-segment inertia) | proportional (to its customers) | sweep (per macro segment, the "
-      "sweep rule's k around its inertia share)",
-      "inertia", "--micro-k-rule sweep");
-  add("sample-weight",
-      "a 1-D numeric dataset of /customers holding each customer's weight (>= 0), used in every "
-      "sum as scikit-learn's sample_weight: centroids, inertia, scaling, seeding, quality and "
-      "profiles; it is not a feature",
-      "none: every customer weighs 1", "--sample-weight purchases");
-  add_transform_options(options);
+  add_option(options, "output", "output directory", "required", "--output run/");
+  add_option(options, "k", "number of segments",
+             "required, or with --warm-start the previous run's k", "--k 12");
+  add_option(options, "restarts", "seedings + fits to run; the lowest inertia wins", "1",
+             "--restarts 5");
+  boost::program_options::options_description model(
+      "segmentation options (the same for segment, sweep and promote)");
+  add_model_options(model);
+  options.add(model);
   return options;
 }
 

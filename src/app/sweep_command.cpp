@@ -6,6 +6,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "microseg/app/model_options.hpp"
 #include "microseg/app/option_reader.hpp"
 #include "microseg/app/sweep.hpp"
 #include "microseg/pipeline/plan.hpp"
@@ -21,7 +22,6 @@ po::options_description sweep_options() {
                               const char* example) {
     add_option(options, name, what, fallback, example);
   };
-  add("input", "customer HDF5 file (group /customers)", "required", "--input customers.h5");
   add("output", "output directory: sweep.csv, sweep.h5 and models/k-NNNN.h5", "required",
       "--output sweep/");
   add("k", "k values: FIRST:LAST[:STEP] (inclusive) or K1,K2,...; each at least 2", "required",
@@ -34,27 +34,9 @@ po::options_description sweep_options() {
       "I/T: fit only share I (0-based) of T of the k values, as one task of a Slurm job array; "
       "'microseg sweep-merge' joins the shares",
       "0/1, every k", "--task 2/8");
-  add("features", "comma-separated feature names", "all numeric datasets of /customers",
-      "--features recency_days,frequency,monetary");
-  add("scale", "zscore | minmax | robust | none", "zscore", "--scale robust");
-  add("log1p", "comma-separated features to log1p before scaling", "none",
-      "--log1p monetary,frequency");
-  add("init", "seeding: kmeans-parallel | kmeans++", "kmeans-parallel", "--init kmeans++");
-  add("max-iter", "maximum Lloyd iterations per fit", "300", "--max-iter 100");
-  add("tol", "relative tolerance on the centroid shift", "1e-4", "--tol 1e-6");
-  add("seed", "random seed", "0", "--seed 2026");
-  add("silhouette-sample", "customers in the exact silhouette sample, stratified by segment",
-      "10000", "--silhouette-sample 50000");
-  add("macro-k",
-      "a two-level sweep: one macro fit of this many segments (as 'segment --macro-k'), then each "
-      "k of --k is the micro budget, shared out over them and fitted inside each; the table "
-      "measures the micro level over all customers",
-      "0, a flat sweep", "--macro-k 6");
-  add("micro-k-rule",
-      "with --macro-k, how each k is shared out over the macro segments: inertia (in proportion "
-      "to each one's within-segment inertia) | proportional (to its customers)",
-      "inertia", "--micro-k-rule proportional");
-  add_transform_options(options);
+  po::options_description model("segmentation options (the same for segment, sweep and promote)");
+  add_model_options(model);
+  options.add(model);
   return options;
 }
 
@@ -64,8 +46,11 @@ po::options_description promote_options() {
              "required", "--sweep sweep/");
   add_option(options, "k", "the k to promote", "the sweep's recommended k", "--k 12");
   add_option(options, "output", "output directory of the run", "required", "--output run/");
-  add_option(options, "input", "the customer table, if it moved since the sweep",
-             "the one the sweep read", "--input /data/customers.h5");
+  add_option(options, "restarts", "ignored: the model is the sweep's best restart", "the sweep's",
+             "--restarts 3");
+  po::options_description model("segmentation options (the same for segment, sweep and promote)");
+  add_model_options(model);
+  options.add(model);
   return options;
 }
 
@@ -236,7 +221,8 @@ std::string sweep_usage() {
   text << "usage: mpiexec -n P microseg sweep --input customers.h5 --k 2:64[:STEP] | --k 5,10,20"
           " [--restarts R] --output DIR [--config job.ini] [options]\n\n"
        << sweep_options() << "\n"
-       << common_options()
+       << common_options() << "\n"
+       << unused_model_options_help("sweep")
        << "\nA sweep killed midway and run again with the same options fits only the k it had not "
           "finished.\nPromote one k to a full run with 'microseg promote --sweep DIR --k K "
           "--output RUN'.\n";
@@ -245,6 +231,7 @@ std::string sweep_usage() {
 
 SweepPlan parse_sweep_options(const std::vector<std::string>& arguments) {
   const OptionReader options("sweep", sweep_options(), arguments);
+  for (const auto& note : check_unused_model_options(options, "sweep")) std::cout << note << "\n";
   SweepPlan config;
   config.input = options.required("input");
   config.output = options.required("output");
@@ -273,6 +260,7 @@ SweepPlan parse_sweep_options(const std::vector<std::string>& arguments) {
   try {
     config.scale = parse_scale_kind(options.text("scale", "zscore"));
     config.init = parse_init_kind(options.text("init", "kmeans-parallel"));
+    config.lloyd_step = parse_lloyd_step(options.text("lloyd", "auto"));
   } catch (const InputError& e) {
     throw InputError(std::string("sweep: ") + e.what());
   }
@@ -332,12 +320,16 @@ std::string promote_usage() {
          "options, --k K\nand --restarts R (and --macro-k M --micro-k-rule RULE for a two-level "
          "sweep).\n\n"
       << promote_options() << "\n"
-      << common_options();
+      << common_options() << "\n"
+      << unused_model_options_help("promote");
   return text.str();
 }
 
 PromotePlan parse_promote_options(const std::vector<std::string>& arguments) {
   const OptionReader options("promote", promote_options(), arguments);
+  for (const auto& note : check_unused_model_options(options, "promote")) {
+    std::cout << note << "\n";
+  }
   PromotePlan config;
   config.sweep = options.required("sweep");
   config.output = options.required("output");

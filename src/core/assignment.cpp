@@ -139,7 +139,12 @@ std::vector<KernelIsa> supported_kernels() {
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
     supported.push_back(KernelIsa::avx2);
   }
-  if (__builtin_cpu_supports("avx512f")) supported.push_back(KernelIsa::avx512);
+  // The AVX-512 kernels also use the 256-bit masked forms (VL) and float→int64 conversions
+  // (DQ), which every AVX-512 server core since Skylake has; a core without them uses AVX2.
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+      __builtin_cpu_supports("avx512dq")) {
+    supported.push_back(KernelIsa::avx512);
+  }
   return supported;
 }
 
@@ -212,10 +217,9 @@ void assign_and_accumulate(const LloydRows& rows, const AssignmentCentroids& cen
   squared_distances.resize(n);
   const KernelIsa isa = active_kernel();
   const kernels::NearestCentroidKernel kernel = kernel_for(isa);
-  const kernels::FixedPointAccumulator accumulate =
-      isa == KernelIsa::avx512 && __builtin_cpu_supports("avx512dq")
-          ? kernels::accumulate_fixed_avx512
-          : kernels::accumulate_fixed_portable;
+  const kernels::FixedPointAccumulator accumulate = isa == KernelIsa::avx512
+                                                        ? kernels::accumulate_fixed_avx512
+                                                        : kernels::accumulate_fixed_portable;
   std::vector<double> scales(d);
   for (int j = 0; j < d; ++j) scales[j] = formats[j].scale();
   const bool weighted = rows.weights != nullptr;

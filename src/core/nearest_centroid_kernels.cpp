@@ -362,10 +362,8 @@ void accumulate_fixed_weighted(const RowBlock& block, const std::int32_t* labels
 // gives the scalar cast's result, 2^63 pattern out of range included. Full groups use unmasked
 // loads and stores (masked stores are slow on some AVX-512 cores); only the last group is
 // masked. `float_scales` are the scales as floats, or null when one is outside float's range.
-__attribute__((target("avx512f,avx512dq"))) void accumulate_fixed_avx512(const RowBlock& block,
-                                                                         const std::int32_t* labels,
-                                                                         const double* scales,
-                                                                         LloydSums& out) {
+__attribute__((target("avx512f,avx512vl,avx512dq"))) void accumulate_fixed_avx512(
+    const RowBlock& block, const std::int32_t* labels, const double* scales, LloydSums& out) {
   const float* rows = block.rows;
   const std::int64_t n = block.n;
   const int d = block.d;

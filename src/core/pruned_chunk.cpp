@@ -128,10 +128,9 @@ __attribute__((target("avx512f"), noinline)) void group_minima_avx512(
 // farther than U has a kernel value above the label's) and the absolute slack of the row's
 // bounds, by row_margins' formulas. Bounds need only be safe, not equal to the scalar path's:
 // the relative slack covers any difference in rounding (here FMAs).
-__attribute__((target("avx512f"))) void row_thresholds_avx512(const float* row_norms,
-                                                              const float* label_values, int count,
-                                                              const StepMargins& step,
-                                                              double* threshold, double* slack) {
+__attribute__((target("avx512f,avx512vl"))) void row_thresholds_avx512(
+    const float* row_norms, const float* label_values, int count, const StepMargins& step,
+    double* threshold, double* slack) {
   const __m512d high = _mm512_set1_pd(1 + 3 * kFloatUnitRoundoff);
   const __m512d gamma = _mm512_set1_pd(step.gamma);
   const __m512d c = _mm512_set1_pd(step.centroid_norm);

@@ -178,23 +178,125 @@ std::int64_t customer_id(std::int64_t row) {
   return std::int64_t{1'000'000'000'000} + static_cast<std::int64_t>(mixed);
 }
 
-}  // namespace
+// The draws behind one customer's features: one N(0, 1) value per latent dimension and the two
+// uniforms of each further slot (household, frequency, sessions, region).
+struct FeatureDraws {
+  std::array<double, latent_count> noise{};
+  std::array<std::array<double, 2>, region_draw - latent_count + 1> extra{};
+};
 
-const std::vector<std::string>& synthetic_feature_names() {
-  static const std::vector<std::string> names{
-      // demographic
-      "age", "income", "household_size", "region_code",
-      // behavioural: recency, frequency, monetary, then channels
-      "recency_days", "frequency", "monetary", "avg_basket", "sessions_per_month", "email_share",
-      "app_share", "web_share", "discount_share",
-      // psychographic
-      "price_sensitivity", "novelty_seeking",
-      // situational
-      "tenure_days", "seasonality_index"};
-  return names;
+// The draws of a row of the single-file base (and of quarter 1): keyed by (seed, row).
+FeatureDraws row_draws(const SyntheticSpec& spec, std::int64_t row) {
+  const auto key = static_cast<std::uint64_t>(row);
+  const auto uniform = [&](int slot, int which) {
+    return keyed_uniform(spec.seed, RandomStream::generate_feature, key,
+                         static_cast<std::uint64_t>(2 * slot + which));
+  };
+  FeatureDraws draws;
+  for (int j = 0; j < latent_count; ++j) {
+    draws.noise[j] = standard_normal(uniform(j, 0), uniform(j, 1));
+  }
+  for (int slot = latent_count; slot <= region_draw; ++slot) {
+    for (int which = 0; which < 2; ++which)
+      draws.extra[slot - latent_count][which] = uniform(slot, which);
+  }
+  return draws;
 }
 
-SyntheticBlock generate_synthetic_block(const SyntheticSpec& spec, RowRange rows) {
+// Sub-indices of one quarter's draws of a customer (stream generate_quarter_feature, index = id):
+// quarter · 64 + 2 · slot + which, with the slots of DrawSlot.
+constexpr std::uint64_t quarter_draw_stride = 64;
+
+// A customer's draws in `quarter` (≥ its first quarter): its first quarter's are those of its
+// row; each later quarter the latent noise moves one AR(1) step, ρ·previous + √(1−ρ²)·fresh, with
+// fresh draws keyed by (seed, id, quarter), so it stays N(0, 1) and a customer looks like its
+// previous quarter's self with correlation ρ. Counts draw afresh; the region draw is kept.
+FeatureDraws quarter_draws(const SyntheticSpec& spec, const QuarterCustomer& customer,
+                           int quarter) {
+  FeatureDraws draws = row_draws(spec, customer.birth_row);
+  const double fresh_weight =
+      std::sqrt(1.0 - quarter_noise_correlation * quarter_noise_correlation);
+  const auto id = static_cast<std::uint64_t>(customer.id);
+  for (int t = customer.first_quarter + 1; t <= quarter; ++t) {
+    const auto uniform = [&](int slot, int which) {
+      return keyed_uniform(spec.seed, RandomStream::generate_quarter_feature, id,
+                           static_cast<std::uint64_t>(t) * quarter_draw_stride +
+                               static_cast<std::uint64_t>(2 * slot + which));
+    };
+    for (int j = 0; j < latent_count; ++j) {
+      draws.noise[j] = quarter_noise_correlation * draws.noise[j] +
+                       fresh_weight * standard_normal(uniform(j, 0), uniform(j, 1));
+    }
+    if (t == quarter) {
+      for (int slot = household_draw; slot < region_draw; ++slot) {
+        for (int which = 0; which < 2; ++which) {
+          draws.extra[slot - latent_count][which] = uniform(slot, which);
+        }
+      }
+    }
+  }
+  return draws;
+}
+
+// Row i of `features`: a customer of planted segment `segment` with these draws.
+void write_features(const PlantedSegments& planted, std::size_t segment, const FeatureDraws& draws,
+                    FeatureMatrix& features, Eigen::Index i) {
+  const auto& centre = planted.centre[segment];
+  const auto uniform = [&](int slot, int which) { return draws.extra[slot - latent_count][which]; };
+  std::array<double, latent_count> latent{};
+  for (int j = 0; j < latent_count; ++j) latent[j] = centre[j] + draws.noise[j];
+  const auto count_feature = [&](int slot, int latent_index, double base_root) {
+    const double root = std::max(0.2, base_root + 0.5 * centre[latent_index]);
+    return poisson(root * root, uniform(slot, 0), uniform(slot, 1));
+  };
+
+  const double age = std::clamp(std::round(46.0 + 9.0 * latent[age_latent]), 18.0, 90.0);
+  const double income = std::exp(std::log(42000.0) + 0.2 * latent[income_latent]);
+  const double household_size = 1.0 + count_feature(household_draw, household_latent, 1.4);
+  const double region = uniform(region_draw, 0) < preferred_region_probability
+                            ? planted.preferred_region[segment]
+                            : std::min(9.0, std::floor(10.0 * uniform(region_draw, 1)));
+  const double recency = std::round(std::exp(std::log(35.0) + 0.2 * latent[recency_latent]));
+  const double frequency = count_feature(frequency_draw, frequency_latent, 3.0);
+  const double monetary = std::exp(std::log(650.0) + 1.5 * centre[monetary_latent] +
+                                   0.45 * (latent[monetary_latent] - centre[monetary_latent]));
+  const double basket = std::exp(std::log(48.0) + 0.15 * latent[basket_latent]);
+  const double sessions = count_feature(sessions_draw, sessions_latent, 2.6);
+  // Channel shares: a softmax of email (logit 0), app and web, so they sum to 1.
+  const double app_weight = std::exp(0.3 + 0.4 * latent[app_latent]);
+  const double web_weight = std::exp(0.1 + 0.4 * latent[web_latent]);
+  const double channel_total = 1.0 + app_weight + web_weight;
+  const double discount = logistic(-1.0 + 0.4 * latent[discount_latent]);
+  const double price_sensitivity = logistic(0.4 * latent[price_latent]);
+  const double novelty = logistic(0.4 * latent[novelty_latent]);
+  // Tenure is recency plus the time between joining and the last purchase, so tenure ≥ recency.
+  const double tenure =
+      recency + std::round(std::exp(std::log(900.0) + 0.2 * latent[tenure_latent]));
+  const double seasonality = logistic(-0.3 + 0.4 * latent[seasonality_latent]);
+
+  const std::array<double, 17> values{age,
+                                      income,
+                                      household_size,
+                                      region,
+                                      recency,
+                                      frequency,
+                                      monetary,
+                                      basket,
+                                      sessions,
+                                      1.0 / channel_total,
+                                      app_weight / channel_total,
+                                      web_weight / channel_total,
+                                      discount,
+                                      price_sensitivity,
+                                      novelty,
+                                      tenure,
+                                      seasonality};
+  for (std::size_t j = 0; j < values.size(); ++j) {
+    features(i, static_cast<Eigen::Index>(j)) = static_cast<float>(values[j]);
+  }
+}
+
+void check_spec(const SyntheticSpec& spec) {
   if (spec.customers < 0 || spec.customers > max_customers) {
     throw InputError("synthetic customers: " + std::to_string(spec.customers) +
                      " customers requested, expected 0 to " + std::to_string(max_customers));
@@ -214,6 +316,53 @@ SyntheticBlock generate_synthetic_block(const SyntheticSpec& spec, RowRange rows
                      std::to_string(spec.segments) +
                      " planted segments, with a finite macro separation >= 0");
   }
+}
+
+}  // namespace
+
+const std::vector<std::string>& synthetic_feature_names() {
+  static const std::vector<std::string> names{
+      // demographic
+      "age", "income", "household_size", "region_code",
+      // behavioural: recency, frequency, monetary, then channels
+      "recency_days", "frequency", "monetary", "avg_basket", "sessions_per_month", "email_share",
+      "app_share", "web_share", "discount_share",
+      // psychographic
+      "price_sensitivity", "novelty_seeking",
+      // situational
+      "tenure_days", "seasonality_index"};
+  return names;
+}
+
+std::int64_t synthetic_customer_id(std::int64_t row) {
+  return customer_id(row);
+}
+
+std::vector<double> planted_segment_weights(const SyntheticSpec& spec) {
+  check_spec(spec);
+  const PlantedSegments planted = plant_segments(spec);
+  std::vector<double> weights(planted.cumulative_weight.size());
+  double below = 0;
+  for (std::size_t s = 0; s < weights.size(); ++s) {
+    weights[s] = planted.cumulative_weight[s] - below;
+    below = planted.cumulative_weight[s];
+  }
+  return weights;
+}
+
+std::vector<double> planted_monetary_means(const SyntheticSpec& spec) {
+  check_spec(spec);
+  const PlantedSegments planted = plant_segments(spec);
+  // monetary = 650 · exp(1.5 c + 0.45 z) with z ~ N(0, 1): its mean is 650 · exp(1.5 c + 0.45²/2).
+  std::vector<double> means;
+  for (const auto& centre : planted.centre) {
+    means.push_back(650.0 * std::exp(1.5 * centre[monetary_latent] + 0.5 * 0.45 * 0.45));
+  }
+  return means;
+}
+
+SyntheticBlock generate_synthetic_block(const SyntheticSpec& spec, RowRange rows) {
+  check_spec(spec);
   if (rows.begin < 0 || rows.end < rows.begin || rows.end > spec.customers) {
     throw InputError("synthetic customers: rows [" + std::to_string(rows.begin) + ", " +
                      std::to_string(rows.end) + ") are outside 0 to " +
@@ -235,64 +384,7 @@ SyntheticBlock generate_synthetic_block(const SyntheticSpec& spec, RowRange rows
         static_cast<std::size_t>(std::upper_bound(planted.cumulative_weight.begin(),
                                                   planted.cumulative_weight.end() - 1, pick) -
                                  planted.cumulative_weight.begin());
-    const auto& centre = planted.centre[segment];
-    const auto uniform = [&](int slot, int which) {
-      return keyed_uniform(spec.seed, RandomStream::generate_feature, key,
-                           static_cast<std::uint64_t>(2 * slot + which));
-    };
-    std::array<double, latent_count> latent{};
-    for (int j = 0; j < latent_count; ++j) {
-      latent[j] = centre[j] + standard_normal(uniform(j, 0), uniform(j, 1));
-    }
-    const auto count_feature = [&](int slot, int latent_index, double base_root) {
-      const double root = std::max(0.2, base_root + 0.5 * centre[latent_index]);
-      return poisson(root * root, uniform(slot, 0), uniform(slot, 1));
-    };
-
-    const double age = std::clamp(std::round(46.0 + 9.0 * latent[age_latent]), 18.0, 90.0);
-    const double income = std::exp(std::log(42000.0) + 0.2 * latent[income_latent]);
-    const double household_size = 1.0 + count_feature(household_draw, household_latent, 1.4);
-    const double region = uniform(region_draw, 0) < preferred_region_probability
-                              ? planted.preferred_region[segment]
-                              : std::min(9.0, std::floor(10.0 * uniform(region_draw, 1)));
-    const double recency = std::round(std::exp(std::log(35.0) + 0.2 * latent[recency_latent]));
-    const double frequency = count_feature(frequency_draw, frequency_latent, 3.0);
-    const double monetary = std::exp(std::log(650.0) + 1.5 * centre[monetary_latent] +
-                                     0.45 * (latent[monetary_latent] - centre[monetary_latent]));
-    const double basket = std::exp(std::log(48.0) + 0.15 * latent[basket_latent]);
-    const double sessions = count_feature(sessions_draw, sessions_latent, 2.6);
-    // Channel shares: a softmax of email (logit 0), app and web, so they sum to 1.
-    const double app_weight = std::exp(0.3 + 0.4 * latent[app_latent]);
-    const double web_weight = std::exp(0.1 + 0.4 * latent[web_latent]);
-    const double channel_total = 1.0 + app_weight + web_weight;
-    const double discount = logistic(-1.0 + 0.4 * latent[discount_latent]);
-    const double price_sensitivity = logistic(0.4 * latent[price_latent]);
-    const double novelty = logistic(0.4 * latent[novelty_latent]);
-    // Tenure is recency plus the time between joining and the last purchase, so tenure ≥ recency.
-    const double tenure =
-        recency + std::round(std::exp(std::log(900.0) + 0.2 * latent[tenure_latent]));
-    const double seasonality = logistic(-0.3 + 0.4 * latent[seasonality_latent]);
-
-    const std::array<double, 17> values{age,
-                                        income,
-                                        household_size,
-                                        region,
-                                        recency,
-                                        frequency,
-                                        monetary,
-                                        basket,
-                                        sessions,
-                                        1.0 / channel_total,
-                                        app_weight / channel_total,
-                                        web_weight / channel_total,
-                                        discount,
-                                        price_sensitivity,
-                                        novelty,
-                                        tenure,
-                                        seasonality};
-    for (std::size_t j = 0; j < values.size(); ++j) {
-      block.features(i, static_cast<Eigen::Index>(j)) = static_cast<float>(values[j]);
-    }
+    write_features(planted, segment, row_draws(spec, row), block.features, i);
     block.ids[static_cast<std::size_t>(i)] = customer_id(row);
     block.planted_segment[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(segment);
     if (spec.macro_segments > 0) {
@@ -301,6 +393,28 @@ SyntheticBlock generate_synthetic_block(const SyntheticSpec& spec, RowRange rows
     }
   }
   return block;
+}
+
+FeatureMatrix synthetic_quarter_features(const SyntheticSpec& spec,
+                                         const std::vector<QuarterCustomer>& customers,
+                                         int quarter) {
+  check_spec(spec);
+  const PlantedSegments planted = plant_segments(spec);
+  FeatureMatrix features(static_cast<Eigen::Index>(customers.size()),
+                         static_cast<Eigen::Index>(synthetic_feature_names().size()));
+  for (std::size_t i = 0; i < customers.size(); ++i) {
+    const QuarterCustomer& customer = customers[i];
+    if (customer.segment < 0 || customer.segment >= spec.segments ||
+        customer.first_quarter > quarter) {
+      throw InputError("synthetic customers: customer " + std::to_string(customer.id) +
+                       " has planted segment " + std::to_string(customer.segment) +
+                       " and first quarter " + std::to_string(customer.first_quarter) +
+                       ", not valid in quarter " + std::to_string(quarter));
+    }
+    write_features(planted, static_cast<std::size_t>(customer.segment),
+                   quarter_draws(spec, customer, quarter), features, static_cast<Eigen::Index>(i));
+  }
+  return features;
 }
 
 }  // namespace microseg

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "customer_file.hpp"
+#include "customer_group.hpp"
 #include "hdf5_collective.hpp"
 #include "hdf5_rows.hpp"
 #include "microseg/distributed/communicator.hpp"
@@ -233,9 +234,9 @@ struct PlantedColumns {
 };
 
 // /customers/{id, features, planted_segment, planted_macro_segment}, each rank writing its rows.
-void write_table(const OutputGroup& root, const CustomerTableBlock& block,
-                 const PlantedColumns& planted) {
-  const OutputGroup group = root.create_group("customers");
+OutputGroup write_table(const OutputGroup& root, const CustomerTableBlock& block,
+                        const PlantedColumns& planted) {
+  OutputGroup group = root.create_group("customers");
   const RowBlock rows{block.rows.begin, block.rows.size(), static_cast<hsize_t>(block.total_rows)};
   group.write_rows("id", rows, block.ids->data());
   RowBlock feature_rows = rows;
@@ -250,9 +251,18 @@ void write_table(const OutputGroup& root, const CustomerTableBlock& block,
     group.write_rows("planted_macro_segment", rows,
                      block.planted_macro_segment ? block.planted_macro_segment->data() : nullptr);
   }
+  return group;
 }
 
 }  // namespace
+
+namespace detail {
+
+OutputGroup write_customers_group(const OutputGroup& root, const CustomerTableBlock& block) {
+  return write_table(root, block, PlantedColumns{true, false});
+}
+
+}  // namespace detail
 
 CustomerBlock read_customer_block(const CustomerTableSchema& schema,
                                   const std::vector<int>& feature_columns, RowRange rows,

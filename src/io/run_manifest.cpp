@@ -83,8 +83,13 @@ std::string manifest_json(const std::string& directory, const RunManifest& manif
   json["command"] = manifest.command;
   json["created_utc"] = utc_now();
   json["outputs"] = outputs_json(directory, manifest.outputs);
-  json["input"] = {{"path", code ? manifest.input : input.string()},
-                   {"fingerprint", json_object(manifest.input_fingerprint)}};
+  // A command that reads no customer table (generate) has no input.
+  if (manifest.input.empty()) {
+    json["input"] = nullptr;
+  } else {
+    json["input"] = {{"path", code ? manifest.input : input.string()},
+                     {"fingerprint", json_object(manifest.input_fingerprint)}};
+  }
   json["configuration"] = json_object(manifest.configuration);
   json["ranks"] = manifest.ranks;
   json["threads_per_rank"] = manifest.threads;

@@ -89,6 +89,7 @@ distributed::LloydSettings lloyd_settings(const SweepPlan& plan, const PreparedC
   settings.max_iterations = plan.max_iterations;
   settings.tolerance = plan.tolerance;
   settings.mean_variance = distributed::mean_scaled_variance(prepared.transform);
+  settings.step = plan.lloyd_step;
   return settings;
 }
 

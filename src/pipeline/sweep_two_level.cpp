@@ -24,6 +24,7 @@ SegmentPlan segment_plan_of(const SweepPlan& plan) {
   segment.init = plan.init;
   segment.max_iterations = plan.max_iterations;
   segment.tolerance = plan.tolerance;
+  segment.lloyd_step = plan.lloyd_step;
   segment.seed = plan.seed;
   segment.restarts = plan.restarts;
   segment.silhouette_sample = plan.silhouette_sample;

@@ -23,6 +23,9 @@ enum class RandomStream : std::uint64_t {
   content_digest = 12,
   micro_fit = 20,  ///< the seed of each macro segment's micro fit (two-level runs)
   bisect_split = 13,
+  generate_quarter_fate = 30,     ///< a customer's fate from one quarter to the next
+  generate_quarter_feature = 31,  ///< a customer's fresh feature draws in a later quarter
+  generate_new_customer = 32,     ///< the planted segment of a customer new in a quarter
 };
 
 /// A well-mixed 64-bit hash of the key (SplitMix64 finaliser over a combination of the parts).

@@ -12,9 +12,9 @@ namespace microseg::io {
 using TextFields = std::vector<std::pair<std::string, std::string>>;
 
 struct RunManifest {
-  std::string command;               ///< segment, promote, assign, sweep or sweep-merge
+  std::string command;               ///< segment, promote, assign, sweep, sweep-merge, generate
   std::vector<std::string> outputs;  ///< the files the run wrote, as paths
-  std::string input;                 ///< the customer table read
+  std::string input;                 ///< the customer table read (empty: none, JSON null)
   TextFields input_fingerprint;
   TextFields configuration;
   int ranks = 1;

@@ -43,6 +43,8 @@ struct SweepPlan {
   InitKind init = InitKind::kmeans_parallel;
   int max_iterations = 300;
   double tolerance = 1e-4;
+  /// Plain or pruned Lloyd steps: the same iterations bit for bit, so not a setting of the table
+  LloydStepKind lloyd_step = LloydStepKind::automatic;
   std::uint64_t seed = 0;
   std::int64_t silhouette_sample = 10000;
   TransformOptions transform;  ///< --missing, --one-hot, --clip-quantiles, --weights
@@ -57,6 +59,7 @@ struct SweepPlan {
     archive& log1p_features& init& max_iterations& tolerance& seed& silhouette_sample;
     archive& transform;
     archive& macro_k& micro_k_rule;
+    archive& lloyd_step;
   }
 };
 

@@ -1,0 +1,5 @@
+// Links only when the compiler has the libFuzzer runtime (tests/fuzz/CMakeLists.txt probes it).
+#include <cstddef>
+#include <cstdint>
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t*, std::size_t) { return 0; }
