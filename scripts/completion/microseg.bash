@@ -20,6 +20,14 @@ _microseg_options() {
         "--output $common"
       ;;
     segment) echo "--output --k --restarts $model $common" ;;
+    "generate campaign")
+      echo "--run --input --uplift --base-rate --treatment-share --revenue-mean --seed --output" \
+        "$common"
+      ;;
+    evaluate)
+      echo "--run --outcomes --id-column --group-column --treatment --control" \
+        "--converted-column --revenue-column --cost-per-contact --previous --output $common"
+      ;;
     assign) echo "--model --input --output $common" ;;
     "ingest features")
       echo "--csv --id-column --output --categorical --delimiter --skip-bad-rows $common"
@@ -40,7 +48,7 @@ _microseg_options() {
 
 _microseg() {
   local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD - 1]}"
-  local commands="generate segment assign ingest sweep sweep-merge promote forecast version"
+  local commands="generate segment assign ingest sweep sweep-merge promote forecast evaluate version"
   local command="" i
   for ((i = 1; i < COMP_CWORD; i++)); do
     case "${COMP_WORDS[i]}" in
@@ -63,6 +71,13 @@ _microseg() {
     fi
     command="ingest $kind"
   fi
+  if [[ "$command" == generate ]]; then
+    if ((COMP_CWORD == i + 1)) && [[ "$cur" != -* ]]; then
+      mapfile -t COMPREPLY < <(compgen -W "campaign $(_microseg_options generate)" -- "$cur")
+      return
+    fi
+    [[ "${COMP_WORDS[i + 1]:-}" == campaign ]] && command="generate campaign"
+  fi
   case "$prev" in
     --scale) mapfile -t COMPREPLY < <(compgen -W "zscore minmax robust none" -- "$cur") && return ;;
     --init) mapfile -t COMPREPLY < <(compgen -W "kmeans-parallel kmeans++ file" -- "$cur") && return ;;
@@ -73,7 +88,7 @@ _microseg() {
     --lloyd) mapfile -t COMPREPLY < <(compgen -W "auto plain pruned" -- "$cur") && return ;;
     --missing) mapfile -t COMPREPLY < <(compgen -W "reject mean median drop" -- "$cur") && return ;;
     --delimiter) mapfile -t COMPREPLY < <(compgen -W ", ';' tab whitespace" -- "$cur") && return ;;
-    --input | --config | --init-centroids | --csv | --output | --model | --previous | --sweep | --parts | --runs)
+    --input | --config | --init-centroids | --csv | --output | --model | --previous | --sweep | --parts | --runs | --run | --outcomes)
       mapfile -t COMPREPLY < <(compgen -f -- "$cur") && return
       ;;
   esac

@@ -1,5 +1,6 @@
 #include "microseg/app/assign.hpp"
 #include "microseg/app/command.hpp"
+#include "microseg/app/evaluate.hpp"
 #include "microseg/app/forecast.hpp"
 #include "microseg/app/generate.hpp"
 #include "microseg/app/ingest.hpp"
@@ -26,6 +27,8 @@ const std::vector<Command>& commands() {
        promote_usage, promote_command},
       {"forecast", "forecast segment sizes, value and churn from a chain of --previous runs",
        forecast_usage, forecast_command},
+      {"evaluate", "measure a campaign per segment: uplift against control, intervals, ROI",
+       evaluate_usage, evaluate_command},
       {"version", "print the version, the git commit and the MPI, HDF5, Eigen, Boost versions",
        version_usage, version_command},
   };

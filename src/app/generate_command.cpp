@@ -98,8 +98,12 @@ std::string generate_usage() {
           " [--seed SEED] [--macro-segments M [--macro-separation X]] --output customers.h5\n"
           "       mpiexec -n P microseg generate --customers N [--segments S] [--separation X]"
           " [--seed SEED] --quarters Q --migration-rate R --churn-rate C --new-customers M"
-          " [--mover-churn-factor F] --output DIR\n\n"
+          " [--mover-churn-factor F] --output DIR\n"
+          "       mpiexec -n P microseg generate campaign --run RUN_DIR [--input customers.h5]"
+          " --uplift U[,U...] [--base-rate R] [--treatment-share S] [--revenue-mean M]"
+          " [--seed SEED] --output campaign.csv\n\n"
        << generate_options() << "\n"
+       << campaign_options() << "\n"
        << common_options();
   return text.str();
 }
@@ -122,6 +126,10 @@ GeneratePlan parse_generate_options(const std::vector<std::string>& arguments) {
 
 void generate_command(const distributed::Communicator& comm,
                       const std::vector<std::string>& arguments) {
+  if (!arguments.empty() && arguments.front() == "campaign") {
+    generate_campaign_command(comm, {arguments.begin() + 1, arguments.end()});
+    return;
+  }
   const GeneratePlan plan =
       pipeline::plan_on_root<GeneratePlan>(comm, [&] { return parse_generate_options(arguments); });
   if (plan.quarters > 0) {

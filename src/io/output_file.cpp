@@ -1,5 +1,8 @@
 #include "output_file.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <system_error>
 #include <variant>
 
@@ -84,6 +87,34 @@ TextOutput::TextOutput(const PendingOutputs& outputs, const PendingFile& file)
 void TextOutput::close() {
   out_.close();
   if (!out_) throw InputError("cannot write output file '" + final_path_ + "'");
+}
+
+void write_text_in_rank_order(const PendingFile& file, const PendingOutputs& pending,
+                              const std::string& text, std::optional<std::string>& error) {
+  const distributed::Communicator& comm = pending.comm();
+  const std::int64_t offset = comm.exclusive_prefix_sum(static_cast<std::int64_t>(text.size()));
+  bool created = true;
+  if (comm.is_root()) {
+    const int descriptor = ::open(file.temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0640);
+    created = descriptor >= 0;
+    if (created) ::close(descriptor);
+    pending.protect(file.temporary);
+  }
+  const std::string failure = "cannot write output file '" + file.final_path + "'";
+  if (comm.any(!created)) {
+    if (!error) error = failure;
+    return;
+  }
+  const int descriptor = ::open(file.temporary.c_str(), O_WRONLY);
+  bool written = descriptor >= 0;
+  for (std::size_t done = 0; written && done < text.size();) {
+    const ssize_t step = ::pwrite(descriptor, text.data() + done, text.size() - done,
+                                  static_cast<off_t>(offset) + static_cast<off_t>(done));
+    written = step > 0;
+    if (written) done += static_cast<std::size_t>(step);
+  }
+  if (descriptor >= 0 && ::close(descriptor) != 0) written = false;
+  if (!written && !error) error = failure;
 }
 
 std::optional<std::string> output_location_problem(const std::string& final_path) {

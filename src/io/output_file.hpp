@@ -66,6 +66,12 @@ class TextOutput {
   std::ofstream out_;
 };
 
+/// Collective: every rank's `text` written into one file in rank order (an exclusive prefix sum
+/// of the byte counts places each rank's range of the temporary rank 0 creates). A failure is
+/// kept in `error` (if it holds none yet) for PendingOutputs::commit to agree on.
+void write_text_in_rank_order(const PendingFile& file, const PendingOutputs& pending,
+                              const std::string& text, std::optional<std::string>& error);
+
 /// Why `final_path` cannot be written (its directory is missing, or it is a directory), if so.
 std::optional<std::string> output_location_problem(const std::string& final_path);
 

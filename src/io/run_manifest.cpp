@@ -159,4 +159,16 @@ void remove_manifest(const std::string& directory) {
   }
 }
 
+std::string manifest_input_path(const std::string& directory) {
+  const std::string path = (std::filesystem::path(directory) / "manifest.json").string();
+  std::ifstream in(path);
+  if (!in) throw InputError("run '" + directory + "': cannot read '" + path + "'");
+  const nlohmann::json json = nlohmann::json::parse(in, nullptr, false);
+  if (json.is_discarded() || !json.contains("input") || !json["input"].is_object() ||
+      !json["input"].contains("path") || !json["input"]["path"].is_string()) {
+    throw InputError("run '" + directory + "': '" + path + "' records no input.path");
+  }
+  return json["input"]["path"].get<std::string>();
+}
+
 }  // namespace microseg::io

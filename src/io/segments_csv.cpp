@@ -1,8 +1,6 @@
 // The CSV files of a run: profiles.csv, quality.csv, and with a previous run migration.csv,
 // migration_matrix.csv and at_risk.csv, and the macro level's macro_migration.csv and
 // macro_migration_matrix.csv (docs/file-format.md).
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <cctype>
 
@@ -182,8 +180,7 @@ void write_migration_matrix_csv(const PendingFile& file, const PendingOutputs& p
   text.close();
 }
 
-// Each rank formats its own rows, an exclusive prefix sum of the byte counts places them, and
-// every rank writes its range of the file rank 0 created.
+// Each rank formats its own rows; write_text_in_rank_order places them.
 void write_at_risk_csv(const PendingFile& file, const PendingOutputs& pending,
                        const AtRiskCustomers* risk, std::optional<std::string>& error) {
   const distributed::Communicator& comm = pending.comm();
@@ -195,29 +192,7 @@ void write_at_risk_csv(const PendingFile& file, const PendingOutputs& pending,
             std::to_string(risk->new_segment[i]) + ',' + round_trip_text(risk->previous_value[i]) +
             ',' + round_trip_text(risk->new_value[i]) + ',' + round_trip_text(risk->drop[i]) + '\n';
   }
-  const std::int64_t offset = comm.exclusive_prefix_sum(static_cast<std::int64_t>(text.size()));
-  bool created = true;
-  if (comm.is_root()) {
-    const int descriptor = ::open(file.temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0640);
-    created = descriptor >= 0;
-    if (created) ::close(descriptor);
-    pending.protect(file.temporary);
-  }
-  const std::string failure = "cannot write output file '" + file.final_path + "'";
-  if (comm.any(!created)) {
-    if (!error) error = failure;
-    return;
-  }
-  const int descriptor = ::open(file.temporary.c_str(), O_WRONLY);
-  bool written = descriptor >= 0;
-  for (std::size_t done = 0; written && done < text.size();) {
-    const ssize_t step = ::pwrite(descriptor, text.data() + done, text.size() - done,
-                                  static_cast<off_t>(offset) + static_cast<off_t>(done));
-    written = step > 0;
-    if (written) done += static_cast<std::size_t>(step);
-  }
-  if (descriptor >= 0 && ::close(descriptor) != 0) written = false;
-  if (!written && !error) error = failure;
+  write_text_in_rank_order(file, pending, text, error);
 }
 
 }  // namespace microseg::io::detail

@@ -38,8 +38,13 @@ def options(help_text):
 
 
 def help_of(command):
-    """{variant: --help text}: ingest's two kinds are one text, split by its option groups."""
+    """{variant: --help text}: ingest's two kinds are one text, split by its option groups, and
+    so are generate and generate campaign."""
     text = run(1, command, "--help").stdout
+    if command == "generate":
+        plain, campaign = text.split("microseg generate campaign options:")
+        return {"generate": plain + text.split("options of every command:")[1],
+                "generate campaign": campaign}
     if command != "ingest":
         return {command: text}
     features, transactions = text.split("microseg ingest transactions options:")
@@ -68,7 +73,7 @@ class HelpTexts(unittest.TestCase):
 
     def test_every_command_is_documented(self):
         self.assertEqual(self.commands, ["generate", "segment", "assign", "ingest", "sweep",
-                                         "sweep-merge", "promote", "forecast", "version"])
+                                         "sweep-merge", "promote", "forecast", "evaluate", "version"])
 
     def test_every_option_has_a_default_and_an_example(self):
         self.assertGreater(sum(len(options(text)) for text in self.helps.values()), 60)
@@ -83,6 +88,7 @@ class HelpTexts(unittest.TestCase):
         self.assertEqual(completions(""), sorted(self.commands + ["--help", "--help-all",
                                                                   "--version"]))
         self.assertEqual(completions("ingest", ""), ["features", "transactions"])
+        self.assertEqual(completions("generate", "ca"), ["campaign"])
         for variant, text in self.helps.items():
             words = variant.split()
             with self.subTest(command=variant):

@@ -26,6 +26,7 @@ enum class RandomStream : std::uint64_t {
   generate_quarter_fate = 30,     ///< a customer's fate from one quarter to the next
   generate_quarter_feature = 31,  ///< a customer's fresh feature draws in a later quarter
   generate_new_customer = 32,     ///< the planted segment of a customer new in a quarter
+  campaign = 33,  ///< a synthetic campaign (generate campaign): arm, conversion, revenue
 };
 
 /// A well-mixed 64-bit hash of the key (SplitMix64 finaliser over a combination of the parts).

@@ -28,6 +28,10 @@ struct RunManifest {
 /// Hex SHA-256 of a file's bytes. Throws InputError naming the file when it cannot be read.
 std::string sha256_of_file(const std::string& path);
 
+/// The input a run recorded in DIR/manifest.json ("input": {"path"}). Throws InputError naming
+/// the file when it is missing, unreadable or records no input.
+std::string manifest_input_path(const std::string& directory);
+
 /// Call on one rank, after every output is in place: hashes each output and writes
 /// DIR/manifest.json under a temporary name, mode 0640, then renames it into place. Throws
 /// InputError naming the file.
