@@ -1,6 +1,6 @@
 # `cmake --install BUILD --prefix P` lays out microseg as an HPC site or a downstream project
 # expects it (docs/operations.md, "Installing"):
-#   P/bin/microseg, microseg-plot-run, microseg-plot-sweep
+#   P/bin/microseg, microseg-plot-run, microseg-plot-sweep, microseg-plot-forecast
 #   P/include/microseg/...                public headers (and the generated version.hpp)
 #   P/lib/libmicroseg.a
 #   P/lib/cmake/microseg/                 find_package(microseg) -> microseg::microseg
@@ -51,6 +51,8 @@ install(PROGRAMS ${PROJECT_SOURCE_DIR}/scripts/plot_run.py DESTINATION ${CMAKE_I
         RENAME microseg-plot-run)
 install(PROGRAMS ${PROJECT_SOURCE_DIR}/scripts/plot_sweep.py DESTINATION ${CMAKE_INSTALL_BINDIR}
         RENAME microseg-plot-sweep)
+install(PROGRAMS ${PROJECT_SOURCE_DIR}/scripts/plot_forecast.py DESTINATION ${CMAKE_INSTALL_BINDIR}
+        RENAME microseg-plot-forecast)
 install(PROGRAMS ${PROJECT_SOURCE_DIR}/scripts/slurm/segment.sbatch
                  ${PROJECT_SOURCE_DIR}/scripts/slurm/quarterly.sbatch
                  ${PROJECT_SOURCE_DIR}/scripts/slurm/sweep-array.sbatch

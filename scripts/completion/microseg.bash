@@ -41,13 +41,16 @@ _microseg_options() {
     sweep-merge) echo "--parts --output --k $common" ;;
     promote) echo "--sweep --k --output --restarts $model $common" ;;
     reproduce) echo "--run --scratch --keep $common" ;;
+    forecast)
+      echo "--runs --horizon --output --estimate --top --intervals-seed --draws $common"
+      ;;
     version) echo "--help" ;;
   esac
 }
 
 _microseg() {
   local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD - 1]}"
-  local commands="generate segment assign ingest sweep sweep-merge promote evaluate reproduce version"
+  local commands="generate segment assign ingest sweep sweep-merge promote forecast evaluate reproduce version"
   local command="" i
   for ((i = 1; i < COMP_CWORD; i++)); do
     case "${COMP_WORDS[i]}" in
@@ -83,10 +86,11 @@ _microseg() {
     --method) mapfile -t COMPREPLY < <(compgen -W "kmeans bisecting" -- "$cur") && return ;;
     --bisect) mapfile -t COMPREPLY < <(compgen -W "largest-inertia largest-size" -- "$cur") && return ;;
     --micro-k-rule) mapfile -t COMPREPLY < <(compgen -W "inertia proportional sweep" -- "$cur") && return ;;
+    --estimate) mapfile -t COMPREPLY < <(compgen -W "pooled last" -- "$cur") && return ;;
     --lloyd) mapfile -t COMPREPLY < <(compgen -W "auto plain pruned" -- "$cur") && return ;;
     --missing) mapfile -t COMPREPLY < <(compgen -W "reject mean median drop" -- "$cur") && return ;;
     --delimiter) mapfile -t COMPREPLY < <(compgen -W ", ';' tab whitespace" -- "$cur") && return ;;
-    --input | --config | --init-centroids | --csv | --output | --model | --previous | --sweep | --parts | --run | --outcomes | --scratch)
+    --input | --config | --init-centroids | --csv | --output | --model | --previous | --sweep | --parts | --runs | --run | --outcomes | --scratch)
       mapfile -t COMPREPLY < <(compgen -f -- "$cur") && return
       ;;
   esac

@@ -1,6 +1,7 @@
 #include "microseg/app/assign.hpp"
 #include "microseg/app/command.hpp"
 #include "microseg/app/evaluate.hpp"
+#include "microseg/app/forecast.hpp"
 #include "microseg/app/generate.hpp"
 #include "microseg/app/ingest.hpp"
 #include "microseg/app/reproduce.hpp"
@@ -25,6 +26,8 @@ const std::vector<Command>& commands() {
        sweep_merge_command},
       {"promote", "write a full run's outputs for one k of a sweep, without refitting",
        promote_usage, promote_command},
+      {"forecast", "forecast segment sizes, value and churn from a chain of --previous runs",
+       forecast_usage, forecast_command},
       {"evaluate", "measure a campaign per segment: uplift against control, intervals, ROI",
        evaluate_usage, evaluate_command},
       {"reproduce", "rerun a run from its manifest and compare every output's content digest",

@@ -115,6 +115,15 @@ class Attribute {
   std::optional<std::vector<std::string>> read_strings() const;
   /// Every value, converted by HDF5 to `memory_type` (an array attribute too).
   bool read_raw(hid_t memory_type, void* value) const;
+  /// Every value of a numeric attribute (scalar or array), converted by HDF5 to T.
+  template <class T>
+  std::optional<std::vector<T>> read_all() const {
+    const std::optional<Shape> found = shape();
+    if (!found) return std::nullopt;
+    std::vector<T> values(found->elements());
+    if (!values.empty() && !read_raw(Stored<T>::memory(), values.data())) return std::nullopt;
+    return values;
+  }
 
  private:
   AttributeHandle handle_;

@@ -73,7 +73,8 @@ class HelpTexts(unittest.TestCase):
 
     def test_every_command_is_documented(self):
         self.assertEqual(self.commands, ["generate", "segment", "assign", "ingest", "sweep",
-                                         "sweep-merge", "promote", "evaluate", "reproduce",
+                                         "sweep-merge", "promote", "forecast", "evaluate",
+                                         "reproduce",
                                          "version"])
 
     def test_every_option_has_a_default_and_an_example(self):
