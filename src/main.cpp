@@ -140,14 +140,19 @@ int main(int argc, char** argv) {
     } catch (const microseg::distributed::FitInterrupted& e) {
       // Stopped on a signal after a checkpoint (every rank agreed): a distinct status, so a
       // batch script can tell "requeue and resume" from success and from an error.
+      // One write: stdout and stderr reach a log through separate pipes, so a message written
+      // in pieces can be split by a progress line.
       if (comm.is_root()) {
-        std::cerr << "microseg: " << e.what() << " (exit status "
-                  << microseg::pipeline::exit_interrupted << ")" << std::endl;
+        std::cerr << std::string("microseg: ") + e.what() + " (exit status " +
+                         std::to_string(microseg::pipeline::exit_interrupted) + ")\n"
+                  << std::flush;
       }
       exit_code = microseg::pipeline::exit_interrupted;
     } catch (const microseg::distributed::AgreedError& e) {
       // Every rank holds the same message; one prints it.
-      if (comm.is_root()) std::cerr << "microseg: error: " << e.what() << std::endl;
+      if (comm.is_root()) {
+        std::cerr << std::string("microseg: error: ") + e.what() + "\n" << std::flush;
+      }
       exit_code = exit_usage;
     } catch (const std::exception& e) {
       // Found by this rank alone: the others may wait in a collective, so end the job.
