@@ -129,6 +129,32 @@ class Progress(unittest.TestCase):
         self.assertNotIn("rows/s", quiet.stdout)
         self.assertTrue(quiet.stdout.startswith("microseg ingest features: "), quiet.stdout)
 
+    def test_migration_join_is_a_phase(self):
+        first = os.path.join(self.dir, "first")
+        self.segment(2, "first")
+        default = self.segment(2, "second", "--previous", first)
+        verbose = self.segment(2, "second-verbose", "--previous", first, "--verbose")
+        self.assertRegex(default.stdout, r"(?m)^migration join …$")
+        self.assertNotRegex(default.stdout, r"(?m)^migration join: ")
+        self.assertRegex(verbose.stdout, r"(?m)^migration join: \d+\.\d{3} s$")
+
+    def test_sweep_per_k_progress_and_quiet(self):
+        args = ("sweep", "--input", self.data, "--k", "3,4", "--restarts", 2, "--seed", 1,
+                "--silhouette-sample", 300)
+        default = run(2, *args, "--output", os.path.join(self.dir, "sweep"))
+        for k in (3, 4):
+            self.assertRegex(default.stdout, rf"(?m)^k = {k}  restart 0: \d+ iterations")
+        self.assertRegex(default.stdout, r"(?m)^read [\d,]+ bytes of features")
+        quiet = run(2, *args, "--output", os.path.join(self.dir, "sweep-quiet"), "--quiet")
+        self.assertEqual(quiet.stderr, "")
+        self.assertNotRegex(quiet.stdout, r"(?m)^k = \d+  restart")
+        self.assertNotIn("bytes of features", quiet.stdout)
+        # The summary (the table, the recommendation and the rule) as without --quiet.
+        def table(text):
+            return text.split("\n     k ", 1)[1].split("\noutputs: ", 1)[0]
+        self.assertEqual(table(quiet.stdout), table(default.stdout))
+        self.assertRegex(quiet.stdout, r"(?m)^recommended: k = [34] ")
+
     def test_same_lines_on_1_and_3_ranks(self):
         logs = {}
         for ranks in (1, 3):
