@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "microseg/app/command.hpp"
+#include "microseg/app/progress_printer.hpp"
 #include "microseg/app/version.hpp"
 #include "microseg/distributed/communicator.hpp"
 #include "microseg/distributed/kmeans_fit.hpp"
@@ -32,7 +33,9 @@ std::string program_usage() {
          "\n'microseg <command> --help' lists a command's options, 'microseg --help-all' those of\n"
          "every command, 'microseg --version' the version and the libraries. Every command also\n"
          "takes --threads T: OpenMP threads per rank (default 1, or OMP_NUM_THREADS; e.g.\n"
-         "--threads 4).\n";
+         "--threads 4), and --quiet (errors and the final summary only) or --verbose (every\n"
+         "iteration and per-phase timings); by default progress lines come at most every\n"
+         "MICROSEG_PROGRESS_SECONDS (default 5).\n";
 }
 
 // The program's usage and every command's options: the text of the man page (help2man).
@@ -73,8 +76,20 @@ std::vector<std::string> apply_thread_count(std::vector<std::string> argv) {
   return argv;
 }
 
+// --quiet and --verbose apply to every command too; the progress rate limit is checked here so
+// a bad MICROSEG_PROGRESS_SECONDS is refused before any work (every rank sees the same values).
+void apply_verbosity(std::vector<std::string>& argv) {
+  try {
+    microseg::app::set_verbosity(microseg::app::take_verbosity_options(argv));
+    microseg::app::progress_interval_seconds();
+  } catch (const microseg::InputError& e) {
+    throw microseg::distributed::AgreedError(e.what());
+  }
+}
+
 int run(const microseg::distributed::Communicator& comm, std::vector<std::string> argv) {
   argv = apply_thread_count(std::move(argv));
+  apply_verbosity(argv);
   const std::string name = argv.empty() ? "" : argv.front();
   const std::vector<std::string> arguments(argv.begin() + (argv.empty() ? 0 : 1), argv.end());
   if (name.empty() || name == "--help" || name == "-h" || name == "help") {
@@ -125,14 +140,19 @@ int main(int argc, char** argv) {
     } catch (const microseg::distributed::FitInterrupted& e) {
       // Stopped on a signal after a checkpoint (every rank agreed): a distinct status, so a
       // batch script can tell "requeue and resume" from success and from an error.
+      // One write: stdout and stderr reach a log through separate pipes, so a message written
+      // in pieces can be split by a progress line.
       if (comm.is_root()) {
-        std::cerr << "microseg: " << e.what() << " (exit status "
-                  << microseg::pipeline::exit_interrupted << ")" << std::endl;
+        std::cerr << std::string("microseg: ") + e.what() + " (exit status " +
+                         std::to_string(microseg::pipeline::exit_interrupted) + ")\n"
+                  << std::flush;
       }
       exit_code = microseg::pipeline::exit_interrupted;
     } catch (const microseg::distributed::AgreedError& e) {
       // Every rank holds the same message; one prints it.
-      if (comm.is_root()) std::cerr << "microseg: error: " << e.what() << std::endl;
+      if (comm.is_root()) {
+        std::cerr << std::string("microseg: error: ") + e.what() + "\n" << std::flush;
+      }
       exit_code = exit_usage;
     } catch (const std::exception& e) {
       // Found by this rank alone: the others may wait in a collective, so end the job.

@@ -7,6 +7,8 @@
 
 #include "microseg/app/ingest.hpp"
 #include "microseg/app/option_reader.hpp"
+#include "microseg/app/progress_printer.hpp"
+#include "microseg/core/stopwatch.hpp"
 #include "microseg/pipeline/plan.hpp"
 
 namespace microseg::app {
@@ -244,8 +246,12 @@ IngestCommandPlan parse_ingest_options(const std::vector<std::string>& arguments
 
 void run_ingest_features(const Communicator& comm, const pipeline::IngestFeaturesPlan& plan,
                          std::ostream& log) {
+  ProgressPrinter printer(comm.is_root(), log);
+  const Stopwatch stopwatch;
   const pipeline::IngestFeaturesResult result = pipeline::ingest_features(comm, plan);
-  if (comm.is_root()) print_features_report(plan, result, log);
+  printer.note(
+      row_rate_line("ingested", result.customers + result.bad_rows.count, stopwatch.elapsed()));
+  print_features_report(plan, result, printer.summary());
 }
 
 // --amount-column with --quantity-column multiplied the two before this version; it now means a
@@ -266,8 +272,11 @@ void warn_about_amount_with_quantity(const pipeline::IngestTransactionsPlan& pla
 void run_ingest_transactions(const Communicator& comm, const pipeline::IngestTransactionsPlan& plan,
                              std::ostream& log) {
   if (comm.is_root()) warn_about_amount_with_quantity(plan, std::cerr);
+  ProgressPrinter printer(comm.is_root(), log);
   const pipeline::IngestTransactionsResult result = pipeline::ingest_transactions(comm, plan);
-  if (comm.is_root()) print_transactions_report(plan, result, log);
+  printer.note(
+      row_rate_line("parsed", result.rows.rows + result.bad_rows.count, result.seconds.parse));
+  print_transactions_report(plan, result, printer.summary());
 }
 
 void ingest_command(const Communicator& comm, const std::vector<std::string>& arguments) {

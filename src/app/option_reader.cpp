@@ -46,7 +46,14 @@ po::options_description common_options() {
                    "none", "--config jobs/demo.ini")
            .c_str())  //
       ("threads", po::value<std::string>(),
-       option_help("OpenMP threads per rank", "1, or OMP_NUM_THREADS", "--threads 4").c_str());
+       option_help("OpenMP threads per rank", "1, or OMP_NUM_THREADS", "--threads 4").c_str())  //
+      ("quiet", option_help("print only errors (stderr) and the final summary", "off", "--quiet")
+                    .c_str())  //
+      ("verbose",
+       option_help("print every iteration and per-phase timings; by default progress lines come "
+                   "at most every MICROSEG_PROGRESS_SECONDS seconds",
+                   "off, 5 s", "--verbose")
+           .c_str());
   return options;
 }
 

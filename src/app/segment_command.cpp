@@ -6,6 +6,7 @@
 
 #include "microseg/app/model_options.hpp"
 #include "microseg/app/option_reader.hpp"
+#include "microseg/app/progress_printer.hpp"
 #include "microseg/app/segment.hpp"
 #include "microseg/pipeline/plan.hpp"
 
@@ -319,33 +320,45 @@ void segment_command(const distributed::Communicator& comm,
                      const std::vector<std::string>& arguments) {
   const SegmentPlan plan =
       pipeline::plan_on_root<SegmentPlan>(comm, [&] { return parse_segment_options(arguments); });
-  const bool root = comm.is_root();
-  std::ostream& log = std::cout;
+  ProgressPrinter printer(comm.is_root(), std::cout);
   pipeline::SegmentProgress progress;
   progress.read = [&](const pipeline::SegmentReadSummary& read) {
-    if (!root) return;
+    std::ostringstream log;
     log << "microseg segment: " << read.customers << " customers × " << read.features
         << " features from " << plan.input << " on " << read.ranks << " ranks, k = " << read.k
-        << "\n";
+        << "\n"
+        << read_rate_line(read.bytes_read, read.seconds_read);
     if (read.dropping) {
-      log << "dropped " << read.dropped << " customers with missing values (--missing drop)\n";
+      log << "\ndropped " << read.dropped << " customers with missing values (--missing drop)";
     }
     if (!read.sample_weight.empty()) {
-      log << "customers weighted by '" << read.sample_weight << "' (total weight "
+      log << "\ncustomers weighted by '" << read.sample_weight << "' (total weight "
           << std::setprecision(10) << read.total_weight << std::setprecision(6)
-          << "): shares, means, inertia and quality are weighted; sizes count customers\n";
+          << "): shares, means, inertia and quality are weighted; sizes count customers";
     }
+    printer.note(log.str());
+  };
+  progress.seeding_round = [&](int restart, const distributed::SeedingRound& round) {
+    std::ostringstream log;
+    if (plan.restarts > 1) log << "restart " << restart << "  ";
+    log << "seeding: k-means|| round " << round.round << " of " << round.rounds << ", "
+        << round.candidates << " candidates  " << std::fixed << std::setprecision(3)
+        << round.seconds << " s";
+    printer.tick("seeding " + std::to_string(restart), log.str());
   };
   progress.iteration = [&](int restart, const distributed::IterationReport& r) {
-    if (!root) return;
+    std::ostringstream log;
     if (plan.restarts > 1) log << "restart " << restart << "  ";
     log << "iteration " << std::setw(4) << r.iteration << "  inertia " << std::setprecision(10)
         << r.inertia << "  relative shift " << std::setprecision(3) << r.relative_shift
         << "  reassigned " << r.reassigned << "  " << std::fixed << std::setprecision(3)
-        << r.seconds << " s" << std::defaultfloat << std::setprecision(6) << std::endl;
+        << r.seconds << " s";
+    printer.tick("iterations " + std::to_string(restart), log.str());
   };
-  progress.note = [&](const std::string& line) {
-    if (root) log << line << std::endl;
+  progress.note = [&](const std::string& line) { printer.note(line); };
+  progress.phase_started = [&](const std::string& phase) { printer.tick(phase, phase + " …"); };
+  progress.phase_finished = [&](const std::string& phase, double seconds) {
+    printer.detail(phase_seconds_line(phase, seconds));
   };
   // A bare number is a distance, not a multiple of the spread as the default 2x is: say which.
   if (root && !plan.previous.empty() && plan.match_cutoff.kind == MatchCutoff::Kind::absolute) {
@@ -354,7 +367,7 @@ void segment_command(const distributed::Communicator& comm,
         << plan.match_cutoff.text() << "x for that many times its customer spread" << std::endl;
   }
   const pipeline::SegmentResult result = pipeline::segment(comm, plan, progress);
-  if (root) print_result(log, result);
+  print_result(printer.summary(), result);
 }
 
 }  // namespace microseg::app

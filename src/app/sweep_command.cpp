@@ -8,6 +8,7 @@
 
 #include "microseg/app/model_options.hpp"
 #include "microseg/app/option_reader.hpp"
+#include "microseg/app/progress_printer.hpp"
 #include "microseg/app/sweep.hpp"
 #include "microseg/pipeline/plan.hpp"
 
@@ -82,7 +83,7 @@ void print_start(std::ostream& log, const SweepPlan& plan, const pipeline::Sweep
     log << "; two-level: " << plan.macro_k << " macro segments, each k shared out by "
         << to_string(plan.micro_k_rule);
   }
-  log << "\n";
+  log << "\n";  // the read rate follows on the next line
 }
 
 void print_finished(std::ostream& log, const io::SweepModel& model) {
@@ -93,7 +94,7 @@ void print_finished(std::ostream& log, const io::SweepModel& model) {
       << "), smallest segment " << r.min_segment_size << " (" << std::fixed << std::setprecision(2)
       << 100 * r.min_segment_share << "%), stability " << std::setprecision(3) << r.stability
       << ", " << std::setprecision(2) << model.seconds << " s" << std::defaultfloat
-      << std::setprecision(6) << std::endl;
+      << std::setprecision(6);
 }
 
 void print_summary(std::ostream& log, const SweepPlan& plan, const pipeline::SweepResult& result) {
@@ -285,31 +286,32 @@ void sweep_command(const distributed::Communicator& comm,
                    const std::vector<std::string>& arguments) {
   const SweepPlan plan =
       pipeline::plan_on_root<SweepPlan>(comm, [&] { return parse_sweep_options(arguments); });
-  const bool root = comm.is_root();
-  std::ostream& log = std::cout;
+  ProgressPrinter printer(comm.is_root(), std::cout);
   pipeline::SweepProgress progress;
   progress.start = [&](const pipeline::SweepStart& start) {
-    if (root) print_start(log, plan, start);
+    std::ostringstream log;
+    print_start(log, plan, start);
+    printer.note(log.str() + read_rate_line(start.bytes_read, start.seconds_read));
   };
   progress.kept = [&](int k, const std::string& path) {
-    if (root) log << "k = " << k << ": finished earlier, kept (" << path << ")" << std::endl;
+    printer.note("k = " + std::to_string(k) + ": finished earlier, kept (" + path + ")");
   };
   progress.restart = [&](int k, int restart, const LloydOutcome& outcome, double seconds) {
-    if (!root) return;
+    std::ostringstream log;
     log << "k = " << k << "  restart " << restart << ": " << outcome.iterations
         << (outcome.converged ? " iterations, converged" : " iterations, stopped at --max-iter")
         << ", inertia " << std::setprecision(10) << outcome.inertia << std::setprecision(6) << ", "
-        << std::fixed << std::setprecision(2) << seconds << " s" << std::defaultfloat
-        << std::setprecision(6) << std::endl;
+        << std::fixed << std::setprecision(2) << seconds << " s";
+    printer.tick("k = " + std::to_string(k), log.str());
   };
   progress.finished = [&](const io::SweepModel& model) {
-    if (root) print_finished(log, model);
+    std::ostringstream log;
+    print_finished(log, model);
+    printer.note(log.str());
   };
-  progress.note = [&](const std::string& line) {
-    if (root) log << line << std::endl;
-  };
+  progress.note = [&](const std::string& line) { printer.note(line); };
   const pipeline::SweepResult result = pipeline::sweep(comm, plan, progress);
-  if (root) print_summary(log, plan, result);
+  print_summary(printer.summary(), plan, result);
 }
 
 std::string promote_usage() {

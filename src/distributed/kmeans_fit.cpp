@@ -164,7 +164,12 @@ LloydOutcome run_restart(RestartLoop& loop, int restart, bool resuming, Centroid
   Stopwatch stopwatch;
   initial = resuming ? control.resume->initial
                      : loop.seeding.seed(loop.rows, loop.settings.lloyd.k,
-                                         restart_seed(loop.settings.seed, restart));
+                                         restart_seed(loop.settings.seed, restart),
+                                         [&](const SeedingRound& round) {
+                                           if (control.on_seeding_round) {
+                                             control.on_seeding_round(restart, round);
+                                           }
+                                         });
   loop.outcome.seconds_init += stopwatch.lap();
   bool interrupted = false;
   LloydHooks hooks;

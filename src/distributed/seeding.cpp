@@ -6,6 +6,7 @@
 #include "microseg/core/assignment.hpp"
 #include "microseg/core/exact_sum.hpp"
 #include "microseg/core/random.hpp"
+#include "microseg/core/stopwatch.hpp"
 
 namespace microseg::distributed {
 namespace {
@@ -227,11 +228,13 @@ CentroidMatrix reduce_candidates(const RankRows& rows, const CentroidMatrix& can
 
 }  // namespace
 
-CentroidMatrix KMeansPlusPlusSeeding::seed(const RankRows& rows, int k, std::uint64_t seed) const {
+CentroidMatrix KMeansPlusPlusSeeding::seed(const RankRows& rows, int k, std::uint64_t seed,
+                                           const SeedingProgress& /*on_round*/) const {
   return kmeans_plus_plus(rows, k, seed, CentroidMatrix());
 }
 
-CentroidMatrix KMeansParallelSeeding::seed(const RankRows& rows, int k, std::uint64_t seed) const {
+CentroidMatrix KMeansParallelSeeding::seed(const RankRows& rows, int k, std::uint64_t seed,
+                                           const SeedingProgress& on_round) const {
   // Each round costs one pass at its new candidates (the weights come from the nearest candidate
   // those passes track), so seeding costs about two Lloyd iterations at k = 2ℓ; the reduction's
   // greedy k-means++ with restarts makes up for the few rounds.
@@ -246,7 +249,13 @@ CentroidMatrix KMeansParallelSeeding::seed(const RankRows& rows, int k, std::uin
   nearest.nearest.assign(nearest.d2.size(), 0);
   lower_squared_distances(rows, to_centroid_matrix(candidates, rows.d()), 0, nearest);
   for (int round = 1; round <= rounds; ++round) {
-    if (!oversample_round(rows, seed, round, oversampling, candidates, nearest)) break;
+    Stopwatch stopwatch;
+    const bool more = oversample_round(rows, seed, round, oversampling, candidates, nearest);
+    if (on_round) {
+      on_round({round, rounds, static_cast<std::int64_t>(candidates.size()) / rows.d(),
+                stopwatch.lap()});
+    }
+    if (!more) break;
   }
   const CentroidMatrix candidate_matrix = to_centroid_matrix(candidates, rows.d());
   return reduce_candidates(rows, candidate_matrix,

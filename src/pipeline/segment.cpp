@@ -207,6 +207,8 @@ void report_read(const SegmentInputs& inputs, const PreparedCustomers& prepared,
   read.features = static_cast<int>(inputs.input.feature_names.size());
   read.ranks = ranks;
   read.k = inputs.k;
+  read.bytes_read = (prepared.customers + prepared.dropped) * read.features * 4;
+  read.seconds_read = prepared.seconds_read;
   read.dropping = plan.transform.missing == MissingPolicy::drop;
   read.sample_weight = plan.sample_weight;
   read.total_weight = prepared.rows.total_weight();
@@ -360,6 +362,7 @@ SegmentResult segment_run(const distributed::Communicator& comm, const SegmentPl
   result.timings.emplace_back("seconds_init", fit.seconds_init);
   result.timings.emplace_back("seconds_iterate", fit.seconds_iterate);
   const CentroidMatrix& centroids = model.centroids;
+  if (progress.phase_started) progress.phase_started("metrics");
   MeasuredRun measured = measure_and_profile(comm, {inputs.input,
                                                     prepared,
                                                     centroids,
@@ -369,13 +372,19 @@ SegmentResult segment_run(const distributed::Communicator& comm, const SegmentPl
                                                     plan.assignments_csv});
   ActionableProfiles actionable =
       actionable_profiles(comm, measured, marketing, min_size, prepared.rows.lloyd_weights());
-  result.timings.emplace_back("seconds_metrics", stopwatch.lap());
-
+  const double seconds_metrics = stopwatch.lap();
+  result.timings.emplace_back("seconds_metrics", seconds_metrics);
+  if (progress.phase_finished) progress.phase_finished("metrics", seconds_metrics);
+  if (inputs.previous && progress.phase_started) progress.phase_started("migration join");
   const Comparison comparison = compare_with_previous_run(
       comm,
       {plan, inputs, prepared, measured, marketing, model.two_level ? &*model.two_level : nullptr},
       actionable);
-  result.timings.emplace_back("seconds_compare", stopwatch.lap());
+  const double seconds_compare = stopwatch.lap();
+  result.timings.emplace_back("seconds_compare", seconds_compare);
+  if (inputs.previous && progress.phase_finished) {
+    progress.phase_finished("migration join", seconds_compare);
+  }
 
   const int segments = static_cast<int>(centroids.rows());
   SegmentationSummary& summary = measured.summary;

@@ -230,6 +230,7 @@ distributed::FitOutcome fit_segments(const distributed::Communicator& comm, cons
   const CheckpointPlace& place = start.place;
   distributed::FitControl control;
   control.on_iteration = stage.progress.iteration;
+  control.on_seeding_round = stage.progress.seeding_round;
   control.resume = start.resumed ? &start.resumed->fit : nullptr;
   control.checkpoint_every = stage.plan.checkpoint_every;
   control.stop_requested = [] { return stop_signal_received() != 0; };

@@ -275,7 +275,9 @@ SweepResult sweep(const distributed::Communicator& comm, const SweepPlan& plan,
   const PreparedCustomers prepared = read_and_prepare(comm, input);
   std::vector<SweepRow> rows = finished_rows(comm, plan, finished, prepared, input.feature_names);
   if (progress.start) {
-    progress.start({input.schema.rows, static_cast<int>(input.feature_names.size()), comm.size()});
+    const int features = static_cast<int>(input.feature_names.size());
+    progress.start({input.schema.rows, features, comm.size(), input.schema.rows * features * 4,
+                    prepared.seconds_read});
   }
   std::optional<TwoLevelSweep> two_level;
   for (int k : plan.ks) {

@@ -21,7 +21,8 @@ class PlainAndPrunedLloydAgree(unittest.TestCase):
     def segment(self, step):
         out = os.path.join(self.dir, f"run-{step}")
         proc = run(2, "--threads", 2, "segment", "--input", self.data, "--k", 80, "--seed", 3,
-                   "--lloyd", step, "--silhouette-sample", 500, "--output", out)
+                   "--lloyd", step, "--silhouette-sample", 500, "--output", out,
+                   "--verbose")  # every iteration line, not one every few seconds
         with h5py.File(os.path.join(out, "segments.h5"), "r") as f:
             values = {name: f[name][...] for name in ("assignments/segment",
                                                       "assignments/distance",

@@ -435,7 +435,8 @@ class Slurm(unittest.TestCase):
         job = self.sbatch("--ntasks=2", "--time=10", os.path.join(SCRIPTS, "segment.sbatch"),
                           job_file, *options,
                           env=dict(self.env, MICROSEG_INJECT_FAILURE="0:iteration:stall",
-                                   MICROSEG_CHECKPOINT_EVERY="5"))
+                                   MICROSEG_CHECKPOINT_EVERY="5",
+                                   MICROSEG_PROGRESS_SECONDS="0"))  # every iteration logged
         log = os.path.join(self.work, f"microseg-segment-{job}.out")
         deadline = time.time() + WAIT
         while not (os.path.exists(log) and "restart 0  iteration    7 " in text(log)):

@@ -19,11 +19,13 @@ MPIEXEC = os.environ.get("MPIEXEC", "mpiexec")
 RUN_TIMEOUT = float(os.environ.get("MICROSEG_TEST_TIMEOUT", "120"))
 
 
-def run(ranks, *args, check=True):
-    """Runs `mpiexec -n ranks microseg args...`; returns the CompletedProcess (text output)."""
+def run(ranks, *args, check=True, env=None):
+    """Runs `mpiexec -n ranks microseg args...` (with the variables `env` added to the
+    environment); returns the CompletedProcess (text output)."""
     cmd = [MPIEXEC, "--oversubscribe", "--bind-to", "none", "-n", str(ranks), MICROSEG]
     cmd += [str(a) for a in args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_TIMEOUT,
+                          env=dict(os.environ, **(env or {})))
     if check and proc.returncode != 0:
         raise AssertionError(
             f"{' '.join(cmd)} failed with {proc.returncode}\nstdout:\n{proc.stdout}\n"
@@ -155,9 +157,11 @@ def run_facts(path):
 def run_and_signal(cmd, ranks, after, signum, to, env=None, timeout=60):
     """Starts `cmd` (an mpiexec command line for `ranks` ranks); when a line containing `after`
     appears, sends `signum` to mpiexec (to="mpiexec"), to the rank processes (to="ranks") or to
-    both (to="all"). Returns (exit status, combined output)."""
+    both (to="all"). Returns (exit status, combined output). Progress is not rate-limited
+    (MICROSEG_PROGRESS_SECONDS=0), so the line waited for is printed whenever it happens."""
+    env = dict(os.environ, MICROSEG_PROGRESS_SECONDS="0", **(env or {}))
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=dict(os.environ, **(env or {})), start_new_session=True)
+                            env=env, start_new_session=True)
     lines = []
     deadline = time.monotonic() + timeout
     try:

@@ -57,6 +57,8 @@ struct FitSettings {
 /// Hooks for long runs: progress, where to resume from, when to checkpoint, when to stop early.
 struct FitControl {
   std::function<void(int restart, const IterationReport&)> on_iteration;
+  /// After each round of a restart's seeding (k-means|| only).
+  std::function<void(int restart, const SeedingRound&)> on_seeding_round;
   /// After each restart: its outcome (inertia as the fit compares restarts) and its seconds.
   std::function<void(int restart, const LloydOutcome&, double seconds)> on_restart;
   const FitCheckpoint* resume = nullptr;

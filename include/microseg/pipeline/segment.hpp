@@ -93,15 +93,22 @@ struct SegmentReadSummary {
   int features = 0;
   int ranks = 1;
   int k = 0;
-  bool dropping = false;      ///< --missing drop
-  std::string sample_weight;  ///< --sample-weight's column, "" for none
-  double total_weight = 0;    ///< Σ weight of the kept customers (with --sample-weight)
+  std::int64_t bytes_read = 0;  ///< of features: customers read × features × 4
+  double seconds_read = 0;      ///< reading them (rank 0's clock)
+  bool dropping = false;        ///< --missing drop
+  std::string sample_weight;    ///< --sample-weight's column, "" for none
+  double total_weight = 0;      ///< Σ weight of the kept customers (with --sample-weight)
 };
 
 /// Progress as it happens; every rank calls it alike (the command prints on rank 0).
 struct SegmentProgress {
   std::function<void(const SegmentReadSummary&)> read;
   std::function<void(int restart, const distributed::IterationReport&)> iteration;
+  /// A k-means|| oversampling round of a restart's seeding.
+  std::function<void(int restart, const distributed::SeedingRound&)> seeding_round;
+  /// A later phase ("metrics", "migration join") starts, then ends after `seconds`.
+  std::function<void(const std::string& phase)> phase_started;
+  std::function<void(const std::string& phase, double seconds)> phase_finished;
   /// A line of news: a note about the input, the checkpoint, the restarts or merges.
   std::function<void(const std::string&)> note;
 };

@@ -72,6 +72,8 @@ struct SweepStart {
   std::int64_t customers = 0;
   int features = 0;
   int ranks = 1;
+  std::int64_t bytes_read = 0;  ///< of features: customers × features × 4
+  double seconds_read = 0;      ///< reading them (rank 0's clock)
 };
 
 /// Progress as it happens (the command prints on rank 0).
