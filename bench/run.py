@@ -51,7 +51,8 @@ def sh(cmd, env=None):
 
 def microseg(build, ranks, threads, args):
     """Runs microseg under /usr/bin/time per rank; returns (log, wall seconds, RSS MiB per rank)."""
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    # Every iteration's line (the log is rate-limited by default); older builds ignore it.
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MICROSEG_PROGRESS_SECONDS="0")
     # Each rank's /usr/bin/time writes its own file: on a shared stderr the ranks' lines can
     # interleave and lose a figure.
     rss_prefix = os.path.join(tempfile.mkdtemp(prefix="microseg-rss-"), "rank")
