@@ -361,10 +361,10 @@ void segment_command(const distributed::Communicator& comm,
     printer.detail(phase_seconds_line(phase, seconds));
   };
   // A bare number is a distance, not a multiple of the spread as the default 2x is: say which.
-  if (root && !plan.previous.empty() && plan.match_cutoff.kind == MatchCutoff::Kind::absolute) {
-    log << "note: --match-max-distance " << plan.match_cutoff.text()
-        << " is an absolute distance in the previous run's scaled space; write "
-        << plan.match_cutoff.text() << "x for that many times its customer spread" << std::endl;
+  if (!plan.previous.empty() && plan.match_cutoff.kind == MatchCutoff::Kind::absolute) {
+    printer.note("note: --match-max-distance " + plan.match_cutoff.text() +
+                 " is an absolute distance in the previous run's scaled space; write " +
+                 plan.match_cutoff.text() + "x for that many times its customer spread");
   }
   const pipeline::SegmentResult result = pipeline::segment(comm, plan, progress);
   print_result(printer.summary(), result);

@@ -78,31 +78,41 @@ std::vector<SegmentRetentionShare> retention(
   return shares;
 }
 
-RunAttributes evaluation_attributes(const Communicator& comm, const EvaluatePlan& plan,
-                                    const EvaluateResult& result) {
-  const OutcomeProblems& p = result.problems;
-  return {{"command", std::string("evaluate")},
-          {"run", plan.run},
+// The options of an evaluation, once for the /run attributes and the manifest.
+std::vector<std::pair<std::string, std::string>> evaluation_options(const EvaluatePlan& plan) {
+  return {{"run", plan.run},
           {"outcomes", plan.outcomes},
-          {"previous_run", plan.previous},
+          {"previous", plan.previous},
           {"id_column", plan.id_column},
           {"group_column", plan.group_column},
           {"treatment", plan.treatment},
           {"control", plan.control},
           {"converted_column", plan.converted_column},
-          {"revenue_column", plan.revenue_column},
-          {"cost_per_contact", plan.cost_per_contact},
-          {"confidence", 0.95},
-          {"interval", std::string("Newcombe hybrid score (method 10), Wilson per arm")},
-          {"test", std::string("pooled two-proportion z-test, two-sided")},
-          {"outcome_rows", p.rows},
-          {"unmatched_outcome_ids", p.unmatched_ids},
-          {"customers_without_outcome", p.customers_without_outcome},
-          {"other_group_rows", p.other_group_rows},
-          {"first_other_group_line", p.first_other_group_line},
-          {"first_other_group_value", p.first_other_group_value},
-          {"ranks", static_cast<std::int64_t>(comm.size())},
-          {"version_microseg", std::string(MICROSEG_VERSION)}};
+          {"revenue_column", plan.revenue_column}};
+}
+
+RunAttributes evaluation_attributes(const Communicator& comm, const EvaluatePlan& plan,
+                                    const EvaluateResult& result) {
+  const OutcomeProblems& p = result.problems;
+  RunAttributes attributes{{"command", std::string("evaluate")}};
+  for (const auto& [name, value] : evaluation_options(plan)) {
+    attributes.emplace_back(name == "previous" ? "previous_run" : name, value);
+  }
+  const RunAttributes measures{
+      {"cost_per_contact", plan.cost_per_contact},
+      {"confidence", 0.95},
+      {"interval", std::string("Newcombe hybrid score (method 10), Wilson per arm")},
+      {"test", std::string("pooled two-proportion z-test, two-sided")},
+      {"outcome_rows", p.rows},
+      {"unmatched_outcome_ids", p.unmatched_ids},
+      {"customers_without_outcome", p.customers_without_outcome},
+      {"other_group_rows", p.other_group_rows},
+      {"first_other_group_line", p.first_other_group_line},
+      {"first_other_group_value", p.first_other_group_value},
+      {"ranks", static_cast<std::int64_t>(comm.size())},
+      {"version_microseg", std::string(MICROSEG_VERSION)}};
+  attributes.insert(attributes.end(), measures.begin(), measures.end());
+  return attributes;
 }
 
 io::EvaluationRecord evaluation_record(const Communicator& comm, const EvaluatePlan& plan,
@@ -136,18 +146,11 @@ void write_outputs(const Communicator& comm, const EvaluatePlan& plan, EvaluateR
   manifest.outputs = result.outputs;
   manifest.input = plan.outcomes;
   manifest.input_fingerprint = {{"outcome_rows", std::to_string(result.problems.rows)}};
-  manifest.configuration = {{"run", plan.run},
-                            {"outcomes", plan.outcomes},
-                            {"id_column", plan.id_column},
-                            {"group_column", plan.group_column},
-                            {"treatment", plan.treatment},
-                            {"control", plan.control},
-                            {"converted_column", plan.converted_column},
-                            {"revenue_column", plan.revenue_column},
-                            {"cost_per_contact", round_trip_text(plan.cost_per_contact)},
-                            {"previous", plan.previous},
-                            {"output", plan.output},
-                            {"job_file", plan.job_file}};
+  manifest.configuration = evaluation_options(plan);
+  manifest.configuration.insert(manifest.configuration.end(),
+                                {{"cost_per_contact", round_trip_text(plan.cost_per_contact)},
+                                 {"output", plan.output},
+                                 {"job_file", plan.job_file}});
   write_run_manifest(comm, plan.output, manifest);
 }
 

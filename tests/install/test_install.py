@@ -140,7 +140,9 @@ class InstalledTree(unittest.TestCase):
         os.makedirs(spool)
         os.makedirs(shims)
         with open(os.path.join(shims, "srun"), "w") as f:
-            f.write(f'#!/bin/bash\n[[ "$1" == --mpi=* ]] && shift\n'
+            # srun's own options (--mpi, --kill-on-bad-exit, --cpus-per-task) come first.
+            f.write(f'#!/bin/bash\nwhile [[ "$1" == --mpi=* || "$1" == --kill-on-bad-exit=* '
+                    f'|| "$1" == --cpus-per-task=* ]]; do shift; done\n'
                     f'exec {MPIEXEC} --oversubscribe -n "$SLURM_NTASKS" "$@"\n')
         os.chmod(os.path.join(shims, "srun"), 0o755)
         script = os.path.join(spool, "slurm_script")
