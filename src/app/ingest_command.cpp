@@ -273,7 +273,22 @@ void run_ingest_transactions(const Communicator& comm, const pipeline::IngestTra
                              std::ostream& log) {
   if (comm.is_root()) warn_about_amount_with_quantity(plan, std::cerr);
   ProgressPrinter printer(comm.is_root(), log);
-  const pipeline::IngestTransactionsResult result = pipeline::ingest_transactions(comm, plan);
+  pipeline::IngestProgress progress;
+  progress.scanning = [&](std::int64_t lines, std::int64_t bytes_read, std::int64_t part_bytes,
+                          double seconds) {
+    std::ostringstream line;
+    line << "parsing: rank 0 read " << with_thousands(lines) << " lines, " << std::fixed
+         << std::setprecision(1)
+         << 100.0 * static_cast<double>(bytes_read) /
+                static_cast<double>(std::max<std::int64_t>(part_bytes, 1))
+         << "% of its part, "
+         << with_thousands(
+                static_cast<std::int64_t>(static_cast<double>(lines) / std::max(seconds, 1e-9)))
+         << " rows/s";
+    printer.tick("parsing", line.str());
+  };
+  const pipeline::IngestTransactionsResult result =
+      pipeline::ingest_transactions(comm, plan, progress);
   printer.note(
       row_rate_line("parsed", result.rows.rows + result.bad_rows.count, result.seconds.parse));
   print_transactions_report(plan, result, printer.summary());

@@ -257,6 +257,9 @@ TransactionScan scan_transactions(std::string_view text, ByteRange part,
   };
   while (auto line = cursor.next()) {
     ++line_index;
+    if (spec.on_progress && line_index > 0 && line_index % spec.progress_every_lines == 0) {
+      spec.on_progress(line_index, cursor.position() - part.begin);
+    }
     // The header (and blank lines before it) is numbered but not read.
     if (cursor.line_offset() < spec.data_begin) continue;
     if (cursor.line_offset() == 0) line->remove_prefix(byte_order_mark_length(*line));

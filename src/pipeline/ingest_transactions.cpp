@@ -210,11 +210,20 @@ void agree_on_counted_rows(const Communicator& comm, const IngestTransactionsPla
 
 // Collective: scans this rank's part and agrees on what every rank found.
 ScannedTransactions scan_transactions(const Communicator& comm, const IngestTransactionsPlan& plan,
-                                      const TransactionInput& input) {
+                                      const TransactionInput& input,
+                                      const IngestProgress& progress) {
   auto agreed = scan_and_agree<io::TransactionScan>(
       comm, input.csv, {plan.csv, plan.skip_bad_rows},
       [&](std::string_view text, io::ByteRange part) {
-        return io::scan_transactions(text, part, input.spec);
+        io::TransactionScanSpec spec = input.spec;
+        if (comm.is_root() && progress.scanning) {
+          const Stopwatch stopwatch;
+          spec.on_progress = [&, stopwatch](std::int64_t lines, std::size_t bytes_read) {
+            progress.scanning(lines, static_cast<std::int64_t>(bytes_read),
+                              static_cast<std::int64_t>(part.size()), stopwatch.elapsed());
+          };
+        }
+        return io::scan_transactions(text, part, spec);
       },
       [](const io::TransactionScan& scan) { return row_counts(scan); });
   ScannedTransactions scanned{std::move(agreed.scan), row_counts(agreed.totals),
@@ -393,7 +402,8 @@ std::vector<RfmSegmentSize> named_segment_sizes(const std::vector<std::int64_t>&
 }  // namespace
 
 IngestTransactionsResult ingest_transactions(const Communicator& comm,
-                                             const IngestTransactionsPlan& plan) {
+                                             const IngestTransactionsPlan& plan,
+                                             const IngestProgress& progress) {
   Stopwatch stopwatch;
   IngestTransactionsResult result;
   result.ranks = comm.size();
@@ -402,7 +412,7 @@ IngestTransactionsResult ingest_transactions(const Communicator& comm,
   {  // the file stays mapped only while it is read
     const TransactionInput input = open_transactions(comm, plan);
     result.input_bytes = static_cast<std::int64_t>(input.csv.file->text().size());
-    ScannedTransactions scanned = scan_transactions(comm, plan, input);
+    ScannedTransactions scanned = scan_transactions(comm, plan, input, progress);
     result.rows = scanned.rows;
     result.bad_rows = std::move(scanned.bad_rows);
     result.seconds.parse = stopwatch.lap();

@@ -129,6 +129,41 @@ class Progress(unittest.TestCase):
         self.assertNotIn("rows/s", quiet.stdout)
         self.assertTrue(quiet.stdout.startswith("microseg ingest features: "), quiet.stdout)
 
+    def test_transaction_ingest_reports_its_scan_while_it_runs(self):
+        # 300,000 lines on 2 ranks: rank 0 scans about 150,000 and reports every 65,536.
+        lines = 300000
+        csv = os.path.join(self.dir, "transactions.csv")
+        rng = np.random.default_rng(5)
+        customers = rng.integers(1, 5000, lines)
+        amounts = rng.uniform(1, 200, lines)
+        with open(csv, "w") as f:
+            f.write("customer,date,amount\n")
+            f.writelines(f"{c},2026-0{1 + i % 9}-1{i % 10},{a:.2f}\n"
+                         for i, (c, a) in enumerate(zip(customers, amounts)))
+        out = os.path.join(self.dir, "rfm.h5")
+        proc = run(2, "ingest", "transactions", "--csv", csv, "--customer-column", "customer",
+                   "--date-column", "date", "--amount-column", "amount", "--as-of", "2026-10-01",
+                   "--output", out, env={"MICROSEG_PROGRESS_SECONDS": "0"})
+        found = re.findall(r"(?m)^parsing: rank 0 read ([\d,]+) lines, ([\d.]+)% of its part, "
+                           r"([\d,]+) rows/s$", proc.stdout)
+        counts = [int(n.replace(",", "")) for n, _, _ in found]
+        shares = [float(p) for _, p, _ in found]
+        self.assertEqual(counts, [65536 * (i + 1) for i in range(len(counts))], proc.stdout)
+        self.assertIn(len(counts), (2, 3))  # rank 0's part holds 150,000 lines, give or take
+        self.assertEqual(shares, sorted(shares))
+        self.assertTrue(0 < shares[0] < shares[-1] < 100, shares)
+        # Rate-limited by default: a scan this short prints its first line only.
+        default = run(2, "ingest", "transactions", "--csv", csv, "--customer-column", "customer",
+                      "--date-column", "date", "--amount-column", "amount", "--as-of",
+                      "2026-10-01", "--output", os.path.join(self.dir, "rfm2.h5"),
+                      env={"MICROSEG_PROGRESS_SECONDS": "60"})
+        self.assertLessEqual(default.stdout.count("parsing: rank 0 read"), 2)
+        quiet = run(2, "ingest", "transactions", "--csv", csv, "--customer-column", "customer",
+                    "--date-column", "date", "--amount-column", "amount", "--as-of",
+                    "2026-10-01", "--output", os.path.join(self.dir, "rfm3.h5"), "--quiet",
+                    env={"MICROSEG_PROGRESS_SECONDS": "0"})
+        self.assertNotIn("parsing:", quiet.stdout)
+
     def test_migration_join_is_a_phase(self):
         first = os.path.join(self.dir, "first")
         self.segment(2, "first")

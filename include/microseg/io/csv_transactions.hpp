@@ -4,6 +4,7 @@
 /// back as BadRow with their line inside the part, so the caller can agree on them across ranks
 /// after numbering lines globally. Standard library only (the fuzz target builds it alone).
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -137,6 +138,10 @@ struct TransactionScanSpec {
   std::int32_t as_of_day = 0;    ///< rows dated later are ignored
   std::int32_t window_days = 0;  ///< > 0: only rows with 0 ≤ as-of − date < window_days count
   bool skip_bad_rows = false;
+  /// Called every `progress_every_lines` lines with the lines read so far and the bytes of
+  /// the part read so far (progress of a long scan; empty: never).
+  std::function<void(std::int64_t lines, std::size_t bytes_read)> on_progress;
+  std::int64_t progress_every_lines = std::int64_t{1} << 16;
 };
 
 /// A malformed row: its 0-based line index inside the scanned part and what is wrong, starting

@@ -15,6 +15,7 @@
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/vector.hpp>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -135,10 +136,19 @@ struct IngestTransactionsResult {
 IngestFeaturesResult ingest_features(const distributed::Communicator& comm,
                                      const IngestFeaturesPlan& plan);
 
+/// Progress of a long ingest, reported by rank 0 for its own part of the file (every rank
+/// scans a part of about the same size, so rank 0's share done is the whole scan's).
+struct IngestProgress {
+  std::function<void(std::int64_t lines, std::int64_t bytes_read, std::int64_t part_bytes,
+                     double seconds)>
+      scanning;
+};
+
 /// Collective. Reads the transaction log `plan.csv`, computes RFM per customer as of
 /// `plan.as_of_day` and writes `plan.output`, sorted by customer id. Errors as ingest_features.
 IngestTransactionsResult ingest_transactions(const distributed::Communicator& comm,
-                                             const IngestTransactionsPlan& plan);
+                                             const IngestTransactionsPlan& plan,
+                                             const IngestProgress& progress = {});
 
 using microseg::with_thousands;
 
