@@ -32,8 +32,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from microseg_run import (MICROSEG, h5diff, manifest_problems, run_facts,  # noqa: E402
-                          temp_dir)
+from microseg_run import (MICROSEG, h5diff, manifest_problems, run,  # noqa: E402
+                          run_facts, temp_dir)
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 MPIRUN = os.environ.get("MICROSEG_CLUSTER_MPIRUN", "")
@@ -43,10 +43,10 @@ RANKS = len(HOSTS)
 VICTIM_HOST, VICTIM_RANK = "h2", 1
 
 # The test's scale of the production settings (scripts/mpirun-settings.sh): mpirun gives up a
-# silent host after at most 2 + 3 × 1 s, well before the ranks' stall watchdog (STALL_SECONDS);
-# a link stall of SHORT_STALL_SECONDS loses at most 2 probes and must be ridden out.
+# silent host after at most 2 + 4 × 1 s, well before the ranks' stall watchdog (STALL_SECONDS);
+# a link stall of SHORT_STALL_SECONDS loses at most 3 probes and must be ridden out.
 KEEPALIVE = {"OMPI_MCA_oob_tcp_keepalive_time": "2", "OMPI_MCA_oob_tcp_keepalive_intvl": "1",
-             "OMPI_MCA_oob_tcp_keepalive_probes": "3"}
+             "OMPI_MCA_oob_tcp_keepalive_probes": "4"}
 STALL_SECONDS = 10
 MARGIN_SECONDS = 5
 SHORT_STALL_SECONDS = 2
@@ -236,6 +236,8 @@ class FaultyRun:
                 proc.wait()
             for reader in readers:
                 reader.join(timeout=10)
+            proc.stdout.close()
+            proc.stderr.close()
             self.fault.heal()
             self._clear_hosts()
         return self
@@ -280,12 +282,14 @@ def last_phase_seen(stdout_lines):
 
 def message_seen(stderr):
     """The line of stderr that says what stopped: microseg's own, else mpirun's."""
+    lost = re.search(r"Remote daemon: .* on node (\S+)", stderr)
+    if "lost communication with a remote daemon" in stderr and lost:
+        return f"mpirun: lost communication with the daemon on node {lost.group(1)}"
     patterns = [r"microseg: .*(stall|no progress|did not complete|stopped answering).*",
                 r"microseg: error.*",
-                r".*lost communication with a remote daemon.*",
-                r"Remote daemon: .*",
                 r".*process rank \d+ .*exited on signal \d+.*",
-                r".*exited on signal.*"]
+                r".*exited on signal.*",
+                r".*ORTE.*"]
     for pattern in patterns:
         found = re.search(pattern, stderr)
         if found:
@@ -310,24 +314,27 @@ def setUpModule():
     help_text = subprocess.run([MICROSEG, "segment", "--help"], capture_output=True,
                                text=True).stdout
     STALL_OPTION = ["--stall-timeout", STALL_SECONDS] if "--stall-timeout" in help_text else []
+    # Inputs, the previous quarter's run and the good run a faulty run finds in its output
+    # directory (another seed) are made on this host (mpiexec): results do not depend on the
+    # ranks' placement, and the bed's TCP between namespaces on 2 shared cores is slow.
     quarters = os.path.join(DATA, "quarters")
-    run_cluster("generate", "--customers", 120000, "--segments", 12, "--quarters", 2,
-                "--migration-rate", 0.15, "--churn-rate", 0.05, "--new-customers", 6000,
-                "--seed", 5, "--output", quarters + "/")
+    run(RANKS, "generate", "--customers", 12000, "--segments", 8, "--quarters", 2,
+        "--migration-rate", 0.15, "--churn-rate", 0.05, "--new-customers", 600, "--seed", 5,
+        "--output", quarters + "/")
     PREVIOUS = os.path.join(DATA, "previous")
-    run_cluster("segment", "--input", os.path.join(quarters, "q1.h5"), "--k", 12,
-                "--output", PREVIOUS, "--quiet")
+    run(RANKS, "segment", "--input", os.path.join(quarters, "q1.h5"), "--k", 8,
+        "--output", PREVIOUS, "--quiet")
+    PRIOR = os.path.join(DATA, "prior")
+    run(RANKS, *segment_args(PRIOR, seed=8))
+    # The uninterrupted run every resumed one must equal, on the cluster.
     REFERENCE = os.path.join(DATA, "reference")
     run_cluster(*segment_args(REFERENCE))
-    # The good run a faulty run finds in its output directory (another seed), to be kept.
-    PRIOR = os.path.join(DATA, "prior")
-    run_cluster(*segment_args(PRIOR, seed=8))
 
 
 def segment_args(output, seed=7):
-    return ["segment", "--input", os.path.join(DATA, "quarters", "q2.h5"), "--k", 12,
-            "--previous", PREVIOUS, "--seed", seed, "--checkpoint-every", 1, "--max-iter", 40,
-            "--tol", 0, *STALL_OPTION, "--output", output]
+    return ["segment", "--input", os.path.join(DATA, "quarters", "q2.h5"), "--k", 8,
+            "--previous", PREVIOUS, "--seed", seed, "--checkpoint-every", 4, "--max-iter", 12,
+            "--tol", 0, "--silhouette-sample", 1000, *STALL_OPTION, "--output", output]
 
 
 def tearDownModule():
@@ -351,7 +358,8 @@ def fault_table(results):
              "| fault | phase | ended in phase | seconds to end | exit status | message seen | "
              "output kept | resume identical |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for r in results:
+    order = [f for f in FAULTS] + [SHORT_STALL.name]
+    for r in sorted(results, key=lambda r: (order.index(r["fault"]), PHASES.index(r["phase"]))):
         status = "hung: killed by the harness" if r["hung"] else str(r["status"])
         message = r["message"].replace("|", "\\|")[:110] or "(none)"
         lines.append(f"| {r['fault']} | {r['phase']} | {r['reached']} | {r['seconds']:.1f} | "
@@ -407,7 +415,8 @@ class ClusterFaults(unittest.TestCase):
         self.assertTrue(names_rank_or_host(stderr) or names_phase(stderr, phase), log)
         self.assertTrue(kept, f"the previous output changed{log}")
         self.assertFalse(complete, f"new files {new}{log}")
-        run_cluster(*segment_args(out), "--resume")
+        # Resumed on this host at 2 ranks: the checkpoint does not depend on the rank count.
+        run(2, *segment_args(out), "--resume")
         result["resume_identical"] = self.identical_to_reference(out)
         self.assertTrue(result["resume_identical"], f"resumed output differs{log}")
 
@@ -431,13 +440,19 @@ class ClusterFaults(unittest.TestCase):
                 manifest_problems(out, "segment") == [])
 
 
+# The network faults split the phases between them, so that together they cover all six and
+# the whole test stays within about 5 minutes on 2 cores.
+CASES = ([("kill-rank", phase) for phase in PHASES] + [("node-loss", phase) for phase in PHASES] +
+         [("link-cut", phase) for phase in ("read", "iteration", "write")] +
+         [("link-loss", phase) for phase in ("seeding", "metrics", "migration")] +
+         [("rank-stop", phase) for phase in PHASES])
+
+
 def add_cases():
-    for fault in FAULTS.values():
-        for phase in PHASES:
-            def case(self, fault=fault, phase=phase):
-                self.strike(fault, phase)
-            name = f"test_{fault.name.replace('-', '_')}_during_{phase}"
-            setattr(ClusterFaults, name, case)
+    for fault, phase in CASES:
+        def case(self, fault=FAULTS[fault], phase=phase):
+            self.strike(fault, phase)
+        setattr(ClusterFaults, f"test_{fault.replace('-', '_')}_during_{phase}", case)
     for phase in ("iteration", "migration"):
         def survive(self, phase=phase):
             self.strike(SHORT_STALL, phase)
