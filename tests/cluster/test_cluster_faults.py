@@ -70,6 +70,25 @@ PHASE_WORDS = {"read": "read", "seeding": "seeding", "iteration": "iteration",
 RESULTS = []  # one dict per injected fault, for the table
 
 
+def has_stall_watchdog():
+    """Whether this build has the stall watchdog (--stall-timeout) and the `pause-S` injection
+    kind; without them a stopped rank hangs the job, and phases are timed by stdout alone."""
+    if not MPIRUN:
+        return False
+    text = subprocess.run([MICROSEG, "segment", "--help"], capture_output=True, text=True).stdout
+    return "--stall-timeout" in text
+
+
+WATCHDOG = has_stall_watchdog()
+STALL_OPTION = ["--stall-timeout", STALL_SECONDS] if WATCHDOG else []
+# Stages reached once in a run: rank 1 pauses there (MICROSEG_INJECT_FAILURE=1:STAGE:pause-S),
+# and the fault strikes while it sleeps, so it cannot miss the phase. Lloyd iterations are many
+# and timed by their lines.
+PAUSE_SECONDS = 3
+PAUSED_PHASES = ("read", "seeding", "metrics", "migration", "write") if WATCHDOG else ()
+CLOCK_NANOSLEEP = 230  # x86_64 syscall number: the pause's sleep
+
+
 def namespace(host):
     return PREFIX + host
 
@@ -107,11 +126,26 @@ def tc(*args, check=True):
     subprocess.run(["tc", *args], check=check, capture_output=not check)
 
 
+def loss_qdisc():
+    """How a link is made to drop every packet: netem's `loss 100%`, or where the kernel lacks
+    netem (sch_netem is a module some kernels leave out) the blackhole qdisc, which drops every
+    packet too. Either way the link stays up and nothing gets through."""
+    probe = subprocess.run(["tc", "-n", namespace("sw"), "qdisc", "add", "dev", "br0", "root",
+                            "netem", "loss", "0%"], capture_output=True)
+    if probe.returncode == 0:
+        tc("-n", namespace("sw"), "qdisc", "del", "dev", "br0", "root")
+        return ["netem", "loss", "100%"]
+    return ["blackhole"]
+
+
+LOSS_QDISC = loss_qdisc() if MPIRUN else []
+
+
 def drop_all_packets(host):
-    """netem loss 100% on both ends of the host's link (egress of the host and of its switch
-    port): nothing gets through either way, but the link stays up."""
-    tc("-n", namespace(host), "qdisc", "add", "dev", "eth0", "root", "netem", "loss", "100%")
-    tc("-n", namespace("sw"), "qdisc", "add", "dev", host, "root", "netem", "loss", "100%")
+    """Every packet dropped at both ends of the host's link (egress of the host and of its
+    switch port): nothing gets through either way, but the link stays up."""
+    tc("-n", namespace(host), "qdisc", "add", "dev", "eth0", "root", *LOSS_QDISC)
+    tc("-n", namespace("sw"), "qdisc", "add", "dev", host, "root", *LOSS_QDISC)
 
 
 def restore_link(host):
@@ -158,7 +192,7 @@ FAULTS = {
     "node-loss": Fault("node-loss", kill_host, "SIGKILL of every process on h2"),
     "link-cut": Fault("link-cut", cut_link, "h2's link down, left down"),
     "link-loss": Fault("link-loss", lambda: drop_all_packets(VICTIM_HOST),
-                       "h2's link drops 100% of packets, left so"),
+                       "h2's link drops every packet, left so"),
     "rank-stop": Fault("rank-stop", stop_rank, "SIGSTOP of rank 1"),
 }
 SHORT_STALL = Fault("short-stall", lambda: drop_all_packets(VICTIM_HOST),
@@ -201,16 +235,40 @@ class FaultyRun:
             if trigger is not None and trigger.search(line):
                 self.triggered.set()
 
+    def _wait_for_pause(self):
+        """Until rank 1's main thread sleeps in the pause injected at the phase's stage."""
+        deadline = time.monotonic() + HARD_LIMIT_SECONDS
+        while time.monotonic() < deadline:
+            for pid in host_pids(VICTIM_HOST, "microseg"):
+                try:
+                    with open(f"/proc/{pid}/syscall") as f:
+                        if f.read().split()[0] == str(CLOCK_NANOSLEEP):
+                            self.triggered.set()
+                            return
+                except (OSError, IndexError):
+                    pass
+            time.sleep(0.05)
+
     def run(self):
+        paused = self.phase in PAUSED_PHASES
+        # Rank 1 pauses at the stage; in the Lloyd iterations it sleeps 100 ms in each (`stall`),
+        # which keeps the run there for a few seconds.
+        kind = f"pause-{PAUSE_SECONDS}" if paused else "stall"
+        extra = {"MICROSEG_INJECT_FAILURE": f"{VICTIM_RANK}:{self.phase}:{kind}"}
         proc = subprocess.Popen(cluster_command(*self.args, "--verbose"), text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                env=cluster_env(), start_new_session=True)
+                                env=cluster_env(extra if paused or self.phase == "iteration"
+                                                else None),
+                                start_new_session=True)
+        trigger = None if paused else TRIGGERS[self.phase]
         readers = [threading.Thread(target=self._read, args=(proc.stdout, self.stdout,
-                                                             TRIGGERS[self.phase])),
+                                                             trigger)),
                    threading.Thread(target=self._read, args=(proc.stderr, self.stderr, None))]
         for reader in readers:
             reader.start()
         try:
+            if paused:
+                self._wait_for_pause()
             if not self.triggered.wait(HARD_LIMIT_SECONDS):
                 raise AssertionError(f"the run never reached {self.phase}:\n" +
                                      "".join(self.stdout + self.stderr))
@@ -309,11 +367,8 @@ def names_rank_or_host(stderr):
 
 
 def setUpModule():
-    global DATA, PREVIOUS, REFERENCE, PRIOR, STALL_OPTION
+    global DATA, PREVIOUS, REFERENCE, PRIOR
     DATA = temp_dir()
-    help_text = subprocess.run([MICROSEG, "segment", "--help"], capture_output=True,
-                               text=True).stdout
-    STALL_OPTION = ["--stall-timeout", STALL_SECONDS] if "--stall-timeout" in help_text else []
     # Inputs, the previous quarter's run and the good run a faulty run finds in its output
     # directory (another seed) are made on this host (mpiexec): results do not depend on the
     # ranks' placement, and the bed's TCP between namespaces on 2 shared cores is slow.
@@ -333,7 +388,7 @@ def setUpModule():
 
 def segment_args(output, seed=7):
     return ["segment", "--input", os.path.join(DATA, "quarters", "q2.h5"), "--k", 8,
-            "--previous", PREVIOUS, "--seed", seed, "--checkpoint-every", 4, "--max-iter", 12,
+            "--previous", PREVIOUS, "--seed", seed, "--checkpoint-every", 4, "--max-iter", 30,
             "--tol", 0, "--silhouette-sample", 1000, *STALL_OPTION, "--output", output]
 
 
@@ -353,8 +408,9 @@ def fault_table(results):
     injected = len(results)
     lines = [f"Faults injected: **{injected}**; hangs: **{hung}**; outputs that looked complete "
              f"after a failure: **{complete}**; stall limit {STALL_SECONDS} s "
-             f"({'--stall-timeout' if STALL_OPTION else 'no --stall-timeout in this build'}), "
-             f"margin {MARGIN_SECONDS} s.", "",
+             f"({'--stall-timeout' if WATCHDOG else 'no --stall-timeout in this build'}), "
+             f"margin {MARGIN_SECONDS} s; packets dropped with tc qdisc "
+             f"`{' '.join(LOSS_QDISC)}`.", "",
              "| fault | phase | ended in phase | seconds to end | exit status | message seen | "
              "output kept | resume identical |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
@@ -445,7 +501,7 @@ class ClusterFaults(unittest.TestCase):
 CASES = ([("kill-rank", phase) for phase in PHASES] + [("node-loss", phase) for phase in PHASES] +
          [("link-cut", phase) for phase in ("read", "iteration", "write")] +
          [("link-loss", phase) for phase in ("seeding", "metrics", "migration")] +
-         [("rank-stop", phase) for phase in PHASES])
+         [("rank-stop", phase) for phase in (PHASES if WATCHDOG else ["iteration"])])
 
 
 def add_cases():

@@ -141,14 +141,16 @@ chmod 755 "$scratch/agent"
 
 # mpirun on the login node: the rsh agent above, the daemons and ranks wired to each other
 # directly over the bed's subnet only (TCP; no shared memory, which would bypass the links), and
-# the site settings every launch uses (scripts/mpirun-settings.sh).
+# the site settings every launch uses (scripts/mpirun-settings.sh). The hosts share this
+# machine's cores, which Open MPI cannot see (one slot per host): waiting ranks yield the CPU, as
+# they do by themselves on a node Open MPI knows to be oversubscribed.
 cat >"$scratch/mpirun" <<EOF
 #!/bin/sh
 . "$repo/scripts/mpirun-settings.sh"
 exec ip netns exec "$login" mpirun --hostfile "$scratch/hostfile" \\
   --mca plm_rsh_agent "$scratch/agent" --mca plm_rsh_no_tree_spawn 1 --mca routed direct \\
   --mca btl tcp,self --mca oob_tcp_if_include $subnet.0/24 --mca btl_tcp_if_include $subnet.0/24 \\
-  --bind-to none "\$@"
+  --mca mpi_yield_when_idle 1 --bind-to none "\$@"
 EOF
 chmod 755 "$scratch/mpirun"
 
