@@ -25,6 +25,7 @@ import os
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import threading
@@ -85,9 +86,26 @@ STALL_OPTION = ["--stall-timeout", STALL_SECONDS] if WATCHDOG else []
 # Stages reached once in a run: rank 1 pauses there (MICROSEG_INJECT_FAILURE=1:STAGE:pause-S),
 # and the fault strikes while it sleeps, so it cannot miss the phase. Lloyd iterations are many
 # and timed by their lines.
-PAUSE_SECONDS = 2
+PAUSE_SECONDS = 2.5
 PAUSED_PHASES = ("read", "seeding", "metrics", "migration", "write") if WATCHDOG else ()
-CLOCK_NANOSLEEP = 230  # x86_64 syscall number: the pause's sleep
+CLOCK_NANOSLEEP = 230  # x86_64 system call number of the pause's sleep
+
+
+def sleeps_in_pause(pid):
+    """Whether the main thread of process `pid` sleeps in the injected pause: clock_nanosleep
+    for exactly PAUSE_SECONDS (read from the request in the process's memory), so no other
+    sleep (MPI start-up, polling) is taken for it."""
+    try:
+        with open(f"/proc/{pid}/syscall") as f:
+            fields = f.read().split()
+        if len(fields) < 4 or fields[0] != str(CLOCK_NANOSLEEP):
+            return False
+        with open(f"/proc/{pid}/mem", "rb") as memory:
+            memory.seek(int(fields[3], 16))
+            seconds, nanoseconds = struct.unpack("qq", memory.read(16))
+    except (OSError, ValueError, struct.error):
+        return False
+    return seconds + nanoseconds / 1e9 == PAUSE_SECONDS
 
 
 def namespace(host):
@@ -96,7 +114,9 @@ def namespace(host):
 
 def host_pids(host, command=None):
     """The processes in a host's namespace (its orted and ranks), those named `command` only
-    when given."""
+    when given ("microseg": the ranks, whatever the binary is called)."""
+    if command == "microseg":
+        command = os.path.basename(MICROSEG)[:15]  # /proc/PID/comm keeps 15 characters
     out = subprocess.run(["ip", "netns", "pids", namespace(host)], capture_output=True,
                          text=True).stdout.split()
     pids = []
@@ -240,14 +260,9 @@ class FaultyRun:
         """Until rank 1's main thread sleeps in the pause injected at the phase's stage."""
         deadline = time.monotonic() + HARD_LIMIT_SECONDS
         while time.monotonic() < deadline:
-            for pid in host_pids(VICTIM_HOST, "microseg"):
-                try:
-                    with open(f"/proc/{pid}/syscall") as f:
-                        if f.read().split()[0] == str(CLOCK_NANOSLEEP):
-                            self.triggered.set()
-                            return
-                except (OSError, IndexError):
-                    pass
+            if any(sleeps_in_pause(pid) for pid in host_pids(VICTIM_HOST, "microseg")):
+                self.triggered.set()
+                return
             time.sleep(0.05)
 
     def run(self):
