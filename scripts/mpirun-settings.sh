@@ -9,7 +9,7 @@
 # rank's failure (or microseg's stall watchdog) has made mpirun send the order to end the job,
 # the message to the lost daemon waits unacknowledged, the kernel stops keepalive probing for
 # the retransmissions and gives up only after net.ipv4.tcp_retries2 (about 15 minutes): the
-# mpirun that did not end for 13 minutes, even on SIGTERM (measured: tests/cluster, README there).
+# mpirun that did not end for 13 minutes, even on SIGTERM (issue 14; tests/cluster measures it).
 #
 # With keepalive after TIME idle seconds and PROBES probes INTVL seconds apart, mpirun notices a
 # silent host within about TIME + PROBES × INTVL seconds (here 20 + 4 × 10 = 60), reports
