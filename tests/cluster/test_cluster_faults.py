@@ -239,7 +239,9 @@ def run_cluster(*args):
 
 
 class FaultyRun:
-    """A run on the cluster with one fault injected when stdout shows the run is in `phase`."""
+    """A run on the cluster with one fault injected once the run is in `phase`: while rank 1
+    sleeps in the pause injected at the phase's stage, or (Lloyd iterations, and builds without
+    `pause-S`) when stdout shows the phase."""
 
     def __init__(self, args, phase, fault):
         self.args, self.phase, self.fault = args, phase, fault
@@ -490,6 +492,7 @@ class ClusterFaults(unittest.TestCase):
             self.assertEqual(faulty.status, WATCHDOG_STATUS, log)
             self.assertRegex(stderr, r"microseg: error: rank \d+ on h\d: no progress for "
                              rf"{STALL_SECONDS} s in phase \w+", log)
+        self.assertEqual(faulty.leftovers, [], f"processes outlived mpirun by 8 s{log}")
         self.assertTrue(kept, f"the previous output changed{log}")
         self.assertFalse(complete, f"new files {new}{log}")
         # Resumed on this host at 2 ranks: the checkpoint does not depend on the rank count.
