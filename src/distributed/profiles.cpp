@@ -27,47 +27,54 @@ std::vector<double> segment_quantiles(const Communicator& comm, const FeatureMat
                                       const std::vector<double>& levels) {
   const auto d = static_cast<std::size_t>(values.cols());
   const std::size_t segments = static_cast<std::size_t>(k), count = levels.size();
-  const std::size_t per_segment = 2 * count;  // the lower and upper order statistic per level
+  const std::size_t per_list = 2 * count;  // the lower and upper order statistic per level
   const auto members = rows_by_segment(labels, k);
   std::vector<double> result(segments * d * count, std::nan(""));
-  std::vector<std::vector<std::uint32_t>> keys(segments);
-  for (std::size_t j = 0; j < d; ++j) {
-    std::vector<std::int64_t> sizes(segments);
-    // Segments sort independently; dynamic scheduling evens out their sizes.
+  // Features go in blocks whose keys take at most about 32 MB per rank beside the rows: every
+  // block costs 32 allreduces, and on a loaded machine their latency, not the counting, is the
+  // cost (one feature at a time measured 6x slower at 2M x 24, docs/benchmarks.md).
+  const double most_rows = std::max(1.0, comm.max(static_cast<double>(values.rows())));
+  const std::size_t block = std::clamp<std::size_t>(static_cast<std::size_t>(8e6 / most_rows), 1,
+                                                    std::max<std::size_t>(d, 1));
+  for (std::size_t first = 0; first < d; first += block) {
+    const std::size_t width = std::min(block, d - first), lists = segments * width;
+    std::vector<std::vector<std::uint32_t>> keys(lists);
+    std::vector<std::int64_t> sizes(lists);
+    // Lists (segment, feature) sort independently; dynamic scheduling evens out their sizes.
 #pragma omp parallel for schedule(dynamic)
-    for (int s = 0; s < k; ++s) {
-      std::vector<std::uint32_t>& list = keys[s];
-      list.clear();
-      for (Eigen::Index i : members[s]) {
-        const float x = values(i, static_cast<Eigen::Index>(j));
-        if (!std::isnan(x)) list.push_back(ordered_key32(x));
+    for (std::int64_t list = 0; list < static_cast<std::int64_t>(lists); ++list) {
+      const auto j = static_cast<Eigen::Index>(first + static_cast<std::size_t>(list) % width);
+      std::vector<std::uint32_t>& sorted = keys[static_cast<std::size_t>(list)];
+      for (Eigen::Index i : members[static_cast<std::size_t>(list) / width]) {
+        const float x = values(i, j);
+        if (!std::isnan(x)) sorted.push_back(ordered_key32(x));
       }
-      std::sort(list.begin(), list.end());
-      sizes[s] = static_cast<std::int64_t>(list.size());
+      std::sort(sorted.begin(), sorted.end());
+      sizes[static_cast<std::size_t>(list)] = static_cast<std::int64_t>(sorted.size());
     }
     comm.sum_in_place(sizes);
-    std::vector<std::uint32_t> low(segments * per_segment, 0),
-        high(segments * per_segment, ~std::uint32_t{0});
-    std::vector<std::int64_t> target(segments * per_segment, 0);
-    std::vector<QuantilePosition> positions(segments * count);
-    for (std::size_t s = 0; s < segments; ++s) {
+    std::vector<std::uint32_t> low(lists * per_list, 0), high(lists * per_list, ~std::uint32_t{0});
+    std::vector<std::int64_t> target(lists * per_list, 0);
+    std::vector<QuantilePosition> positions(lists * count);
+    for (std::size_t list = 0; list < lists; ++list) {
       for (std::size_t l = 0; l < count; ++l) {
-        const QuantilePosition at = quantile_position(sizes[s], levels[l]);
-        positions[s * count + l] = at;
-        const std::size_t i = s * per_segment + 2 * l;
+        const QuantilePosition at = quantile_position(sizes[list], levels[l]);
+        positions[list * count + l] = at;
+        const std::size_t i = list * per_list + 2 * l;
         target[i] = at.lower + 1;
         target[i + 1] = at.upper + 1;
-        if (sizes[s] == 0) low[i] = high[i], low[i + 1] = high[i + 1];
+        if (sizes[list] == 0) low[i] = high[i], low[i + 1] = high[i + 1];
       }
     }
-    low = smallest_keys_reaching(comm, keys, per_segment, std::move(low), std::move(high), target);
-    for (std::size_t s = 0; s < segments; ++s) {
-      if (sizes[s] == 0) continue;
+    low = smallest_keys_reaching(comm, keys, per_list, std::move(low), std::move(high), target);
+    for (std::size_t list = 0; list < lists; ++list) {
+      if (sizes[list] == 0) continue;
+      const std::size_t s = list / width, j = first + list % width;
       for (std::size_t l = 0; l < count; ++l) {
-        const std::size_t i = s * per_segment + 2 * l;
+        const std::size_t i = list * per_list + 2 * l;
         result[(s * d + j) * count + l] =
             interpolate_quantile(from_ordered_key32(low[i]), from_ordered_key32(low[i + 1]),
-                                 positions[s * count + l].fraction);
+                                 positions[list * count + l].fraction);
       }
     }
   }

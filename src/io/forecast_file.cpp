@@ -132,7 +132,8 @@ void write_segments_csv(const PendingOutputs& pending, const PendingFile& target
     out << content.model->segment_ids[static_cast<std::size_t>(s)] << ',';
     const auto size_now = static_cast<std::int64_t>(std::llround(content.sizes_now(s)));
     if (rules.hides(size_now)) {  // a forecast of a few customers' fate describes them
-      out << rules.count_text(size_now) << std::string(6 * sizes.expected.rows() + 9, ',')
+      out << rules.count_text(size_now) << std::string(6 * sizes.expected.rows() + 8, ',') << ','
+          << static_cast<int>(content.model->has_history[static_cast<std::size_t>(s)]) << ','
           << rules.reason() << '\n';
       continue;
     }

@@ -40,16 +40,20 @@ CENTRES = np.array([[5.0, 2.0, 100.0, 10.0], [15.0, 8.0, 180.0, 20.0], [25.0, 14
 PLANTED = np.array([[500.125, 517.375, 533.625, 541.0625],
                     [503.5, 519.75, 538.25, 544.875],
                     [507.875, 522.5, 536.0, 549.5]])
+# In the second quarter the first planted customer leaves and this one joins the planted segment
+# (a forecast needs every segment to lose someone), so it holds 3 customers in both quarters.
+JOINS_PLANTED = np.array([501.25, 518.5, 534.75, 542.125])
+PLANTED_Q2 = np.vstack([PLANTED[1:], JOINS_PLANTED])
 SCALE = np.array([1.0, 0.7, 8.0, 1.5])
 MIN_COUNT = 10
 
 
 def quarter_tables(seed=14):
-    """(q1 ids, q1 features, q2 ids, q2 features, planted ids) as float64 arrays."""
+    """(q1 ids, q1 features, q2 ids, q2 features, planted ids of either quarter)."""
     rng = np.random.default_rng(seed)
     n_big = 3 * PER_CLUSTER
-    ids = np.unique(rng.integers(10**9, 10**12, size=2 * (n_big + 3 + 20)))
-    ids = rng.permutation(ids)[:n_big + 3 + 20]
+    ids = np.unique(rng.integers(10**9, 10**12, size=2 * (n_big + 3 + 21)))
+    ids = rng.permutation(ids)[:n_big + 3 + 21]
     cluster = np.repeat(np.arange(3), PER_CLUSTER)
     big = CENTRES[cluster] + rng.normal(size=(n_big, 4)) * SCALE
     q1 = np.vstack([big, PLANTED])
@@ -59,13 +63,13 @@ def quarter_tables(seed=14):
     moved_large = np.flatnonzero(cluster == 1)[:40]  # 40 customers: middle → lowest value
     q2[moved_small] = CENTRES[1] + rng.normal(size=(5, 4)) * SCALE
     q2[moved_large] = CENTRES[0] + rng.normal(size=(40, 4)) * SCALE
-    dropped = np.flatnonzero(cluster == 0)[-6:]
+    dropped = np.append(np.flatnonzero(cluster == 0)[-6:], n_big)  # and the first planted one
     keep = np.setdiff1d(np.arange(len(q1)), dropped)
     added = CENTRES[rng.integers(0, 3, size=20)] + rng.normal(size=(20, 4)) * SCALE
     q2_ids = np.concatenate([q1_ids[keep], ids[n_big + 3:]])
-    q2 = np.vstack([q2[keep], added])
+    q2 = np.vstack([q2[keep], added, JOINS_PLANTED])
     order = rng.permutation(len(q2_ids))
-    return q1_ids, q1, q2_ids[order], q2[order], q1_ids[n_big:]
+    return q1_ids, q1, q2_ids[order], q2[order], ids[n_big:n_big + 3].tolist() + [ids[-1]]
 
 
 def write_table(path, ids, features):
@@ -136,6 +140,10 @@ class PrivacyTest(unittest.TestCase):
         cls.assign_log = run(2, "assign", "--model", cls.runs[1], "--input", cls.q2_path,
                              "--output", cls.scored, "--assignments-csv", "--pseudonymise-ids",
                              cls.key_path).stdout
+        cls.forecast = os.path.join(cls.dir, "forecast")
+        cls.forecast_log = run(2, "forecast", "--runs", cls.q1_run, cls.runs[1], "--horizon", 1,
+                               "--top", 50, "--output", cls.forecast, "--pseudonymise-ids",
+                               cls.key_path).stdout
         cls.open_run = os.path.join(cls.dir, "run-q1-open")
         cls.open_log = run(1, "segment", "--input", cls.q1_path, "--output", cls.open_run,
                            "--privacy-min-count", 1, *common).stdout
@@ -145,18 +153,21 @@ class PrivacyTest(unittest.TestCase):
         """Each customer's segment (by id) and the planted customers' segment."""
         with h5py.File(os.path.join(run_dir, "segments.h5"), "r") as f:
             segments = pd.Series(f["assignments/segment"][...], index=f["assignments/id"][...])
-        planted = set(segments[self.planted_ids])
+        planted = set(segments[[i for i in self.planted_ids if i in segments.index]])
         self.assertEqual(len(planted), 1, "the 3 planted customers share one segment")
         (tiny,) = planted
         self.assertEqual(int((segments == tiny).sum()), 3, "and nobody else is in it")
         return segments, int(tiny)
 
     def planted_statistics(self):
-        """Every statistic of the planted segment a profile could show (float32 values, as read)."""
-        x = PLANTED.astype(np.float32).astype(np.float64)
-        values = [x.mean(axis=0), x.std(axis=0), x.min(axis=0), x.max(axis=0),
-                  np.percentile(x, 5, axis=0), np.percentile(x, 95, axis=0),
-                  [x[:, 2].sum()]]
+        """Every statistic of the planted segment, in either quarter, that a profile could show
+        (of the float32 values, as read)."""
+        values = []
+        for rows in (PLANTED, PLANTED_Q2):
+            x = rows.astype(np.float32).astype(np.float64)
+            values += [x.mean(axis=0), x.std(axis=0), x.min(axis=0), x.max(axis=0),
+                       np.percentile(x, 5, axis=0), np.percentile(x, 95, axis=0),
+                       [x[:, 2].sum()]]
         return np.concatenate([np.ravel(v) for v in values])
 
     def assert_no_planted_statistic(self, numbers, where):
@@ -197,14 +208,15 @@ class PrivacyTest(unittest.TestCase):
                          0o640)
 
     def test_no_export_shows_a_statistic_or_the_count_of_the_planted_segment(self):
-        directories = [self.q1_run, self.runs[1], self.runs[3], self.scored]
+        directories = [self.q1_run, self.runs[1], self.runs[3], self.scored, self.forecast]
         for path in csv_files(*directories):
             self.assert_no_planted_statistic(numbers_in(csv_fields(path)), path)
             with open(path, newline="") as f:
                 widths = {len(row) for row in csv.reader(f)}
             self.assertEqual(len(widths), 1, f"{path}: rows of {sorted(widths)} fields")
         for name, log in [("q1 stdout", self.q1_log), ("q2 stdout", self.logs[1]),
-                          ("assign stdout", self.assign_log)]:
+                          ("assign stdout", self.assign_log),
+                          ("forecast stdout", self.forecast_log)]:
             self.assert_no_planted_statistic(numbers_in(log.split()), name)
         # The exact count: no field of the planted segment's rows says 3.
         for out in (self.q1_run, self.runs[1]):
@@ -218,7 +230,7 @@ class PrivacyTest(unittest.TestCase):
             rows = [r for r in csv.reader(f) if r[0] == str(tiny)]
         self.assertEqual(len(rows), 1)
         self.assertNotIn("3", rows[0][3:])  # after the id and the two 0/1 flags
-        for log in (self.q1_log, self.logs[1], self.assign_log):
+        for log in (self.q1_log, self.logs[1], self.assign_log, self.forecast_log):
             lines = [line for line in log.splitlines() if line.split()[:1] == [str(tiny)]]
             self.assertTrue(lines, log)
             for line in lines:
@@ -233,6 +245,18 @@ class PrivacyTest(unittest.TestCase):
         _, tiny = self.segment_of(self.open_run)
         profiles = pd.read_csv(os.path.join(self.open_run, "profiles.csv"))
         self.assertEqual(int(profiles.loc[profiles["segment"] == tiny, "size"].iloc[0]), 3)
+
+    def test_the_forecast_of_the_planted_segment_is_suppressed(self):
+        _, tiny = self.segment_of(self.runs[1])
+        table = pd.read_csv(os.path.join(self.forecast, "segments_forecast.csv"),
+                            dtype={"size_now": str})
+        row = table[table["segment"] == tiny].iloc[0]
+        self.assertEqual(row["size_now"], f"<{MIN_COUNT}")
+        self.assertEqual(row["suppressed"], f"fewer than {MIN_COUNT} customers")
+        blank = [c for c in table.columns
+                 if c not in ("segment", "size_now", "has_history", "suppressed")]
+        self.assertTrue(row[blank].isna().all(), row[blank].dropna())
+        self.assertTrue(table.loc[table["segment"] != tiny, "suppressed"].isna().all())
 
     def test_plotted_data_respects_suppression(self):
         out = os.path.join(self.dir, "plots")
@@ -330,10 +354,14 @@ class PrivacyTest(unittest.TestCase):
         at_risk = pd.read_csv(os.path.join(self.runs[1], "at_risk.csv"), dtype={"pseudonym": str})
         self.assertGreaterEqual(len(at_risk), 40)
         self.assertTrue(set(at_risk["pseudonym"]) <= set(expected))
+        top = pd.read_csv(os.path.join(self.forecast, "at_risk_forecast.csv"),
+                          dtype={"pseudonym": str})
+        self.assertEqual(len(top), 50)
+        self.assertTrue(set(top["pseudonym"]) <= set(expected))
 
     def test_no_exported_csv_holds_a_raw_id(self):
         raw = {str(i) for i in self.all_ids}
-        for path in csv_files(*self.runs.values(), self.scored):
+        for path in csv_files(*self.runs.values(), self.scored, self.forecast):
             leaked = raw.intersection(csv_fields(path))
             self.assertFalse(leaked, f"{path} holds raw ids, e.g. {sorted(leaked)[:3]}")
         # The internal file keeps them.
@@ -343,7 +371,8 @@ class PrivacyTest(unittest.TestCase):
     def test_the_manifest_records_a_fingerprint_never_the_key(self):
         fingerprint = hashlib.sha256(
             hmac.new(self.key, b"microseg-key-id", hashlib.sha256).digest()).hexdigest()
-        for out, command in ((self.runs[1], "segment"), (self.scored, "assign")):
+        for out, command in ((self.runs[1], "segment"), (self.scored, "assign"),
+                             (self.forecast, "forecast")):
             self.assertEqual(manifest_problems(out, command), [])
             with open(os.path.join(out, "manifest.json")) as f:
                 privacy = json.load(f)["privacy"]

@@ -12,9 +12,9 @@ namespace microseg::distributed {
 
 /// Collective: exact quantiles of every segment's values of every feature at each of `levels`,
 /// numpy's 'linear' rule over the segment's non-NaN values (result[(s·d + j)·L + l], NaN for a
-/// segment without values). Order statistics by bisection over ordered_key32, one feature at a
-/// time (32 rounds, each one allreduce of k × 2L counts), so the result does not depend on the
-/// rank count and no rank holds more than one feature's keys besides its rows.
+/// segment without values). Order statistics by bisection over ordered_key32, a block of features
+/// at a time (at most about 8M keys per rank; 32 rounds per block, each one allreduce of counts),
+/// so the result does not depend on the rank count.
 std::vector<double> segment_quantiles(const Communicator& comm, const FeatureMatrix& values,
                                       const std::vector<std::int32_t>& labels, int k,
                                       const std::vector<double>& levels);
