@@ -339,8 +339,9 @@ PromotePlan parse_promote_options(const std::vector<std::string>& arguments) {
   config.output = options.required("output");
   config.k = options.has("k") ? static_cast<int>(options.integer("k", "0", 1, 1 << 24)) : 0;
   config.input = options.text("input");
-  config.recorded_options = options.recorded({"sweep", "input"});
+  config.recorded_options = options.recorded({"sweep", "input", "pseudonymise-ids"});
   config.assignments_csv = switch_value(options, "assignments-csv");
+  config.publication = parse_publication_options(options);
   return config;
 }
 
