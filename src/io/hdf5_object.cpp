@@ -362,6 +362,40 @@ std::optional<std::vector<std::string>> Dataset::read_strings() const {
       });
 }
 
+std::optional<Storage> Dataset::storage() const {
+  Storage storage;
+  const FileHandle file(checked(H5Iget_file_id(id())));
+  const PropertyListHandle creation(checked(H5Dget_create_plist(id())));
+  if (!file.valid() || !creation.valid() ||
+      checked(H5Fget_filesize(file.get(), &storage.file_bytes)) < 0) {
+    return std::nullopt;
+  }
+  storage.layout = H5Pget_layout(creation.get());
+  storage.filters = H5Pget_nfilters(creation.get());
+  if (storage.layout == H5D_CONTIGUOUS) storage.address = H5Dget_offset(id());
+  if (storage.layout != H5D_CHUNKED) return storage;
+  const int rank = checked(H5Pget_chunk(creation.get(), 0, nullptr));
+  if (rank < 1) return std::nullopt;
+  storage.chunk.resize(static_cast<std::size_t>(rank));
+  const DataspaceHandle space(checked(H5Dget_space(id())));
+  if (checked(H5Pget_chunk(creation.get(), rank, storage.chunk.data())) != rank || !space.valid() ||
+      checked(H5Dget_num_chunks(id(), space.get(), &storage.stored_chunks)) < 0) {
+    return std::nullopt;
+  }
+  return storage;
+}
+
+std::optional<StoredChunk> Dataset::chunk_at(const std::vector<hsize_t>& offset) const {
+  StoredChunk chunk;
+  unsigned filter_mask = 0;
+  if (checked(H5Dget_chunk_info_by_coord(id(), offset.data(), &filter_mask, &chunk.address,
+                                         &chunk.bytes)) < 0 ||
+      chunk.address == HADDR_UNDEF) {
+    return std::nullopt;
+  }
+  return chunk;
+}
+
 bool Dataset::write(hid_t memory_type, const void* data) const {
   return checked(H5Dwrite(id(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data)) >= 0;
 }
@@ -448,20 +482,22 @@ std::optional<Dataset> Location::open_dataset(const std::string& name) const {
   return Dataset(dataset, H5Dclose, file_name());
 }
 
-std::vector<std::string> Location::link_names() const {
+std::optional<std::vector<std::string>> Location::link_names() const {
   PropertyListHandle creation(H5Gget_create_plist(id()));
   unsigned order_flags = 0;
   H5Pget_link_creation_order(creation.get(), &order_flags);
   const H5_index_t index =
       (order_flags & H5P_CRT_ORDER_INDEXED) != 0 ? H5_INDEX_CRT_ORDER : H5_INDEX_NAME;
   std::vector<std::string> names;
-  H5Literate(
+  // A damaged group can end the iteration part way: its status says so.
+  const herr_t status = checked(H5Literate(
       id(), index, H5_ITER_INC, nullptr,
       [](hid_t, const char* name, const H5L_info_t*, void* out) -> herr_t {
         static_cast<std::vector<std::string>*>(out)->emplace_back(name);
         return 0;
       },
-      &names);
+      &names));
+  if (status < 0) return std::nullopt;
   return names;
 }
 
