@@ -140,16 +140,22 @@ def make_bases(workdir):
     return {"generated": generated, "columns64": columns}
 
 
+def as_bytes(name):
+    return name if isinstance(name, bytes) else str(name).encode("utf-8", "surrogateescape")
+
+
 def read_expected(path):
-    """(ids, float32 features n × d, names) as microseg's schema takes them from `path`, read
-    by h5py; raises whatever h5py raises on a file it cannot read."""
+    """(ids, float32 features n × d, names as bytes) as microseg's schema takes them from `path`,
+    read by h5py; raises whatever h5py raises on a file it cannot read."""
     with h5py.File(path, "r") as f:
         g = f["customers"]
         ids = np.asarray(g["id"][...]).astype(np.int64)
         if "features" in g:
             ds = g["features"]
-            names = [n.decode() if isinstance(n, bytes) else str(n)
-                     for n in ds.attrs["feature_names"]]
+            if "feature_names" in ds.attrs:
+                names = [as_bytes(n) for n in ds.attrs["feature_names"]]
+            else:
+                names = [b"feature_%d" % j for j in range(ds.shape[1])]
             return ids, np.asarray(ds[...]).astype(np.float32), names
         names, columns = [], []
         for name in g:
@@ -157,7 +163,7 @@ def read_expected(path):
             if name in ("id", "planted_segment", "planted_macro_segment"):
                 continue
             if isinstance(obj, h5py.Dataset) and obj.dtype.kind in "iuf":
-                names.append(name)
+                names.append(as_bytes(name))
                 columns.append(np.asarray(obj[...]).astype(np.float32))
         return ids, np.column_stack(columns), names
 
@@ -193,7 +199,7 @@ def _chunk_values(name, stored, ids, features, names, row, rows, dtype):
     elif name == "/customers/planted_segment":
         return np.zeros(rows, dtype=dtype)  # not read by segment: its values do not matter
     else:
-        block = features[row:row + rows, names.index(name.rsplit("/", 1)[1])]
+        block = features[row:row + rows, names.index(as_bytes(name.rsplit("/", 1)[1]))]
     padded = np.zeros((rows,) + block.shape[1:], dtype=dtype)
     padded[:len(block)] = block
     return padded
@@ -206,7 +212,7 @@ def _put_chunk(name, stored, ids, features, names, row, values):
         block = values.reshape(-1, features.shape[1])
         features[row:row + len(block)] = block[:len(features) - row]
     elif name != "/customers/planted_segment":
-        column = names.index(name.rsplit("/", 1)[1])
+        column = names.index(as_bytes(name.rsplit("/", 1)[1]))
         features[row:row + len(values), column] = values[:len(features) - row]
 
 
@@ -313,7 +319,7 @@ def read_outputs(prefix, ranks):
     for rank in range(ranks):
         with open(f"{prefix}.{rank}", "rb") as f:
             rows, columns, _ = (int(v) for v in f.readline().split())
-            block_names = [f.readline().decode().rstrip("\n") for _ in range(columns)]
+            block_names = [bytes.fromhex(f.readline().decode()) for _ in range(columns)]
             names = block_names if names is None else names
             if block_names != names:
                 raise AssertionError(f"rank {rank} names the features {block_names}")
@@ -371,18 +377,21 @@ def h5py_reading(case):
     path = os.path.join(WORKDIR, f"oracle-{index}.h5")
     write_mutant(base, mutations, path)
     script = ("import sys, numpy; sys.path.insert(0, sys.argv[1]); import hdf5_fuzz; "
-              "numpy.savez(sys.argv[3], *hdf5_fuzz.read_expected(sys.argv[2]))")
+              "ids, x, names = hdf5_fuzz.read_expected(sys.argv[2]); "
+              "numpy.savez(sys.argv[3], ids, x); "
+              "open(sys.argv[3] + '.names', 'w').write(' '.join(n.hex() for n in names))")
     try:
         proc = subprocess.run([sys.executable, "-c", script, os.path.dirname(__file__), path,
                                path + ".npz"], capture_output=True, timeout=ORACLE_SECONDS)
         if proc.returncode != 0:
             return None
-        with np.load(path + ".npz") as saved:
-            return saved["arr_0"], saved["arr_1"], [str(n) for n in saved["arr_2"]]
+        with np.load(path + ".npz") as saved, open(path + ".npz.names") as names:
+            return (saved["arr_0"], saved["arr_1"],
+                    [bytes.fromhex(n) for n in names.read().split(" ")])
     except subprocess.TimeoutExpired:
         return None
     finally:
-        for leftover in (path, path + ".npz"):
+        for leftover in (path, path + ".npz", path + ".npz.names"):
             if os.path.exists(leftover):
                 os.remove(leftover)
 
@@ -397,7 +406,10 @@ def run_case(case):
         prefix = os.path.join(case_dir, f"read{ranks}")
         started = time.monotonic()
         status, _, err = run_bounded(ranks, [mutant, prefix], DEADLINE_SECONDS)
-        outcome, detail = judge(case, ranks, status, err, prefix, mutant)
+        try:
+            outcome, detail = judge(case, ranks, status, err, prefix, mutant)
+        except Exception as e:  # noqa: BLE001 - a case the driver cannot judge is a failure
+            outcome, detail = "failed", f"cannot judge: {type(e).__name__}: {e}"
         outcomes[ranks] = {"outcome": outcome, "detail": detail, "status": status,
                            "seconds": round(time.monotonic() - started, 2),
                            "stderr": err[-4000:]}

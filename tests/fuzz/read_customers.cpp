@@ -7,8 +7,8 @@
 //   mpiexec -n P hdf5_read_probe INPUT.h5 PREFIX
 //
 // Writes PREFIX.<rank> (only when every rank read its block): a text line "rows columns
-// has_external_ids", the feature names one per line, then the rank's ids (int64) and features
-// (float32, row-major), native byte order. Ends as microseg does: exit 0; an agreed error
+// has_external_ids", the feature names one per line in hex, then the rank's ids (int64) and
+// features (float32, row-major), native byte order. Ends as microseg does: exit 0; an agreed error
 // printed once by rank 0 as "microseg: error: ...", exit 2; a failure one rank found alone ends
 // the job through Communicator::abort.
 #include <mpi.h>
@@ -29,7 +29,11 @@ void write_block(const std::string& path, const microseg::CustomerBlock& block,
                  bool has_external_ids) {
   std::ofstream out(path, std::ios::binary);
   out << block.rows.size() << ' ' << block.feature_names.size() << ' ' << has_external_ids << '\n';
-  for (const std::string& name : block.feature_names) out << name << '\n';
+  // Names in hex: a damaged file's names may hold any byte, a newline too.
+  for (const std::string& name : block.feature_names) {
+    for (unsigned char c : name) out << "0123456789abcdef"[c >> 4] << "0123456789abcdef"[c & 15];
+    out << '\n';
+  }
   out.write(reinterpret_cast<const char*>(block.ids.data()),
             static_cast<std::streamsize>(block.ids.size() * sizeof(std::int64_t)));
   out.write(reinterpret_cast<const char*>(block.features.data()),
