@@ -44,7 +44,12 @@ std::string rows_mismatch(const std::string& object, hsize_t rows, hsize_t id_ro
 std::vector<std::string> matrix_feature_names(const Dataset& features, hsize_t columns,
                                               const std::string& path) {
   std::vector<std::string> names;
-  if (!features.has_attribute("feature_names")) {
+  const std::optional<bool> has_names = features.attribute_exists("feature_names");
+  if (!has_names) {
+    throw InputError("cannot read the attributes of " + in_file("/customers/features", path) +
+                     with_hdf5_detail());
+  }
+  if (!*has_names) {
     for (hsize_t j = 0; j < columns; ++j) names.push_back("feature_" + std::to_string(j));
     return names;
   }
@@ -101,7 +106,11 @@ std::vector<std::string> read_string_dataset(const Location& location, const std
 // dataset (ingest writes /categories/<column>). Empty for a column without the attribute.
 std::vector<std::string> category_names(const Group& group, const Dataset& dataset,
                                         const std::string& object, const std::string& path) {
-  if (!dataset.has_attribute("categories")) return {};
+  const std::optional<bool> has_categories = dataset.attribute_exists("categories");
+  if (!has_categories) {
+    throw InputError("cannot read the attributes of " + in_file(object, path) + with_hdf5_detail());
+  }
+  if (!*has_categories) return {};
   const std::optional<Attribute> attribute = dataset.open_attribute("categories");
   const std::optional<Shape> shape = attribute ? attribute->shape() : std::nullopt;
   if (!shape || shape->type_class != H5T_STRING || !shape->dims.empty()) {

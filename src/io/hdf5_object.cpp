@@ -258,6 +258,12 @@ bool Object::has_attribute(const std::string& name) const {
   return checked(H5Aexists(id_, name.c_str())) > 0;
 }
 
+std::optional<bool> Object::attribute_exists(const std::string& name) const {
+  const htri_t exists = checked(H5Aexists(id_, name.c_str()));
+  if (exists < 0) return std::nullopt;
+  return exists > 0;
+}
+
 std::optional<Attribute> Object::open_attribute(const std::string& name) const {
   const hid_t attribute = checked(H5Aopen(id_, name.c_str(), H5P_DEFAULT));
   if (attribute < 0) return std::nullopt;

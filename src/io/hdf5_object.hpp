@@ -162,6 +162,9 @@ class Object {
   const std::shared_ptr<const std::string>& file_name() const { return file_name_; }
 
   bool has_attribute(const std::string& name) const;
+  /// Whether the attribute exists; nullopt when HDF5 cannot tell (a damaged object header),
+  /// which an input reader must not take for "absent".
+  std::optional<bool> attribute_exists(const std::string& name) const;
   std::optional<Attribute> open_attribute(const std::string& name) const;
   /// The names of every attribute, in name order.
   std::vector<std::string> attribute_names() const;
