@@ -91,27 +91,34 @@ TEST_CASE("parse_init_kind rejects unknown text with an InputError naming it", "
 
 TEST_CASE("update_min_squared_distances lowers each value to the nearest centre bit for bit",
           "[init]") {
-  const FeatureMatrix features = random_features(203, 13, 1);
-  const CentroidMatrix centers = random_centers(19, 13, 2);
-  std::vector<double> minima(203, std::numeric_limits<double>::infinity());
-  minima[5] = 0.5;  // already smaller than any centre: must stay
-  update_min_squared_distances(features, centers, minima);
-  for (Eigen::Index i = 0; i < 203; ++i) {
-    double expected = i == 5 ? 0.5 : std::numeric_limits<double>::infinity();
-    for (Eigen::Index c = 0; c < 19; ++c) {
-      expected =
-          std::min(expected, squared_distance(features.row(i).data(), centers.row(c).data(), 13));
+  // Every vector variant the CPU runs (the seeding picks one at run time), with centre counts
+  // below, at and across the 8-lane blocks.
+  for (KernelIsa isa : supported_kernels()) {
+    for (Eigen::Index k : {1, 8, 9, 19}) {
+      INFO(to_string(isa) << ", k = " << k);
+      const FeatureMatrix features = random_features(203, 13, 1);
+      const CentroidMatrix centers = random_centers(k, 13, 2);
+      std::vector<double> minima(203, std::numeric_limits<double>::infinity());
+      minima[5] = 0.5;  // already smaller than any centre: must stay
+      update_min_squared_distances(features, centers, minima, isa);
+      for (Eigen::Index i = 0; i < 203; ++i) {
+        double expected = i == 5 ? 0.5 : std::numeric_limits<double>::infinity();
+        for (Eigen::Index c = 0; c < k; ++c) {
+          expected = std::min(expected,
+                              squared_distance(features.row(i).data(), centers.row(c).data(), 13));
+        }
+        REQUIRE(minima[i] == expected);
+      }
+      // Against plain double arithmetic (not the library's).
+      for (Eigen::Index i = 0; i < 203; ++i) {
+        if (i == 5) continue;
+        double brute = std::numeric_limits<double>::infinity();
+        for (Eigen::Index c = 0; c < k; ++c) {
+          brute = std::min(brute, (features.row(i).cast<double>() - centers.row(c)).squaredNorm());
+        }
+        CHECK(minima[i] == Approx(brute).epsilon(1e-12));
+      }
     }
-    REQUIRE(minima[i] == expected);
-  }
-  // Against plain double arithmetic (not the library's).
-  for (Eigen::Index i = 0; i < 203; ++i) {
-    if (i == 5) continue;
-    double brute = std::numeric_limits<double>::infinity();
-    for (Eigen::Index c = 0; c < 19; ++c) {
-      brute = std::min(brute, (features.row(i).cast<double>() - centers.row(c)).squaredNorm());
-    }
-    CHECK(minima[i] == Approx(brute).epsilon(1e-12));
   }
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "microseg/core/assignment.hpp"
 #include "microseg/core/types.hpp"
 
 namespace microseg {
@@ -14,9 +15,11 @@ InitKind parse_init_kind(const std::string& text);  ///< throws InputError
 std::string to_string(InitKind kind);
 
 /// Lowers min_squared_distances[i] to the squared distance from row i to any of `centers`
-/// (double precision, same arithmetic for every row).
+/// (double precision, same arithmetic for every row), with the vector code of `isa` (every
+/// variant gives the same values bit for bit; the seeding uses active_kernel()'s).
 void update_min_squared_distances(const FeatureMatrix& features, const CentroidMatrix& centers,
-                                  std::vector<double>& min_squared_distances);
+                                  std::vector<double>& min_squared_distances,
+                                  KernelIsa isa = active_kernel());
 
 /// For each row, the index of the nearest of `centers` (tie → lowest index).
 std::vector<std::int32_t> nearest_center(const FeatureMatrix& features,
