@@ -61,9 +61,37 @@ TypeAndSpace type_and_space(hid_t object, hid_t (*get_type)(hid_t), hid_t (*get_
   return parts;
 }
 
+// Whether a numeric type's bits lie inside its bytes and, for a floating-point type, its sign,
+// exponent and mantissa inside its precision without overlapping. HDF5 1.10 converts a damaged
+// float type (a 55-bit mantissa in 32 bits, say) by reading the neighbouring values' bits, and
+// past the end of its buffer for the last one, so such a type is refused before any read.
+bool numeric_fields_fit(hid_t type) {
+  const H5T_class_t type_class = H5Tget_class(type);
+  if (type_class != H5T_INTEGER && type_class != H5T_FLOAT) return true;
+  const std::size_t precision = H5Tget_precision(type);
+  const int offset = H5Tget_offset(type);
+  if (precision == 0 || offset < 0 || precision + offset > 8 * H5Tget_size(type)) return false;
+  if (type_class == H5T_INTEGER) return true;
+  std::size_t sign = 0, exponent = 0, exponent_bits = 0, mantissa = 0, mantissa_bits = 0;
+  if (H5Tget_fields(type, &sign, &exponent, &exponent_bits, &mantissa, &mantissa_bits) < 0) {
+    return false;
+  }
+  const auto apart = [](std::size_t a, std::size_t a_bits, std::size_t b, std::size_t b_bits) {
+    return a + a_bits <= b || b + b_bits <= a;
+  };
+  return sign < precision && exponent + exponent_bits <= precision &&
+         mantissa + mantissa_bits <= precision && apart(sign, 1, exponent, exponent_bits) &&
+         apart(sign, 1, mantissa, mantissa_bits) &&
+         apart(exponent, exponent_bits, mantissa, mantissa_bits);
+}
+
 std::optional<Shape> shape_of(hid_t type, hid_t space) {
   const int rank = checked(H5Sget_simple_extent_ndims(space));
   if (rank < 0) return std::nullopt;
+  if (!numeric_fields_fit(type)) {
+    last_failure = "its numeric type's bit fields overlap or lie outside its size";
+    return std::nullopt;
+  }
   Shape shape;
   shape.type_class = H5Tget_class(type);
   shape.type_size = H5Tget_size(type);
