@@ -453,7 +453,7 @@ def markdown(summary):
     lines = [DOC_BEGIN,
              f"Last run: {sum(c['mutants'] for c in summary['counts'].values())} mutants "
              f"(seed {summary['seed']}, {summary['per_region']} per region and base file), "
-             f"HDF5 {summary['hdf5']}, {summary['seconds']} s.",
+             f"HDF5 {summary['hdf5']}, {summary['seconds']} s. The outcome columns count runs.",
              "",
              "| region | mutants | runs at 1 rank | runs at 2 ranks | correct result | clear error "
              "(exit 2) | known HDF5 bug | crash, hang or wrong |",
