@@ -7,6 +7,11 @@ load hits both alike, and the medians compared as ratios.
 
   bench/compare_builds.py --reference OLD_BUILD --candidate NEW_BUILD [--repeats 5]
       [--sizes 2000000x24x64,2000000x24x1000,10000000x32x100] [--dir /tmp/microseg-bench]
+      [--reference-options "..."] [--candidate-options "..."]
+
+The same build with different options is compared the same way: e.g. the stall watchdog's cost,
+`--reference BUILD --candidate BUILD --reference-options "--stall-timeout 0"` (docs/benchmarks.md,
+"Stall watchdog").
 
 Per size: Lloyd ms per iteration (2 ranks x 1 thread, --lloyd plain, fixed iterations, from the
 same initial centroids), the phases of that run (read, scale, metrics, write) and its end-to-end
@@ -19,7 +24,6 @@ command.
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -31,13 +35,14 @@ sys.path.insert(0, HERE)
 from run import PY, microseg, parse_log, sh, warm_page_cache  # noqa: E402
 
 
-def fixed_iterations(build, data, init, k, iterations, out, scale="none"):
+def fixed_iterations(build, data, init, k, iterations, out, scale="none", extra=()):
     warm_page_cache(data)
     # Centroids from a file live in the scaled space; z-scored runs seed with k-means++ instead.
     seeds = ["--init-centroids", init] if scale == "none" else ["--init", "kmeans++"]
     log, wall, rss = microseg(build, 2, 1, [
         "segment", "--input", data, "--k", k, "--output", out, "--scale", scale, "--max-iter",
-        iterations, "--tol", 0, "--silhouette-sample", 1000, "--lloyd", "plain"] + seeds)
+        iterations, "--tol", 0, "--silhouette-sample", 1000, "--lloyd", "plain"] + seeds
+        + list(extra))
     per_iteration, seconds, inertia = parse_log(log)
     label = "" if scale == "none" else f" (--scale {scale})"
     figures = {f"Lloyd ms/iteration{label}": 1e3 * statistics.median(per_iteration),
@@ -47,11 +52,12 @@ def fixed_iterations(build, data, init, k, iterations, out, scale="none"):
     return figures, inertia
 
 
-def whole_run(build, data, k, out):
+def whole_run(build, data, k, out, extra=()):
     warm_page_cache(data)
     log, wall, _ = microseg(build, 2, 1, [
         "segment", "--input", data, "--k", k, "--output", out, "--init", "kmeans-parallel",
-        "--scale", "none", "--max-iter", 300, "--tol", "1e-4", "--silhouette-sample", 1000])
+        "--scale", "none", "--max-iter", 300, "--tol", "1e-4", "--silhouette-sample", 1000]
+        + list(extra))
     _, seconds, inertia = parse_log(log)
     return {"k-means|| seeding s": seconds["init"], "Lloyd to tol 1e-4 s": seconds["iterate"],
             "whole run s": wall}, inertia
@@ -66,6 +72,10 @@ def main():
     parser.add_argument("--sizes", default="2000000x24x64,2000000x24x1000,10000000x32x100")
     parser.add_argument("--iterations", default="20,10,10")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--reference-options", default="",
+                        help="options added to every run of the reference (split on spaces)")
+    parser.add_argument("--candidate-options", default="",
+                        help="options added to every run of the candidate (split on spaces)")
     parser.add_argument("--zscore-sizes", default=None,
                         help="sizes that also get a --scale zscore run (default: the largest; "
                              "'none' for none)")
@@ -76,6 +86,8 @@ def main():
     if len(iteration_counts) == 1:
         iteration_counts *= len(sizes)
     builds = {"reference": args.reference, "candidate": args.candidate}
+    extras = {"reference": args.reference_options.split(),
+              "candidate": args.candidate_options.split()}
     if args.zscore_sizes is None:
         zscore = {max(sizes, key=lambda size: size[0] * size[1])}
     elif args.zscore_sizes == "none":
@@ -84,6 +96,8 @@ def main():
         zscore = {tuple(int(v) for v in s.split("x")) for s in args.zscore_sizes.split(",")}
     print(f"# {args.repeats} runs per build, taking turns; load average at start "
           f"{os.getloadavg()[0]:.2f}")
+    for name in builds:
+        print(f"# {name}: {builds[name]} {' '.join(extras[name])}".rstrip())
     for (n, d, k), iterations in zip(sizes, iteration_counts):
         data = os.path.join(args.dir, f"x-{n}-{d}-{k}.h5")
         init = os.path.join(args.dir, f"init-{n}-{d}-{k}.h5")
@@ -95,12 +109,13 @@ def main():
         for _ in range(args.repeats):
             for name, build in builds.items():
                 out = os.path.join(args.dir, f"compare-{name}-{n}-{d}-{k}")
-                runs = [fixed_iterations(build, data, init, k, iterations, out)]
+                extra = extras[name]
+                runs = [fixed_iterations(build, data, init, k, iterations, out, extra=extra)]
                 if k >= 500:
-                    runs.append(whole_run(build, data, k, out + "-whole"))
+                    runs.append(whole_run(build, data, k, out + "-whole", extra))
                 if (n, d, k) in zscore:
                     runs.append(fixed_iterations(build, data, init, k, iterations, out + "-z",
-                                                 "zscore"))
+                                                 "zscore", extra))
                 for figures, inertia in runs:
                     inertias[name].add(f"{inertia:.10g}")
                     for metric, value in figures.items():

@@ -4,6 +4,8 @@ export OMPI_ALLOW_RUN_AS_ROOT=1
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1
 MICROSEG_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# mpirun ends a job whose host stopped answering instead of waiting on it (keepalive settings).
+source "$MICROSEG_ROOT/scripts/mpirun-settings.sh"
 MICROSEG_BUILD="${MICROSEG_BUILD:-$MICROSEG_ROOT/build}"
 MICROSEG_JOBS="${MICROSEG_JOBS:-$(nproc)}"
 

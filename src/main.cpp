@@ -13,6 +13,7 @@
 #include "microseg/app/version.hpp"
 #include "microseg/distributed/communicator.hpp"
 #include "microseg/distributed/kmeans_fit.hpp"
+#include "microseg/distributed/stall_watchdog.hpp"
 #include "microseg/pipeline/stop_signal.hpp"
 #include "microseg/version.hpp"
 
@@ -131,7 +132,14 @@ int main(int argc, char** argv) {
   if (argc > 1 && (std::string(argv[1]) == "segment" || std::string(argv[1]) == "sweep")) {
     microseg::pipeline::install_stop_signal_handlers();
   }
-  MPI_Init(&argc, &argv);
+  // MPI_THREAD_FUNNELED: the process has threads besides the main one (OpenMP's and the stall
+  // watchdog's), and only the main thread calls MPI, which is what FUNNELED promises MPI.
+  int provided = MPI_THREAD_SINGLE;
+  MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+  // From here on every blocking collective runs under the stall watchdog (the default timeout
+  // until the command's --stall-timeout reaches every rank with its plan; docs/architecture.md).
+  const microseg::distributed::StallWatchdog watchdog{
+      microseg::distributed::Communicator(MPI_COMM_WORLD)};
   int exit_code = 0;
   {
     const microseg::distributed::Communicator comm(MPI_COMM_WORLD);
@@ -159,6 +167,11 @@ int main(int argc, char** argv) {
       comm.abort(e.what());
     }
   }
-  MPI_Finalize();
+  microseg::distributed::mark_phase("finalize");
+  {
+    // MPI_Finalize synchronises with every rank: one that stopped answering would hold it.
+    const microseg::distributed::BlockingSection section("MPI_Finalize");
+    MPI_Finalize();
+  }
   return exit_code;
 }

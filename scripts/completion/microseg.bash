@@ -6,7 +6,7 @@
 # command's --help.
 
 _microseg_options() {
-  local common="--config --threads --quiet --verbose --help"
+  local common="--config --threads --quiet --verbose --stall-timeout --help"
   # The segmentation options segment, sweep and promote share (src/app/model_options.cpp).
   local model="--input --features --scale --log1p --method --bisect --init --init-centroids"
   model+=" --max-iter --tol --lloyd --seed --silhouette-sample --previous --warm-start"

@@ -17,6 +17,10 @@
 #   MICROSEG_MAX_REQUEUES  requeues after a time-limit signal before giving up (default 3)
 #   MICROSEG_SRUN_MPI      srun's --mpi plugin (default pmix, what Debian's Open MPI works with;
 #                          `srun --mpi=list` shows a site's choices)
+#   MICROSEG_STALL_TIMEOUT every step gets `--stall-timeout` this many seconds unless its options
+#                          hold one (default 120, below the scripts' --signal lead of 300 s;
+#                          set it empty to leave it to the job file or the program's 300 s;
+#                          docs/operations.md, "Stalls")
 #
 # Threads: a job submitted with --cpus-per-task=C runs every step with C CPUs per rank and
 # `--threads C` (unless the options already hold --threads), so a hybrid MPI x threads run is
@@ -50,6 +54,7 @@ fi
 MICROSEG_RUNS="${MICROSEG_RUNS:-$MICROSEG_ROOT/runs}"
 MICROSEG_MAX_REQUEUES="${MICROSEG_MAX_REQUEUES:-3}"
 MICROSEG_SRUN_MPI="${MICROSEG_SRUN_MPI:-pmix}"
+MICROSEG_STALL_TIMEOUT="${MICROSEG_STALL_TIMEOUT-120}"
 # A job that submits another (quarterly's successor) finds the same scripts and program.
 export MICROSEG_SLURM_DIR MICROSEG_BIN
 
@@ -94,6 +99,16 @@ microseg_srun_options() {
   echo "${options[@]}"
 }
 
+# `--stall-timeout S` when MICROSEG_STALL_TIMEOUT is not empty, unless the step's options hold one:
+# a rank or link that stops answering ends the step (status 76) after S seconds without
+# progress, and --kill-on-bad-exit then ends the other tasks.
+#   microseg_stall_options OPTION...
+microseg_stall_options() {
+  [[ -n "${MICROSEG_STALL_TIMEOUT:-}" && " $* " != *" --stall-timeout"* ]] &&
+    echo "--stall-timeout $MICROSEG_STALL_TIMEOUT"
+  return 0
+}
+
 # `--threads C` for a job with --cpus-per-task=C, unless the step's options hold --threads.
 #   microseg_thread_options OPTION...
 microseg_thread_options() {
@@ -126,7 +141,7 @@ microseg_requeue() {
     microseg_log "not requeueing: already requeued $restarts times (MICROSEG_MAX_REQUEUES)"
     exit 3
   fi
-  microseg_log "the step stopped with status $1 after the signal; requeueing job $SLURM_JOB_ID (restart $((restarts + 1)))"
+  microseg_log "the step stopped with status $1 ${2:-after the signal}; requeueing job $SLURM_JOB_ID (restart $((restarts + 1)))"
   scontrol requeue "$SLURM_JOB_ID"
   exit 0  # not reached when the requeue ends this shell first
 }
@@ -135,7 +150,7 @@ microseg_step() {
   microseg_time_limit_signalled=0
   trap microseg_on_time_limit USR1
   # shellcheck disable=SC2046  # the options are words without spaces, split on purpose
-  srun $(microseg_srun_options) "$@" $(microseg_thread_options "$@") &
+  srun $(microseg_srun_options) "$@" $(microseg_thread_options "$@") $(microseg_stall_options "$@") &
   microseg_step_pid=$!
   local status
   # `wait` returns early (status > 128) when the trap runs; wait again until the step has ended.
@@ -146,6 +161,11 @@ microseg_step() {
   done
   trap - USR1
   microseg_step_pid=""
+  if ((status == 76)); then
+    # A rank or the network stopped answering (no progress for --stall-timeout seconds): the
+    # requeued job gets the same run directory and resumes from the last checkpoint.
+    microseg_requeue "$status" "(a rank or the network stopped answering)"
+  fi
   if ((microseg_time_limit_signalled && status != 0)); then
     microseg_requeue "$status"
   fi

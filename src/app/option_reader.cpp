@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "microseg/core/types.hpp"
+#include "microseg/pipeline/plan.hpp"
 
 namespace po = boost::program_options;
 
@@ -54,15 +55,28 @@ po::options_description common_options() {
                    "at most every MICROSEG_PROGRESS_SECONDS seconds",
                    "off, 5 s", "--verbose")
            .c_str());
+  add_stall_timeout_option(options);
   return options;
+}
+
+void add_stall_timeout_option(po::options_description& options) {
+  add_option(options, "stall-timeout",
+             "end the job (exit status 76) when a collective operation has made no progress for "
+             "this many seconds: a rank or the network stopped answering; 0: wait forever",
+             "300", "--stall-timeout 120");
 }
 
 OptionReader::OptionReader(const std::string& command, const po::options_description& options,
                            const std::vector<std::string>& arguments)
     : command_(command) {
+  // --stall-timeout belongs to every command, on the command line and in a job file alike.
+  po::options_description shared;
+  if (options.find_nothrow("stall-timeout", false) == nullptr) add_stall_timeout_option(shared);
   po::options_description command_line;
   command_line.add_options()("config", po::value<std::string>(), "INI job file");
-  command_line.add(options);
+  command_line.add(options).add(shared);
+  po::options_description job_file;
+  job_file.add(options).add(shared);
   try {
     po::store(po::command_line_parser(arguments).options(command_line).run(), values_);
   } catch (const po::error& e) {
@@ -76,7 +90,7 @@ OptionReader::OptionReader(const std::string& command, const po::options_descrip
     }
     try {
       // Stored after the command line: Boost keeps the first value, so the command line wins.
-      po::store(po::parse_config_file(file, options, /*allow_unregistered=*/false), values_);
+      po::store(po::parse_config_file(file, job_file, /*allow_unregistered=*/false), values_);
     } catch (const po::unknown_option& e) {
       throw InputError("job file '" + path + "': unknown key '" + e.get_option_name() + "'");
     } catch (const po::error& e) {
@@ -84,6 +98,9 @@ OptionReader::OptionReader(const std::string& command, const po::options_descrip
     }
   }
   po::notify(values_);
+  if (has("stall-timeout")) {
+    pipeline::requested_stall_timeout() = integer("stall-timeout", "300", 0, 7 * 24 * 3600);
+  }
 }
 
 std::string OptionReader::text(const std::string& key, const std::string& fallback) const {

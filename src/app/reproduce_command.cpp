@@ -29,7 +29,12 @@ boost::program_options::options_description reproduce_options() {
 // The recorded command, replayed with its recorded options through its own parser and pipeline
 // function, so the replay is the command itself and not an imitation of it.
 void replay(const distributed::Communicator& comm, const pipeline::Reproduction& reproduction) {
-  const std::vector<std::string>& arguments = reproduction.arguments;
+  // The recorded --stall-timeout is how long the original job would wait, not part of what it
+  // computed: the replay keeps this command's own.
+  std::vector<std::string> arguments;
+  for (const std::string& argument : reproduction.arguments) {
+    if (argument.rfind("--stall-timeout=", 0) != 0) arguments.push_back(argument);
+  }
   const std::string& command = reproduction.command;
   if (command == "segment") {
     const SegmentPlan plan =

@@ -1,5 +1,7 @@
 #include "microseg/distributed/communicator.hpp"
 
+#include "microseg/distributed/stall_watchdog.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -46,6 +48,19 @@ constexpr std::chrono::seconds local_error_grace{10};
 // MPI counts are int: large messages are sent in pieces.
 constexpr std::size_t max_message_bytes = std::size_t{1} << 30;
 
+// `rank` of `comm` as a rank of MPI_COMM_WORLD (what the stall watchdog names), -1 if none.
+int world_rank_of(MPI_Comm comm, int rank) {
+  if (comm == MPI_COMM_WORLD) return rank;
+  MPI_Group group, world;
+  MPI_Comm_group(comm, &group);
+  MPI_Comm_group(MPI_COMM_WORLD, &world);
+  int translated = MPI_UNDEFINED;
+  MPI_Group_translate_ranks(group, 1, &rank, world, &translated);
+  MPI_Group_free(&group);
+  MPI_Group_free(&world);
+  return translated == MPI_UNDEFINED ? -1 : translated;
+}
+
 }  // namespace
 
 RowRange block_of_rows(std::int64_t total, int rank, int size) {
@@ -58,6 +73,7 @@ Communicator::Communicator(MPI_Comm comm) : comm_(comm) {
 }
 
 void Communicator::barrier() const {
+  const BlockingSection section("MPI_Barrier");
   MPI_Barrier(comm_);
 }
 
@@ -67,6 +83,7 @@ void Communicator::sum_in_place(std::vector<ExactSum>& values) const {
   const std::size_t piece = max_message_bytes / sizeof(ExactSum);
   for (std::size_t offset = 0; offset < values.size(); offset += piece) {
     int count = static_cast<int>(std::min(piece, values.size() - offset));
+    const BlockingSection section("MPI_Allreduce");
     MPI_Allreduce(MPI_IN_PLACE, values.data() + offset, count, types.type, types.sum, comm_);
   }
 }
@@ -75,6 +92,7 @@ void Communicator::sum_in_place(std::vector<std::int64_t>& values) const {
   const std::size_t piece = max_message_bytes / sizeof(std::int64_t);
   for (std::size_t offset = 0; offset < values.size(); offset += piece) {
     int count = static_cast<int>(std::min(piece, values.size() - offset));
+    const BlockingSection section("MPI_Allreduce");
     MPI_Allreduce(MPI_IN_PLACE, values.data() + offset, count, MPI_INT64_T, MPI_SUM, comm_);
   }
 }
@@ -93,6 +111,7 @@ void Communicator::sum_in_place(std::initializer_list<std::vector<std::int64_t>*
 }
 
 std::int64_t Communicator::sum(std::int64_t value) const {
+  const BlockingSection section("MPI_Allreduce");
   MPI_Allreduce(MPI_IN_PLACE, &value, 1, MPI_INT64_T, MPI_SUM, comm_);
   return value;
 }
@@ -106,43 +125,51 @@ ExactSum Communicator::sum(ExactSum value) const {
 ExactSum Communicator::exclusive_prefix_sum(ExactSum value) const {
   const auto& types = exact_sum_types();
   ExactSum below = 0;
+  const BlockingSection section("MPI_Exscan");
   MPI_Exscan(&value, &below, 1, types.type, types.sum, comm_);
   return rank_ == 0 ? 0 : below;  // MPI leaves rank 0's result undefined
 }
 
 std::int64_t Communicator::exclusive_prefix_sum(std::int64_t value) const {
   std::int64_t below = 0;
+  const BlockingSection section("MPI_Exscan");
   MPI_Exscan(&value, &below, 1, MPI_INT64_T, MPI_SUM, comm_);
   return rank_ == 0 ? 0 : below;
 }
 
 bool Communicator::any(bool flag) const {
   int value = flag ? 1 : 0;
+  const BlockingSection section("MPI_Allreduce");
   MPI_Allreduce(MPI_IN_PLACE, &value, 1, MPI_INT, MPI_MAX, comm_);
   return value != 0;
 }
 
 void Communicator::min_in_place(std::vector<double>& values) const {
+  const BlockingSection section("MPI_Allreduce");
   MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_DOUBLE, MPI_MIN,
                 comm_);
 }
 
 void Communicator::max_in_place(std::vector<double>& values) const {
+  const BlockingSection section("MPI_Allreduce");
   MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_DOUBLE, MPI_MAX,
                 comm_);
 }
 
 double Communicator::max(double value) const {
+  const BlockingSection section("MPI_Allreduce");
   MPI_Allreduce(MPI_IN_PLACE, &value, 1, MPI_DOUBLE, MPI_MAX, comm_);
   return value;
 }
 
 std::int64_t Communicator::max(std::int64_t value) const {
+  const BlockingSection section("MPI_Allreduce");
   MPI_Allreduce(MPI_IN_PLACE, &value, 1, MPI_INT64_T, MPI_MAX, comm_);
   return value;
 }
 
 std::int64_t Communicator::min(std::int64_t value) const {
+  const BlockingSection section("MPI_Allreduce");
   MPI_Allreduce(MPI_IN_PLACE, &value, 1, MPI_INT64_T, MPI_MIN, comm_);
   return value;
 }
@@ -151,7 +178,10 @@ std::vector<char> Communicator::all_gather_bytes(const char* data, std::size_t b
   if (bytes > max_message_bytes) abort("all_gather of more than 1 GiB from one rank");
   int my_count = static_cast<int>(bytes);
   std::vector<int> counts(size_), displacements(size_);
-  MPI_Allgather(&my_count, 1, MPI_INT, counts.data(), 1, MPI_INT, comm_);
+  {
+    const BlockingSection section("MPI_Allgather");
+    MPI_Allgather(&my_count, 1, MPI_INT, counts.data(), 1, MPI_INT, comm_);
+  }
   std::int64_t total = 0;
   for (int r = 0; r < size_; ++r) {
     displacements[r] = static_cast<int>(total);
@@ -161,6 +191,7 @@ std::vector<char> Communicator::all_gather_bytes(const char* data, std::size_t b
     abort("all_gather of more than 2 GiB in total");
   }
   std::vector<char> result(static_cast<std::size_t>(total));
+  const BlockingSection section("MPI_Allgatherv");
   MPI_Allgatherv(data, my_count, MPI_BYTE, result.data(), counts.data(), displacements.data(),
                  MPI_BYTE, comm_);
   return result;
@@ -176,6 +207,7 @@ std::vector<std::size_t> Communicator::exchange_sizes(
   }
   if (total > max_message_bytes) abort("all_to_all of more than 1 GiB from one rank");
   std::vector<std::uint64_t> sending(send_bytes.begin(), send_bytes.end()), receiving(size_);
+  const BlockingSection section("MPI_Alltoall");
   MPI_Alltoall(sending.data(), 1, MPI_UINT64_T, receiving.data(), 1, MPI_UINT64_T, comm_);
   std::size_t received = 0;
   for (std::uint64_t bytes : receiving) received += bytes;
@@ -198,6 +230,7 @@ void Communicator::all_to_all_bytes(const char* send, const std::vector<std::siz
     receive_counts[r] = static_cast<int>(receive_bytes[r]);
     received += receive_counts[r];
   }
+  const BlockingSection section("MPI_Alltoallv");
   MPI_Alltoallv(send, send_counts.data(), send_offsets.data(), MPI_BYTE, receive,
                 receive_counts.data(), receive_offsets.data(), MPI_BYTE, comm_);
 }
@@ -205,6 +238,7 @@ void Communicator::all_to_all_bytes(const char* send, const std::vector<std::siz
 void Communicator::broadcast_bytes(char* data, std::size_t bytes, int root) const {
   for (std::size_t offset = 0; offset < bytes; offset += max_message_bytes) {
     int count = static_cast<int>(std::min(max_message_bytes, bytes - offset));
+    const BlockingSection section("MPI_Bcast");
     MPI_Bcast(data + offset, count, MPI_BYTE, root, comm_);
   }
 }
@@ -219,13 +253,17 @@ std::vector<char> Communicator::ring_shift(const std::vector<char>& block) const
   const int next = (rank_ + 1) % size_;
   const int previous = (rank_ + size_ - 1) % size_;
   std::int64_t send_bytes = static_cast<std::int64_t>(block.size()), receive_bytes = 0;
-  MPI_Sendrecv(&send_bytes, 1, MPI_INT64_T, next, 0, &receive_bytes, 1, MPI_INT64_T, previous, 0,
-               comm_, MPI_STATUS_IGNORE);
+  {
+    const BlockingSection section("MPI_Sendrecv");
+    MPI_Sendrecv(&send_bytes, 1, MPI_INT64_T, next, 0, &receive_bytes, 1, MPI_INT64_T, previous, 0,
+                 comm_, MPI_STATUS_IGNORE);
+  }
   if (send_bytes > static_cast<std::int64_t>(max_message_bytes) ||
       receive_bytes > static_cast<std::int64_t>(max_message_bytes)) {
     abort("ring_shift of a block over 1 GiB");
   }
   std::vector<char> received(static_cast<std::size_t>(receive_bytes));
+  const BlockingSection section("MPI_Sendrecv");
   MPI_Sendrecv(block.data(), static_cast<int>(send_bytes), MPI_BYTE, next, 1, received.data(),
                static_cast<int>(receive_bytes), MPI_BYTE, previous, 1, comm_, MPI_STATUS_IGNORE);
   return received;
@@ -291,10 +329,26 @@ void Communicator::agree(const std::optional<std::string>& local_error) const {
 void Communicator::wait_for_agreement(std::vector<MPI_Request>& requests,
                                       const std::optional<std::string>& local_error) const {
   if (!local_error) {
-    // Healthy ranks wait as long as it takes: a slow rank is not a failed one.
-    MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE);
+    // Healthy ranks wait as long as it takes, up to the stall timeout: a slow rank is not a
+    // failed one, one that stopped answering is. Rank 0 hears from every rank, so it tells the
+    // watchdog the lowest rank it still waits for (each message that arrives is progress).
+    const BlockingSection section("agreement on errors");
+    for (;;) {
+      const auto pending = std::find_if(requests.begin(), requests.end(),
+                                        [](MPI_Request r) { return r != MPI_REQUEST_NULL; });
+      if (pending == requests.end()) break;
+      if (rank_ == 0) {
+        mark_awaited_rank(world_rank_of(comm_, static_cast<int>(pending - requests.begin()) + 1));
+      }
+      const BlockingSection wait("agreement on errors, MPI_Waitany");
+      int index = MPI_UNDEFINED;
+      MPI_Waitany(static_cast<int>(requests.size()), requests.data(), &index, MPI_STATUS_IGNORE);
+      if (index == MPI_UNDEFINED) break;
+    }
+    mark_awaited_rank(-1);
     return;
   }
+  const BlockingSection section("agreement on errors, MPI_Testall");
   const auto deadline = std::chrono::steady_clock::now() + local_error_grace;
   for (;;) {
     int done = 0;
@@ -326,6 +380,7 @@ void Communicator::run_agreed(const std::function<void()>& work) const {
 void Communicator::abort(const std::string& message) const {
   std::fprintf(stderr, "microseg: error on rank %d of %d: %s\n", rank_, size_, message.c_str());
   std::fflush(stderr);
+  const BlockingSection section("MPI_Abort");  // it may wait for a peer that stopped answering
   MPI_Abort(comm_, 3);
   std::abort();  // MPI_Abort does not return; this keeps [[noreturn]] honest
 }

@@ -1,5 +1,7 @@
 #include "microseg/distributed/fault_injection.hpp"
 
+#include "microseg/distributed/stall_watchdog.hpp"
+
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -11,18 +13,35 @@
 namespace microseg::distributed {
 namespace {
 
-enum class FailureKind { throw_exception, input_error, abort, segfault, stall };
+enum class FailureKind { throw_exception, input_error, abort, segfault, stall, sigstop, pause };
 
 struct InjectedFailure {
   int rank = -1;
   std::string stage;
   FailureKind kind = FailureKind::throw_exception;
+  double pause_seconds = 0;  // pause-S
 };
 
 std::invalid_argument malformed(const std::string& value, const std::string& why) {
   return std::invalid_argument(
       std::string(inject_failure_variable) + "='" + value + "' is malformed: " + why +
-      " (expected rank:stage:kind, kind throw, input-error, abort, segfault or stall)");
+      " (expected rank:stage:kind, kind throw, input-error, abort, segfault, stall, sigstop or "
+      "pause-S with S seconds > 0)");
+}
+
+// The S of pause-S: seconds, a number > 0 (at most a day).
+double pause_seconds(const std::string& value, const std::string& text) {
+  std::size_t used = 0;
+  double seconds = 0;
+  try {
+    seconds = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size() || !(seconds > 0 && seconds <= 86400)) {
+    throw malformed(value, "pause-S needs S, the seconds to pause, a number > 0");
+  }
+  return seconds;
 }
 
 std::optional<InjectedFailure> parse(const char* text) {
@@ -51,6 +70,11 @@ std::optional<InjectedFailure> parse(const char* text) {
     failure.kind = FailureKind::segfault;
   } else if (kind == "stall") {
     failure.kind = FailureKind::stall;
+  } else if (kind == "sigstop") {
+    failure.kind = FailureKind::sigstop;
+  } else if (kind.rfind("pause-", 0) == 0) {
+    failure.kind = FailureKind::pause;
+    failure.pause_seconds = pause_seconds(value, kind.substr(6));
   } else {
     throw malformed(value, "unknown kind '" + kind + "'");
   }
@@ -82,7 +106,20 @@ void maybe_inject_failure(const Communicator& comm, const char* stage) {
     case FailureKind::stall:
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       return;
+    case FailureKind::sigstop:
+      // The whole process stops (its watchdog thread too) and stays stopped until SIGCONT or
+      // SIGKILL: a rank that stops answering without dying.
+      std::raise(SIGSTOP);
+      return;
+    case FailureKind::pause:
+      std::this_thread::sleep_for(std::chrono::duration<double>(failure->pause_seconds));
+      return;
   }
+}
+
+void enter_phase(const Communicator& comm, const char* phase) {
+  mark_phase(phase);
+  maybe_inject_failure(comm, phase);
 }
 
 }  // namespace microseg::distributed

@@ -9,6 +9,7 @@
 #include "microseg/core/stopwatch.hpp"
 #include "microseg/distributed/fault_injection.hpp"
 #include "microseg/distributed/quality.hpp"
+#include "microseg/distributed/stall_watchdog.hpp"
 
 namespace microseg::distributed {
 namespace {
@@ -162,6 +163,7 @@ struct RestartLoop {
 LloydOutcome run_restart(RestartLoop& loop, int restart, bool resuming, CentroidMatrix& initial) {
   const FitControl& control = loop.control;
   Stopwatch stopwatch;
+  if (!resuming) enter_phase(loop.rows.comm(), "seeding");
   initial = resuming ? control.resume->initial
                      : loop.seeding.seed(loop.rows, loop.settings.lloyd.k,
                                          restart_seed(loop.settings.seed, restart),
@@ -190,6 +192,7 @@ LloydOutcome run_restart(RestartLoop& loop, int restart, bool resuming, Centroid
     interrupted = stop;
     return stop;
   };
+  mark_phase("iteration");
   LloydOutcome model = lloyd_iterations(loop.rows, resuming ? control.resume->centroids : initial,
                                         loop.settings.lloyd, hooks);
   loop.outcome.seconds_iterate += stopwatch.lap();

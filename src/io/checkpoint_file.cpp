@@ -168,7 +168,7 @@ void write_checkpoint(const std::string& path, MPI_Comm comm, const CheckpointRe
     write_record(file.root(), record);
     if (file.finish()) error = "cannot write checkpoint '" + path + "'" + file.error_detail();
   }
-  outputs.commit(error);
+  outputs.commit(error, "checkpoint");
 }
 
 CheckpointRecord read_checkpoint(const std::string& path) {

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "microseg/core/types.hpp"
+#include "microseg/distributed/stall_watchdog.hpp"
 
 namespace microseg::io::detail {
 namespace {
@@ -279,6 +280,8 @@ Object::~Object() {
 
 bool Object::close_now() {
   const hid_t id = std::exchange(id_, H5I_INVALID_HID);
+  // Closing a file opened with MPI-IO is collective.
+  const distributed::BlockingSection section("HDF5 close");
   return id < 0 || close_ == nullptr || checked(close_(id)) >= 0;
 }
 
@@ -371,6 +374,7 @@ bool Dataset::read(hid_t memory_type, void* values) const {
 }
 
 bool Dataset::read_selection(const Selection& selection, void* values) const {
+  const distributed::BlockingSection section("collective HDF5 read");
   return checked(H5Dread(id(), selection.memory_type, selection.memory_space, selection.file_space,
                          selection.transfer, values)) >= 0;
 }
@@ -444,6 +448,7 @@ bool Dataset::write_from_root(hid_t memory_type, bool is_root, const void* data)
   }
   PropertyListHandle transfer = collective_transfer();
   const bool none = !is_root || empty || data == nullptr;
+  const distributed::BlockingSection section("collective HDF5 write");
   return checked(H5Dwrite(id(), memory_type, memory_space.get(), file_space.get(), transfer.get(),
                           none ? &empty_selection_buffer : data)) >= 0;
 }
@@ -473,6 +478,7 @@ bool Dataset::write_rows(hid_t memory_type, std::int64_t begin, std::int64_t cou
     return false;
   }
   PropertyListHandle transfer = collective_transfer();
+  const distributed::BlockingSection section("collective HDF5 write");
   return checked(H5Dwrite(id(), memory_type, memory_space.get(), file_space.get(), transfer.get(),
                           empty || data == nullptr ? &empty_selection_buffer : data)) >= 0;
 }
@@ -541,6 +547,7 @@ Group Location::create_group(const std::string& name, LinkOrder order) const {
     creation = PropertyListHandle(H5Pcreate(H5P_GROUP_CREATE));
     H5Pset_link_creation_order(creation.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
   }
+  const distributed::BlockingSection section("HDF5 group creation");
   const hid_t group =
       checked(H5Gcreate2(id(), name.c_str(), H5P_DEFAULT, or_default(creation), H5P_DEFAULT));
   if (group < 0) {
@@ -561,6 +568,7 @@ Dataset Location::create_dataset(const std::string& name, hid_t file_type,
     }
   }
   DataspaceHandle space = simple_dataspace(dims);
+  const distributed::BlockingSection section("HDF5 dataset creation");
   const hid_t dataset = checked(H5Dcreate2(id(), name.c_str(), file_type, space.get(), H5P_DEFAULT,
                                            creation.get(), H5P_DEFAULT));
   if (dataset < 0) {
@@ -572,6 +580,7 @@ Dataset Location::create_dataset(const std::string& name, hid_t file_type,
 
 std::optional<File> File::open(const std::string& path, const FileAccess& access) {
   const PropertyListHandle list = file_access(access);
+  const distributed::BlockingSection section("HDF5 file open");
   const hid_t file = checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, or_default(list)));
   if (file < 0) return std::nullopt;
   return File(file, H5Fclose, std::make_shared<const std::string>(path));
@@ -580,6 +589,7 @@ std::optional<File> File::open(const std::string& path, const FileAccess& access
 std::optional<File> File::create(const std::string& path, const std::string& name,
                                  const FileAccess& access) {
   const PropertyListHandle list = file_access(access);
+  const distributed::BlockingSection section("HDF5 file creation");
   const hid_t file = checked(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, or_default(list)));
   if (file < 0) return std::nullopt;
   return File(file, H5Fclose, std::make_shared<const std::string>(name));

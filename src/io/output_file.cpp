@@ -57,10 +57,10 @@ void PendingOutputs::protect(const std::string& temporary) const {
   fs::permissions(temporary, output_permissions, fs::perm_options::replace, ignored);
 }
 
-void PendingOutputs::commit(const std::optional<std::string>& local_error) {
+void PendingOutputs::commit(const std::optional<std::string>& local_error, const char* stage) {
   // Tests fail one rank here, where every output is complete under its temporary name and
   // nothing is in place yet: the moment a failure must not leave a file that looks complete.
-  distributed::maybe_inject_failure(comm_, "write");
+  distributed::maybe_inject_failure(comm_, stage);
   comm_.agree(local_error);
   std::optional<std::string> error;
   if (comm_.is_root()) {

@@ -37,8 +37,9 @@ class PendingOutputs {
   void protect(const std::string& temporary) const;
 
   /// Collective. Agrees on `local_error` (every rank throws the lowest failing rank's message),
-  /// then renames every temporary into place and agrees on the outcome of that too.
-  void commit(const std::optional<std::string>& local_error);
+  /// then renames every temporary into place and agrees on the outcome of that too. `stage` is
+  /// the failure-injection stage reached first (fault_injection.hpp): "write", or "checkpoint".
+  void commit(const std::optional<std::string>& local_error, const char* stage = "write");
 
  private:
   const distributed::Communicator& comm_;

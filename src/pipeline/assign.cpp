@@ -6,6 +6,7 @@
 #include "microseg/core/assignment.hpp"
 #include "microseg/distributed/feature_preparation.hpp"
 #include "microseg/distributed/id_partition.hpp"
+#include "microseg/distributed/stall_watchdog.hpp"
 #include "microseg/io/assignment_scores.hpp"
 #include "microseg/io/customer_table.hpp"
 #include "microseg/io/run_model.hpp"
@@ -179,6 +180,7 @@ AssignResult assign(const distributed::Communicator& comm, const AssignPlan& pla
     if (comm.is_root()) io::ensure_writable_directory(plan.output);
   });
   CustomerBlock block;
+  distributed::mark_phase("read");
   comm.run_agreed([&] {
     block = io::read_customer_block(
         schema, columns, distributed::block_of_rows(schema.rows, comm.rank(), comm.size()),
@@ -209,6 +211,7 @@ AssignResult assign(const distributed::Communicator& comm, const AssignPlan& pla
                                external_ids ? &*external_ids : nullptr};
   const RunAttributes run = assign_attributes(comm, plan, prepared, model.k());
   AssignResult result;
+  distributed::mark_phase("write");
   comm.run_agreed([&] {
     result.outputs =
         io::write_assignment_scores(plan.output, comm.native(), scored, run, plan.assignments_csv);

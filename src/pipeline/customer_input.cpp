@@ -6,6 +6,7 @@
 
 #include "microseg/core/stopwatch.hpp"
 #include "microseg/distributed/id_partition.hpp"
+#include "microseg/distributed/stall_watchdog.hpp"
 #include "microseg/pipeline/provenance.hpp"
 
 namespace microseg::pipeline {
@@ -179,6 +180,7 @@ void check_k_fits(std::int64_t k, std::int64_t customers, const std::string& inp
 
 InspectedInput inspect_customer_input(const distributed::Communicator& comm,
                                       const CustomerSelection& selection, std::int64_t largest_k) {
+  distributed::mark_phase("read");
   InspectedInput inspected;
   inspected.selection = selection;
   inspected.largest_k = largest_k;
@@ -206,6 +208,7 @@ PreparedCustomers read_and_prepare(const distributed::Communicator& comm,
                                    const InspectedInput& input,
                                    const std::vector<std::string>& extra_columns) {
   Stopwatch stopwatch;
+  distributed::mark_phase("read");
   const RowRange rows = distributed::block_of_rows(input.schema.rows, comm.rank(), comm.size());
   CustomerBlock block;
   comm.run_agreed(

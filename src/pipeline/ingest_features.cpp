@@ -222,6 +222,7 @@ IngestFeaturesResult ingest_features(const Communicator& comm, const IngestFeatu
   table.columns = feature_columns(comm, agreed.scan.columns, input.column_names);
   result.columns = column_summaries(table.columns);
   record_the_run(table, plan, result);
+  distributed::mark_phase("write");
   comm.run_agreed([&] { io::write_ingested_table(plan.output, comm.native(), table); });
   return result;
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "microseg/distributed/communicator.hpp"
+#include "microseg/distributed/stall_watchdog.hpp"
 #include "microseg/io/csv_file.hpp"
 #include "microseg/io/csv_reader.hpp"
 #include "microseg/io/csv_transactions.hpp"
@@ -62,6 +63,7 @@ struct AgreedScan {
 template <class Scan, class ScanPart, class Counts>
 AgreedScan<Scan> scan_and_agree(const distributed::Communicator& comm, const CsvInput& input,
                                 const ScanSettings& settings, ScanPart scan_part, Counts counts) {
+  distributed::mark_phase("read");
   const std::string_view text = input.file->text();
   const io::ByteRange part = io::line_aligned_part(text, comm.rank(), comm.size());
   input.file->will_read(part);

@@ -428,6 +428,7 @@ IngestTransactionsResult ingest_transactions(const Communicator& comm,
 
   io::IngestedTable table = rfm_table(comm, std::move(scored), !plan.quantity_column.empty());
   record_the_run(table, plan, result);
+  distributed::mark_phase("write");
   comm.run_agreed([&] { io::write_ingested_table(plan.output, comm.native(), table); });
   result.seconds.write = stopwatch.lap();
   return result;

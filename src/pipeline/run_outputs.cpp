@@ -3,7 +3,9 @@
 #include <filesystem>
 
 #include "microseg/core/assignment.hpp"
+#include "microseg/distributed/fault_injection.hpp"
 #include "microseg/distributed/profiles.hpp"
+#include "microseg/distributed/stall_watchdog.hpp"
 #include "microseg/io/segments_file.hpp"
 #include "segment_stages.hpp"
 
@@ -30,6 +32,7 @@ SegmentationSummary macro_summary(const distributed::Communicator& comm, const M
 }  // namespace
 
 MeasuredRun measure_and_profile(const distributed::Communicator& comm, MeasureStage stage) {
+  distributed::enter_phase(comm, "metrics");
   PreparedCustomers& prepared = stage.prepared;
   MeasuredRun measured;
   measured.assignment = distributed::assign_and_measure(
@@ -87,6 +90,7 @@ RunAttributes run_attributes(const distributed::Communicator& comm, const RunFac
 }
 
 WrittenRun write_run(const distributed::Communicator& comm, const RunWrite& run) {
+  distributed::mark_phase("write");  // the stage "write" is reached in PendingOutputs::commit
   comm.run_agreed([&] {
     io::write_segmentation(run.output, comm.native(), run.summary, run.assignments, run.outputs);
   });

@@ -1,6 +1,7 @@
 // The stages of `segment` that make segments actionable: descriptions, value, the RFM summary,
 // and the comparison with the previous run (stable ids, migration, priorities).
 #include "microseg/core/segment_matching.hpp"
+#include "microseg/distributed/fault_injection.hpp"
 #include "microseg/distributed/migration.hpp"
 #include "microseg/distributed/segment_value.hpp"
 #include "segment_stages.hpp"
@@ -135,6 +136,7 @@ ActionableProfiles actionable_profiles(const distributed::Communicator& comm,
 
 Comparison compare_with_previous_run(const distributed::Communicator& comm,
                                      const CompareStage& stage, ActionableProfiles& actionable) {
+  if (stage.inputs.previous) distributed::enter_phase(comm, "migration");
   Comparison comparison = stage.two_level ? compare_two_levels(comm, stage, actionable)
                                           : compare_one_level(comm, stage, actionable);
   const auto& previous = stage.inputs.previous;

@@ -12,8 +12,10 @@
 #include "microseg/core/partition_agreement.hpp"
 #include "microseg/core/random.hpp"
 #include "microseg/core/stopwatch.hpp"
+#include "microseg/distributed/fault_injection.hpp"
 #include "microseg/distributed/partition_measures.hpp"
 #include "microseg/distributed/quality.hpp"
+#include "microseg/distributed/stall_watchdog.hpp"
 #include "microseg/io/segments_file.hpp"
 #include "microseg/pipeline/provenance.hpp"
 #include "microseg/pipeline/stop_signal.hpp"
@@ -183,6 +185,7 @@ io::SweepModel fit_and_measure(const SweepPlan& plan, const PreparedCustomers& p
   model.feature_names = names;
   model.scaling = prepared.transform.model;
   record_restarts(fit, model);
+  distributed::enter_phase(rows.comm(), "metrics");
   // The uniform-sample silhouette of assign_and_measure is skipped (sample 0): the sweep measures
   // its own, stratified by segment.
   const distributed::FinalAssignment final_assignment = distributed::assign_and_measure(
@@ -303,6 +306,7 @@ SweepResult sweep(const distributed::Communicator& comm, const SweepPlan& plan,
       throw stopped(comm, plan, rows.size(), "while fitting k = " + std::to_string(k));
     }
     model.settings = settings;
+    distributed::mark_phase("write");
     comm.run_agreed([&] {
       if (comm.is_root()) io::write_sweep_model(plan.output, model);
     });

@@ -470,6 +470,25 @@ class Slurm(unittest.TestCase):
         for name in ("profiles.csv", "quality.csv"):
             self.assertEqual(text(os.path.join(reference, name)), text(os.path.join(run_dir, name)))
 
+    def test_a_stopped_rank_ends_the_step_with_status_76_and_the_job_is_requeued(self):
+        # Rank 1 stops itself (SIGSTOP) when the metrics start, in every attempt. Rank 0's stall
+        # watchdog ends the step after 3 s without progress (MICROSEG_STALL_TIMEOUT), srun
+        # --kill-on-bad-exit ends the stopped task, and the script requeues the job once
+        # (MICROSEG_MAX_REQUEUES=1); the second attempt stops the same way and is not requeued.
+        job = self.sbatch("--ntasks=2", "--time=10", os.path.join(SCRIPTS, "segment.sbatch"),
+                          self.job_file,
+                          env=dict(self.env, MICROSEG_INJECT_FAILURE="1:metrics:sigstop",
+                                   MICROSEG_STALL_TIMEOUT="3", MICROSEG_MAX_REQUEUES="1"))
+        log = os.path.join(self.work, f"microseg-segment-{job}.out")
+        states = self.wait_for(job, log)
+        output = text(log)
+        self.assertEqual(states[job][:3], ("FAILED", "3:0", 1), output)
+        self.assertRegex(output, r"microseg: error: rank 0 on \S+: no progress for 3 s in phase "
+                         r"metrics \(")
+        self.assertIn("stopped with status 76 (a rank or the network stopped answering); "
+                      f"requeueing job {job} (restart 1)", output)
+        self.assertIn("not requeueing: already requeued 1 times", output)
+
     def test_quarterly_moves_latest_only_after_a_successful_run(self):
         quarterly = os.path.join(SCRIPTS, "quarterly.sbatch")
         runs = os.path.join(self.runs, "quarterly")

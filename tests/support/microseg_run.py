@@ -33,6 +33,17 @@ def run(ranks, *args, check=True, env=None):
     return proc
 
 
+def assert_drawn_png(case, path, min_height, min_width, min_spread=0.05):
+    """The PNG at `path` reads back with matplotlib, is larger than min_height × min_width pixels
+    and is drawn: its colours vary by more than min_spread (a blank canvas has 0). Returns it."""
+    import matplotlib.image
+    image = matplotlib.image.imread(path)
+    case.assertGreater(image.shape[0], min_height, path)
+    case.assertGreater(image.shape[1], min_width, path)
+    case.assertGreater(float(np.std(image[..., :3])), min_spread, f"{path} looks blank")
+    return image
+
+
 def temp_dir():
     """A fresh directory removed when the test process ends."""
     holder = tempfile.TemporaryDirectory(prefix="microseg-test-")
@@ -189,6 +200,39 @@ def run_and_signal(cmd, ranks, after, signum, to, env=None, timeout=60):
     return status, "".join(lines)
 
 
+def start_ranks(cmd, ranks, env=None, timeout=30):
+    """Starts `cmd` (an mpiexec command line for `ranks` ranks) in a session of its own, with
+    stdout and stderr piped; returns (the Popen, the rank processes' pids) once mpiexec has
+    started them all. Pass both to kill_ranks() in a finally: a stopped rank (SIGSTOP) would
+    outlive the test otherwise."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, **(env or {})), start_new_session=True)
+    deadline = time.monotonic() + timeout
+    pids = []
+    while time.monotonic() < deadline and proc.poll() is None:
+        # mpiexec puts its ranks in process groups of their own, so they are found as its
+        # children.
+        pids = [int(pid) for pid in subprocess.run(
+            ["pgrep", "-P", str(proc.pid)], text=True, capture_output=True).stdout.split()]
+        if len(pids) == ranks:
+            break
+        time.sleep(0.01)
+    return proc, pids
+
+
+def kill_ranks(proc, pids):
+    """SIGKILL to mpiexec's session and to each rank of start_ranks() still alive (stopped ones
+    too)."""
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
 def stop_sweep_after_first_model(cmd, models, timeout=60):
     """Starts a sweep (`cmd`, an mpiexec command line) with rank 0 sleeping in every Lloyd
     iteration, sends mpiexec SIGUSR1 once the first model file is in `models`, and returns
@@ -208,10 +252,16 @@ def stop_sweep_after_first_model(cmd, models, timeout=60):
 
 def assert_resumed_like_reference(case, reference, out, log, csv_outputs):
     """Asserts on `case` that the run resumed into `out` said so and wrote what the uninterrupted
-    run in `reference` wrote: segments.h5 by h5diff without /run's attributes (timings, rank
-    count, the configuration text naming the output directory and --resume) and the rest of /run
-    by run_facts(), the CSVs byte for byte, no checkpoint left, a sound manifest."""
+    run in `reference` wrote (assert_same_segmentation)."""
     case.assertIn("resuming from " + os.path.join(out, "checkpoint.h5"), log)
+    assert_same_segmentation(case, reference, out, csv_outputs)
+
+
+def assert_same_segmentation(case, reference, out, csv_outputs):
+    """Asserts on `case` that the `segment` run in `out` wrote what the run in `reference` wrote:
+    segments.h5 by h5diff without /run's attributes (timings, rank count, the configuration text
+    naming the output directory and --resume) and the rest of /run by run_facts(), the CSVs byte
+    for byte, no checkpoint left, a sound manifest."""
     status, diff = h5diff(os.path.join(reference, "segments.h5"),
                           os.path.join(out, "segments.h5"), exclude_attributes=["/run"])
     case.assertEqual(status, 0, diff)

@@ -57,9 +57,14 @@ void add_option(boost::program_options::options_description& options, const char
 void add_switch(boost::program_options::options_description& options, const char* name,
                 const std::string& what, const std::string& example);
 
-/// The options every command takes besides its own, for its --help: --config (read by
-/// OptionReader) and --threads (taken out by the program before the command sees it).
+/// The options every command takes besides its own, for its --help: --config and
+/// --stall-timeout (read by OptionReader), --threads, --quiet and --verbose (taken out by the
+/// program before the command sees them).
 boost::program_options::options_description common_options();
+
+/// Adds --stall-timeout SECONDS, which every command takes (OptionReader accepts it on the
+/// command line and in job files and hands it to pipeline::plan_on_root).
+void add_stall_timeout_option(boost::program_options::options_description& options);
 
 /// Throws InputError "option --NAME: invalid value 'VALUE' (expected EXPECTED)".
 [[noreturn]] void invalid_option_value(const std::string& option, const std::string& value,
