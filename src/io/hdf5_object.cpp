@@ -62,10 +62,8 @@ TypeAndSpace type_and_space(hid_t object, hid_t (*get_type)(hid_t), hid_t (*get_
   return parts;
 }
 
-// Whether a numeric type's bits lie inside its bytes and, for a floating-point type, its sign,
-// exponent and mantissa inside its precision without overlapping. HDF5 1.10 converts a damaged
-// float type (a 55-bit mantissa in 32 bits, say) by reading the neighbouring values' bits, and
-// past the end of its buffer for the last one, so such a type is refused before any read.
+// Whether a numeric type's bits, and a float's sign, exponent and mantissa, fit apart in its size:
+// HDF5 1.10 converts a damaged float type by reading bits of the neighbouring values.
 bool numeric_fields_fit(hid_t type) {
   const H5T_class_t type_class = H5Tget_class(type);
   if (type_class != H5T_INTEGER && type_class != H5T_FLOAT) return true;

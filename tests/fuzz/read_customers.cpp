@@ -19,6 +19,7 @@
 #include <string>
 
 #include "microseg/distributed/communicator.hpp"
+#include "microseg/distributed/stall_watchdog.hpp"
 #include "microseg/io/customer_table.hpp"
 
 namespace {
@@ -59,9 +60,12 @@ void read_and_write(const Communicator& comm, const std::string& input, const st
 }  // namespace
 
 int main(int argc, char** argv) {
-  MPI_Init(&argc, &argv);
+  // As microseg's main: FUNNELED (the watchdog's thread makes no MPI call) and the watchdog.
+  int provided = MPI_THREAD_SINGLE;
+  MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
   int status = 0;
   {
+    const microseg::distributed::StallWatchdog watchdog{Communicator(MPI_COMM_WORLD)};
     const Communicator comm(MPI_COMM_WORLD);
     try {
       if (argc != 3)
