@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """PNG charts of a microseg run for slides and reports.
 
-Usage: scripts/plot_run.py RUN_DIR [--output DIR]
+Usage: scripts/plot_run.py RUN_DIR [--output DIR] [--privacy-min-count N]
 
 Reads RUN_DIR/segments.h5 (h5py) and writes, with Debian's matplotlib:
 
@@ -15,10 +15,16 @@ Reads RUN_DIR/segments.h5 (h5py) and writes, with Debian's matplotlib:
                         plus the row of new customers) and new segment (columns, plus the column
                         of lost customers), coloured by the share of the row, annotated with counts.
 
+The charts are shared exports, so they follow the run's --privacy-min-count (from manifest.json,
+10 when it records none; --privacy-min-count overrides it), as profiles.csv does: a segment of fewer
+customers is drawn as a blank row (no lifts, no share) labelled "<N, suppressed", a macro panel or
+micro bar likewise, and a migration cell of fewer customers shows "<N" with no colour.
+
 The files go to --output (default RUN_DIR). Exit status 2 with a message when RUN_DIR is not a
 microseg run.
 """
 import argparse
+import json
 import os
 import sys
 
@@ -41,30 +47,59 @@ def segment_ids(f):
     return np.arange(profiles["size"].shape[0])
 
 
-def plot_lift(f, path):
-    lift = f["profiles/lift"][...]
-    features = [text(n) for n in f["profiles"].attrs["feature_names"]]
+def hidden(count, min_count):
+    """True for a group of customers the shared exports do not describe (0 describes nobody)."""
+    return 0 < count < min_count
+
+
+def run_min_count(run_dir):
+    """The run's --privacy-min-count as its manifest records it; 10 when it records none."""
+    try:
+        with open(os.path.join(run_dir, "manifest.json"), encoding="utf-8") as manifest:
+            return int(json.load(manifest).get("privacy", {}).get("min_count", 10))
+    except (OSError, ValueError):
+        return 10
+
+
+def lift_rows(f, min_count):
+    """What profile_lift.png draws: the lift matrix, rows by stable id, and each row's label;
+    a suppressed segment's row is NaN (blank) and its label says so."""
+    lift = np.array(f["profiles/lift"][...], dtype=float)
     ids = segment_ids(f)
+    size = f["profiles/size"][...]
     share = f["profiles/share"][...]
     rank = f["profiles/priority_rank"][...] if "priority_rank" in f["profiles"] else None
-    k, d = lift.shape
     order = np.argsort(ids, kind="stable")  # rows by stable id, as marketers refer to them
-    limit = max(1.0, float(np.nanmax(np.abs(lift)))) if lift.size else 1.0
-    fig, ax = plt.subplots(figsize=(max(6, 0.55 * d + 3), max(3, 0.45 * k + 1.8)))
-    image = ax.imshow(lift[order], cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
-    ax.set_xticks(range(d))
-    ax.set_xticklabels(features, rotation=45, ha="right")
     labels = []
     for s in order:
+        if hidden(size[s], min_count):
+            lift[s, :] = np.nan
+            labels.append(f"{ids[s]}  (<{min_count}, suppressed)")
+            continue
         label = f"{ids[s]}  ({100 * share[s]:.1f}%"
         label += f", priority {rank[s]})" if rank is not None else ")"
         labels.append(label)
+    return lift[order], labels
+
+
+def plot_lift(f, path, min_count):
+    features = [text(n) for n in f["profiles"].attrs["feature_names"]]
+    lift, labels = lift_rows(f, min_count)
+    k, d = lift.shape
+    finite = np.abs(lift[np.isfinite(lift)])
+    limit = max(1.0, float(finite.max())) if finite.size else 1.0
+    fig, ax = plt.subplots(figsize=(max(6, 0.55 * d + 3), max(3, 0.45 * k + 1.8)))
+    image = ax.imshow(lift, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
+    ax.set_xticks(range(d))
+    ax.set_xticklabels(features, rotation=45, ha="right")
     ax.set_yticks(range(k))
     ax.set_yticklabels(labels)
     if k * d <= 600:
-        for row, s in enumerate(order):
+        for row in range(k):
             for j in range(d):
-                value = lift[s, j]
+                value = lift[row, j]
+                if not np.isfinite(value):
+                    continue
                 ax.text(j, row, f"{value:+.1f}", ha="center", va="center", fontsize=7,
                         color="white" if abs(value) > 0.6 * limit else "black")
     ax.set_xlabel("feature")
@@ -81,13 +116,16 @@ def top_lifts(lift, features, count=2):
     return ", ".join(f"{features[j]} {lift[j]:+.1f}σ" for j in order)
 
 
-def plot_hierarchy(f, path):
+def plot_hierarchy(f, path, min_count):
     features = [text(n) for n in f["profiles"].attrs["feature_names"]]
     macro_ids = f["macro/profiles/segment_id"][...]
+    macro_size = f["macro/profiles/size"][...]
     macro_share = f["macro/profiles/share"][...]
     macro_lift = f["macro/profiles/lift"][...]
     micro_ids = segment_ids(f)
-    micro_size = f["profiles/size"][...]
+    # A suppressed micro-segment gets no bar (its length would be its size) and no lifts.
+    micro_size = np.array([0 if hidden(n, min_count) else n for n in f["profiles/size"][...]])
+    micro_hidden = [hidden(n, min_count) for n in f["profiles/size"][...]]
     micro_lift = f["profiles/lift"][...]
     macro_of = f["model/macro_of_segment"][...]
     panels = len(macro_ids)
@@ -104,10 +142,15 @@ def plot_hierarchy(f, path):
         ax.set_yticklabels([f"{micro_ids[s]}" for s in members])
         ax.invert_yaxis()
         for row, s in enumerate(members):
-            ax.text(0, row, "  " + top_lifts(micro_lift[s], features), va="center", fontsize=7,
+            label = (f"<{min_count}, suppressed" if micro_hidden[s]
+                     else top_lifts(micro_lift[s], features))
+            ax.text(0, row, "  " + label, va="center", fontsize=7,
                     color="white" if micro_size[s] > 0.45 * micro_size[members].max() else "black")
-        ax.set_title(f"macro {macro_ids[m]} ({100 * macro_share[m]:.1f}%): "
-                     f"{top_lifts(macro_lift[m], features)}", fontsize=9)
+        if hidden(macro_size[m], min_count):
+            ax.set_title(f"macro {macro_ids[m]} (<{min_count}, suppressed)", fontsize=9)
+        else:
+            ax.set_title(f"macro {macro_ids[m]} ({100 * macro_share[m]:.1f}%): "
+                         f"{top_lifts(macro_lift[m], features)}", fontsize=9)
         ax.set_xlabel("customers")
     for panel in range(panels, rows * columns):
         axes[panel // columns][panel % columns].axis("off")
@@ -117,7 +160,9 @@ def plot_hierarchy(f, path):
     plt.close(fig)
 
 
-def plot_migration(f, path):
+def migration_cells(f, min_count):
+    """What migration_matrix.png draws: row and column labels, the row shares (NaN, so blank, for
+    a suppressed cell) and each cell's annotation ("" for 0, "<N" for a suppressed cell)."""
     group = f["migration"]
     row_ids = group["counts"].attrs["prev_segment_ids"]
     col_ids = group["counts"].attrs["new_segment_ids"]
@@ -129,6 +174,20 @@ def plot_migration(f, path):
     cols = [("lost" if col_ids[j] < 0 else f"{col_ids[j]}") for j in col_order]
     totals = counts.sum(axis=1, keepdims=True)
     shares = np.divide(counts, totals, out=np.zeros(counts.shape), where=totals > 0)
+    notes = np.full(counts.shape, "", dtype=object)
+    for i in range(counts.shape[0]):
+        for j in range(counts.shape[1]):
+            if hidden(counts[i, j], min_count):
+                shares[i, j] = np.nan
+                notes[i, j] = f"<{min_count}"
+            elif counts[i, j]:
+                notes[i, j] = f"{counts[i, j]}"
+    return rows, cols, shares, notes
+
+
+def plot_migration(f, path, min_count):
+    group = f["migration"]
+    rows, cols, shares, notes = migration_cells(f, min_count)
     fig, ax = plt.subplots(figsize=(max(5, 0.6 * len(cols) + 2.5),
                                     max(4, 0.5 * len(rows) + 1.8)))
     image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1, aspect="auto")
@@ -138,8 +197,8 @@ def plot_migration(f, path):
     ax.set_yticklabels(rows)
     for i in range(len(rows)):
         for j in range(len(cols)):
-            if counts[i, j]:
-                ax.text(j, i, f"{counts[i, j]}", ha="center", va="center", fontsize=7,
+            if notes[i, j]:
+                ax.text(j, i, notes[i, j], ha="center", va="center", fontsize=7,
                         color="white" if shares[i, j] > 0.6 else "black")
     attrs = group.attrs
     ax.set_xlabel("segment in this run")
@@ -157,7 +216,12 @@ def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("run_dir")
     parser.add_argument("--output", help="directory for the PNGs (default: RUN_DIR)")
+    parser.add_argument("--privacy-min-count", type=int,
+                        help="suppress segments and cells of fewer customers (default: the run's)")
     args = parser.parse_args(argv)
+    min_count = args.privacy_min_count
+    if min_count is None:
+        min_count = run_min_count(args.run_dir)
     segments = os.path.join(args.run_dir, "segments.h5")
     if not os.path.isfile(segments):
         print(f"plot_run.py: error: '{args.run_dir}' holds no segments.h5", file=sys.stderr)
@@ -170,13 +234,13 @@ def main(argv):
             print(f"plot_run.py: error: '{segments}' has no /profiles/lift", file=sys.stderr)
             return 2
         written.append(os.path.join(out, "profile_lift.png"))
-        plot_lift(f, written[-1])
+        plot_lift(f, written[-1], min_count)
         if "macro" in f:
             written.append(os.path.join(out, "hierarchy.png"))
-            plot_hierarchy(f, written[-1])
+            plot_hierarchy(f, written[-1], min_count)
         if "migration" in f:
             written.append(os.path.join(out, "migration_matrix.png"))
-            plot_migration(f, written[-1])
+            plot_migration(f, written[-1], min_count)
     for path in written:
         print(path)
     return 0

@@ -13,6 +13,7 @@ _microseg_options() {
   model+=" --value-feature --min-segment-size --merge-small --match-max-distance"
   model+=" --checkpoint-every --resume --macro-k --micro-k-rule --sample-weight --missing"
   model+=" --assignments-csv --one-hot --clip-quantiles --weights"
+  model+=" --privacy-min-count --pseudonymise-ids"
   case "$1" in
     generate)
       echo "--customers --segments --separation --seed --macro-segments --macro-separation" \
@@ -28,7 +29,10 @@ _microseg_options() {
       echo "--run --outcomes --id-column --group-column --treatment --control" \
         "--converted-column --revenue-column --cost-per-contact --previous --output $common"
       ;;
-    assign) echo "--model --input --output --assignments-csv $common" ;;
+    assign)
+      echo "--model --input --output --assignments-csv --privacy-min-count --pseudonymise-ids" \
+        "$common"
+      ;;
     "ingest features")
       echo "--csv --id-column --output --categorical --delimiter --skip-bad-rows $common"
       ;;
@@ -42,7 +46,8 @@ _microseg_options() {
     promote) echo "--sweep --k --output --restarts $model $common" ;;
     reproduce) echo "--run --scratch --keep $common" ;;
     forecast)
-      echo "--runs --horizon --output --estimate --top --intervals-seed --draws $common"
+      echo "--runs --horizon --output --estimate --top --intervals-seed --draws" \
+        "--privacy-min-count --pseudonymise-ids $common"
       ;;
     version) echo "--help" ;;
   esac
@@ -90,7 +95,7 @@ _microseg() {
     --lloyd) mapfile -t COMPREPLY < <(compgen -W "auto plain pruned" -- "$cur") && return ;;
     --missing) mapfile -t COMPREPLY < <(compgen -W "reject mean median drop" -- "$cur") && return ;;
     --delimiter) mapfile -t COMPREPLY < <(compgen -W ", ';' tab whitespace" -- "$cur") && return ;;
-    --input | --config | --init-centroids | --csv | --output | --model | --previous | --sweep | --parts | --runs | --run | --outcomes | --scratch)
+    --input | --config | --init-centroids | --csv | --output | --model | --previous | --sweep | --parts | --runs | --run | --outcomes | --scratch | --pseudonymise-ids)
       mapfile -t COMPREPLY < <(compgen -f -- "$cur") && return
       ;;
   esac

@@ -19,6 +19,7 @@ boost::program_options::options_description assign_options() {
   add_option(options, "output", "output directory (assignments.h5 is written)", "required",
              "--output scored/");
   add_switch(options, "assignments-csv", assignments_csv_help(), "--assignments-csv");
+  add_publication_options(options);
   return options;
 }
 
@@ -40,8 +41,9 @@ AssignPlan parse_assign_options(const std::vector<std::string>& arguments) {
   config.input = options.required("input");
   config.output = options.required("output");
   config.job_file = options.job_file();
-  config.recorded_options = options.recorded({"model", "input"});
+  config.recorded_options = options.recorded({"model", "input", "pseudonymise-ids"});
   config.assignments_csv = switch_value(options, "assignments-csv");
+  config.publication = parse_publication_options(options);
   return config;
 }
 
@@ -64,10 +66,18 @@ void assign_command(const distributed::Communicator& comm,
         << " category values unknown to the model: those customers get 0 in every indicator of "
            "that column\n";
   }
+  // Sizes below --privacy-min-count print as "<N" with no share (a share gives the size back).
+  PublicationRules rules;
+  rules.min_count = plan.publication.min_count;
   log << "\nsegment  customers   share\n";
   for (std::size_t s = 0; s < result.sizes.size(); ++s) {
-    log << std::setw(7) << result.segment_ids[s] << std::setw(11) << result.sizes[s] << std::setw(7)
-        << std::fixed << std::setprecision(1)
+    log << std::setw(7) << result.segment_ids[s] << std::setw(11)
+        << rules.count_text(result.sizes[s]);
+    if (rules.hides(result.sizes[s])) {
+      log << "       -\n";
+      continue;
+    }
+    log << std::setw(7) << std::fixed << std::setprecision(1)
         << 100.0 * static_cast<double>(result.sizes[s]) / static_cast<double>(result.customers)
         << "%\n";
   }

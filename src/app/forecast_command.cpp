@@ -1,4 +1,5 @@
 #include <boost/program_options/options_description.hpp>
+#include <cmath>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -28,6 +29,7 @@ boost::program_options::options_description forecast_options() {
              "1", "--intervals-seed 7");
   add_option(options, "draws", "Monte Carlo draws behind the 90 % intervals", "1000",
              "--draws 4000");
+  add_publication_options(options);
   return options;
 }
 
@@ -80,6 +82,7 @@ ForecastPlan parse_forecast_options(const std::vector<std::string>& arguments) {
   plan.intervals_seed = options.seed("intervals-seed", "1");
   plan.draws = static_cast<int>(options.integer("draws", "1000", 100, 1000000));
   plan.job_file = options.job_file();
+  plan.publication = parse_publication_options(options);
   return plan;
 }
 
@@ -105,7 +108,15 @@ void forecast_command(const distributed::Communicator& comm,
     log << "note: " << result.hazard_note << "\n";
   }
   log << "\nsegment     now  expected    90% interval   lost<=1q  quarters  lifetime value\n";
+  PublicationRules rules;  // as segments_forecast.csv
+  rules.min_count = plan.publication.min_count;
   for (std::size_t s = 0; s < result.segment_ids.size(); ++s) {
+    const auto now = static_cast<std::int64_t>(std::llround(result.size_now[s]));
+    if (rules.hides(now)) {
+      log << std::setw(7) << result.segment_ids[s] << std::setw(8) << rules.count_text(now)
+          << "  (suppressed: " << rules.reason() << ")\n";
+      continue;
+    }
     log << std::fixed << std::setw(7) << result.segment_ids[s] << std::setprecision(0)
         << std::setw(8) << result.size_now[s] << std::setw(10) << result.expected[s] << std::setw(8)
         << result.low[s] << " - " << std::left << std::setw(7) << result.high[s] << std::right

@@ -35,6 +35,10 @@ const std::vector<UnusedOption>& unused_options() {
       {"sweep", "bisect", Use::ignored, "it only applies to --method bisecting"},
       {"sweep", "assignments-csv", Use::ignored,
        "a sweep writes no per-customer results; 'promote --assignments-csv' does"},
+      {"sweep", "privacy-min-count", Use::ignored,
+       "the sweep table, for choosing k, is not a shared export; 'promote' applies it"},
+      {"sweep", "pseudonymise-ids", Use::ignored,
+       "a sweep writes no per-customer results; 'promote' applies it"},
       {"sweep", "merge-small", Use::refused,
        "merging changes the fitted segments, so a k of the table would not be the k promoted",
        "true"},
@@ -46,8 +50,8 @@ const std::vector<UnusedOption>& unused_options() {
   return table;
 }
 
-// Every model option except input (the table, if it moved) and assignments-csv, which promote
-// uses.
+// Every model option except input (the table, if it moved), assignments-csv and the
+// publication options, which promote uses.
 const char* const promoted_options[] = {"features",
                                         "scale",
                                         "log1p",
@@ -163,6 +167,7 @@ void add_model_options(boost::program_options::options_description& options) {
       "none: every customer weighs 1", "--sample-weight purchases");
   add_switch(options, "assignments-csv", assignments_csv_help(), "--assignments-csv");
   add_transform_options(options);
+  add_publication_options(options);
 }
 
 std::string unused_model_options_help(const std::string& command) {
@@ -172,8 +177,8 @@ std::string unused_model_options_help(const std::string& command) {
   text << "The segmentation options are shared with 'microseg segment', so one job file serves "
           "segment, sweep and promote.\n";
   if (command == "promote") {
-    text << "promote uses --input and --assignments-csv from them and ignores the others (with a "
-            "note): "
+    text << "promote uses --input, --assignments-csv, --privacy-min-count and --pseudonymise-ids "
+            "from them and ignores the others (with a note): "
          << from_sweep << ".\n";
     return text.str();
   }

@@ -197,6 +197,28 @@ std::string assignments_csv_help() {
          "written in parallel, about 54 MB per million customers (plus the keys)";
 }
 
+void add_publication_options(boost::program_options::options_description& options) {
+  add_option(options, "privacy-min-count",
+             "in the shared CSV files and printed tables, a segment or migration cell of fewer "
+             "customers has its statistics left blank (a 'suppressed' column says why) and its "
+             "count shown as <N; 0 or 1: suppress nothing (segments.h5 keeps every number)",
+             "10", "--privacy-min-count 20");
+  add_option(options, "pseudonymise-ids",
+             "a private key file (raw bytes, not readable by others): the per-customer CSV files "
+             "carry HMAC-SHA-256(key, id) in hex instead of the customer id",
+             "none: ids as they are", "--pseudonymise-ids /secure/microseg.key");
+}
+
+pipeline::PublicationOptions parse_publication_options(const OptionReader& options) {
+  pipeline::PublicationOptions parsed;
+  parsed.min_count = options.integer("privacy-min-count", "10", 0, std::int64_t{1} << 40);
+  parsed.key_file = options.text("pseudonymise-ids");
+  if (options.has("pseudonymise-ids") && parsed.key_file.empty()) {
+    invalid_option_value("pseudonymise-ids", "", "the path of a key file");
+  }
+  return parsed;
+}
+
 void add_transform_options(boost::program_options::options_description& options) {
   add_option(options, "missing", "missing values (NaN): reject | mean | median | drop", "reject",
              "--missing median");

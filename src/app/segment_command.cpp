@@ -27,23 +27,38 @@ boost::program_options::options_description segment_options() {
   return options;
 }
 
-// A short profile table for the log: stable id, size, share, priority and the description.
-void print_profile_table(std::ostream& log, const SegmentProfiles& profiles,
-                         const SegmentIdentity& identity, const ActionableProfiles& actionable) {
-  log << "\nsegment      size   share  priority  most distinctive features (lift in population "
-         "σ)\n";
-  for (int s = 0; s < profiles.k; ++s) {
-    log << std::setw(7) << identity.ids[s] << std::setw(10) << profiles.size[s] << std::setw(7)
-        << std::fixed << std::setprecision(1) << 100 * profiles.share[s] << "%" << std::setw(10)
-        << actionable.priority.rank[s] << "  " << actionable.description[s]
-        << (actionable.undersized[s] ? "  [below --min-segment-size]" : "") << "\n";
+// One row of a profile table: stable id, size, share, priority and the description; a segment
+// below --privacy-min-count shows "<N" and the reason only, as profiles.csv does.
+void print_profile_row(std::ostream& log, const pipeline::SegmentResult& result, int s,
+                       const PublicationRules& rules) {
+  const SegmentProfiles& profiles = result.profiles;
+  const ActionableProfiles& actionable = result.actionable;
+  log << std::setw(7) << result.identity.ids[s] << std::setw(10)
+      << rules.count_text(profiles.size[s]);
+  if (rules.hides(profiles.size[s])) {
+    log << "       -         -  (suppressed: " << rules.reason() << ")\n";
+    return;
   }
-  log << std::defaultfloat << std::setprecision(6);
+  log << std::setw(7) << std::fixed << std::setprecision(1) << 100 * profiles.share[s] << "%"
+      << std::setw(10) << actionable.priority.rank[s] << "  " << actionable.description[s]
+      << (actionable.undersized[s] ? "  [below --min-segment-size]" : "") << "\n"
+      << std::defaultfloat << std::setprecision(6);
+}
+
+constexpr const char* table_header =
+    "segment      size   share  priority  most distinctive features (lift in population σ)\n";
+
+// A short profile table for the log.
+void print_profile_table(std::ostream& log, const pipeline::SegmentResult& result,
+                         const PublicationRules& rules) {
+  log << '\n' << table_header;
+  for (int s = 0; s < result.profiles.k; ++s) print_profile_row(log, result, s, rules);
 }
 
 // A two-level run's table: each macro segment with its share and description, then its
 // micro-segments.
-void print_grouped_profile_table(std::ostream& log, const pipeline::SegmentResult& result) {
+void print_grouped_profile_table(std::ostream& log, const pipeline::SegmentResult& result,
+                                 const PublicationRules& rules) {
   const pipeline::MacroLevelResult& macro = *result.macro;
   const SegmentProfiles& micro = result.profiles;
   log << "\nmacro quality: inertia " << std::setprecision(10) << macro.quality.inertia
@@ -53,22 +68,20 @@ void print_grouped_profile_table(std::ostream& log, const pipeline::SegmentResul
   for (int m = 0; m < macro.profiles.k; ++m) {
     int count = 0;
     for (int row : macro.macro_of_segment) count += row == m;
-    log << "\nmacro segment " << macro.identity.ids[m] << ": " << macro.profiles.size[m]
-        << " customers (" << std::fixed << std::setprecision(1) << 100 * macro.profiles.share[m]
-        << "%), " << count << " micro-segments; " << macro.description[m] << std::defaultfloat
-        << std::setprecision(6) << "\n";
-    log << "segment      size   share  priority  most distinctive features (lift in population "
-           "σ)\n";
+    log << "\nmacro segment " << macro.identity.ids[m] << ": "
+        << rules.count_text(macro.profiles.size[m]) << " customers";
+    if (rules.hides(macro.profiles.size[m])) {
+      log << " (suppressed: " << rules.reason() << "), " << count << " micro-segments\n";
+    } else {
+      log << " (" << std::fixed << std::setprecision(1) << 100 * macro.profiles.share[m] << "%), "
+          << count << " micro-segments; " << macro.description[m] << std::defaultfloat
+          << std::setprecision(6) << "\n";
+    }
+    log << table_header;
     for (int s = 0; s < micro.k; ++s) {
-      if (macro.macro_of_segment[s] != m) continue;
-      const ActionableProfiles& a = result.actionable;
-      log << std::setw(7) << result.identity.ids[s] << std::setw(10) << micro.size[s]
-          << std::setw(7) << std::fixed << std::setprecision(1) << 100 * micro.share[s] << "%"
-          << std::setw(10) << a.priority.rank[s] << "  " << a.description[s]
-          << (a.undersized[s] ? "  [below --min-segment-size]" : "") << "\n";
+      if (macro.macro_of_segment[s] == m) print_profile_row(log, result, s, rules);
     }
   }
-  log << std::defaultfloat << std::setprecision(6);
 }
 
 // "3,5,8", or "none".
@@ -94,7 +107,9 @@ void print_macro_migration(std::ostream& log, const pipeline::PreviousMacroSumma
       << micro.moved_across_macro << " across macro segments\n";
 }
 
-void print_migration(std::ostream& log, const pipeline::PreviousRunSummary& previous) {
+// The whole-run counts of customers show "<N" below --privacy-min-count, as the CSV cells do.
+void print_migration(std::ostream& log, const pipeline::PreviousRunSummary& previous,
+                     const PublicationRules& rules) {
   const SegmentMatch& match = previous.match;
   const MigrationReport& migration = previous.migration;
   const MigrationStability& s = migration.stability;
@@ -103,11 +118,13 @@ void print_migration(std::ostream& log, const pipeline::PreviousRunSummary& prev
       << " segments keep their ids, fresh ids " << id_list(match.fresh_ids) << ", retired ids "
       << id_list(match.retired_now) << " (" << match.too_far.size()
       << " of them matched beyond the cut-off " << match.max_distance << ")\n"
-      << "migration: " << s.common << " customers in both runs, " << s.joined << " new, " << s.left
-      << " lost; " << std::fixed << std::setprecision(1) << 100 * s.share_stayed << "% stayed, "
-      << s.moved << " moved (" << s.at_risk << " to a lower-value segment); adjusted Rand "
-      << std::setprecision(4) << s.adjusted_rand_index << ", adjusted mutual information "
-      << s.adjusted_mutual_information << std::defaultfloat << std::setprecision(6) << "\n";
+      << "migration: " << rules.count_text(s.common) << " customers in both runs, "
+      << rules.count_text(s.joined) << " new, " << rules.count_text(s.left) << " lost; "
+      << std::fixed << std::setprecision(1) << 100 * s.share_stayed << "% stayed, "
+      << rules.count_text(s.moved) << " moved (" << rules.count_text(s.at_risk)
+      << " to a lower-value segment); adjusted Rand " << std::setprecision(4)
+      << s.adjusted_rand_index << ", adjusted mutual information " << s.adjusted_mutual_information
+      << std::defaultfloat << std::setprecision(6) << "\n";
   if (previous.macro) print_macro_migration(log, *previous.macro, s);
 }
 
@@ -178,7 +195,8 @@ void parse_sample_weight_option(const OptionReader& options, SegmentPlan& config
   }
 }
 
-void print_result(std::ostream& log, const pipeline::SegmentResult& result) {
+void print_result(std::ostream& log, const pipeline::SegmentResult& result,
+                  const PublicationRules& rules) {
   const QualityReport& q = result.quality;
   log << (result.macro ? "macro fit " : "")
       << (result.model.converged ? "converged" : "stopped at --max-iter") << " after "
@@ -189,11 +207,11 @@ void print_result(std::ostream& log, const pipeline::SegmentResult& result) {
       << ", silhouette (simplified) " << q.silhouette_simplified << ", silhouette (sample of "
       << q.silhouette_sample_size << ") " << q.silhouette_sampled << "\n";
   if (result.macro) {
-    print_grouped_profile_table(log, result);
+    print_grouped_profile_table(log, result, rules);
   } else {
-    print_profile_table(log, result.profiles, result.identity, result.actionable);
+    print_profile_table(log, result, rules);
   }
-  if (result.previous) print_migration(log, *result.previous);
+  if (result.previous) print_migration(log, *result.previous, rules);
   log << "\nseconds: ";
   for (const auto& [name, value] : result.timings) {
     log << name.substr(8) << " " << std::fixed << std::setprecision(3) << std::get<double>(value)
@@ -267,6 +285,7 @@ SegmentPlan parse_segment_options(const std::vector<std::string>& arguments) {
   config.previous = options.text("previous");
   config.warm_start = switch_value(options, "warm-start");
   config.assignments_csv = switch_value(options, "assignments-csv");
+  config.publication = parse_publication_options(options);
   if (config.warm_start && config.previous.empty()) {
     throw InputError("segment: --warm-start needs --previous DIR (the run to start from)");
   }
@@ -312,7 +331,8 @@ SegmentPlan parse_segment_options(const std::vector<std::string>& arguments) {
   parse_method_options(options, config);
   parse_two_level_options(options, config);
   parse_sample_weight_option(options, config);
-  config.recorded_options = options.recorded({"input", "previous", "init-centroids"});
+  config.recorded_options =
+      options.recorded({"input", "previous", "init-centroids", "pseudonymise-ids"});
   return config;
 }
 
@@ -367,7 +387,9 @@ void segment_command(const distributed::Communicator& comm,
                  plan.match_cutoff.text() + "x for that many times its customer spread");
   }
   const pipeline::SegmentResult result = pipeline::segment(comm, plan, progress);
-  print_result(printer.summary(), result);
+  PublicationRules rules;  // the printed table follows the shared CSV files' rules
+  rules.min_count = plan.publication.min_count;
+  print_result(printer.summary(), result, rules);
 }
 
 }  // namespace microseg::app

@@ -232,7 +232,9 @@ std::string sweep_usage() {
 
 SweepPlan parse_sweep_options(const std::vector<std::string>& arguments) {
   const OptionReader options("sweep", sweep_options(), arguments);
-  for (const auto& note : check_unused_model_options(options, "sweep")) std::cout << note << "\n";
+  // Parsed on rank 0 only (plan_on_root); a note, so --quiet hides it.
+  ProgressPrinter printer(true, std::cout);
+  for (const auto& note : check_unused_model_options(options, "sweep")) printer.note(note);
   SweepPlan config;
   config.input = options.required("input");
   config.output = options.required("output");
@@ -330,16 +332,16 @@ std::string promote_usage() {
 
 PromotePlan parse_promote_options(const std::vector<std::string>& arguments) {
   const OptionReader options("promote", promote_options(), arguments);
-  for (const auto& note : check_unused_model_options(options, "promote")) {
-    std::cout << note << "\n";
-  }
+  ProgressPrinter printer(true, std::cout);  // rank 0 only, as above
+  for (const auto& note : check_unused_model_options(options, "promote")) printer.note(note);
   PromotePlan config;
   config.sweep = options.required("sweep");
   config.output = options.required("output");
   config.k = options.has("k") ? static_cast<int>(options.integer("k", "0", 1, 1 << 24)) : 0;
   config.input = options.text("input");
-  config.recorded_options = options.recorded({"sweep", "input"});
+  config.recorded_options = options.recorded({"sweep", "input", "pseudonymise-ids"});
   config.assignments_csv = switch_value(options, "assignments-csv");
+  config.publication = parse_publication_options(options);
   return config;
 }
 

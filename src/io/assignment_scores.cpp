@@ -84,7 +84,7 @@ std::vector<std::string> write_assignment_scores(const std::string& directory, M
   if (with_csv) {
     write_assignments_csv(csv, pending,
                           {block.ids, block.external_ids, block.segments, block.macro_segments,
-                           block.distances, block.margins},
+                           block.distances, block.margins, block.publication},
                           error);
   }
   pending.commit(error);

@@ -19,9 +19,13 @@ void append_field(std::string& text, const std::string& field) {
   text += '"';
 }
 
+bool pseudonymising(const AssignmentColumns& c) {
+  return c.publication && c.publication->pseudonymising();
+}
+
 std::string header(const AssignmentColumns& c) {
-  std::string text = "id";
-  if (c.external_ids) text += ",external_id";
+  std::string text = pseudonymising(c) ? "pseudonym" : "id";
+  if (c.external_ids && !pseudonymising(c)) text += ",external_id";
   text += ",segment";
   if (c.macro_segments) text += ",macro_segment";
   text += ",distance";
@@ -43,9 +47,11 @@ void write_assignments_csv(const PendingFile& file, const PendingOutputs& pendin
   std::string text = pending.comm().is_root() ? header(c) : std::string();
   const std::size_t rows = c.ids->size();
   text.reserve(text.size() + rows * 40);
+  const bool hashed = pseudonymising(c);
   for (std::size_t i = 0; i < rows; ++i) {
-    text += std::to_string((*c.ids)[i]);
-    if (c.external_ids) {
+    // The pseudonym replaces both keys: an external id would name the customer as well.
+    text += hashed ? c.publication->exported_id((*c.ids)[i]) : std::to_string((*c.ids)[i]);
+    if (c.external_ids && !hashed) {
       text += ',';
       append_field(text, c.external_ids->values[i]);
     }

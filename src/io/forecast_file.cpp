@@ -1,5 +1,6 @@
 #include "microseg/io/forecast_file.hpp"
 
+#include <cmath>
 #include <filesystem>
 #include <optional>
 
@@ -124,11 +125,19 @@ void write_segments_csv(const PendingOutputs& pending, const PendingFile& target
         << ",expected_value_q" << t << ",value_low_q" << t << ",value_high_q" << t;
   }
   out << ",loss_within_1,loss_within_2,loss_within_4,expected_quarters_to_loss,value_per_quarter,"
-         "lifetime_value,churn_ordinary,churn_moved_down,has_history\n";
+         "lifetime_value,churn_ordinary,churn_moved_down,has_history,suppressed\n";
+  const PublicationRules& rules = content.publication;
   for (Eigen::Index s = 0; s < content.sizes_now.size(); ++s) {
     const double value = content.value_per_quarter(s);
-    out << content.model->segment_ids[static_cast<std::size_t>(s)] << ','
-        << round_trip_text(content.sizes_now(s));
+    out << content.model->segment_ids[static_cast<std::size_t>(s)] << ',';
+    const auto size_now = static_cast<std::int64_t>(std::llround(content.sizes_now(s)));
+    if (rules.hides(size_now)) {  // a forecast of a few customers' fate describes them
+      out << rules.count_text(size_now) << std::string(6 * sizes.expected.rows() + 8, ',') << ','
+          << static_cast<int>(content.model->has_history[static_cast<std::size_t>(s)]) << ','
+          << rules.reason() << '\n';
+      continue;
+    }
+    out << round_trip_text(content.sizes_now(s));
     for (Eigen::Index t = 0; t < sizes.expected.rows(); ++t) {
       for (double number :
            {sizes.expected(t, s), sizes.low(t, s), sizes.high(t, s), sizes.expected(t, s) * value,
@@ -141,18 +150,21 @@ void write_segments_csv(const PendingOutputs& pending, const PendingFile& target
                           content.churn->ordinary(s), content.churn->moved_down(s)}) {
       out << ',' << round_trip_text(number);
     }
-    out << ',' << static_cast<int>(content.model->has_history[static_cast<std::size_t>(s)]) << '\n';
+    out << ',' << static_cast<int>(content.model->has_history[static_cast<std::size_t>(s)])
+        << ",\n";
   }
   text.close();
 }
 
 void write_top_csv(const PendingOutputs& pending, const PendingFile& target,
-                   const std::vector<distributed::RankedCustomer>& top) {
+                   const std::vector<distributed::RankedCustomer>& top,
+                   const PublicationRules& rules) {
   TextOutput text(pending, target);
   std::ostream& out = text.out();
-  out << "rank,id,segment,churn_probability,moved_down\n";
+  out << "rank," << (rules.pseudonymising() ? "pseudonym" : "id")
+      << ",segment,churn_probability,moved_down\n";
   for (std::size_t r = 0; r < top.size(); ++r) {
-    out << r + 1 << ',' << top[r].id << ',' << top[r].segment << ','
+    out << r + 1 << ',' << rules.exported_id(top[r].id) << ',' << top[r].segment << ','
         << round_trip_text(top[r].score) << ',' << top[r].flag << '\n';
   }
   text.close();
@@ -183,7 +195,7 @@ void write_forecast(const std::string& directory, MPI_Comm comm, const ForecastC
   if (communicator.is_root() && !error) {
     try {
       write_segments_csv(pending, segments_csv, content);
-      write_top_csv(pending, top_csv, content.top);
+      write_top_csv(pending, top_csv, content.top, content.publication);
     } catch (const std::exception& e) {
       error = std::string(e.what());
     }

@@ -110,6 +110,7 @@ std::string manifest_json(const std::string& directory, const RunManifest& manif
     for (const auto& [key, value] : manifest.migration) counts[key] = value;
     json["migration"] = counts;
   }
+  if (!manifest.privacy.empty()) json["privacy"] = json_object(manifest.privacy);
   // Text that is not UTF-8 (a path in another encoding) is written with U+FFFD in its place
   // rather than failing a finished run; everything else is kept exactly.
   return json.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";

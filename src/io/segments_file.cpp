@@ -33,8 +33,8 @@ std::optional<std::string> summary_problem(const SegmentationSummary& summary) {
   }
   if (p.k != k || p.d != d || p.size.size() != static_cast<std::size_t>(k) ||
       p.share.size() != static_cast<std::size_t>(k) || p.mean.size() != kd || p.std.size() != kd ||
-      p.min.size() != kd || p.max.size() != kd || p.lift.size() != kd ||
-      p.population_mean.size() != static_cast<std::size_t>(d) ||
+      p.min.size() != kd || p.max.size() != kd || p.p05.size() != kd || p.p95.size() != kd ||
+      p.lift.size() != kd || p.population_mean.size() != static_cast<std::size_t>(d) ||
       p.population_std.size() != static_cast<std::size_t>(d)) {
     return prefix + "profiles do not match " + std::to_string(k) + " segments × " +
            std::to_string(d) + " features";
@@ -252,6 +252,7 @@ std::optional<std::string> write_segments_file(const PendingOutputs& pending,
 std::optional<std::string> write_root_csv_files(const SegmentationFiles& files,
                                                 const PendingOutputs& pending,
                                                 const SegmentationContent& run) {
+  const PublicationRules& rules = run.outputs.publication;
   try {
     write_profiles_csv(files.profiles, pending, run);
     write_quality_csv(files.quality, pending, run.summary.quality);
@@ -259,14 +260,15 @@ std::optional<std::string> write_root_csv_files(const SegmentationFiles& files,
       write_macro_profiles_csv(files.macro_profiles, pending, run, *macro);
     }
     if (const MigrationReport* migration = run.outputs.migration) {
-      write_migration_csv(files.migration, pending, *migration, "segment");
-      write_migration_matrix_csv(files.matrix, pending, migration->matrix, "segment");
+      write_migration_csv(files.migration, pending, *migration, "segment", rules);
+      write_migration_matrix_csv(files.matrix, pending, migration->matrix, "segment", rules);
     }
     const MacroOutputs* macro = run.outputs.macro;
     if (macro && macro->migration) {
-      write_migration_csv(files.macro_migration, pending, *macro->migration, "macro_segment");
+      write_migration_csv(files.macro_migration, pending, *macro->migration, "macro_segment",
+                          rules);
       write_migration_matrix_csv(files.macro_matrix, pending, macro->migration->matrix,
-                                 "macro_segment");
+                                 "macro_segment", rules);
     }
   } catch (const std::exception& e) {
     return std::string(e.what());
@@ -334,12 +336,16 @@ void write_segmentation(const std::string& directory, MPI_Comm comm,
   const SegmentationFiles files = add_files(pending, directory, outputs);
 
   std::optional<std::string> error = write_segments_file(pending, files.segments, run);
-  if (outputs.migration) write_at_risk_csv(files.at_risk, pending, outputs.at_risk, error);
+  if (outputs.migration) {
+    write_at_risk_csv(files.at_risk, pending, outputs.at_risk, *outputs.migration,
+                      outputs.publication, error);
+  }
   if (outputs.assignments_csv) {
     const MacroOutputs* macro = outputs.macro;
     write_assignments_csv(files.assignments_csv, pending,
                           {assignments.ids, outputs.external_ids, assignments.segments,
-                           macro ? macro->labels : nullptr, assignments.distances, outputs.margins},
+                           macro ? macro->labels : nullptr, assignments.distances, outputs.margins,
+                           &outputs.publication},
                           error);
   }
   const bool root = communicator.is_root();

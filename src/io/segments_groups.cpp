@@ -211,6 +211,8 @@ void write_profiles_group(const OutputGroup& root, const SegmentationContent& ru
   group.write("std", p.std.data(), {k, d});
   group.write("min", p.min.data(), {k, d});
   group.write("max", p.max.data(), {k, d});
+  group.write("p05", p.p05.data(), {k, d});
+  group.write("p95", p.p95.data(), {k, d});
   group.write("lift", p.lift.data(), {k, d});
   group.write("population_mean", p.population_mean.data(), {d});
   group.write("population_std", p.population_std.data(), {d});

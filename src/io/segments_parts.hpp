@@ -51,14 +51,18 @@ void write_macro_profiles_csv(const PendingFile& file, const PendingOutputs& pen
                               const SegmentationContent& run, const MacroOutputs& macro);
 /// migration.csv (`label` "segment") or macro_migration.csv ("macro_segment"): the flows.
 void write_migration_csv(const PendingFile& file, const PendingOutputs& pending,
-                         const MigrationReport& migration, const std::string& label);
+                         const MigrationReport& migration, const std::string& label,
+                         const PublicationRules& rules);
 /// migration_matrix.csv or macro_migration_matrix.csv: the counts, rows headed "previous_" +
 /// `label`.
 void write_migration_matrix_csv(const PendingFile& file, const PendingOutputs& pending,
-                                const MigrationMatrix& matrix, const std::string& label);
+                                const MigrationMatrix& matrix, const std::string& label,
+                                const PublicationRules& rules);
 /// at_risk.csv without gathering it: collective, each rank writes its rows (`risk` may be null:
 /// none). A failure is noted in `error` unless one came first (agreed later by the commit).
+/// `migration` tells which segments the rules hide (their values are left blank).
 void write_at_risk_csv(const PendingFile& file, const PendingOutputs& pending,
-                       const AtRiskCustomers* risk, std::optional<std::string>& error);
+                       const AtRiskCustomers* risk, const MigrationReport& migration,
+                       const PublicationRules& rules, std::optional<std::string>& error);
 
 }  // namespace microseg::io::detail

@@ -145,7 +145,8 @@ RunAttributes assign_attributes(const distributed::Communicator& comm, const Ass
 }
 
 void write_manifest(const distributed::Communicator& comm, const AssignPlan& plan,
-                    const TextFields& fingerprint, const std::vector<std::string>& outputs) {
+                    const TextFields& fingerprint, const std::vector<std::string>& outputs,
+                    const PublicationRules& rules) {
   remove_run_manifest(comm, plan.output);
   io::RunManifest manifest;
   manifest.command = "assign";
@@ -158,6 +159,7 @@ void write_manifest(const distributed::Communicator& comm, const AssignPlan& pla
                             {"job_file", plan.job_file}};
   manifest.options = plan.recorded_options;
   manifest.references = {{"model", (std::filesystem::path(plan.model) / "segments.h5").string()}};
+  manifest.privacy = publication_record(rules);
   write_run_manifest(comm, plan.output, manifest);
 }
 
@@ -176,6 +178,7 @@ AssignResult assign(const distributed::Communicator& comm, const AssignPlan& pla
   });
   // Malformed external ids are refused before any customer is read (no rows: the checks alone).
   comm.run_agreed([&] { io::read_external_ids(schema, RowRange{}, comm.native()); });
+  const PublicationRules rules = publication_rules(comm, plan.publication);
   comm.run_agreed([&] {
     if (comm.is_root()) io::ensure_writable_directory(plan.output);
   });
@@ -208,7 +211,8 @@ AssignResult assign(const distributed::Communicator& comm, const AssignPlan& pla
                                &nearest.second_distance,
                                &scores.margins,
                                model.macro ? &macro_labels : nullptr,
-                               external_ids ? &*external_ids : nullptr};
+                               external_ids ? &*external_ids : nullptr,
+                               &rules};
   const RunAttributes run = assign_attributes(comm, plan, prepared, model.k());
   AssignResult result;
   distributed::mark_phase("write");
@@ -217,7 +221,7 @@ AssignResult assign(const distributed::Communicator& comm, const AssignPlan& pla
         io::write_assignment_scores(plan.output, comm.native(), scored, run, plan.assignments_csv);
   });
   result.output = (std::filesystem::path(plan.output) / "assignments.h5").string();
-  write_manifest(comm, plan, fingerprint, result.outputs);
+  write_manifest(comm, plan, fingerprint, result.outputs, rules);
   result.customers = prepared.customers;
   result.dropped = prepared.dropped;
   result.unknown_categories = prepared.unknown_categories;

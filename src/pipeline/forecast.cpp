@@ -158,7 +158,8 @@ RunAttributes forecast_attributes(const distributed::Communicator& comm, const F
 }
 
 void write_manifest(const distributed::Communicator& comm, const ForecastPlan& plan,
-                    const std::vector<io::ChainRun>& runs, const std::vector<std::string>& files) {
+                    const std::vector<io::ChainRun>& runs, const std::vector<std::string>& files,
+                    const PublicationRules& rules) {
   io::RunManifest manifest;
   manifest.command = "forecast";
   manifest.outputs = files;
@@ -178,6 +179,7 @@ void write_manifest(const distributed::Communicator& comm, const ForecastPlan& p
                             {"draws", std::to_string(plan.draws)},
                             {"output", plan.output},
                             {"job_file", plan.job_file}};
+  manifest.privacy = publication_record(rules);
   write_run_manifest(comm, plan.output, manifest);
 }
 
@@ -185,6 +187,7 @@ void write_manifest(const distributed::Communicator& comm, const ForecastPlan& p
 
 ForecastResult forecast(const distributed::Communicator& comm, const ForecastPlan& plan) {
   const std::vector<io::ChainRun> runs = read_chain(comm, plan);
+  const PublicationRules rules = publication_rules(comm, plan.publication);
   comm.run_agreed([&] {
     if (comm.is_root()) io::ensure_writable_directory(plan.output);
   });
@@ -225,11 +228,12 @@ ForecastResult forecast(const distributed::Communicator& comm, const ForecastPla
                        &customers.moved_down};
   content.top = customer.top;
   content.run = forecast_attributes(comm, plan, hazard, multiplier);
+  content.publication = rules;
   remove_run_manifest(comm, plan.output);
   io::write_forecast(plan.output, comm.native(), content);
   ForecastResult result;
   result.outputs = io::forecast_files(plan.output);
-  write_manifest(comm, plan, runs, result.outputs);
+  write_manifest(comm, plan, runs, result.outputs, rules);
 
   result.segment_ids = facts.ids;
   const Eigen::Index h = plan.horizon - 1;

@@ -215,6 +215,7 @@ PromoteResult promote_two_level(const distributed::Communicator& comm, const Pro
   const Stopwatch stopwatch;
   SegmentPlan segment = two_level_plan(promoted, plan.output);
   segment.assignments_csv = plan.assignments_csv;
+  segment.publication = plan.publication;
   ModelSource source;
   source.command = "promote";
   source.model = [&](const distributed::Communicator& all, const FitStage& stage, std::int64_t) {
@@ -240,6 +241,7 @@ PromoteResult promote(const distributed::Communicator& comm, const PromotePlan& 
   Stopwatch phases;
   const PromotedModel promoted = read_promoted_model(comm, plan);
   if (promoted.model.macro) return promote_two_level(comm, plan, promoted);
+  const PublicationRules rules = publication_rules(comm, plan.publication);
   const int k = static_cast<int>(promoted.model.row.k);
   const std::string& input_path = promoted.selection.input;
   const std::string refit =
@@ -287,6 +289,7 @@ PromoteResult promote(const distributed::Communicator& comm, const PromotePlan& 
   outputs.assignments_csv = plan.assignments_csv;
   outputs.external_ids = external_ids ? &*external_ids : nullptr;
   outputs.margins = plan.assignments_csv ? &measured.assignment.margins : nullptr;
+  outputs.publication = rules;
   PromoteResult result;
   RunWrite write{"promote",
                  plan.output,
@@ -299,6 +302,7 @@ PromoteResult promote(const distributed::Communicator& comm, const PromotePlan& 
                  outputs};
   write.options = plan.recorded_options;
   write.references = {{"sweep_model", promoted.path}};
+  write.privacy = publication_record(rules);
   result.outputs = write_run(comm, write).files;
   result.k = k;
   result.model_path = promoted.path;

@@ -114,6 +114,7 @@ WrittenRun write_run(const distributed::Communicator& comm, const RunWrite& run)
   manifest.configuration = parse_fields(run.configuration);
   manifest.options = run.options;
   manifest.references = run.references;
+  manifest.privacy = run.privacy;
   if (macro && macro->migration) {
     const MigrationStability& micro = run.outputs.migration->stability;
     const MigrationStability& top = macro->migration->stability;

@@ -242,6 +242,7 @@ namespace detail {
 SegmentInputs inspect_segment_inputs(const distributed::Communicator& comm, const SegmentPlan& plan,
                                      bool make_output_directory) {
   SegmentInputs inputs;
+  inputs.publication = publication_rules(comm, plan.publication);
   inputs.k = plan.k;
   // With --warm-start and no --k, k is the previous run's: known before the input is checked.
   if (plan.warm_start && plan.k == 0) {
@@ -407,6 +408,7 @@ SegmentResult segment_run(const distributed::Communicator& comm, const SegmentPl
   out.outputs.external_ids = external_ids ? &*external_ids : nullptr;
   out.outputs.assignments_csv = plan.assignments_csv;
   out.outputs.margins = plan.assignments_csv ? &measured.assignment.margins : nullptr;
+  out.outputs.publication = inputs.publication;
   RunWrite write{source.command,
                  plan.output,
                  plan.input,
@@ -418,6 +420,7 @@ SegmentResult segment_run(const distributed::Communicator& comm, const SegmentPl
                  fitting};
   write.options = plan.recorded_options;
   write.references = segment_references(plan);
+  write.privacy = publication_record(inputs.publication);
   const WrittenRun written = write_run(comm, write);
   if (!written.removed_checkpoint.empty() && progress.note) {
     progress.note("removed the checkpoint " + written.removed_checkpoint +

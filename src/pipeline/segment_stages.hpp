@@ -29,6 +29,7 @@ struct SegmentInputs {
   std::optional<RfmColumns> rfm;      // the raw recency, frequency, monetary columns
   CentroidMatrix given_centroids;     // --init-centroids
   std::int64_t min_segment_size = 0;  // in customers of the input as read
+  PublicationRules publication;       // the key read before anything is written
 };
 
 // The columns profiles for marketers read in original units, whether segmented or not.
@@ -274,6 +275,7 @@ struct RunWrite {
   const io::RunOutputs& outputs;
   bool remove_checkpoint = false;  // segment: the outputs supersede OUTPUT/checkpoint.h5
   TextFields options{};            // the options as given, for `microseg reproduce`
+  TextFields privacy{};            // the manifest's "privacy" (publication_record)
   std::vector<io::ManifestReference> references{};  // files read besides the input
 };
 struct WrittenRun {

@@ -11,11 +11,11 @@ import sys
 import unittest
 
 import h5py
-import matplotlib.image
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from microseg_run import h5diff, manifest_problems, run, run_facts, temp_dir  # noqa: E402
+from microseg_run import (assert_drawn_png, h5diff, manifest_problems, run,  # noqa: E402
+                          run_facts, temp_dir)
 
 PLOT = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "plot_uplift.py")
 # Planted uplift per planted segment: positive, zero and negative effects.
@@ -201,8 +201,7 @@ class Evaluate(unittest.TestCase):
         proc = subprocess.run([sys.executable, PLOT, self.out1, "--output", png],
                               capture_output=True, text=True, timeout=120)
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        image = matplotlib.image.imread(png)
-        self.assertGreater(image.shape[0], 100)
+        assert_drawn_png(self, png, 100, 100, min_spread=0.01)
         missing = subprocess.run([sys.executable, PLOT, self.dir], capture_output=True, text=True)
         self.assertEqual(missing.returncode, 2)
 

@@ -9,12 +9,12 @@ import sys
 import unittest
 
 import h5py
-import matplotlib.image
 import numpy as np
 import pandas as pd
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from microseg_run import h5diff, manifest_problems, run, run_facts, temp_dir  # noqa: E402
+from microseg_run import (assert_drawn_png, h5diff, manifest_problems, run,  # noqa: E402
+                          run_facts, temp_dir)
 from quarter_chain import make_quarters, segment_chain  # noqa: E402
 
 PLOT = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "plot_forecast.py")
@@ -139,10 +139,7 @@ class Forecast(unittest.TestCase):
         proc = subprocess.run([sys.executable, PLOT, self.one, "--output", png],
                               capture_output=True, text=True, timeout=120)
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        image = matplotlib.image.imread(png)
-        self.assertGreater(image.shape[0], 200)
-        self.assertGreater(image.shape[1], 300)
-        self.assertGreater(np.std(image), 0.01)
+        assert_drawn_png(self, png, 200, 300, min_spread=0.01)
         proc = subprocess.run([sys.executable, PLOT, self.dir, "--output", png],
                               capture_output=True, text=True, timeout=120)
         self.assertEqual(proc.returncode, 2, proc.stderr)

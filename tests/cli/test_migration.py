@@ -255,9 +255,15 @@ class MigrationBetweenTwoRuns(unittest.TestCase):
             self.assertEqual(row["net"], row["new_size"] - row["previous_size"])
             self.assertAlmostEqual(row["retention"], stayed / previous_size, places=15)
         matrix = pd.read_csv(os.path.join(self.run2[2], "migration_matrix.csv"),
-                             index_col="previous_segment")
-        self.assertEqual(int(matrix.loc["new", "lost"]), 0)
-        self.assertEqual(matrix.to_numpy().sum(), CUSTOMERS + ADDED)
+                             index_col="previous_segment", dtype=str)
+        self.assertEqual(matrix.loc["new", "lost"], "0")
+        with h5py.File(os.path.join(self.run2[2], "segments.h5"), "r") as f:
+            counts = f["migration/counts"][...]
+        self.assertEqual(counts.sum(), CUSTOMERS + ADDED)
+        # The shared matrix shows every count, except 1 to 9 customers as "<10"
+        # (--privacy-min-count 10, the default), cell by cell in the same order.
+        expected = [[f"<{10}" if 0 < c < 10 else str(c) for c in row] for row in counts]
+        self.assertEqual(matrix.to_numpy().tolist(), expected)
 
     def test_tables_are_identical_for_any_rank_counts_of_the_two_runs(self):
         reference = migration_datasets(self.run2[2])

@@ -73,6 +73,10 @@ class OneJobFile(unittest.TestCase):
         self.assertIn("promote: --seed is ignored: the promoted model's settings are the sweep's",
                       promote.stdout)
         self.assertNotIn("--input is ignored", promote.stdout)
+        # The notes are notes: --quiet hides them (errors would still reach stderr).
+        quiet = run(2, "promote", "--config", self.job, "--sweep", sweep_dir, "--output",
+                    os.path.join(self.dir, "promoted-quietly"), "--quiet")
+        self.assertNotIn("is ignored", quiet.stdout + quiet.stderr)
         # promote took k = 5 from the job file; the sweep's k = 5 is segment's k = 5 with the
         # same options: the same partition and inertia (segment's ids come from --previous).
         with h5py.File(os.path.join(run_dir, "segments.h5"), "r") as f:

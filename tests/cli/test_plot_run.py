@@ -6,11 +6,8 @@ import subprocess
 import sys
 import unittest
 
-import matplotlib.image
-import numpy as np
-
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from microseg_run import run, temp_dir  # noqa: E402
+from microseg_run import assert_drawn_png, run, temp_dir  # noqa: E402
 
 PLOT = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "plot_run.py")
 
@@ -35,10 +32,7 @@ class PlotRun(unittest.TestCase):
         run(2, "segment", "--input", data, "--macro-k", 2, "--k", 5, "--output", cls.two_level)
 
     def assert_chart(self, path):
-        image = matplotlib.image.imread(path)
-        self.assertGreater(image.shape[0], 200)
-        self.assertGreater(image.shape[1], 300)
-        self.assertGreater(np.std(image[..., :3]), 0.05)  # drawn, not a blank canvas
+        return assert_drawn_png(self, path, 200, 300)
 
     def test_a_run_with_a_previous_run_gets_both_charts(self):
         out = os.path.join(self.dir, "charts")
@@ -59,9 +53,8 @@ class PlotRun(unittest.TestCase):
         proc = plot(self.two_level, "--output", out)
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertEqual(sorted(os.listdir(out)), ["hierarchy.png", "profile_lift.png"])
-        self.assert_chart(os.path.join(out, "hierarchy.png"))
+        image = self.assert_chart(os.path.join(out, "hierarchy.png"))
         # Two panels side by side: wider than tall.
-        image = matplotlib.image.imread(os.path.join(out, "hierarchy.png"))
         self.assertGreater(image.shape[1], image.shape[0])
 
     def test_a_directory_without_a_run_is_an_error(self):

@@ -16,8 +16,9 @@ from sklearn.metrics import (adjusted_rand_score, calinski_harabasz_score, davie
                              silhouette_score)
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from microseg_run import (MICROSEG, MPIEXEC, manifest_problems, read_table, run,  # noqa: E402
-                          stop_sweep_after_first_model, temp_dir, zscore_like_microseg)
+from microseg_run import (MICROSEG, MPIEXEC, assert_drawn_png, manifest_problems,  # noqa: E402
+                          read_table, run, stop_sweep_after_first_model, temp_dir,
+                          zscore_like_microseg)
 
 COLUMNS = ["k", "inertia", "calinski_harabasz", "davies_bouldin", "silhouette_simplified",
            "silhouette_sampled", "min_segment_size", "min_segment_share", "stability"]
@@ -330,11 +331,7 @@ class Sweep(unittest.TestCase):
         proc = subprocess.run([sys.executable, script, self.out, "--output", png],
                               capture_output=True, text=True, timeout=120)
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        import matplotlib.image
-        image = matplotlib.image.imread(png)
-        self.assertGreater(image.shape[0], 400)
-        self.assertGreater(image.shape[1], 600)
-        self.assertGreater(image[..., :3].std(), 0.05)  # not a blank canvas
+        assert_drawn_png(self, png, 400, 600)
         missing = subprocess.run([sys.executable, script, os.path.join(self.dir, "nothing")],
                                  capture_output=True, text=True, timeout=120)
         self.assertNotEqual(missing.returncode, 0)

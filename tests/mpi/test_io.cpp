@@ -458,7 +458,9 @@ microseg::SegmentationSummary small_summary() {
     for (int j = 0; j < d; ++j) {
       summary.centroids_scaled(s, j) = s - 0.5 * j;
       summary.centroids_original(s, j) = 100.0 * s + j;
-      for (auto* v : {&p.mean, &p.std, &p.min, &p.max, &p.lift}) v->push_back(10 * s + j + 0.25);
+      for (auto* v : {&p.mean, &p.std, &p.min, &p.max, &p.p05, &p.p95, &p.lift}) {
+        v->push_back(10 * s + j + 0.25);
+      }
     }
     p.size.push_back(s + 1);
     p.share.push_back((s + 1) / 6.0);
@@ -489,7 +491,9 @@ TEST_CASE("write_segmentation writes the documented segments.h5 and CSVs", "[io]
     distances.push_back(0.5 * i);
   }
   const microseg::AssignmentBlock block{rows, n, &ids, &segments, &distances};
-  io::write_segmentation(out, MPI_COMM_WORLD, small_summary(), block);
+  io::RunOutputs everything;  // segments of 1 to 3 customers: shown only with a minimum of 1
+  everything.publication.min_count = 1;
+  io::write_segmentation(out, MPI_COMM_WORLD, small_summary(), block, everything);
 
   if (world_rank() == 0) {
     const SerialFile file(out + "/segments.h5");
@@ -533,12 +537,12 @@ TEST_CASE("write_segmentation writes the documented segments.h5 and CSVs", "[io]
     const auto profiles = lines_of(out + "/profiles.csv");
     REQUIRE(profiles.size() == 4);
     CHECK(profiles[0] ==
-          "segment,size,share,income_mean,income_std,income_min,income_max,income_lift,"
-          "\"visits, online_mean\",\"visits, online_std\",\"visits, online_min\","
-          "\"visits, online_max\",\"visits, online_lift\"");
+          "segment,size,share,income_mean,income_std,income_p05,income_p95,income_lift,"
+          "\"visits, online_mean\",\"visits, online_std\",\"visits, online_p05\","
+          "\"visits, online_p95\",\"visits, online_lift\",suppressed");
     CHECK(profiles[2] ==
           "1,2,0.3333333333333333,10.25,10.25,10.25,10.25,10.25,11.25,11.25,"
-          "11.25,11.25,11.25");
+          "11.25,11.25,11.25,");
     const auto quality = lines_of(out + "/quality.csv");
     CHECK(quality ==
           std::vector<std::string>{"metric,value", "inertia,12.5", "calinski_harabasz,3.25",

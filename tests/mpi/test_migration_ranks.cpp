@@ -469,7 +469,7 @@ TEST_CASE("a run written with its model reads back as that model on any rank spl
   p.d = d;
   p.size = {4, 5, 4};
   p.share = {4 / 13.0, 5 / 13.0, 4 / 13.0};
-  p.mean = p.std = p.min = p.max = p.lift = std::vector<double>(k * d, 0.5);
+  p.mean = p.std = p.min = p.max = p.p05 = p.p95 = p.lift = std::vector<double>(k * d, 0.5);
   p.population_mean = p.population_std = {1.0, 2.0};
   ScalingModel scaling;
   scaling.kind = ScaleKind::minmax;

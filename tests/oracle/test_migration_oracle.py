@@ -248,7 +248,10 @@ class StabilityValueAndProfiles(unittest.TestCase):
         found = pd.read_csv(os.path.join(self.run_b, "at_risk.csv"),
                             float_precision="round_trip")
         self.assertEqual(list(found.columns), ["id", "previous_segment", "new_segment",
-                                               "previous_value", "new_value", "value_drop"])
+                                               "previous_value", "new_value", "value_drop",
+                                               "suppressed"])
+        # Every segment here holds at least --privacy-min-count (10) customers: nothing hidden.
+        self.assertTrue(found.pop("suppressed").isna().all())
         np.testing.assert_array_equal(found["id"], expected["id"])
         np.testing.assert_array_equal(found["previous_segment"], expected["segment_prev"])
         np.testing.assert_array_equal(found["new_segment"], expected["segment"])

@@ -33,6 +33,17 @@ def run(ranks, *args, check=True, env=None):
     return proc
 
 
+def assert_drawn_png(case, path, min_height, min_width, min_spread=0.05):
+    """The PNG at `path` reads back with matplotlib, is larger than min_height × min_width pixels
+    and is drawn: its colours vary by more than min_spread (a blank canvas has 0). Returns it."""
+    import matplotlib.image
+    image = matplotlib.image.imread(path)
+    case.assertGreater(image.shape[0], min_height, path)
+    case.assertGreater(image.shape[1], min_width, path)
+    case.assertGreater(float(np.std(image[..., :3])), min_spread, f"{path} looks blank")
+    return image
+
+
 def temp_dir():
     """A fresh directory removed when the test process ends."""
     holder = tempfile.TemporaryDirectory(prefix="microseg-test-")

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "microseg/pipeline/customer_input.hpp"
+#include "microseg/pipeline/publication.hpp"
 
 namespace microseg::app {
 
@@ -76,6 +77,13 @@ bool switch_value(const OptionReader& options, const std::string& key);
 
 /// The help of --assignments-csv, which segment, promote and assign share.
 std::string assignments_csv_help();
+
+/// Adds --privacy-min-count and --pseudonymise-ids, which segment, promote and assign share
+/// (what the shared CSV files and the printed tables may show; docs/file-format.md).
+void add_publication_options(boost::program_options::options_description& options);
+/// Reads them; throws InputError naming the option and the bad value. The key file is read by
+/// the pipeline, not here.
+pipeline::PublicationOptions parse_publication_options(const OptionReader& options);
 
 /// Adds the transform options segment and sweep share (--missing, --one-hot, --clip-quantiles,
 /// --weights) to a subcommand's options.

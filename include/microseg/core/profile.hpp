@@ -48,6 +48,10 @@ struct SegmentProfiles {
   std::vector<std::int64_t> size;
   std::vector<double> share;
   std::vector<double> mean, std, min, max;
+  /// The 5th and 95th percentiles of each segment's values (numpy's 'linear' rule over the
+  /// customers, unweighted): what the shared profiles show instead of min and max, which are
+  /// single customers' values. Filled by distributed::profile_segments; empty otherwise.
+  std::vector<double> p05, p95;
   std::vector<double> lift;  ///< (segment mean − population mean) / population std (0 if std 0)
   std::vector<double> population_mean, population_std;
   std::vector<double> weight;  ///< Σ sample weight per segment; empty without weights

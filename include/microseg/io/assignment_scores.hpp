@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "microseg/core/external_ids.hpp"
+#include "microseg/core/publication.hpp"
 #include "microseg/core/result.hpp"
 
 namespace microseg::io {
@@ -26,6 +27,8 @@ struct ScoredBlock {
   const std::vector<std::int32_t>* macro_segments = nullptr;
   /// The input's /customers/external_id of these rows (on every rank or none); null without.
   const ExternalIds* external_ids = nullptr;
+  /// With a pseudonym key, assignments.csv carries pseudonyms instead of the ids (null: ids).
+  const PublicationRules* publication = nullptr;
 };
 
 /// Writes DIR/assignments.h5 (/assignments/{id, segment, distance, second_segment,

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "microseg/core/markov_chain.hpp"
+#include "microseg/core/publication.hpp"
 #include "microseg/core/result.hpp"
 #include "microseg/core/size_forecast.hpp"
 #include "microseg/distributed/top_customers.hpp"
@@ -38,6 +39,9 @@ struct ForecastContent {
   ForecastCustomers customers;
   std::vector<distributed::RankedCustomer> top;  ///< the same on every rank
   RunAttributes run;
+  /// segments_forecast.csv: a segment of fewer customers now is suppressed; at_risk_forecast.csv:
+  /// pseudonyms with a key.
+  PublicationRules publication;
 };
 
 /// Collective: writes DIR/forecast.h5, DIR/segments_forecast.csv and DIR/at_risk_forecast.csv

@@ -35,6 +35,9 @@ struct RunManifest {
   /// Counts of the comparison with the previous run written as "migration" (a two-level run's;
   /// omitted when empty).
   std::vector<std::pair<std::string, std::int64_t>> migration;
+  /// How the shared exports protect customers, written as "privacy" (omitted when empty):
+  /// min_count, pseudonymised_ids and a key fingerprint, never the key.
+  TextFields privacy;
 };
 
 /// The manifest format_version written: 2 adds `content_sha256`, `options` and `references`.

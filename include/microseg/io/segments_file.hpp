@@ -13,6 +13,7 @@
 #include "microseg/core/external_ids.hpp"
 #include "microseg/core/feature_transform.hpp"
 #include "microseg/core/migration.hpp"
+#include "microseg/core/publication.hpp"
 #include "microseg/core/result.hpp"
 #include "microseg/core/scaling.hpp"
 #include "microseg/core/segment_description.hpp"
@@ -75,6 +76,9 @@ struct RunOutputs {
   /// This rank's rows of /assignments/external_id (the input's /customers/external_id), parallel
   /// to the assignments; null when the input has none.
   const ExternalIds* external_ids = nullptr;
+  /// What the shared CSV files may show: segments and migration cells below the minimum count
+  /// suppressed, ids pseudonymised with a key (segments.h5 keeps every number and id).
+  PublicationRules publication;
 };
 
 /// Writes segments.h5, profiles.csv and quality.csv into `directory`. Collective over `comm`:

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "microseg/distributed/communicator.hpp"
+#include "microseg/pipeline/publication.hpp"
 
 namespace microseg::pipeline {
 
@@ -22,10 +23,13 @@ struct AssignPlan {
   std::vector<std::pair<std::string, std::string>> recorded_options;
 
   bool assignments_csv = false;  ///< --assignments-csv: also write DIR/assignments.csv
+  /// --pseudonymise-ids (assignments.csv) and --privacy-min-count (the printed sizes).
+  PublicationOptions publication;
 
   template <class Archive>
   void serialize(Archive& archive, unsigned /*version*/) {
     archive& model& input& output& job_file& recorded_options& assignments_csv;
+    archive& publication;
   }
 };
 

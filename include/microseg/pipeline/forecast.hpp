@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "microseg/distributed/communicator.hpp"
+#include "microseg/pipeline/publication.hpp"
 
 namespace microseg::pipeline {
 
@@ -23,10 +24,14 @@ struct ForecastPlan {
   int draws = 1000;  ///< Monte Carlo draws behind the intervals
   std::string output;
   std::string job_file;
+  /// --privacy-min-count (segments_forecast.csv and the printed table), --pseudonymise-ids
+  /// (at_risk_forecast.csv).
+  PublicationOptions publication;
 
   template <class Archive>
   void serialize(Archive& archive, unsigned /*version*/) {
     archive& runs& horizon& estimate& top& intervals_seed& draws& output& job_file;
+    archive& publication;
   }
 };
 

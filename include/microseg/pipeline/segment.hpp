@@ -23,6 +23,7 @@
 #include "microseg/distributed/communicator.hpp"
 #include "microseg/distributed/kmeans_fit.hpp"
 #include "microseg/pipeline/customer_input.hpp"
+#include "microseg/pipeline/publication.hpp"
 
 namespace microseg::pipeline {
 
@@ -65,6 +66,8 @@ struct SegmentPlan {
   std::vector<std::pair<std::string, std::string>> recorded_options;
   /// --assignments-csv: also write DIR/assignments.csv (per customer, with the margin).
   bool assignments_csv = false;
+  /// --privacy-min-count, --pseudonymise-ids: what the shared CSV files may show.
+  PublicationOptions publication;
 
   template <class Archive>
   void serialize(Archive& archive, unsigned /*version*/) {
@@ -80,6 +83,7 @@ struct SegmentPlan {
     archive& sample_weight;
     archive& recorded_options;
     archive& assignments_csv;
+    archive& publication;
   }
 };
 

@@ -21,6 +21,7 @@
 #include "microseg/io/run_manifest.hpp"
 #include "microseg/io/sweep_file.hpp"
 #include "microseg/pipeline/customer_input.hpp"
+#include "microseg/pipeline/publication.hpp"
 
 namespace microseg::pipeline {
 
@@ -137,10 +138,12 @@ struct PromotePlan {
   bool assignments_csv = false;  ///< --assignments-csv: also write DIR/assignments.csv
   /// The options as given, for the manifest (SegmentPlan::recorded_options).
   std::vector<std::pair<std::string, std::string>> recorded_options;
+  PublicationOptions publication;  ///< --privacy-min-count, --pseudonymise-ids
 
   template <class Archive>
   void serialize(Archive& archive, unsigned /*version*/) {
     archive& sweep& k& output& input& recorded_options& assignments_csv;
+    archive& publication;
   }
 };
 
