@@ -12,6 +12,7 @@
 #include "microseg/app/progress_printer.hpp"
 #include "microseg/app/version.hpp"
 #include "microseg/distributed/communicator.hpp"
+#include "microseg/distributed/fault_injection.hpp"
 #include "microseg/distributed/kmeans_fit.hpp"
 #include "microseg/distributed/stall_watchdog.hpp"
 #include "microseg/pipeline/stop_signal.hpp"
@@ -122,6 +123,30 @@ int run(const microseg::distributed::Communicator& comm, std::vector<std::string
   return exit_usage;
 }
 
+// --stall-timeout from this rank's own command line ("--stall-timeout N" or "=N"), so the
+// limit holds before the first collective; a value from a job file applies from the plan on,
+// and a bad value is refused later by the option reader, alike on every rank.
+void take_stall_timeout_from(int argc, char** argv) {
+  const std::string option = "--stall-timeout";
+  for (int i = 1; i < argc; ++i) {
+    std::string value;
+    const std::string argument = argv[i];
+    if (argument == option && i + 1 < argc) {
+      value = argv[i + 1];
+    } else if (argument.rfind(option + "=", 0) == 0) {
+      value = argument.substr(option.size() + 1);
+    } else {
+      continue;
+    }
+    if (value.empty() || value.size() > 6 || value.find_first_not_of("0123456789") != value.npos) {
+      return;
+    }
+    const int seconds = std::stoi(value);
+    if (seconds <= 7 * 24 * 3600) microseg::distributed::set_stall_timeout(seconds);
+    return;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -136,14 +161,18 @@ int main(int argc, char** argv) {
   // watchdog's), and only the main thread calls MPI, which is what FUNNELED promises MPI.
   int provided = MPI_THREAD_SINGLE;
   MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
-  // From here on every blocking collective runs under the stall watchdog (the default timeout
-  // until the command's --stall-timeout reaches every rank with its plan; docs/architecture.md).
-  const microseg::distributed::StallWatchdog watchdog{
+  // From here on every blocking collective runs under the stall watchdog (the command line's
+  // --stall-timeout, else the default, until a job file's value reaches every rank with the
+  // plan; docs/architecture.md).
+  take_stall_timeout_from(argc, argv);
+  microseg::distributed::StallWatchdog watchdog{
       microseg::distributed::Communicator(MPI_COMM_WORLD)};
   int exit_code = 0;
   {
     const microseg::distributed::Communicator comm(MPI_COMM_WORLD);
     try {
+      microseg::distributed::enter_phase(comm, "start");
+      watchdog.name_hosts(comm);
       exit_code = run(comm, std::vector<std::string>(argv + 1, argv + argc));
     } catch (const microseg::distributed::FitInterrupted& e) {
       // Stopped on a signal after a checkpoint (every rank agreed): a distinct status, so a

@@ -39,7 +39,9 @@ Marks marks;
 // The watchdog thread's own state, and how the destructor stops it.
 struct Watcher {
   int rank = 0;
-  std::vector<std::string> hosts;  // of every rank of MPI_COMM_WORLD, gathered at the start
+  std::string own_host;            // this rank's, known from the start
+  std::vector<std::string> hosts;  // of every rank of MPI_COMM_WORLD, once hosts_known
+  std::atomic<bool> hosts_known{false};
   std::mutex mutex;
   std::condition_variable wake;
   bool stopping = false;
@@ -56,6 +58,9 @@ Clock::duration poll_interval(int timeout_seconds) {
 }
 
 const char* host_of(const Watcher& self, int rank) {
+  if (!self.hosts_known.load(std::memory_order_acquire)) {
+    return rank == self.rank ? self.own_host.c_str() : "an unknown host";
+  }
   return rank >= 0 && static_cast<std::size_t>(rank) < self.hosts.size()
              ? self.hosts[static_cast<std::size_t>(rank)].c_str()
              : "an unknown host";
@@ -103,20 +108,70 @@ void watch(Watcher& self) {
   }
 }
 
+// The SIGTERM line's start, "microseg: rank R on HOST", built before any handler may use it.
+char signal_prefix[160] = "";
+volatile std::sig_atomic_t signal_prefix_ready = 0;
+volatile std::sig_atomic_t signal_reported = 0;
+
+// Appends `text` to `line` (async-signal-safe: no allocation, no locale).
+void append(char* line, std::size_t capacity, std::size_t& length, const char* text) {
+  while (*text != '\0' && length + 1 < capacity) line[length++] = *text++;
+  line[length] = '\0';
+}
+
+extern "C" void report_and_end(int signal) {
+  report_stop_signal(signal, true);
+  std::signal(signal, SIG_DFL);
+  std::raise(signal);  // delivered when the handler returns: the process ends by the signal
+}
+
+// Fixed-size names: the thread may not call MPI, so it must know them all.
+constexpr std::size_t name_bytes = 64;
+
+std::vector<char> own_host_name() {
+  std::vector<char> name(name_bytes, '\0');
+  if (::gethostname(name.data(), name_bytes - 1) != 0) std::snprintf(name.data(), name_bytes, "?");
+  name.back() = '\0';
+  return name;
+}
+
+void prepare_signal_report(const Watcher& self) {
+  std::snprintf(signal_prefix, sizeof signal_prefix, "microseg: rank %d on %s", self.rank,
+                self.own_host.c_str());
+  signal_prefix_ready = 1;
+  struct sigaction current {};
+  if (sigaction(SIGTERM, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
+    struct sigaction action {};
+    action.sa_handler = report_and_end;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGTERM, &action, nullptr);
+  }
+}
+
 }  // namespace
+
+void report_stop_signal(int signal, bool ending) noexcept {
+  if (signal_prefix_ready == 0 || signal_reported != 0) return;
+  signal_reported = 1;
+  char line[512];
+  std::size_t length = 0;
+  append(line, sizeof line, length, signal_prefix);
+  append(line, sizeof line, length, ending ? ": ended by " : ": received ");
+  append(line, sizeof line, length, signal == SIGTERM ? "SIGTERM" : "a signal");
+  append(line, sizeof line, length, " in phase ");
+  append(line, sizeof line, length, marks.phase.load(std::memory_order_acquire));
+  const bool waiting = marks.epoch.load(std::memory_order_acquire) % 2 == 1;
+  append(line, sizeof line, length, waiting ? " (waiting in " : " (computing");
+  if (waiting) append(line, sizeof line, length, marks.what.load(std::memory_order_acquire));
+  append(line, sizeof line, length, ")\n");
+  [[maybe_unused]] const ssize_t written = ::write(STDERR_FILENO, line, length);
+}
 
 StallWatchdog::StallWatchdog(const Communicator& world) {
   auto* self = new Watcher;
   self->rank = world.rank();
-  // Fixed-size names, gathered once: the thread may not call MPI, so it must know them all.
-  constexpr std::size_t name_bytes = 64;
-  std::vector<char> name(name_bytes, '\0');
-  if (::gethostname(name.data(), name_bytes - 1) != 0) std::snprintf(name.data(), name_bytes, "?");
-  name.back() = '\0';
-  const std::vector<char> names = world.all_gather(name);
-  for (std::size_t offset = 0; offset + name_bytes <= names.size(); offset += name_bytes) {
-    self->hosts.emplace_back(names.data() + offset);
-  }
+  self->own_host = own_host_name().data();
+  prepare_signal_report(*self);
   // Started with every signal blocked, so SIGUSR1 and SIGTERM keep reaching the main thread.
   sigset_t all, previous;
   sigfillset(&all);
@@ -124,6 +179,15 @@ StallWatchdog::StallWatchdog(const Communicator& world) {
   self->thread = std::thread([self] { watch(*self); });
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   watcher = self;
+}
+
+void StallWatchdog::name_hosts(const Communicator& world) {
+  if (watcher == nullptr || watcher->hosts_known.load(std::memory_order_acquire)) return;
+  const std::vector<char> names = world.all_gather(own_host_name());  // a blocking section
+  for (std::size_t offset = 0; offset + name_bytes <= names.size(); offset += name_bytes) {
+    watcher->hosts.emplace_back(names.data() + offset);
+  }
+  watcher->hosts_known.store(true, std::memory_order_release);
 }
 
 StallWatchdog::~StallWatchdog() {

@@ -2,6 +2,8 @@
 
 #include <csignal>
 
+#include "microseg/distributed/stall_watchdog.hpp"
+
 namespace microseg::pipeline {
 namespace {
 
@@ -10,6 +12,9 @@ volatile std::sig_atomic_t received_signal = 0;
 
 extern "C" void note_stop_signal(int signal) {
   received_signal = signal;
+  // Named once per rank: when a rank or host dies, mpiexec ends the others with SIGTERM (and
+  // SIGKILL a second later), and this line is all that tells in which phase they were.
+  if (signal == SIGTERM) distributed::report_stop_signal(signal, false);
 }
 
 }  // namespace

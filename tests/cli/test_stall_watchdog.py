@@ -1,15 +1,17 @@
 """The stall watchdog (issue 14): a rank that stops answering without dying ends the job within
 --stall-timeout plus a margin, with exit status 76 and one line on stderr naming the phase.
 
-At each phase of a `segment --previous` run (read, seeding, iteration, metrics, migration, write)
-rank 1 of 3 real mpiexec ranks stops itself with SIGSTOP (MICROSEG_INJECT_FAILURE=1:PHASE:sigstop)
-under --stall-timeout 3; the run's output directory holds a previous good run beforehand. Checked:
-the job ends within 3 + 15 s with status 76 and the watchdog's message naming the phase; nothing
-that looks complete is written (no segments.h5, CSV or manifest.json besides the previous run's,
-which stay byte for byte as they were); then `--resume` (from the checkpoint where the fit got
-far enough to write one, from the beginning otherwise) writes what an uninterrupted run writes
-(h5diff without tolerance, CSVs byte for byte). A 2 s pause of one rank under a 6 s timeout is
-survived with the same result. Stopped ranks are killed with SIGKILL in a finally."""
+At each phase of a `segment --previous` run (start, before the host-name gather; read, seeding,
+iteration, metrics, migration, write) rank 1 of 3 real mpiexec ranks stops itself with SIGSTOP
+(MICROSEG_INJECT_FAILURE=1:PHASE:sigstop) under --stall-timeout 3; the run's output directory
+holds a previous good run beforehand. Checked: the job ends within 3 + 15 s with status 76 and the
+watchdog's message naming the phase; nothing that looks complete is written (no segments.h5, CSV
+or manifest.json besides the previous run's, which stay byte for byte as they were); then
+`--resume` (from the checkpoint where the fit got far enough to write one, from the beginning
+otherwise) writes what an uninterrupted run writes (h5diff without tolerance, CSVs byte for
+byte). When a rank dies (abort), mpiexec ends the others with SIGTERM and each names its phase in
+one line. A 2 s pause of one rank under a 6 s timeout is survived with the same result. Stopped
+ranks are killed with SIGKILL in a finally."""
 import json
 import os
 import re
@@ -96,6 +98,24 @@ class StallWatchdog(unittest.TestCase):
             self.assertIn("resuming from " + os.path.join(out, "checkpoint.h5"), resumed)
         assert_same_segmentation(self, self.reference, out, CSV_OUTPUTS)
         return after, stderr
+
+    def test_rank_stopped_at_start_before_the_host_gather_ends_the_job_and_a_rerun_matches(self):
+        # Before the plan: every rank takes --stall-timeout from its own command line.
+        _, stderr = self.check_stopped_rank("start", "--stall-timeout", TIMEOUT)
+        self.assertIn("(MPI_Allgather)", stderr)
+
+    def test_a_rank_that_dies_leaves_the_others_naming_the_phase_when_mpiexec_ends_them(self):
+        # mpiexec ends the surviving ranks with SIGTERM (SIGKILL a second later); each writes
+        # one line naming its phase.
+        out = os.path.join(self.dir, "died")
+        status, stderr, _ = self.run_faulted(out, "1:seeding:abort", "--stall-timeout", 60)
+        self.assertNotIn(status, (0, 2, EXIT_STALLED), stderr)
+        lines = re.findall(r"microseg: rank ([02]) on \S+: received SIGTERM in phase (\w+) "
+                           r"\((?:waiting in [^)]+|computing)\)\n", stderr)
+        self.assertTrue(lines, stderr)
+        self.assertEqual({phase for _, phase in lines}, {"seeding"}, stderr)
+        # At most one line per rank.
+        self.assertEqual(len(lines), len({rank for rank, _ in lines}), stderr)
 
     def test_rank_stopped_while_reading_ends_the_job_and_a_rerun_matches(self):
         self.check_stopped_rank("read", "--stall-timeout", TIMEOUT)

@@ -22,7 +22,9 @@
 /// reached; `sigstop` stops the rank the first time.
 ///
 /// Stages, in the order a `segment` run reaches them (each is also the phase the stall watchdog
-/// names, stall_watchdog.hpp; the run is in phase `start` before `read`):
+/// names, stall_watchdog.hpp):
+/// - `start`: main, right after MPI_Init and before the host-name gather (every command); the
+///   run stays in phase `start` until `read`;
 /// - `read`: io::read_customer_block, after the file is opened and before the collective reads
 ///   (the customer table's read; also the profiles' second read of it, in `metrics`);
 /// - `seeding`: distributed::fit_kmeans, before each restart's seeding (not when resuming);

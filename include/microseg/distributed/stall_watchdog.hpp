@@ -32,13 +32,26 @@ inline constexpr int default_stall_timeout_seconds = 300;
 /// to the main thread.
 class StallWatchdog {
  public:
-  /// Collective over `world` (MPI_COMM_WORLD): gathers every rank's host name, so a message can
-  /// name the host of a rank that does not answer, then starts the thread.
+  /// Not collective: starts the thread at once (so a rank that stops before the plan, even in
+  /// the host-name gather, is caught), and prepares the line a SIGTERM writes
+  /// (report_stop_signal). When SIGTERM has its default action here, installs a handler that
+  /// writes that line and then ends the process by SIGTERM as before.
   explicit StallWatchdog(const Communicator& world);
+  /// Collective over `world` (MPI_COMM_WORLD), under the watchdog: gathers every rank's host
+  /// name, so a message can name the host of a rank that does not answer.
+  void name_hosts(const Communicator& world);
   ~StallWatchdog();
   StallWatchdog(const StallWatchdog&) = delete;
   StallWatchdog& operator=(const StallWatchdog&) = delete;
 };
+
+/// Async-signal-safe, for a SIGTERM handler: writes one line (write(2), once per process) naming
+/// this rank, its host, the phase and the blocking call it waits in, e.g. "microseg: rank 0 on
+/// h1: received SIGTERM in phase iteration (waiting in MPI_Allreduce)". mpiexec sends SIGTERM
+/// to the surviving ranks when a rank or host dies (SIGKILL follows a second later), so every
+/// fault names its phase. `ending`: the process ends on this signal ("ended by SIGTERM").
+/// Nothing is written before the StallWatchdog exists.
+void report_stop_signal(int signal, bool ending) noexcept;
 
 /// Sets the stall timeout of this process in seconds (0: off); default_stall_timeout_seconds
 /// until set. Every rank sets the same value (pipeline::plan_on_root hands it out with the plan).
