@@ -25,8 +25,10 @@ if [[ "$sanitizer_stage" != 0 ]]; then
         -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" -DMICROSEG_FUZZ=OFF \
         -DMICROSEG_BUILD_BENCH=OFF
     fi
-    # Only the two test executables: no benchmarks, no binary.
-    nice -n 15 cmake --build "$MICROSEG_ASAN_BUILD" -j "$MICROSEG_JOBS" --target unit_tests mpi_tests
+    # The test executables, the HDF5 input fuzz run's reader and the binary (one file each on
+    # the library the tests need); no benchmarks.
+    nice -n 15 cmake --build "$MICROSEG_ASAN_BUILD" -j "$MICROSEG_JOBS" \
+      --target unit_tests mpi_tests hdf5_read_probe microseg
   ) >"$MICROSEG_ASAN_BUILD/build.log" 2>&1 &
   asan_build_pid=$!
 fi
@@ -38,8 +40,9 @@ release_status=0
 ctest --output-on-failure --timeout 900 -j "${MICROSEG_TEST_JOBS:-3}" "$@" || release_status=$?
 
 # The sanitizer stage: the unit and MPI tests (1-4 ranks) again, built with AddressSanitizer and
-# UndefinedBehaviorSanitizer. The same ctest arguments apply, so `scripts/test.sh -L unit` runs
-# the unit tests in both builds and `-L cli` none here.
+# UndefinedBehaviorSanitizer, and the HDF5 input fuzz run (tests/fuzz/hdf5_fuzz.py). The same
+# ctest arguments apply, so `scripts/test.sh -L unit` runs the unit tests in both builds and
+# `-L cli` none here.
 if [[ -n "$asan_build_pid" ]]; then
   if ! wait "$asan_build_pid"; then
     cat "$MICROSEG_ASAN_BUILD/build.log" >&2

@@ -93,6 +93,7 @@ std::optional<ExternalIds> read_external_ids(const CustomerTableSchema& schema, 
                          describe_dims(expected) + "), but holds strings as " +
                          describe_dims(shape.dims));
       }
+      check_stored_values(dataset, shape, object, path);
       const std::string where = in_file(object, path);
       if (H5Tis_variable_str(type.get()) > 0) {
         // The output's fixed width is the longest key of any rank.

@@ -31,5 +31,13 @@ Dataset open_customers_dataset(const Group& customers, const std::string& name,
 /// The class and shape of `dataset` (named `object` in messages); throws InputError when HDF5
 /// cannot tell them.
 Shape shape_of(const Dataset& dataset, const std::string& object, const std::string& path);
+/// Checks, before any value is read, that the values of `dataset` (of `shape`, named `object`)
+/// can lie where its layout and chunk index say: inside the file, every chunk stored, each
+/// chunk of the size its extent needs unless compressed. Throws InputError naming the file and
+/// dataset otherwise. A damaged file would else be read past its end, have missing chunks read
+/// as zeros, or fail on one rank alone: each rank looks up only the chunks of its own rows,
+/// while every rank makes this check on the whole dataset and so finds the same.
+void check_stored_values(const Dataset& dataset, const Shape& shape, const std::string& object,
+                         const std::string& path);
 
 }  // namespace microseg::io::detail

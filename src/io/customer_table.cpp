@@ -320,6 +320,7 @@ std::vector<float> read_customer_column(const CustomerTableSchema& schema, const
                          "customer (" + describe_dims(expected) + "), but holds " +
                          describe_class(shape.type_class) + " as " + describe_dims(shape.dims));
       }
+      check_stored_values(dataset, shape, object, path);
       reader.read_column(dataset, object, values.data(), {1, 0});
     });
     if (!file.close()) reader.note("cannot close input file '" + path + "'" + with_hdf5_detail());

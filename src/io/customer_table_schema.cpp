@@ -44,7 +44,12 @@ std::string rows_mismatch(const std::string& object, hsize_t rows, hsize_t id_ro
 std::vector<std::string> matrix_feature_names(const Dataset& features, hsize_t columns,
                                               const std::string& path) {
   std::vector<std::string> names;
-  if (!features.has_attribute("feature_names")) {
+  const std::optional<bool> has_names = features.attribute_exists("feature_names");
+  if (!has_names) {
+    throw InputError("cannot read the attributes of " + in_file("/customers/features", path) +
+                     with_hdf5_detail());
+  }
+  if (!*has_names) {
     for (hsize_t j = 0; j < columns; ++j) names.push_back("feature_" + std::to_string(j));
     return names;
   }
@@ -79,6 +84,7 @@ void inspect_matrix_layout(const Group& group, hsize_t rows, CustomerTableSchema
   }
   const hsize_t columns = shape.dims[1];
   if (columns == 0) throw InputError(in_file("/customers/features", path) + " has no columns");
+  check_stored_values(features, shape, "/customers/features", path);
   schema.feature_names = matrix_feature_names(features, columns, path);
 }
 
@@ -100,7 +106,11 @@ std::vector<std::string> read_string_dataset(const Location& location, const std
 // dataset (ingest writes /categories/<column>). Empty for a column without the attribute.
 std::vector<std::string> category_names(const Group& group, const Dataset& dataset,
                                         const std::string& object, const std::string& path) {
-  if (!dataset.has_attribute("categories")) return {};
+  const std::optional<bool> has_categories = dataset.attribute_exists("categories");
+  if (!has_categories) {
+    throw InputError("cannot read the attributes of " + in_file(object, path) + with_hdf5_detail());
+  }
+  if (!*has_categories) return {};
   const std::optional<Attribute> attribute = dataset.open_attribute("categories");
   const std::optional<Shape> shape = attribute ? attribute->shape() : std::nullopt;
   if (!shape || shape->type_class != H5T_STRING || !shape->dims.empty()) {
@@ -142,12 +152,18 @@ void inspect_column(const Group& group, const std::string& name, hsize_t rows,
                      describe_dims(shape.dims));
   }
   if (shape.dims[0] != rows) throw InputError(rows_mismatch(object, shape.dims[0], rows, path));
+  check_stored_values(dataset, shape, object, path);
   schema.feature_names.push_back(name);
   schema.categories.push_back(category_names(group, dataset, object, path));
 }
 
 void inspect_columns_layout(const Group& group, hsize_t rows, CustomerTableSchema& schema) {
-  for (const std::string& name : group.link_names()) {
+  const std::optional<std::vector<std::string>> names = group.link_names();
+  if (!names) {
+    throw InputError("cannot list the datasets of " + in_file("/customers", schema.path) +
+                     with_hdf5_detail());
+  }
+  for (const std::string& name : *names) {
     // The planted truth of a synthetic table is an answer key, never a feature.
     if (name == "id" || name == "planted_segment" || name == "planted_macro_segment") continue;
     inspect_column(group, name, rows, schema);
@@ -165,7 +181,8 @@ hsize_t inspect_ids(const Group& group, const std::string& path) {
     throw InputError("input file '" + path +
                      "' has no dataset /customers/id (expected 1-D integer customer ids)");
   }
-  const Shape shape = shape_of(open_customers_dataset(group, "id", path), "/customers/id", path);
+  const Dataset ids = open_customers_dataset(group, "id", path);
+  const Shape shape = shape_of(ids, "/customers/id", path);
   if (shape.type_class != H5T_INTEGER || shape.dims.size() != 1) {
     throw InputError(in_file("/customers/id", path) +
                      " must be a 1-D dataset of integer customer ids, but holds " +
@@ -174,6 +191,7 @@ hsize_t inspect_ids(const Group& group, const std::string& path) {
   if (shape.dims[0] == 0) {
     throw InputError("input file '" + path + "' holds no customers: /customers/id is empty");
   }
+  check_stored_values(ids, shape, "/customers/id", path);
   return shape.dims[0];
 }
 

@@ -41,6 +41,7 @@ using DataspaceHandle = Handle<H5Sclose>;
 using DatatypeHandle = Handle<H5Tclose>;
 using AttributeHandle = Handle<H5Aclose>;
 using PropertyListHandle = Handle<H5Pclose>;
+using FileHandle = Handle<H5Fclose>;
 
 /// Turns off HDF5's automatic error printing for its lifetime, so users read our messages rather
 /// than HDF5's stack dumps; the previous handler is restored afterwards. Every public reader and

@@ -62,9 +62,35 @@ TypeAndSpace type_and_space(hid_t object, hid_t (*get_type)(hid_t), hid_t (*get_
   return parts;
 }
 
+// Whether a numeric type's bits, and a float's sign, exponent and mantissa, fit apart in its size:
+// HDF5 1.10 converts a damaged float type by reading bits of the neighbouring values.
+bool numeric_fields_fit(hid_t type) {
+  const H5T_class_t type_class = H5Tget_class(type);
+  if (type_class != H5T_INTEGER && type_class != H5T_FLOAT) return true;
+  const std::size_t precision = H5Tget_precision(type);
+  const int offset = H5Tget_offset(type);
+  if (precision == 0 || offset < 0 || precision + offset > 8 * H5Tget_size(type)) return false;
+  if (type_class == H5T_INTEGER) return true;
+  std::size_t sign = 0, exponent = 0, exponent_bits = 0, mantissa = 0, mantissa_bits = 0;
+  if (H5Tget_fields(type, &sign, &exponent, &exponent_bits, &mantissa, &mantissa_bits) < 0) {
+    return false;
+  }
+  const auto apart = [](std::size_t a, std::size_t a_bits, std::size_t b, std::size_t b_bits) {
+    return a + a_bits <= b || b + b_bits <= a;
+  };
+  return sign < precision && exponent + exponent_bits <= precision &&
+         mantissa + mantissa_bits <= precision && apart(sign, 1, exponent, exponent_bits) &&
+         apart(sign, 1, mantissa, mantissa_bits) &&
+         apart(exponent, exponent_bits, mantissa, mantissa_bits);
+}
+
 std::optional<Shape> shape_of(hid_t type, hid_t space) {
   const int rank = checked(H5Sget_simple_extent_ndims(space));
   if (rank < 0) return std::nullopt;
+  if (!numeric_fields_fit(type)) {
+    last_failure = "its numeric type's bit fields overlap or lie outside its size";
+    return std::nullopt;
+  }
   Shape shape;
   shape.type_class = H5Tget_class(type);
   shape.type_size = H5Tget_size(type);
@@ -261,6 +287,12 @@ bool Object::has_attribute(const std::string& name) const {
   return checked(H5Aexists(id_, name.c_str())) > 0;
 }
 
+std::optional<bool> Object::attribute_exists(const std::string& name) const {
+  const htri_t exists = checked(H5Aexists(id_, name.c_str()));
+  if (exists < 0) return std::nullopt;
+  return exists > 0;
+}
+
 std::optional<Attribute> Object::open_attribute(const std::string& name) const {
   const hid_t attribute = checked(H5Aopen(id_, name.c_str(), H5P_DEFAULT));
   if (attribute < 0) return std::nullopt;
@@ -366,6 +398,40 @@ std::optional<std::vector<std::string>> Dataset::read_strings() const {
       });
 }
 
+std::optional<Storage> Dataset::storage() const {
+  Storage storage;
+  const FileHandle file(checked(H5Iget_file_id(id())));
+  const PropertyListHandle creation(checked(H5Dget_create_plist(id())));
+  if (!file.valid() || !creation.valid() ||
+      checked(H5Fget_filesize(file.get(), &storage.file_bytes)) < 0) {
+    return std::nullopt;
+  }
+  storage.layout = H5Pget_layout(creation.get());
+  storage.filters = H5Pget_nfilters(creation.get());
+  if (storage.layout == H5D_CONTIGUOUS) storage.address = H5Dget_offset(id());
+  if (storage.layout != H5D_CHUNKED) return storage;
+  const int rank = checked(H5Pget_chunk(creation.get(), 0, nullptr));
+  if (rank < 1) return std::nullopt;
+  storage.chunk.resize(static_cast<std::size_t>(rank));
+  const DataspaceHandle space(checked(H5Dget_space(id())));
+  if (checked(H5Pget_chunk(creation.get(), rank, storage.chunk.data())) != rank || !space.valid() ||
+      checked(H5Dget_num_chunks(id(), space.get(), &storage.stored_chunks)) < 0) {
+    return std::nullopt;
+  }
+  return storage;
+}
+
+std::optional<StoredChunk> Dataset::chunk_at(const std::vector<hsize_t>& offset) const {
+  StoredChunk chunk;
+  unsigned filter_mask = 0;
+  if (checked(H5Dget_chunk_info_by_coord(id(), offset.data(), &filter_mask, &chunk.address,
+                                         &chunk.bytes)) < 0 ||
+      chunk.address == HADDR_UNDEF) {
+    return std::nullopt;
+  }
+  return chunk;
+}
+
 bool Dataset::write(hid_t memory_type, const void* data) const {
   return checked(H5Dwrite(id(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data)) >= 0;
 }
@@ -454,20 +520,22 @@ std::optional<Dataset> Location::open_dataset(const std::string& name) const {
   return Dataset(dataset, H5Dclose, file_name());
 }
 
-std::vector<std::string> Location::link_names() const {
+std::optional<std::vector<std::string>> Location::link_names() const {
   PropertyListHandle creation(H5Gget_create_plist(id()));
   unsigned order_flags = 0;
   H5Pget_link_creation_order(creation.get(), &order_flags);
   const H5_index_t index =
       (order_flags & H5P_CRT_ORDER_INDEXED) != 0 ? H5_INDEX_CRT_ORDER : H5_INDEX_NAME;
   std::vector<std::string> names;
-  H5Literate(
+  // A damaged group can end the iteration part way: its status says so.
+  const herr_t status = checked(H5Literate(
       id(), index, H5_ITER_INC, nullptr,
       [](hid_t, const char* name, const H5L_info_t*, void* out) -> herr_t {
         static_cast<std::vector<std::string>*>(out)->emplace_back(name);
         return 0;
       },
-      &names);
+      &names));
+  if (status < 0) return std::nullopt;
   return names;
 }
 

@@ -69,6 +69,22 @@ struct Shape {
   hsize_t elements() const;
 };
 
+/// Where a dataset's values lie in its file, for the checks made before reading them.
+struct Storage {
+  H5D_layout_t layout = H5D_LAYOUT_ERROR;
+  haddr_t address = HADDR_UNDEF;  ///< contiguous: the values' first byte (undefined: none)
+  std::vector<hsize_t> chunk;     ///< chunked: the extent of a chunk, one per dimension
+  hsize_t stored_chunks = 0;      ///< chunked: the entries of the chunk index
+  int filters = 0;                ///< filters (compression, checksums) every chunk passes
+  hsize_t file_bytes = 0;         ///< the file's size
+};
+
+/// A chunk's place in the file, as its index entry says.
+struct StoredChunk {
+  haddr_t address = HADDR_UNDEF;
+  hsize_t bytes = 0;
+};
+
 /// One member of a compound type: its name, its byte offset and its HDF5 type.
 struct CompoundMember {
   const char* name;
@@ -146,6 +162,9 @@ class Object {
   const std::shared_ptr<const std::string>& file_name() const { return file_name_; }
 
   bool has_attribute(const std::string& name) const;
+  /// Whether the attribute exists; nullopt when HDF5 cannot tell (a damaged object header),
+  /// which an input reader must not take for "absent".
+  std::optional<bool> attribute_exists(const std::string& name) const;
   std::optional<Attribute> open_attribute(const std::string& name) const;
   /// The names of every attribute, in name order.
   std::vector<std::string> attribute_names() const;
@@ -194,6 +213,12 @@ class Dataset : public Object {
   }
   /// Every string of a string dataset, as Attribute::read_strings.
   std::optional<std::vector<std::string>> read_strings() const;
+  /// Where the values are stored, as the layout and the chunk index say; nullopt when HDF5
+  /// cannot tell.
+  std::optional<Storage> storage() const;
+  /// The chunk whose first element is at `offset`; nullopt when it is not stored or its index
+  /// entry cannot be read.
+  std::optional<StoredChunk> chunk_at(const std::vector<hsize_t>& offset) const;
   /// Every value's bytes as stored in the file (its own type, e.g. a compound's packed members).
   std::optional<std::vector<unsigned char>> read_stored_bytes() const;
   /// Part of the dataset (hdf5_rows.cpp makes the selections).
@@ -236,8 +261,8 @@ class Location : public Object {
   std::optional<Group> open_group(const std::string& name) const;
   std::optional<Dataset> open_dataset(const std::string& name) const;
   /// Link names in the order h5py lists them: creation order where the group tracks it,
-  /// otherwise alphabetical.
-  std::vector<std::string> link_names() const;
+  /// otherwise alphabetical. nullopt when HDF5 cannot list them all (a damaged group).
+  std::optional<std::vector<std::string>> link_names() const;
 
   /// Collective metadata: every rank calls them with the same arguments. Throw InputError naming
   /// the object and the file.

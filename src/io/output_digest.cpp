@@ -70,7 +70,9 @@ class FileDigest {
 
   void visit(const Location& location, const std::string& where) {
     attributes(location, where);
-    for (const std::string& name : location.link_names()) {
+    const std::optional<std::vector<std::string>> names = location.link_names();
+    if (!names) fail("the links of " + where);
+    for (const std::string& name : *names) {
       const std::string path = (where == "/" ? "/" : where + "/") + name;
       switch (location.kind_of(name)) {
         case ObjectKind::group: {
