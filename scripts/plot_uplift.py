@@ -7,9 +7,13 @@ Reads EVAL_DIR/evaluation.h5 (h5py) and writes, with Debian's matplotlib, uplift
 EVAL_DIR/uplift.png): the absolute uplift of every segment as a point with its 95 % interval
 (Newcombe), sorted by uplift, coloured by label (target, avoid, uncertain), with the overall uplift
 as a dashed line. Segments with an empty treated or control group have no uplift and are left
-out. Exit status 2 with a message when EVAL_DIR holds no evaluation.
+out. The chart is a shared export, so it follows the evaluation's --privacy-min-count (from
+EVAL_DIR/manifest.json, 10 when it records none): a segment whose treated or control group has
+1..N-1 customers is left out, and so is the overall line when the whole campaign has such an
+arm. Exit status 2 with a message when EVAL_DIR holds no evaluation.
 """
 import argparse
+import json
 import os
 import sys
 
@@ -23,14 +27,31 @@ import numpy as np  # noqa: E402
 COLOURS = {"target": "tab:green", "avoid": "tab:red", "uncertain": "tab:grey"}
 
 
-def read(path):
+def min_count_of(directory):
+    """The evaluation's --privacy-min-count as its manifest records it; 10 when it records none."""
+    try:
+        with open(os.path.join(directory, "manifest.json"), encoding="utf-8") as manifest:
+            return int(json.load(manifest).get("privacy", {}).get("min_count", 10))
+    except (OSError, ValueError):
+        return 10
+
+
+def hidden(group, min_count):
+    """True where a row's treated or control group has 1..min_count-1 customers."""
+    return np.logical_or.reduce([(0 < group[arm][...]) & (group[arm][...] < min_count)
+                                 for arm in ("treated_customers", "control_customers")])
+
+
+def read(path, min_count):
     with h5py.File(path, "r") as f:
         g = f["segments"]
-        columns = {name: g[name][...] for name in ("segment_id", "uplift", "uplift_low",
-                                                   "uplift_high")}
+        shown = ~hidden(g, min_count)
+        columns = {name: g[name][...][shown] for name in ("segment_id", "uplift", "uplift_low",
+                                                          "uplift_high")}
         columns["label"] = np.array([v.decode() if isinstance(v, bytes) else str(v)
-                                     for v in g["label"][...]])
-        overall = float(f["overall/uplift"][0])
+                                     for v in g["label"][...]])[shown]
+        overall = float("nan") if hidden(f["overall"], min_count)[0] \
+            else float(f["overall/uplift"][0])
     return columns, overall
 
 
@@ -51,7 +72,9 @@ def plot(columns, overall, output):
                         xerr=[uplift[chosen] - low[chosen], high[chosen] - uplift[chosen]],
                         fmt="o", color=colour, capsize=3, label=label)
     ax.axvline(0, color="black", linewidth=0.8)
-    ax.axvline(overall, color="tab:blue", linestyle="--", linewidth=0.8, label="all customers")
+    if np.isfinite(overall):
+        ax.axvline(overall, color="tab:blue", linestyle="--", linewidth=0.8,
+                   label="all customers")
     ax.set_yticks(y)
     ax.set_yticklabels([f"segment {i}" for i in ids])
     ax.set_xlabel("absolute uplift in conversion rate (treated − control), 95 % interval")
@@ -71,7 +94,7 @@ def main():
         print(f"plot_uplift.py: {path} does not exist (not a microseg evaluate output)",
               file=sys.stderr)
         return 2
-    columns, overall = read(path)
+    columns, overall = read(path, min_count_of(args.evaluation))
     output = args.output or os.path.join(args.evaluation, "uplift.png")
     plot(columns, overall, output)
     print(f"wrote {output}")

@@ -27,7 +27,8 @@ _microseg_options() {
       ;;
     evaluate)
       echo "--run --outcomes --id-column --group-column --treatment --control" \
-        "--converted-column --revenue-column --cost-per-contact --previous --output $common"
+        "--converted-column --revenue-column --cost-per-contact --previous --privacy-min-count" \
+        "--output $common"
       ;;
     assign)
       echo "--model --input --output --assignments-csv --privacy-min-count --pseudonymise-ids" \

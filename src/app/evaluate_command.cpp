@@ -35,6 +35,12 @@ boost::program_options::options_description evaluate_options() {
              "--cost-per-contact 0.4");
   add_option(options, "previous", "a previous run: report the retention of its segments", "none",
              "--previous run-q1/");
+  add_option(options, "privacy-min-count",
+             "in uplift.csv and the printed table, a segment (or the all row) whose treated or "
+             "control group has fewer customers shows those counts as <N and no measure (a "
+             "'suppressed' column says why); 0 or 1: suppress nothing (evaluation.h5 keeps every "
+             "number)",
+             "10", "--privacy-min-count 20");
   add_option(options, "output", "output directory (evaluation.h5, uplift.csv)", "required",
              "--output eval/");
   return options;
@@ -55,7 +61,14 @@ void print_result(const EvaluatePlan& plan, const pipeline::EvaluateResult& resu
         << plan.treatment << "' nor '" << plan.control << "' (first: line "
         << p.first_other_group_line << ", '" << p.first_other_group_value << "')\n";
   log << "\nsegment  treated  control  uplift   95% interval          p-value   label\n";
+  const PublicationRules& rules = result.publication;  // as uplift.csv
   auto row = [&](const std::string& name, const UpliftMeasure& m) {
+    if (rules.hides(m.treated.customers) || rules.hides(m.control.customers)) {
+      log << std::setw(7) << name << std::setw(9) << rules.count_text(m.treated.customers)
+          << std::setw(9) << rules.count_text(m.control.customers) << "  suppressed ("
+          << rules.reason() << ")\n";
+      return;
+    }
     log << std::setw(7) << name << std::setw(9) << m.treated.customers << std::setw(9)
         << m.control.customers << std::fixed << std::setprecision(4) << std::setw(8) << m.uplift
         << "  [" << std::setw(7) << m.uplift_interval.low << ", " << std::setw(7)
@@ -69,6 +82,11 @@ void print_result(const EvaluatePlan& plan, const pipeline::EvaluateResult& resu
   if (!result.retention.empty()) {
     log << "\nretention of " << plan.previous << "'s segments:\n";
     for (const auto& r : result.retention) {
+      if (rules.hides(r.customers)) {  // a small previous segment: its size only, as "<N"
+        log << std::setw(7) << r.segment_id << "  " << rules.count_text(r.customers)
+            << " customers: suppressed\n";
+        continue;
+      }
       log << std::setw(7) << r.segment_id << std::setw(9) << r.retained << " of " << r.customers
           << " (" << std::fixed << std::setprecision(1) << 100 * r.share << "%)\n"
           << std::defaultfloat;
@@ -86,7 +104,7 @@ std::string evaluate_usage() {
   text << "usage: mpiexec -n P microseg evaluate --run RUN_DIR --outcomes campaign.csv"
           " [--id-column C] [--group-column C] [--treatment V] [--control V]"
           " [--converted-column C] [--revenue-column C] [--cost-per-contact X]"
-          " [--previous PREV_DIR] --output DIR\n\n"
+          " [--previous PREV_DIR] [--privacy-min-count N] --output DIR\n\n"
        << evaluate_options() << "\n"
        << common_options();
   return text.str();
@@ -110,6 +128,7 @@ EvaluatePlan parse_evaluate_options(const std::vector<std::string>& arguments) {
   plan.cost_per_contact = options.real("cost-per-contact", "0", 0.0);
   plan.previous = options.text("previous", "none");
   if (plan.previous == "none") plan.previous.clear();
+  plan.publication.min_count = options.integer("privacy-min-count", "10", 0, std::int64_t{1} << 40);
   plan.output = options.required("output");
   plan.job_file = options.job_file();
   return plan;

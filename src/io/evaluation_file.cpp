@@ -86,13 +86,33 @@ void write_hdf5(OutputFile& file, const EvaluationRecord& record) {
   root.create_group("run").attributes(record.run);
 }
 
-void write_csv_row(std::ostream& out, const std::string& segment, const UpliftMeasure& m) {
+// True when a row of uplift.csv must not describe its customers: an arm of 1..N-1.
+bool row_hidden(const PublicationRules& rules, const UpliftMeasure& m) {
+  return rules.hides(m.treated.customers) || rules.hides(m.control.customers);
+}
+
+// A suppressed row: arm sizes as published ("<N" when small), conversions, measures and the
+// label blank, and the reason.
+void write_suppressed_row(std::ostream& out, const std::string& segment, const UpliftMeasure& m,
+                          const PublicationRules& rules) {
+  out << segment << ',' << rules.count_text(m.treated.customers) << ','
+      << rules.count_text(m.control.customers) << ",,";
+  for (std::size_t c = 0; c < measure_columns().size(); ++c) out << ',';
+  out << ",suppressed," << rules.reason() << '\n';
+}
+
+void write_csv_row(std::ostream& out, const std::string& segment, const UpliftMeasure& m,
+                   const PublicationRules& rules) {
+  if (row_hidden(rules, m)) {
+    write_suppressed_row(out, segment, m, rules);
+    return;
+  }
   out << segment;
   for (std::int64_t count : counts_of(m)) out << ',' << count;
   for (const MeasureColumn& column : measure_columns()) {
     out << ',' << round_trip_text(column.value(m));
   }
-  out << ',' << uplift_label_name(m.label) << '\n';
+  out << ',' << uplift_label_name(m.label) << ",\n";  // empty `suppressed`: shown
 }
 
 void write_csv(const PendingOutputs& pending, const PendingFile& file,
@@ -102,11 +122,12 @@ void write_csv(const PendingOutputs& pending, const PendingFile& file,
   out << "segment";
   for (const auto& name : count_names()) out << ',' << name;
   for (const MeasureColumn& column : measure_columns()) out << ',' << column.name;
-  out << ",label\n";
+  out << ",label,suppressed\n";
   for (std::size_t s = 0; s < record.segments.size(); ++s) {
-    write_csv_row(out, std::to_string(record.segment_ids[s]), record.segments[s]);
+    write_csv_row(out, std::to_string(record.segment_ids[s]), record.segments[s],
+                  record.publication);
   }
-  write_csv_row(out, "all", record.overall);
+  write_csv_row(out, "all", record.overall, record.publication);
   text.close();
 }
 

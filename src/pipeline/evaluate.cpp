@@ -130,6 +130,7 @@ io::EvaluationRecord evaluation_record(const Communicator& comm, const EvaluateP
     record.retention.share.push_back(share.share);
   }
   record.run = evaluation_attributes(comm, plan, result);
+  record.publication = result.publication;
   return record;
 }
 
@@ -151,6 +152,7 @@ void write_outputs(const Communicator& comm, const EvaluatePlan& plan, EvaluateR
                                 {{"cost_per_contact", round_trip_text(plan.cost_per_contact)},
                                  {"output", plan.output},
                                  {"job_file", plan.job_file}});
+  manifest.privacy = publication_record(result.publication);
   write_run_manifest(comm, plan.output, manifest);
 }
 
@@ -159,6 +161,7 @@ void write_outputs(const Communicator& comm, const EvaluatePlan& plan, EvaluateR
 EvaluateResult evaluate(const Communicator& comm, const EvaluatePlan& plan) {
   io::RunModel model;
   comm.run_agreed([&] { model = io::read_run_model(plan.run); });
+  const PublicationRules rules = publication_rules(comm, plan.publication);
   detail::OutcomeTable outcomes = detail::read_outcome_table(comm, plan);
   const std::vector<distributed::PreviousAssignment> records = run_records(comm, model);
   const std::vector<std::int64_t> segment_ids = ascending_ids(model);
@@ -170,6 +173,7 @@ EvaluateResult evaluate(const Communicator& comm, const EvaluatePlan& plan) {
 
   EvaluateResult result;
   result.has_revenue = !plan.revenue_column.empty();
+  result.publication = rules;
   result.problems = outcomes.problems;
   result.problems.unmatched_ids = tally.unmatched_outcome_rows;
   result.problems.customers_without_outcome = tally.customers_without_outcome;

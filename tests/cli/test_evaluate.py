@@ -3,8 +3,12 @@ campaign of planted uplifts, the planted uplift lies inside the reported 95 % in
 labels follow the sign of large effects; 1 and 3 ranks write the same outputs; data problems are
 counted, bad input is refused with a message naming the file, line and column, and nothing is
 written then. `generate campaign` writes the same file for any rank count, and
-scripts/plot_uplift.py draws the intervals."""
+scripts/plot_uplift.py draws the intervals. A segment (or the whole campaign) with a treated group
+of 3 customers is suppressed in uplift.csv, the printed table and the chart under the default
+--privacy-min-count 10, and shown with --privacy-min-count 1."""
 import csv
+import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -204,6 +208,93 @@ class Evaluate(unittest.TestCase):
         assert_drawn_png(self, png, 100, 100, min_spread=0.01)
         missing = subprocess.run([sys.executable, PLOT, self.dir], capture_output=True, text=True)
         self.assertEqual(missing.returncode, 2)
+
+    def cut_treated(self, keep, segment=None):
+        """The campaign with only `keep` treated rows (of `segment`, or of all customers)."""
+        with h5py.File(os.path.join(self.run_dir, "segments.h5"), "r") as f:
+            segment_of = dict(zip(f["assignments/id"][...].tolist(),
+                                  f["assignments/segment"][...].tolist()))
+        rows = read_csv(self.campaign)
+        header, body = rows[0], rows[1:]
+        cut = [r[1] == "treated" and segment in (None, segment_of[int(r[0])]) for r in body]
+        kept = [r for r, c in zip(body, cut) if not c] + [r for r, c in zip(body, cut) if c][:keep]
+        path = os.path.join(self.dir, f"small-{segment}.csv")
+        write_csv(path, [header] + kept)
+        return path
+
+    def uplift_rows(self, out):
+        rows = read_csv(os.path.join(out, "uplift.csv"))
+        self.assertEqual(rows[0][-2:], ["label", "suppressed"])
+        return {r[0]: dict(zip(rows[0], r)) for r in rows[1:]}
+
+    def printed_line(self, proc, name):
+        table = proc.stdout.split("segment  treated  control")[1]
+        return next(line for line in table.splitlines() if line.split()[:1] == [name])
+
+    def assert_suppressed(self, row, proc, control):
+        self.assertEqual(row["treated_customers"], "<10")
+        self.assertEqual(row["control_customers"], control)
+        for name in list(row)[3:-2]:  # conversions and every measure
+            self.assertEqual(row[name], "", name)
+        self.assertEqual((row["label"], row["suppressed"]),
+                         ("suppressed", "fewer than 10 customers"))
+        line = self.printed_line(proc, row["segment"])
+        self.assertEqual(line.split()[1:], ["<10", control, "suppressed", "(fewer", "than", "10",
+                                            "customers)"])
+
+    def test_a_segment_with_a_small_arm_is_suppressed_in_the_shared_outputs(self):
+        small = int(self.segments(self.out1)["segment_id"][2])
+        path = self.cut_treated(3, small)
+        hidden, hidden3, shown = (os.path.join(self.dir, name)
+                                  for name in ("ev-hid", "ev-hid3", "ev-shown"))
+        proc = self.evaluate(1, path, hidden)
+        self.evaluate(3, path, hidden3)
+        proc_shown = self.evaluate(2, path, shown, "--privacy-min-count", 1)
+        with open(os.path.join(hidden, "uplift.csv"), "rb") as a, \
+                open(os.path.join(hidden3, "uplift.csv"), "rb") as b:
+            self.assertEqual(a.read(), b.read())
+        seg = self.segments(hidden)  # evaluation.h5 keeps every number
+        i = list(seg["segment_id"]).index(small)
+        self.assertEqual(seg["treated_customers"][i], 3)
+        self.assertTrue(np.isfinite(seg["uplift"][i]))
+        rows = self.uplift_rows(hidden)
+        self.assert_suppressed(rows[str(small)], proc, str(seg["control_customers"][i]))
+        for name, row in rows.items():
+            if name != str(small):
+                self.assertEqual(row["suppressed"], "", name)
+                self.assertNotEqual(row["treated_rate"], "", name)
+        with open(os.path.join(hidden, "manifest.json")) as f:
+            self.assertEqual(str(json.load(f)["privacy"]["min_count"]), "10")
+        # --privacy-min-count 1: the same row with its numbers, as evaluation.h5 has them.
+        row = self.uplift_rows(shown)[str(small)]
+        self.assertEqual((row["treated_customers"], row["suppressed"]), ("3", ""))
+        for name in ("treated_rate", "uplift", "uplift_low", "uplift_high", "p_value", "roi"):
+            self.assertEqual(float(row[name]), seg[name][i], name)
+        self.assertEqual(row["label"], seg["label"][i].decode())
+        self.assertIn("[", self.printed_line(proc_shown, str(small)))
+        # The chart leaves the segment out under the evaluation's own min count.
+        spec = importlib.util.spec_from_file_location("plot_uplift", PLOT)
+        plot_uplift = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(plot_uplift)
+        for out, drawn in ((hidden, False), (shown, True)):
+            columns, _ = plot_uplift.read(os.path.join(out, "evaluation.h5"),
+                                          plot_uplift.min_count_of(out))
+            self.assertEqual(small in columns["segment_id"], drawn, out)
+            self.assertEqual(len(columns["segment_id"]), 6 if drawn else 5)
+
+    def test_a_campaign_with_a_small_arm_suppresses_the_all_row(self):
+        path = self.cut_treated(3)
+        out = os.path.join(self.dir, "ev-all-hidden")
+        proc = self.evaluate(2, path, out)
+        with h5py.File(os.path.join(out, "evaluation.h5"), "r") as f:
+            control = str(f["overall/control_customers"][0])
+            self.assertEqual(f["overall/treated_customers"][0], 3)
+        rows = self.uplift_rows(out)
+        self.assert_suppressed(rows["all"], proc, control)
+        png = os.path.join(self.dir, "all-hidden.png")
+        done = subprocess.run([sys.executable, PLOT, out, "--output", png], capture_output=True,
+                              text=True, timeout=120)
+        self.assertEqual(done.returncode, 0, done.stderr)
 
 
 if __name__ == "__main__":

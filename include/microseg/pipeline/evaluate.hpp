@@ -10,6 +10,7 @@
 
 #include "microseg/core/uplift.hpp"
 #include "microseg/distributed/communicator.hpp"
+#include "microseg/pipeline/publication.hpp"
 
 namespace microseg::pipeline {
 
@@ -26,11 +27,13 @@ struct EvaluatePlan {
   std::string previous;  ///< a previous run for retention, or ""
   std::string output;    ///< directory for evaluation.h5, uplift.csv, manifest.json
   std::string job_file;
+  /// --privacy-min-count (no key: evaluate exports no customer id)
+  PublicationOptions publication;
 
   template <class Archive>
   void serialize(Archive& archive, unsigned /*version*/) {
     archive& run& outcomes& id_column& group_column& treatment& control& converted_column;
-    archive& revenue_column& cost_per_contact& previous& output& job_file;
+    archive& revenue_column& cost_per_contact& previous& output& job_file& publication;
   }
 };
 
@@ -65,6 +68,7 @@ struct EvaluateResult {
   bool has_revenue = false;
   std::vector<SegmentRetentionShare> retention;  ///< empty without a previous run
   std::vector<std::string> outputs;
+  PublicationRules publication;  ///< what uplift.csv and the printed table may show
 };
 
 /// Collective. Errors (a missing run or column, a converted value other than 0/1, a bad revenue,
