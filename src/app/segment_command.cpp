@@ -91,20 +91,22 @@ std::string id_list(const std::vector<std::int64_t>& ids) {
   return text.empty() ? std::string("none") : text;
 }
 
-// Both runs two-level: the macro level's ids and migration, and the micro moves by kind.
+// Both runs two-level: the macro level's ids and migration, and the micro moves by kind (counts
+// "<N" below --privacy-min-count, as in print_migration).
 void print_macro_migration(std::ostream& log, const pipeline::PreviousMacroSummary& macro,
-                           const MigrationStability& micro) {
+                           const MigrationStability& micro, const PublicationRules& rules) {
   const SegmentMatch& match = macro.match;
   const MigrationStability& s = macro.migration.stability;
   log << "macro level (previous macro-k = " << macro.macro_k
       << "): " << match.identity.ids.size() - match.fresh_ids.size()
       << " macro segments keep their ids, fresh ids " << id_list(match.fresh_ids)
-      << ", retired ids " << id_list(match.retired_now) << "; " << s.stayed
-      << " customers stayed in their macro segment, " << s.moved << " moved; adjusted Rand "
-      << std::fixed << std::setprecision(4) << s.adjusted_rand_index << std::defaultfloat
-      << std::setprecision(6) << "\n"
-      << "micro moves: " << micro.moved_within_macro << " inside their macro segment, "
-      << micro.moved_across_macro << " across macro segments\n";
+      << ", retired ids " << id_list(match.retired_now) << "; " << rules.count_text(s.stayed)
+      << " customers stayed in their macro segment, " << rules.count_text(s.moved)
+      << " moved; adjusted Rand " << std::fixed << std::setprecision(4) << s.adjusted_rand_index
+      << std::defaultfloat << std::setprecision(6) << "\n"
+      << "micro moves: " << rules.count_text(micro.moved_within_macro)
+      << " inside their macro segment, " << rules.count_text(micro.moved_across_macro)
+      << " across macro segments\n";
 }
 
 // The whole-run counts of customers show "<N" below --privacy-min-count, as the CSV cells do.
@@ -125,7 +127,7 @@ void print_migration(std::ostream& log, const pipeline::PreviousRunSummary& prev
       << " to a lower-value segment); adjusted Rand " << std::setprecision(4)
       << s.adjusted_rand_index << ", adjusted mutual information " << s.adjusted_mutual_information
       << std::defaultfloat << std::setprecision(6) << "\n";
-  if (previous.macro) print_macro_migration(log, *previous.macro, s);
+  if (previous.macro) print_macro_migration(log, *previous.macro, s, rules);
 }
 
 // --macro-k and --micro-k-rule, and what a two-level run does not combine with (yet).
