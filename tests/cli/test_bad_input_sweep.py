@@ -13,7 +13,8 @@ import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from microseg_run import h5diff, run, temp_dir, write_columns, write_matrix  # noqa: E402
+from microseg_run import (directory_bytes, h5diff, run, temp_dir, write_columns,  # noqa: E402
+                          write_matrix)
 
 RANKS = 3
 
@@ -40,15 +41,6 @@ def outputs(directory):
         with open(os.path.join(directory, name)) as text:
             found[name] = text.read()
     return found
-
-
-def snapshot(directory):
-    """Name -> bytes of every file in a directory (hidden ones too)."""
-    result = {}
-    for name in sorted(os.listdir(directory)):
-        with open(os.path.join(directory, name), "rb") as f:
-            result[name] = f.read()
-    return result
 
 
 class BadInputSweep(unittest.TestCase):
@@ -318,7 +310,7 @@ class BadInputSweep(unittest.TestCase):
         path = os.path.join(self.dir, "good.h5")
         write_columns(path, ids, columns)
         self.assert_succeeds(self.segment(path))
-        before = snapshot(self.out)
+        before = directory_bytes(self.out)
         job = os.path.join(self.dir, "job.ini")
         for text, fragments in [("clustres = 4\n", [job, "unknown key 'clustres'"]),
                                 ("scale = logarithmic\n", ["logarithmic", "zscore, minmax"]),
@@ -332,7 +324,7 @@ class BadInputSweep(unittest.TestCase):
                 self.assertEqual(proc.stderr.count("microseg: error"), 1, proc.stderr)
                 for fragment in fragments:
                     self.assertIn(fragment, proc.stderr)
-                self.assertEqual(snapshot(self.out), before)
+                self.assertEqual(directory_bytes(self.out), before)
 
 
 if __name__ == "__main__":

@@ -21,8 +21,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from microseg_run import (MICROSEG, MPIEXEC, assert_same_segmentation, kill_ranks,  # noqa: E402
-                          run, start_ranks, temp_dir)
+from microseg_run import (MICROSEG, MPIEXEC, assert_same_segmentation, directory_bytes,  # noqa: E402
+                          kill_ranks, run, start_ranks, temp_dir)
 
 EXIT_STALLED = 76
 RANKS = 3
@@ -33,15 +33,6 @@ MARGIN = 15
 FIT = ["--k", 6, "--seed", 5, "--silhouette-sample", 300, "--checkpoint-every", 1]
 CSV_OUTPUTS = ["profiles.csv", "quality.csv", "migration.csv", "migration_matrix.csv",
                "at_risk.csv"]
-
-
-def directory_bytes(directory):
-    """{file name: its bytes} of every file in `directory`."""
-    contents = {}
-    for name in sorted(os.listdir(directory)):
-        with open(os.path.join(directory, name), "rb") as f:
-            contents[name] = f.read()
-    return contents
 
 
 class StallWatchdog(unittest.TestCase):

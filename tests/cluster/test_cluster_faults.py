@@ -33,7 +33,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from microseg_run import (MICROSEG, h5diff, manifest_problems, run,  # noqa: E402
+from microseg_run import (MICROSEG, directory_bytes, h5diff, manifest_problems, run,  # noqa: E402
                           run_facts, temp_dir)
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -337,15 +337,6 @@ class FaultyRun:
         return "".join(self.stderr)
 
 
-def snapshot(directory):
-    """Name -> bytes of every file of a directory, hidden ones too."""
-    result = {}
-    for name in sorted(os.listdir(directory)):
-        with open(os.path.join(directory, name), "rb") as f:
-            result[name] = f.read()
-    return result
-
-
 def last_phase_seen(stdout_lines):
     """The phase the run's stdout had reached when it ended."""
     reached = "start"
@@ -377,12 +368,6 @@ def message_seen(stderr):
 def names_phase(stderr, phase):
     return any(PHASE_WORDS[phase] in line for line in stderr.splitlines()
                if line.startswith("microseg"))
-
-
-def names_rank_or_host(stderr):
-    address = HOSTS[VICTIM_HOST]
-    return (re.search(rf"rank {VICTIM_RANK}\b", stderr) is not None or address in stderr or
-            re.search(rf"\b{VICTIM_HOST}\b", stderr) is not None)
 
 
 def setUpModule():
@@ -465,10 +450,10 @@ class ClusterFaults(unittest.TestCase):
     def strike(self, fault, phase):
         out = os.path.join(temp_dir(), "run")
         shutil.copytree(PRIOR, out)
-        before = snapshot(out)
+        before = directory_bytes(out)
         faulty = FaultyRun(segment_args(out), phase, fault).run()
         stderr = faulty.text()
-        after = snapshot(out)
+        after = directory_bytes(out)
         kept = all(after.get(name) == data for name, data in before.items())
         new = sorted(set(after) - set(before))
         complete = any(not name.startswith(".") and name != "checkpoint.h5" for name in new)

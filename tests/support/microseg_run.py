@@ -44,6 +44,16 @@ def assert_drawn_png(case, path, min_height, min_width, min_spread=0.05):
     return image
 
 
+def directory_bytes(directory):
+    """{file name: its bytes} of every file in `directory`, hidden ones too: what a failed run
+    must leave as it was."""
+    contents = {}
+    for name in sorted(os.listdir(directory)):
+        with open(os.path.join(directory, name), "rb") as f:
+            contents[name] = f.read()
+    return contents
+
+
 def temp_dir():
     """A fresh directory removed when the test process ends."""
     holder = tempfile.TemporaryDirectory(prefix="microseg-test-")
