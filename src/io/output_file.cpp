@@ -62,6 +62,11 @@ void PendingOutputs::commit(const std::optional<std::string>& local_error, const
   // nothing is in place yet: the moment a failure must not leave a file that looks complete.
   distributed::maybe_inject_failure(comm_, stage);
   comm_.agree(local_error);
+  // Rank 0 may finish that agreement without every rank being alive: a rank that gave up
+  // waiting (its stall watchdog) may have sent its flag before it exited, and a stopped rank
+  // that mpiexec wakes to end it sends the last one. Rank 0 renames only once every rank has
+  // answered after hearing the verdict, which a rank that exited never does.
+  comm_.barrier();
   std::optional<std::string> error;
   if (comm_.is_root()) {
     for (const auto& [temporary, final_path] : files_) {

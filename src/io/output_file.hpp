@@ -37,7 +37,8 @@ class PendingOutputs {
   void protect(const std::string& temporary) const;
 
   /// Collective. Agrees on `local_error` (every rank throws the lowest failing rank's message),
-  /// then renames every temporary into place and agrees on the outcome of that too. `stage` is
+  /// waits until every rank has that verdict (so no rank has exited), then renames every
+  /// temporary into place and agrees on the outcome of that too. `stage` is
   /// the failure-injection stage reached first (fault_injection.hpp): "write", or "checkpoint".
   void commit(const std::optional<std::string>& local_error, const char* stage = "write");
 

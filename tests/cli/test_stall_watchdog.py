@@ -10,8 +10,9 @@ or manifest.json besides the previous run's, which stay byte for byte as they we
 `--resume` (from the checkpoint where the fit got far enough to write one, from the beginning
 otherwise) writes what an uninterrupted run writes (h5diff without tolerance, CSVs byte for
 byte). When a rank dies (abort), mpiexec ends the others with SIGTERM and each names its phase in
-one line. A 2 s pause of one rank under a 6 s timeout is survived with the same result. Stopped
-ranks are killed with SIGKILL in a finally."""
+one line. A 2 s pause of one rank under a 6 s timeout is survived with the same result. A
+stopped rank that mpiexec wakes to end it, after another rank's watchdog fired, must not let
+rank 0 move the outputs into place. Stopped ranks are killed with SIGKILL in a finally."""
 import json
 import os
 import re
@@ -55,23 +56,34 @@ class StallWatchdog(unittest.TestCase):
                 *FIT, *extra]
 
     def run_faulted(self, out, spec, *extra):
-        """Runs segment into `out` with MICROSEG_INJECT_FAILURE=spec; returns (exit status,
-        stderr, seconds taken). Every rank is killed afterwards, stopped ones too."""
-        cmd = [MPIEXEC, "--oversubscribe", "--bind-to", "none", "-n", str(RANKS), MICROSEG]
-        cmd += [str(a) for a in self.segment_args(out, *extra)]
+        """Runs segment into `out` with MICROSEG_INJECT_FAILURE=spec, or with each rank's own
+        value when `spec` is a list (one per rank, "" for none); returns (exit status, stderr,
+        seconds taken). Every rank is killed afterwards, stopped ones too."""
+        args = [str(a) for a in self.segment_args(out, *extra)]
+        cmd = [MPIEXEC, "--oversubscribe", "--bind-to", "none"]
+        env = {}
+        if isinstance(spec, list):
+            # One application context per rank (env execs microseg, so the pids are the ranks').
+            for rank, value in enumerate(spec):
+                cmd += [":"] if rank else []
+                cmd += ["-n", "1", "env", f"MICROSEG_INJECT_FAILURE={value}", MICROSEG, *args]
+        else:
+            cmd += ["-n", str(RANKS), MICROSEG, *args]
+            env["MICROSEG_INJECT_FAILURE"] = spec
         started = time.monotonic()
-        proc, pids = start_ranks(cmd, RANKS, env={"MICROSEG_INJECT_FAILURE": spec})
+        proc, pids = start_ranks(cmd, RANKS, env=env)
         try:
             _, stderr = proc.communicate(timeout=TIMEOUT + MARGIN + 30)
             return proc.returncode, stderr, time.monotonic() - started
         finally:
             kill_ranks(proc, pids)
 
-    def check_stopped_rank(self, phase, *timeout_option):
-        out = os.path.join(self.dir, "stopped-" + phase)
+    def check_stopped_rank(self, phase, *timeout_option, spec=None, name=None):
+        out = os.path.join(self.dir, "stopped-" + (name or phase))
         shutil.copytree(self.previous, out)
         before = directory_bytes(out)
-        status, stderr, seconds = self.run_faulted(out, f"1:{phase}:sigstop", *timeout_option)
+        status, stderr, seconds = self.run_faulted(out, spec or f"1:{phase}:sigstop",
+                                                   *timeout_option)
         self.assertEqual(status, EXIT_STALLED, stderr)
         self.assertLessEqual(seconds, TIMEOUT + MARGIN, stderr)
         self.assertRegex(stderr, r"microseg: error: rank [02] on \S+: no progress for 3 s in phase "
@@ -154,6 +166,17 @@ class StallWatchdog(unittest.TestCase):
         self.assertEqual(bad.returncode, 2, bad.stderr)
         self.assertIn("option --stall-timeout: invalid value '-1'", bad.stderr)
         self.assertFalse(os.path.exists(os.path.join(self.dir, "bad")))
+
+    def test_a_stopped_rank_woken_to_be_ended_does_not_let_rank_0_move_outputs_into_place(self):
+        # Rank 0 reaches the agreement 1 s after rank 2, so rank 2's watchdog fires first and
+        # ends the job; mpiexec wakes the stopped rank 1 (SIGCONT) to end it, and rank 1 sends
+        # its flag. Rank 2 sent its own before it exited, so rank 0 holds every flag: the
+        # barrier after the agreement, which rank 2 never reaches, keeps the outputs unmoved.
+        spec = ["0:write:pause-1", "1:write:sigstop", ""]
+        after, stderr = self.check_stopped_rank("write", "--stall-timeout", TIMEOUT, spec=spec,
+                                                name="woken")
+        self.assertIn(".segments.h5.partial", after)
+        self.assertRegex(stderr, r"rank 2 on \S+: no progress for 3 s in phase write")
 
 
 if __name__ == "__main__":
