@@ -124,16 +124,21 @@ microseg_thread_options() {
 # stopped keeping the k values it had finished), the job is requeued, so the program continues
 # in the next allocation (segment --resume from its checkpoint, a sweep by k). A step that finished anyway (status 0) is not
 # requeued and the script goes on. A job requeued MICROSEG_MAX_REQUEUES times is not requeued
-# again.
+# again. The handler is set as soon as this file is sourced and stays set: a SIGUSR1 that comes
+# before or after the step (a time limit shorter than the signal's lead, a slow start) is noted,
+# not fatal to the batch shell, and a step that then fails is requeued too.
 microseg_step_pid=""
 microseg_time_limit_signalled=0
 microseg_on_time_limit() {
-  microseg_log "SIGUSR1: the time limit is near; forwarding it to the job step"
   microseg_time_limit_signalled=1
   if [[ -n "$microseg_step_pid" ]]; then
+    microseg_log "SIGUSR1: the time limit is near; forwarding it to the job step"
     kill -USR1 "$microseg_step_pid" 2>/dev/null || true
+  else
+    microseg_log "SIGUSR1: the time limit is near; no job step is running to forward it to"
   fi
 }
+trap microseg_on_time_limit USR1
 
 microseg_requeue() {
   local restarts="${SLURM_RESTART_COUNT:-0}"
@@ -147,8 +152,6 @@ microseg_requeue() {
 }
 
 microseg_step() {
-  microseg_time_limit_signalled=0
-  trap microseg_on_time_limit USR1
   # shellcheck disable=SC2046  # the options are words without spaces, split on purpose
   srun $(microseg_srun_options) "$@" $(microseg_thread_options "$@") $(microseg_stall_options "$@") &
   microseg_step_pid=$!
@@ -159,7 +162,6 @@ microseg_step() {
     wait "$microseg_step_pid" || status=$?
     kill -0 "$microseg_step_pid" 2>/dev/null || break
   done
-  trap - USR1
   microseg_step_pid=""
   if ((status == 76)); then
     # A rank or the network stopped answering (no progress for --stall-timeout seconds): the

@@ -238,6 +238,11 @@ class Slurm(unittest.TestCase):
     # --- helpers ----------------------------------------------------------------------------
 
     def sbatch(self, *args, env=None):
+        # The scripts' time-limit signal leads (5-10 min) exceed the tests' short --time, so
+        # Slurm would send SIGUSR1 at its first time-limit check, whenever a job outlasts that
+        # on a loaded machine; tests that want the signal send it themselves.
+        if not any(str(a).startswith("--signal") for a in args):
+            args = ("--signal=B:USR1@30", *args)
         proc = subprocess.run(["sbatch", "--parsable", *map(str, args)], cwd=self.work,
                               env=env or self.env, capture_output=True, text=True)
         self.assertEqual(proc.returncode, 0, proc.stderr)
@@ -431,7 +436,6 @@ class Slurm(unittest.TestCase):
             f.write(f"input = {data}\n")
         # Iterations slowed by the fault-injection hook (rank 0 sleeps 100 ms after each), so
         # the signal arrives mid-fit; segment.sbatch adds --resume --checkpoint-every 5.
-        # --time=10: the script's --signal=B:USR1@300 would otherwise fire as soon as it starts.
         job = self.sbatch("--ntasks=2", "--time=10", os.path.join(SCRIPTS, "segment.sbatch"),
                           job_file, *options,
                           env=dict(self.env, MICROSEG_INJECT_FAILURE="0:iteration:stall",
