@@ -176,7 +176,7 @@ std::vector<std::vector<double>> column_quantiles(const Communicator& comm,
       const float x = features(i, static_cast<Eigen::Index>(j));
       if (!std::isnan(x)) keys[j].push_back(ordered_key32(x));
     }
-    std::sort(keys[j].begin(), keys[j].end());
+    sort_keys(keys[j]);
     counts[j] = static_cast<std::int64_t>(keys[j].size());
   }
   comm.sum_in_place(counts);

@@ -49,7 +49,7 @@ std::vector<double> segment_quantiles(const Communicator& comm, const FeatureMat
         const float x = values(i, j);
         if (!std::isnan(x)) sorted.push_back(ordered_key32(x));
       }
-      std::sort(sorted.begin(), sorted.end());
+      sort_keys(sorted);
       sizes[static_cast<std::size_t>(list)] = static_cast<std::int64_t>(sorted.size());
     }
     comm.sum_in_place(sizes);
