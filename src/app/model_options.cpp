@@ -216,4 +216,21 @@ std::vector<std::string> check_unused_model_options(const OptionReader& options,
   return notes;
 }
 
+bool read_two_level_options(const OptionReader& options, const std::string& command,
+                            const std::string& kind, int& macro_k, MicroBudgetRule& micro_k_rule) {
+  if (!options.has("macro-k")) {
+    if (options.has("micro-k-rule")) {
+      throw InputError(command + ": --micro-k-rule needs --macro-k (a two-level " + kind + ")");
+    }
+    return false;
+  }
+  macro_k = static_cast<int>(options.integer("macro-k", "0", 1, 1 << 24));
+  try {
+    micro_k_rule = parse_micro_budget_rule(options.text("micro-k-rule", "inertia"));
+  } catch (const InputError& e) {
+    throw InputError(command + ": option --micro-k-rule: " + e.what());
+  }
+  return true;
+}
+
 }  // namespace microseg::app

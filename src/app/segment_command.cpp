@@ -132,17 +132,8 @@ void print_migration(std::ostream& log, const pipeline::PreviousRunSummary& prev
 
 // --macro-k and --micro-k-rule, and what a two-level run does not combine with (yet).
 void parse_two_level_options(const OptionReader& options, SegmentPlan& config) {
-  if (!options.has("macro-k")) {
-    if (options.has("micro-k-rule")) {
-      throw InputError("segment: --micro-k-rule needs --macro-k (a two-level run)");
-    }
+  if (!read_two_level_options(options, "segment", "run", config.macro_k, config.micro_k_rule)) {
     return;
-  }
-  config.macro_k = static_cast<int>(options.integer("macro-k", "0", 1, 1 << 24));
-  try {
-    config.micro_k_rule = parse_micro_budget_rule(options.text("micro-k-rule", "inertia"));
-  } catch (const InputError& e) {
-    throw InputError(std::string("segment: option --micro-k-rule: ") + e.what());
   }
   if (config.k < config.macro_k) {
     throw InputError("segment: --k " + std::to_string(config.k) +

@@ -113,17 +113,8 @@ void print_summary(std::ostream& log, const SweepPlan& plan, const pipeline::Swe
 // --macro-k and --micro-k-rule: every k of the list must give each macro segment at least one.
 void parse_two_level_sweep(const OptionReader& options, SweepPlan& config,
                            const std::vector<int>& all_ks) {
-  if (!options.has("macro-k")) {
-    if (options.has("micro-k-rule")) {
-      throw InputError("sweep: --micro-k-rule needs --macro-k (a two-level sweep)");
-    }
+  if (!read_two_level_options(options, "sweep", "sweep", config.macro_k, config.micro_k_rule)) {
     return;
-  }
-  config.macro_k = static_cast<int>(options.integer("macro-k", "0", 1, 1 << 24));
-  try {
-    config.micro_k_rule = parse_micro_budget_rule(options.text("micro-k-rule", "inertia"));
-  } catch (const InputError& e) {
-    throw InputError(std::string("sweep: option --micro-k-rule: ") + e.what());
   }
   if (config.micro_k_rule == MicroBudgetRule::sweep) {
     throw InputError(

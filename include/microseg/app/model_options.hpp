@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "microseg/app/option_reader.hpp"
+#include "microseg/core/hierarchy.hpp"
 
 namespace microseg::app {
 
@@ -26,5 +27,11 @@ std::string unused_model_options_help(const std::string& command);
 /// it ignores ("sweep: --previous is ignored: …"). Nothing for "segment".
 std::vector<std::string> check_unused_model_options(const OptionReader& options,
                                                     const std::string& command);
+
+/// --macro-k and --micro-k-rule as `command` ("segment", "sweep") reads them: false when
+/// --macro-k is absent (--micro-k-rule alone is refused, naming `command`'s `kind` of two-level
+/// job, "run" or "sweep"); else true with `macro_k` and `micro_k_rule` set.
+bool read_two_level_options(const OptionReader& options, const std::string& command,
+                            const std::string& kind, int& macro_k, MicroBudgetRule& micro_k_rule);
 
 }  // namespace microseg::app
