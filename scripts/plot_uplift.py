@@ -13,7 +13,6 @@ EVAL_DIR/manifest.json, 10 when it records none): a segment whose treated or con
 arm. Exit status 2 with a message when EVAL_DIR holds no evaluation.
 """
 import argparse
-import json
 import os
 import sys
 
@@ -23,17 +22,15 @@ matplotlib.use("Agg")  # files only; no display needed on a cluster node
 import h5py  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # plot_run.py, beside this one
+from plot_run import run_min_count  # noqa: E402
 
 COLOURS = {"target": "tab:green", "avoid": "tab:red", "uncertain": "tab:grey"}
 
 
-def min_count_of(directory):
-    """The evaluation's --privacy-min-count as its manifest records it; 10 when it records none."""
-    try:
-        with open(os.path.join(directory, "manifest.json"), encoding="utf-8") as manifest:
-            return int(json.load(manifest).get("privacy", {}).get("min_count", 10))
-    except (OSError, ValueError):
-        return 10
+# The evaluation's --privacy-min-count as its manifest records it (10 when it records none): an
+# evaluation directory's manifest.json has the same "privacy" entry as a run's.
+min_count_of = run_min_count
 
 
 def hidden(group, min_count):
